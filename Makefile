@@ -1,0 +1,57 @@
+# Two commands do everything on a fresh Debian 12 machine: `make demo` and `make test`.
+# Each target installs what it needs first, and is quick when all is installed.
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+# OCR (Tesseract + Japanese), PDF rasteriser, fonts for printing (IPAex) and for the
+# scan simulator's handwriting (Klee, Seto, Kiloji), PostgreSQL for the store tests.
+APT_PACKAGES := tesseract-ocr tesseract-ocr-jpn poppler-utils fonts-ipaexfont fonts-klee fonts-seto \
+	fonts-kiloji postgresql python3-venv
+
+# uv from PATH, else a private copy in .tools/ (Debian's Python refuses `pip install` outside a venv)
+UV := $(or $(shell command -v uv 2>/dev/null),.tools/bin/uv)
+export UV_PYTHON_DOWNLOADS := never
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+DEMO_HOME := data/demo
+BENCH_PREMISES ?= 600000
+
+.PHONY: help setup system-deps python-deps demo test bench clean
+
+help:
+	@echo "make demo   # 依存を導入し、デモの警察署を作成して概要を表示"
+	@echo "make test   # 依存を導入し、全テストを実行"
+	@echo "make bench  # ベンチマーク (bench/results.json, bench/results.md)"
+
+system-deps:
+	@missing=$$(for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "apt-get install $$missing"; \
+		$(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+.tools/bin/uv:
+	$(PYTHON) -m venv .tools
+	.tools/bin/pip install -q uv
+
+python-deps: $(UV)
+	$(UV) sync --frozen --quiet --python $(PYTHON)
+
+setup: system-deps python-deps
+
+demo: setup
+	rm -rf $(DEMO_HOME)
+	JUNKAI_HOME=$(DEMO_HOME) JUNKAI_USER=デモ $(BIN)/junkai seed --premises 300 --stations 1 --seed 1
+
+test: setup
+	$(BIN)/python -m pytest -q
+
+bench: setup
+	$(BIN)/python -m bench.run --premises $(BENCH_PREMISES)
+
+clean:
+	rm -rf $(DEMO_HOME) bench/tmp output/*.pdf

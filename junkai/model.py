@@ -1,0 +1,254 @@
+"""The domain: what a 巡回連絡カード holds, and how a card is rebuilt from its events.
+
+A card is plain data (a dict). It never changes in place: every change is an event
+(path, before, after), and the card is what the events add up to. Paths are dotted:
+"home_phone", "members.3.mobile", or "members.3" for a whole member (added or
+removed). Member and contact keys are never reused, so an old event always names
+the same person.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+import unicodedata
+from dataclasses import dataclass
+from datetime import date
+from typing import Any, Iterable
+
+from junkai import JunkaiError
+
+HOUSEHOLD = "household"
+BUSINESS = "business"
+PREMISES_KINDS = {HOUSEHOLD: "世帯", BUSINESS: "事業所"}
+
+ACTIVE = "active"
+CEASED = "ceased"
+PREMISES_STATUSES = {ACTIVE: "現存", CEASED: "転出・廃業"}
+
+# Closed choices are printed as tick boxes, so each list is also a form's box order.
+RELATIONS = ("世帯主", "配偶者", "子", "子の配偶者", "父母", "祖父母", "孫", "兄弟姉妹", "その他")
+SEXES = ("男", "女")
+DWELLINGS = ("一戸建", "集合住宅", "寮・社宅", "その他")
+VISIT_DAYS = ("平日", "土曜", "日曜・祝日")
+VISIT_TIMES = ("午前", "午後", "夕方", "夜間")
+SECURITY = ("防犯カメラ", "警報装置", "非常通報装置", "補助錠・防犯ガラス", "金庫", "その他")
+
+# 巡回連絡簿 outcomes; a visit "met" the residents when one of MET_OUTCOMES.
+OUTCOMES = ("面接", "不在", "拒否", "カード作成", "カード補正")
+MET_OUTCOMES = ("面接", "カード作成", "カード補正")
+
+# 第6-4 (1)-(5): 指導連絡及び情報提供.
+GUIDANCE = {
+    1: "犯罪等の傾向と被害防止",
+    2: "身近な犯罪等の発生状況と被害防止",
+    3: "発生時の応急措置と緊急連絡方法",
+    4: "警察への諸届の手続",
+    5: "その他安全で平穏な生活の確保",
+}
+
+# Special event paths: not card fields but facts about the card or premises.
+CONFIRM = "@confirm"  # residents confirmed the card unchanged (変更なし)
+STATUS = "@status"  # premises moved out / closed, or back
+
+
+@dataclass(frozen=True)
+class Field:
+    id: str
+    label: str
+    kind: str  # text | kana | phone | date | choice | choices | int
+    choices: tuple[str, ...] = ()
+
+
+def _fields(*items: Field) -> dict[str, Field]:
+    return {f.id: f for f in items}
+
+
+MEMBER_FIELDS = _fields(
+    Field("name", "氏名", "text"),
+    Field("kana", "フリガナ", "kana"),
+    Field("relation", "続柄", "choice", RELATIONS),
+    Field("sex", "性別", "choice", SEXES),
+    Field("birth_date", "生年月日", "date"),
+    Field("occupation", "職業・勤務先・学校", "text"),
+    Field("mobile", "携帯電話", "phone"),
+)
+CONTACT_FIELDS = _fields(
+    Field("name", "氏名", "text"),
+    Field("relation", "関係", "text"),
+    Field("address", "住所", "text"),
+    Field("phone", "電話", "phone"),
+)
+HOUSEHOLD_FIELDS = _fields(
+    Field("home_phone", "自宅電話", "phone"),
+    Field("dwelling", "住居の種類", "choice", DWELLINGS),
+    Field("visit_days", "訪問希望曜日", "choices", VISIT_DAYS),
+    Field("visit_times", "訪問希望時間帯", "choices", VISIT_TIMES),
+    Field("notes", "備考", "text"),
+)
+BUSINESS_FIELDS = _fields(
+    Field("business_name", "事業所名", "text"),
+    Field("business_kana", "フリガナ", "kana"),
+    Field("industry", "業種", "text"),
+    Field("representative", "代表者", "text"),
+    Field("manager", "責任者", "text"),
+    Field("manager_phone", "責任者電話", "phone"),
+    Field("employees", "従業員数", "int"),
+    Field("business_hours", "営業時間", "text"),
+    Field("closed_days", "休業日", "text"),
+    Field("security", "防犯設備", "choices", SECURITY),
+    Field("notes", "備考", "text"),
+)
+# Groups of repeated rows: which kinds of card have them, and their fields.
+GROUPS = {"members": MEMBER_FIELDS, "contacts": CONTACT_FIELDS}
+KIND_GROUPS = {HOUSEHOLD: ("members", "contacts"), BUSINESS: ("contacts",)}
+KIND_FIELDS = {HOUSEHOLD: HOUSEHOLD_FIELDS, BUSINESS: BUSINESS_FIELDS}
+
+
+def empty_card(kind: str) -> dict[str, Any]:
+    card: dict[str, Any] = {g: {} for g in KIND_GROUPS[kind]}
+    return card
+
+
+# --- events -----------------------------------------------------------------
+
+
+def get_path(card: dict, path: str) -> Any:
+    node: Any = card
+    for part in path.split("."):
+        if not isinstance(node, dict) or part not in node:
+            return None
+        node = node[part]
+    return copy.deepcopy(node)
+
+
+def apply(card: dict, path: str, value: Any) -> None:
+    """Set (or, with None, remove) the value at a dotted path, in place."""
+    if path.startswith("@"):
+        return
+    parts = path.split(".")
+    node = card
+    for part in parts[:-1]:
+        node = node.setdefault(part, {})
+    if value is None or value == [] or value == "":
+        node.pop(parts[-1], None)
+    else:
+        node[parts[-1]] = copy.deepcopy(value)
+
+
+def rebuild(kind: str, events: Iterable[tuple[str, Any]]) -> dict:
+    """The card that a sequence of (path, after) events adds up to."""
+    card = empty_card(kind)
+    for path, after in events:
+        apply(card, path, after)
+    return card
+
+
+def diff(before: dict, after: dict, prefix: str = "") -> list[tuple[str, Any, Any]]:
+    """Leaf changes turning `before` into `after`; whole rows when added or removed."""
+    changes: list[tuple[str, Any, Any]] = []
+    for key in sorted(set(before) | set(after), key=_natural):
+        path = f"{prefix}{key}"
+        b, a = before.get(key), after.get(key)
+        if isinstance(b, dict) and isinstance(a, dict) and prefix.count(".") < 2:
+            changes.extend(diff(b, a, path + "."))
+        elif b != a:
+            changes.append((path, copy.deepcopy(b), copy.deepcopy(a)))
+    return changes
+
+
+def _natural(key: str) -> tuple:
+    return tuple(int(p) if p.isdigit() else p for p in re.split(r"(\d+)", key))
+
+
+def next_key(group: dict) -> str:
+    return str(max((int(k) for k in group), default=0) + 1)
+
+
+# --- validation of values an operator or a seed gives -------------------------
+
+POSTAL_RE = re.compile(r"^\d{3}-?\d{4}$")
+
+
+def normalize_postal_code(value: str) -> str:
+    text = unicodedata.normalize("NFKC", value or "").strip().replace("〒", "")
+    if not POSTAL_RE.match(text):
+        raise JunkaiError(f"郵便番号の形式が正しくありません (7桁の数字): {value!r}")
+    return text.replace("-", "")
+
+
+def validate_field(kind: str, path: str, value: Any, today: date) -> Any:
+    """Check one value for a card path; returns it normalised, or raises JunkaiError."""
+    spec = field_spec(kind, path)
+    if value is None:
+        return None
+    if spec is None:
+        # a whole row: validate each of its fields
+        group = path.split(".")[0]
+        if not isinstance(value, dict):
+            raise JunkaiError(f"{path} には項目の組を指定してください: {value!r}")
+        return {k: validate_field(kind, f"{path}.{k}", v, today) for k, v in value.items() if v not in (None, "")}
+    label = spec.label
+    if spec.kind == "date":
+        try:
+            d = date.fromisoformat(str(value))
+        except ValueError:
+            raise JunkaiError(f"{label}が日付 (YYYY-MM-DD) ではありません: {value!r}")
+        if d > today:
+            raise JunkaiError(f"{label}が未来の日付です: {value}")
+        return d.isoformat()
+    if spec.kind == "choice":
+        if value not in spec.choices:
+            raise JunkaiError(f"{label}は {'/'.join(spec.choices)} のいずれかです: {value!r}")
+        return value
+    if spec.kind == "choices":
+        values = value if isinstance(value, list) else [v for v in str(value).split(",") if v]
+        bad = [v for v in values if v not in spec.choices]
+        if bad:
+            raise JunkaiError(f"{label}は {'/'.join(spec.choices)} から選んでください: {bad!r}")
+        return [c for c in spec.choices if c in values]
+    if spec.kind == "int":
+        try:
+            n = int(value)
+        except (TypeError, ValueError):
+            raise JunkaiError(f"{label}は整数です: {value!r}")
+        if n < 0:
+            raise JunkaiError(f"{label}は 0 以上です: {value!r}")
+        return n
+    if spec.kind == "phone":
+        text = unicodedata.normalize("NFKC", str(value)).strip()
+        if not re.fullmatch(r"0\d{1,4}-?\d{1,4}-?\d{3,4}", text) or len(re.sub(r"\D", "", text)) not in (10, 11):
+            raise JunkaiError(f"{label}が電話番号の形式ではありません: {value!r}")
+        return text
+    return unicodedata.normalize("NFKC", str(value)).strip() if spec.kind == "text" else str(value).strip()
+
+
+def field_spec(kind: str, path: str) -> Field | None:
+    """The field a path names; None for a whole row; JunkaiError for an unknown path."""
+    parts = path.split(".")
+    if len(parts) == 1 and parts[0] in KIND_FIELDS[kind]:
+        return KIND_FIELDS[kind][parts[0]]
+    if parts[0] in KIND_GROUPS[kind] and len(parts) in (2, 3) and parts[1].isdigit():
+        if len(parts) == 2:
+            return None
+        if parts[2] in GROUPS[parts[0]]:
+            return GROUPS[parts[0]][parts[2]]
+    raise JunkaiError(f"{PREMISES_KINDS[kind]}カードにない項目です: {path}")
+
+
+def label_of(kind: str, path: str) -> str:
+    if path == CONFIRM:
+        return "確認 (変更なし)"
+    if path == STATUS:
+        return "状態"
+    parts = path.split(".")
+    try:
+        spec = field_spec(kind, path)
+    except JunkaiError:
+        return path
+    group = {"members": "世帯員", "contacts": "緊急連絡先"}
+    if spec is None:
+        return f"{group[parts[0]]}{parts[1]}"
+    if len(parts) == 3:
+        return f"{group[parts[0]]}{parts[1]} {spec.label}"
+    return spec.label

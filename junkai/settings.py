@@ -1,0 +1,91 @@
+"""Settings: one documented file, junkai.toml, over defaults that work.
+
+Where things live:
+- JUNKAI_HOME (default ./data): the data folder (SQLite store, keys, scans).
+- JUNKAI_DB_URL: a SQLAlchemy URL; overrides the SQLite file in the data folder.
+- JUNKAI_CONFIG: the settings file; default ./junkai.toml if present.
+- JUNKAI_USER: the operator when a command is not given --as.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+import tomllib
+from dataclasses import dataclass, field
+from datetime import time
+from pathlib import Path
+
+from junkai import JunkaiError
+
+
+@dataclass(frozen=True)
+class Settings:
+    home: Path
+    db_url: str
+    config_path: Path | None
+    # 第6-2: the chief sets each beat's frequency; this is what a new beat starts with.
+    default_frequency_months: int = 12
+    # 第6-3: visits inside this window are night visits and need prior approval.
+    night_start: time = time(19, 0)
+    night_end: time = time(6, 0)
+    raw: dict = field(default_factory=dict, repr=False)
+
+    @property
+    def sqlite_path(self) -> Path:
+        return self.home / "junkai.sqlite3"
+
+
+def _parse_time(value: object, key: str, path: Path) -> time:
+    try:
+        hh, mm = str(value).split(":")
+        return time(int(hh), int(mm))
+    except (ValueError, TypeError):
+        raise JunkaiError(f"設定ファイル {path} の {key} が時刻 (HH:MM) ではありません: {value!r}")
+
+
+def load(env: dict[str, str] | None = None) -> Settings:
+    env = dict(os.environ if env is None else env)
+    home = Path(env.get("JUNKAI_HOME") or "data").resolve()
+    config_path: Path | None
+    if env.get("JUNKAI_CONFIG"):
+        config_path = Path(env["JUNKAI_CONFIG"])
+        if not config_path.is_file():
+            raise JunkaiError(f"設定ファイルが見つかりません: {config_path}")
+    else:
+        config_path = Path("junkai.toml") if Path("junkai.toml").is_file() else None
+
+    raw: dict = {}
+    if config_path is not None:
+        try:
+            raw = tomllib.loads(config_path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+            raise JunkaiError(f"設定ファイル {config_path} を読めません: {exc}")
+
+    visits = raw.get("visits", {})
+    beats = raw.get("beats", {})
+    months = beats.get("default_frequency_months", 12)
+    if not isinstance(months, int) or not 1 <= months <= 120:
+        raise JunkaiError(
+            f"設定ファイル {config_path} の beats.default_frequency_months は 1〜120 の整数にしてください: {months!r}"
+        )
+    settings = Settings(
+        home=home,
+        db_url=env.get("JUNKAI_DB_URL") or f"sqlite:///{home / 'junkai.sqlite3'}",
+        config_path=config_path,
+        default_frequency_months=months,
+        night_start=_parse_time(visits.get("night_start", "19:00"), "visits.night_start", config_path),
+        night_end=_parse_time(visits.get("night_end", "06:00"), "visits.night_end", config_path),
+        raw=raw,
+    )
+    return settings
+
+
+def operator(given: str | None, env: dict[str, str] | None = None) -> str:
+    """Who runs this command: --as, else JUNKAI_USER, else the login name."""
+    env = os.environ if env is None else env
+    name = given or env.get("JUNKAI_USER") or getpass.getuser()
+    name = name.strip()
+    if not name:
+        raise JunkaiError("操作者名が空です (--as または JUNKAI_USER で指定してください)")
+    return name

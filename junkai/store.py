@@ -1,0 +1,492 @@
+"""The store: the one module that speaks SQL. Everything else asks it in domain terms.
+
+SQLite in the data folder by default, PostgreSQL by URL; the same schema, created
+and upgraded by Alembic. Cards are append-only events (card_event); the `card`
+table is a view of them kept in the same transaction, for fast reads, and can
+always be rebuilt from the events.
+"""
+
+from __future__ import annotations
+
+import json
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date, datetime, time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Iterable, Iterator
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from junkai import JunkaiError, model
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+metadata = sa.MetaData()
+
+station = sa.Table(
+    "station", metadata,
+    sa.Column("id", sa.String(16), primary_key=True),
+    sa.Column("name", sa.Text, nullable=False),
+)
+post = sa.Table(
+    "post", metadata,
+    sa.Column("id", sa.String(24), primary_key=True),
+    sa.Column("station_id", sa.ForeignKey("station.id"), nullable=False, index=True),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("kind", sa.String(8), nullable=False),  # 交番 | 駐在所
+)
+beat = sa.Table(
+    "beat", metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("post_id", sa.ForeignKey("post.id"), nullable=False, index=True),
+    sa.Column("name", sa.Text, nullable=False),
+)
+# 第6-2: the chief sets the frequency; effective-dated, never overwritten.
+beat_frequency = sa.Table(
+    "beat_frequency", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("beat_id", sa.ForeignKey("beat.id"), nullable=False, index=True),
+    sa.Column("months", sa.Integer, nullable=False),
+    sa.Column("effective_from", sa.Date, nullable=False),
+    sa.Column("set_by", sa.Text, nullable=False),
+    sa.Column("set_at", sa.DateTime, nullable=False),
+)
+officer = sa.Table(
+    "officer", metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("station_id", sa.ForeignKey("station.id"), nullable=False, index=True),
+    sa.Column("name", sa.Text, nullable=False),
+)
+# 第5-1, 第6-8: who had the beat on a day; the latest assignment in force wins.
+assignment = sa.Table(
+    "assignment", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("beat_id", sa.ForeignKey("beat.id"), nullable=False, index=True),
+    sa.Column("officer_id", sa.ForeignKey("officer.id"), nullable=False, index=True),
+    sa.Column("effective_from", sa.Date, nullable=False),
+    sa.Column("set_by", sa.Text, nullable=False),
+    sa.Column("set_at", sa.DateTime, nullable=False),
+)
+premises = sa.Table(
+    "premises", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("beat_id", sa.ForeignKey("beat.id"), nullable=False, index=True),
+    sa.Column("postal_code", sa.String(7), nullable=False),
+    sa.Column("prefecture", sa.Text, nullable=False),
+    sa.Column("city", sa.Text, nullable=False),
+    sa.Column("town", sa.Text, nullable=False),
+    sa.Column("block", sa.Text, nullable=False),
+    sa.Column("building", sa.Text),
+    sa.Column("room", sa.Text),
+    # derived from @status events, kept here for queries
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("status_since", sa.Date, nullable=False),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.Column("created_by", sa.Text, nullable=False),
+)
+card_event = sa.Table(
+    "card_event", metadata,
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True),
+    sa.Column("premises_id", sa.ForeignKey("premises.id"), nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("path", sa.Text, nullable=False),
+    sa.Column("before", sa.Text),
+    sa.Column("after", sa.Text),
+    sa.Column("at", sa.DateTime, nullable=False),  # when it happened (the visit, the scan)
+    sa.Column("source", sa.Text, nullable=False),  # seed | operator | scan:<page id> | ...
+    sa.Column("operator", sa.Text, nullable=False),
+    sa.Column("recorded_at", sa.DateTime, nullable=False),
+    sa.Index("ix_card_event_premises_version", "premises_id", "version"),
+)
+card = sa.Table(
+    "card", metadata,
+    sa.Column("premises_id", sa.ForeignKey("premises.id"), primary_key=True),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("data", sa.Text, nullable=False),
+    sa.Column("created_on", sa.Date, nullable=False),
+    sa.Column("confirmed_on", sa.Date, nullable=False),
+    sa.Column("confirmed_source", sa.Text, nullable=False),
+)
+night_approval = sa.Table(
+    "night_approval", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("premises_id", sa.ForeignKey("premises.id"), nullable=False, index=True),
+    sa.Column("officer_id", sa.ForeignKey("officer.id"), nullable=False),
+    sa.Column("visit_date", sa.Date, nullable=False),
+    sa.Column("approver", sa.Text, nullable=False),
+    sa.Column("approved_at", sa.DateTime, nullable=False),
+)
+visit = sa.Table(
+    "visit", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("premises_id", sa.ForeignKey("premises.id"), nullable=False, index=True),
+    sa.Column("officer_id", sa.ForeignKey("officer.id"), nullable=False, index=True),
+    sa.Column("visited_at", sa.DateTime, nullable=False),
+    sa.Column("outcome", sa.String(16), nullable=False),
+    sa.Column("night", sa.Boolean, nullable=False),
+    sa.Column("night_approval_id", sa.ForeignKey("night_approval.id")),
+    sa.Column("guidance", sa.Text, nullable=False),  # "1,3": items of 第6-4
+    sa.Column("notes", sa.Text),
+    sa.Column("source", sa.Text, nullable=False),
+    sa.Column("recorded_by", sa.Text, nullable=False),
+    sa.Column("recorded_at", sa.DateTime, nullable=False),
+)
+opinion = sa.Table(
+    "opinion", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("premises_id", sa.ForeignKey("premises.id"), nullable=False, index=True),
+    sa.Column("visit_id", sa.ForeignKey("visit.id")),
+    sa.Column("officer_id", sa.ForeignKey("officer.id"), nullable=False),
+    sa.Column("received_on", sa.Date, nullable=False),
+    sa.Column("text", sa.Text, nullable=False),
+    sa.Column("complaint", sa.Boolean, nullable=False),  # 苦情: about police conduct
+    sa.Column("reported_to_chief_on", sa.Date),  # 第6-5(2), through the section chief
+    sa.Column("reported_to_hq_on", sa.Date),  # 第4-5, complaints only
+    sa.Column("recorded_by", sa.Text, nullable=False),
+    sa.Column("recorded_at", sa.DateTime, nullable=False),
+)
+audit = sa.Table(
+    "audit", metadata,
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True),
+    sa.Column("at", sa.DateTime, nullable=False),
+    sa.Column("operator", sa.Text, nullable=False),
+    sa.Column("action", sa.Text, nullable=False),
+    sa.Column("target_kind", sa.Text, nullable=False),
+    sa.Column("target_id", sa.Text),
+    sa.Column("detail", sa.Text, nullable=False),
+)
+
+EXPORTS = ("premises", "cards", "visits", "opinions", "events")
+
+
+def dumps(value: Any) -> str | None:
+    return None if value is None else json.dumps(value, ensure_ascii=False, sort_keys=True)
+
+
+def loads(text: str | None) -> Any:
+    return None if text is None else json.loads(text)
+
+
+@dataclass
+class Card:
+    premises: dict
+    data: dict
+    version: int
+    created_on: date | None
+    confirmed_on: date | None
+    confirmed_source: str | None
+
+
+def _sqlite_pragmas(dbapi_conn, _record) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.close()
+
+
+def end_of(day: date | datetime) -> datetime:
+    return day if isinstance(day, datetime) else datetime.combine(day, time.max)
+
+
+class Store:
+    def __init__(self, url: str):
+        self.url = url
+        if url.startswith("sqlite:///"):
+            Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        self.engine: Engine = sa.create_engine(url, future=True)
+        if self.engine.dialect.name == "sqlite":
+            sa.event.listen(self.engine, "connect", _sqlite_pragmas)
+        self._conn: Connection | None = None
+
+    # --- lifecycle -----------------------------------------------------------
+
+    def migrate(self) -> None:
+        """Create or upgrade the schema to the newest migration."""
+        from alembic import command
+        from alembic.config import Config
+
+        cfg = Config()
+        cfg.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
+        with self.engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "head")
+
+    def check_ready(self) -> None:
+        if not sa.inspect(self.engine).has_table("premises"):
+            raise JunkaiError("ストアが初期化されていません。先に `junkai init` を実行してください")
+
+    @contextmanager
+    def transaction(self) -> Iterator[Store]:
+        """One transaction per command: all of it is written, or none."""
+        if self._conn is not None:
+            yield self
+            return
+        with self.engine.begin() as conn:
+            self._conn = conn
+            try:
+                yield self
+            finally:
+                self._conn = None
+
+    @property
+    def conn(self) -> Connection:
+        if self._conn is None:
+            raise RuntimeError("store used outside a transaction")
+        return self._conn
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # --- organisation --------------------------------------------------------
+
+    def is_empty(self) -> bool:
+        return self.conn.execute(sa.select(sa.func.count()).select_from(station)).scalar_one() == 0
+
+    def add_station(self, id: str, name: str) -> None:
+        self.conn.execute(station.insert().values(id=id, name=name))
+
+    def add_post(self, id: str, station_id: str, name: str, kind: str) -> None:
+        self.conn.execute(post.insert().values(id=id, station_id=station_id, name=name, kind=kind))
+
+    def add_beat(self, id: str, post_id: str, name: str) -> None:
+        self.conn.execute(beat.insert().values(id=id, post_id=post_id, name=name))
+
+    def add_officer(self, id: str, station_id: str, name: str) -> None:
+        self.conn.execute(officer.insert().values(id=id, station_id=station_id, name=name))
+
+    def set_frequency(self, beat_id: str, months: int, effective_from: date, set_by: str, at: datetime) -> None:
+        self.beat(beat_id)
+        if not 1 <= months <= 120:
+            raise JunkaiError(f"実施頻度は 1〜120 か月で指定してください: {months}")
+        self.conn.execute(beat_frequency.insert().values(
+            beat_id=beat_id, months=months, effective_from=effective_from, set_by=set_by, set_at=at))
+
+    def assign(self, beat_id: str, officer_id: str, effective_from: date, set_by: str, at: datetime) -> None:
+        self.beat(beat_id)
+        self.officer(officer_id)
+        self.conn.execute(assignment.insert().values(
+            beat_id=beat_id, officer_id=officer_id, effective_from=effective_from, set_by=set_by, set_at=at))
+
+    def beat(self, beat_id: str) -> dict:
+        row = self.conn.execute(sa.select(beat).where(beat.c.id == beat_id)).mappings().first()
+        if row is None:
+            raise JunkaiError(f"受持区が見つかりません: {beat_id}")
+        return dict(row)
+
+    def officer(self, officer_id: str) -> dict:
+        row = self.conn.execute(sa.select(officer).where(officer.c.id == officer_id)).mappings().first()
+        if row is None:
+            raise JunkaiError(f"警察官が見つかりません: {officer_id}")
+        return dict(row)
+
+    def _in_force(self, table: sa.Table, beat_id: str, day: date):
+        # the latest setting that took effect on or before `day`; later records win ties
+        return self.conn.execute(
+            sa.select(table).where(table.c.beat_id == beat_id, table.c.effective_from <= day)
+            .order_by(table.c.effective_from.desc(), table.c.id.desc()).limit(1)
+        ).mappings().first()
+
+    def frequency_at(self, beat_id: str, day: date) -> int | None:
+        row = self._in_force(beat_frequency, beat_id, day)
+        return None if row is None else row["months"]
+
+    def officer_at(self, beat_id: str, day: date) -> str | None:
+        row = self._in_force(assignment, beat_id, day)
+        return None if row is None else row["officer_id"]
+
+    def assignments(self, beat_id: str) -> list[dict]:
+        rows = self.conn.execute(
+            sa.select(assignment).where(assignment.c.beat_id == beat_id)
+            .order_by(assignment.c.effective_from, assignment.c.id)).mappings()
+        return [dict(r) for r in rows]
+
+    # --- premises and cards --------------------------------------------------
+
+    def next_premises_id(self) -> int:
+        return (self.conn.execute(sa.select(sa.func.max(premises.c.id))).scalar_one() or 0) + 1
+
+    def add_premises(self, kind: str, beat_id: str, address: dict, at: datetime, operator: str) -> int:
+        if kind not in model.PREMISES_KINDS:
+            raise JunkaiError(f"種別は household か business です: {kind!r}")
+        self.beat(beat_id)
+        pid = self.next_premises_id()
+        self.conn.execute(premises.insert().values(
+            id=pid, kind=kind, beat_id=beat_id, status=model.ACTIVE, status_since=at.date(),
+            created_at=at, created_by=operator, **address))
+        return pid
+
+    def premises(self, premises_id: int) -> dict:
+        row = self.conn.execute(sa.select(premises).where(premises.c.id == premises_id)).mappings().first()
+        if row is None:
+            raise JunkaiError(f"各戸が見つかりません: {premises_id}")
+        return dict(row)
+
+    def card(self, premises_id: int) -> Card:
+        p = self.premises(premises_id)
+        row = self.conn.execute(sa.select(card).where(card.c.premises_id == premises_id)).mappings().first()
+        if row is None:
+            return Card(p, model.empty_card(p["kind"]), 0, None, None, None)
+        return Card(p, loads(row["data"]), row["version"], row["created_on"], row["confirmed_on"],
+                    row["confirmed_source"])
+
+    def cards_of_beat(self, beat_id: str) -> list[Card]:
+        self.beat(beat_id)
+        q = (sa.select(premises, card.c.data, card.c.version, card.c.created_on, card.c.confirmed_on,
+                       card.c.confirmed_source)
+             .select_from(premises.outerjoin(card, card.c.premises_id == premises.c.id))
+             .where(premises.c.beat_id == beat_id).order_by(premises.c.id))
+        out = []
+        for r in self.conn.execute(q).mappings():
+            p = {c.name: r[c.name] for c in premises.columns}
+            data = loads(r["data"]) if r["data"] is not None else model.empty_card(p["kind"])
+            out.append(Card(p, data, r["version"] or 0, r["created_on"], r["confirmed_on"], r["confirmed_source"]))
+        return out
+
+    def premises_ids_of_beat(self, beat_id: str) -> list[int]:
+        return list(self.conn.execute(
+            sa.select(premises.c.id).where(premises.c.beat_id == beat_id).order_by(premises.c.id)).scalars())
+
+    def events(self, premises_id: int, until: date | datetime | None = None) -> list[dict]:
+        q = sa.select(card_event).where(card_event.c.premises_id == premises_id)
+        if until is not None:
+            q = q.where(card_event.c.at <= end_of(until))
+        rows = self.conn.execute(q.order_by(card_event.c.version, card_event.c.id)).mappings()
+        return [dict(r, before=loads(r["before"]), after=loads(r["after"])) for r in rows]
+
+    def card_at(self, premises_id: int, at: date | datetime | None = None) -> dict:
+        """Rebuild the card from its events alone, as it stood at the end of `at`."""
+        p = self.premises(premises_id)
+        return model.rebuild(p["kind"], ((e["path"], e["after"]) for e in self.events(premises_id, at)))
+
+    def change_card(self, premises_id: int, changes: Iterable[tuple[str, Any]], at: datetime, source: str,
+                    operator: str, today: date | None = None) -> int:
+        """Append the changes as events and bring the card view up to date; returns the new version.
+
+        Values are validated first; a change to the value a field already has is no event.
+        """
+        current = self.card(premises_id)
+        kind = current.premises["kind"]
+        today = today or at.date()
+        data = current.data
+        rows = []
+        version = current.version + 1
+        for path, value in changes:
+            value = model.validate_field(kind, path, value, today)
+            before = model.get_path(data, path)
+            if before == value or (value is None and before in (None, [], "")):
+                continue
+            model.apply(data, path, value)
+            rows.append(dict(premises_id=premises_id, version=version, path=path, before=dumps(before),
+                             after=dumps(value), at=at, source=source, operator=operator,
+                             recorded_at=datetime.now()))
+        if not rows:
+            return current.version
+        self.conn.execute(card_event.insert(), rows)
+        self._save_card(premises_id, current, data, version, at.date(), source)
+        return version
+
+    def confirm_card(self, premises_id: int, at: datetime, source: str, operator: str) -> None:
+        """Residents confirmed the card unchanged (変更なし): its confirmation date advances."""
+        current = self.card(premises_id)
+        if current.version == 0:
+            raise JunkaiError(f"各戸 {premises_id} にはまだカードがありません")
+        self.conn.execute(card_event.insert().values(
+            premises_id=premises_id, version=current.version, path=model.CONFIRM, before=None,
+            after=dumps(at.date().isoformat()), at=at, source=source, operator=operator, recorded_at=datetime.now()))
+        self._save_card(premises_id, current, current.data, current.version, at.date(), source)
+
+    def _save_card(self, premises_id: int, current: Card, data: dict, version: int, day: date, source: str) -> None:
+        confirmed = max(day, current.confirmed_on) if current.confirmed_on else day
+        values = dict(version=version, data=dumps(data), confirmed_on=confirmed,
+                      confirmed_source=source if confirmed == day else current.confirmed_source)
+        if current.version == 0:
+            self.conn.execute(card.insert().values(premises_id=premises_id, created_on=day, **values))
+        else:
+            self.conn.execute(card.update().where(card.c.premises_id == premises_id).values(**values))
+
+    def set_status(self, premises_id: int, status: str, at: datetime, source: str, operator: str) -> None:
+        p = self.premises(premises_id)
+        if status not in model.PREMISES_STATUSES:
+            raise JunkaiError(f"状態は {'/'.join(model.PREMISES_STATUSES)} のいずれかです: {status!r}")
+        if p["status"] == status:
+            return
+        version = self.card(premises_id).version
+        self.conn.execute(card_event.insert().values(
+            premises_id=premises_id, version=version, path=model.STATUS, before=dumps(p["status"]),
+            after=dumps(status), at=at, source=source, operator=operator, recorded_at=datetime.now()))
+        self.conn.execute(premises.update().where(premises.c.id == premises_id)
+                          .values(status=status, status_since=at.date()))
+
+    # --- visits and opinions -------------------------------------------------
+
+    def add_visit(self, **values: Any) -> int:
+        return self.conn.execute(visit.insert().values(**values)).inserted_primary_key[0]
+
+    def add_opinion(self, **values: Any) -> int:
+        return self.conn.execute(opinion.insert().values(**values)).inserted_primary_key[0]
+
+    # --- bulk load (seed) ----------------------------------------------------
+
+    def bulk_insert(self, table_name: str, rows: list[dict]) -> None:
+        if rows:
+            self.conn.execute(metadata.tables[table_name].insert(), rows)
+
+    def fix_sequences(self) -> None:
+        """After rows were loaded with explicit ids, let PostgreSQL's sequences continue past them."""
+        if self.engine.dialect.name != "postgresql":
+            return
+        for t in (visit, night_approval, opinion):
+            self.conn.execute(sa.text(
+                f"SELECT setval(pg_get_serial_sequence('{t.name}', 'id'), GREATEST((SELECT max(id) FROM {t.name}), 1))"))
+
+    # --- audit ---------------------------------------------------------------
+
+    def audit(self, operator: str, action: str, target_kind: str, target_id: str | None = None,
+              **detail: Any) -> None:
+        self.conn.execute(audit.insert().values(
+            at=datetime.now(), operator=operator, action=action, target_kind=target_kind,
+            target_id=target_id, detail=dumps(detail)))
+
+    def audit_events(self) -> list[dict]:
+        return [dict(r) for r in self.conn.execute(sa.select(audit).order_by(audit.c.id)).mappings()]
+
+    # --- reading out ---------------------------------------------------------
+
+    def summary(self) -> "pd.DataFrame":
+        """Premises, cards and visits per station, post and beat."""
+        import pandas as pd  # pandas costs seconds to import; only reports need it
+
+        card_count = sa.func.count(card.c.premises_id)
+        q = (sa.select(station.c.name.label("station"), post.c.name.label("post"), beat.c.id.label("beat"),
+                       sa.func.count(premises.c.id).label("premises"),
+                       sa.func.sum(sa.case((premises.c.kind == model.HOUSEHOLD, 1), else_=0)).label("households"),
+                       card_count.label("cards"))
+             .select_from(station.join(post).join(beat).outerjoin(premises, premises.c.beat_id == beat.c.id)
+                          .outerjoin(card, card.c.premises_id == premises.c.id))
+             .group_by(station.c.name, post.c.name, beat.c.id).order_by(beat.c.id))
+        df = pd.DataFrame(self.conn.execute(q).mappings().all(),
+                          columns=["station", "post", "beat", "premises", "households", "cards"])
+        visits = pd.DataFrame(self.conn.execute(
+            sa.select(premises.c.beat_id.label("beat"), sa.func.count(visit.c.id).label("visits"))
+            .select_from(visit.join(premises)).group_by(premises.c.beat_id)).mappings().all(),
+            columns=["beat", "visits"])
+        df = df.merge(visits, on="beat", how="left").fillna({"visits": 0, "households": 0})
+        return df.astype({"premises": int, "households": int, "cards": int, "visits": int})
+
+    def frame(self, what: str) -> "pd.DataFrame":
+        """A whole table for export, in a stable order."""
+        import pandas as pd
+
+        tables = {"premises": premises, "visits": visit, "opinions": opinion, "events": card_event}
+        if what == "cards":
+            q = sa.select(card).order_by(card.c.premises_id)
+        elif what in tables:
+            t = tables[what]
+            q = sa.select(t).order_by(*t.primary_key.columns)
+        else:
+            raise JunkaiError(f"出力できる種類は {'|'.join(EXPORTS)} です: {what!r}")
+        return pd.DataFrame(self.conn.execute(q).mappings().all(), columns=[c.name for c in q.selected_columns])

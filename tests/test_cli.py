@@ -1,0 +1,139 @@
+"""The command line: real console script for the wiring, in-process runs for the cases."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from junkai.cli import app
+
+runner = CliRunner()
+JUNKAI = Path(sys.executable).with_name("junkai")
+
+
+def run(*args):
+    return runner.invoke(app, list(args))
+
+
+@pytest.fixture
+def seeded(home):
+    """A seeded store; returns the id of a household premises (as text, for arguments)."""
+    from junkai import settings
+    from junkai.store import Store
+
+    r = run("seed", "--premises", "40", "--seed", "3", "--until", "2026-11-20")
+    assert r.exit_code == 0, r.output
+    store = Store(settings.load().db_url)
+    with store.transaction():
+        premises = store.frame("premises")
+    return str(premises[premises.kind == "household"].id.iloc[0])
+
+
+def test_every_command_has_help():
+    top = subprocess.run([JUNKAI, "--help"], capture_output=True, text=True, check=True)
+    for name in ("init", "seed", "summary", "history", "export", "premises", "card"):
+        assert name in top.stdout
+    for args in (["init"], ["seed"], ["summary"], ["history"], ["export"], ["premises", "add"], ["card", "amend"]):
+        r = subprocess.run([JUNKAI, *args, "--help"], capture_output=True, text=True)
+        assert r.returncode == 0 and "例:" in r.stdout, (args, r.stdout, r.stderr)
+
+
+def test_a_command_before_init_says_so(home):
+    r = run("summary")
+    assert r.exit_code == 2
+    assert "junkai init" in r.output
+
+
+def test_seed_history_and_export(seeded, tmp_path):
+    r = run("history", "1", "--json")
+    assert r.exit_code == 0, r.output
+    doc = json.loads(r.output)
+    assert doc["premises"]["id"] == 1 and isinstance(doc["events"], list)
+    r = run("export", "--what", "visits", "--format", "json", "--out", str(tmp_path / "v.json"))
+    assert r.exit_code == 0, r.output
+    visits = json.loads((tmp_path / "v.json").read_text(encoding="utf-8"))
+    assert visits and {"premises_id", "officer_id", "outcome", "visited_at"} <= set(visits[0])
+    assert (tmp_path / "v.json").stat().st_mode & 0o077 == 0  # personal data: owner only
+    r = run("export", "--what", "cards", "--out", str(tmp_path / "c.csv"))
+    assert r.exit_code == 0, r.output
+    head = (tmp_path / "c.csv").read_text(encoding="utf-8-sig").splitlines()[0]
+    assert "members.1.name" in head
+
+
+def test_history_at_a_past_date_differs_from_today(seeded):
+    assert run("card", "amend", "1", "notes=犬を飼っている", "--on", "2026-11-21").exit_code == 0
+    today = json.loads(run("history", "1", "--json").output)
+    before = json.loads(run("history", "1", "--json", "--at", "2026-11-20").output)
+    assert today["card"]["notes"] == "犬を飼っている" and "notes" not in before["card"]
+    assert len(today["events"]) == len(before["events"]) + 1
+    ancient = json.loads(run("history", "1", "--json", "--at", "2019-01-01").output)
+    assert ancient["events"] == [] and not any(ancient["card"].values())
+
+
+def test_operator_is_audited(seeded, tmp_path):
+    from junkai import settings
+    from junkai.store import Store
+
+    assert run("--as", "地域課長 佐藤", "history", "2").exit_code == 0
+    store = Store(settings.load().db_url)
+    with store.transaction():
+        events = store.audit_events()
+    assert [(e["operator"], e["action"]) for e in events][-1] == ("地域課長 佐藤", "history")
+    assert events[0]["operator"] == "地域課 試験" and events[0]["action"] == "seed"
+
+
+@pytest.mark.parametrize("args,message", [
+    (["premises", "add", "--beat", "S99-P01-B1", "--postal-code", "030-0861", "--town", "長島", "--block", "1-1"],
+     "受持区が見つかりません: S99-P01-B1"),
+    (["premises", "add", "--beat", "S01-P01-B1", "--postal-code", "030-086", "--town", "長島", "--block", "1-1"],
+     "郵便番号の形式"),
+    (["premises", "add", "--beat", "S01-P01-B1", "--postal-code", "999-9999", "--town", "長島", "--block", "1-1"],
+     "存在しない郵便番号"),
+    (["card", "amend", "{hh}", "home_phone=017-777-1234", "members.9.birth_date=2099-01-01"], "生年月日が未来"),
+    (["card", "amend", "{hh}", "favourite=1"], "カードにない項目"),
+    (["history", "99999"], "各戸が見つかりません"),
+    (["history", "1", "--at", "2024-13-01"], "--at は YYYY-MM-DD"),
+    (["export", "--what", "cards", "--out", "/nonexistent/x.csv"], "出力先のフォルダがありません"),
+    (["seed", "--premises", "10"], "すでにデータ"),
+])
+def test_bad_input_is_one_clear_line_nonzero_and_writes_nothing(seeded, args, message):
+    from junkai import settings
+    from junkai.store import Store
+
+    store = Store(settings.load().db_url)
+    with store.transaction():
+        before = (store.frame("events").shape, store.frame("premises").shape, store.card(1).data)
+    r = run(*[a.format(hh=seeded) for a in args])
+    assert r.exit_code == 2
+    assert message in r.output
+    assert r.output.count("\n") == 1  # one line
+    with store.transaction():
+        assert (store.frame("events").shape, store.frame("premises").shape, store.card(1).data) == before
+
+
+def test_amend_and_add_premises(seeded):
+    r = run("card", "amend", seeded, "home_phone=017-777-1234", "--on", "2026-11-01")
+    assert r.exit_code == 0, r.output
+    doc = json.loads(run("history", seeded, "--json").output)
+    assert doc["card"]["home_phone"] == "017-777-1234"
+    assert doc["events"][-1]["source"] == "operator" and doc["events"][-1]["operator"] == "地域課 試験"
+    r = run("premises", "add", "--beat", "S01-P01-B1", "--postal-code", "０３０－０８６１", "--town", "長島",
+            "--block", "1-1-1")
+    assert r.exit_code == 0, r.output
+    assert "青森県青森市長島1-1-1" in r.output
+
+
+def test_unreadable_settings_file_is_a_clear_error(home, tmp_path):
+    (tmp_path / "junkai.toml").write_text("[visits\nnight_start = ", encoding="utf-8")
+    r = run("init")
+    assert r.exit_code == 2
+    assert "設定ファイル junkai.toml を読めません" in r.output
+
+
+def test_bad_setting_value_is_named(home, tmp_path):
+    (tmp_path / "junkai.toml").write_text('[visits]\nnight_start = "夜"\n', encoding="utf-8")
+    r = run("init")
+    assert r.exit_code == 2 and "visits.night_start" in r.output
