@@ -318,5 +318,202 @@ def export(
     out.print(f"{rows} 件を書き出しました: {out_path}")
 
 
+# --- visits (巡回連絡簿), frequencies and the lists of 第6-1 ------------------------
+
+visit_app = typer.Typer(help="巡回連絡の記録 (巡回連絡簿) と夜間の承認", no_args_is_help=True)
+beat_app = typer.Typer(help="受持区の実施頻度と受持警察官", no_args_is_help=True)
+app.add_typer(visit_app, name="visit")
+app.add_typer(beat_app, name="beat")
+
+
+def _record_visit(store: Store, s: settings_mod.Settings, values: dict, source: str, operator: str) -> tuple[int, bool]:
+    """Store one validated visit; returns its id and whether it is a night visit without prior approval."""
+    from junkai.visits import is_night
+
+    night = is_night(values["visited_at"].time(), s.night_start, s.night_end)
+    approval = store.night_approval_for(values["premises_id"], values["officer_id"], values["visited_at"]) \
+        if night else None
+    vid = store.add_visit(night=night, night_approval_id=approval, source=source, recorded_by=operator,
+                          recorded_at=datetime.now(), **values)
+    return vid, night and approval is None
+
+
+@command(visit_app, "add")
+def visit_add(
+    premises: Annotated[int, typer.Option(help="各戸 ID")],
+    officer: Annotated[str, typer.Option(help="受持警察官 ID")],
+    at: Annotated[str, typer.Option(help="訪問日時 'YYYY-MM-DD HH:MM'")],
+    outcome: Annotated[str, typer.Option(help="/".join(model.OUTCOMES))],
+    guidance: Annotated[str, typer.Option(help="行った指導連絡・情報提供の番号 (第6-4 (1)〜(5))。例: 1,3")] = "",
+    notes: Annotated[Optional[str], typer.Option(help="備考")] = None,
+):
+    """巡回連絡を一件記録する。夜間 (設定の時間帯) で事前承認がなければ警告する (第6-3)。
+
+    例: junkai visit add --premises 12 --officer S01-O001 --at "2026-11-20 14:30" --outcome 面接 --guidance 1,3
+    """
+    from junkai.visits import validate
+
+    s, store = _open()
+    operator = _operator()
+    with store.transaction():
+        values = validate(dict(premises_id=premises, officer_id=officer, visited_at=at, outcome=outcome,
+                               guidance=guidance, notes=notes),
+                          {premises} if _exists(store.premises, premises) else set(),
+                          {officer} if _exists(store.officer, officer) else set(), datetime.now())
+        vid, unapproved = _record_visit(store, s, values, "operator", operator)
+        store.audit(operator, "visit.add", "visit", str(vid), premises_id=premises)
+    out.print(f"訪問 {vid} を記録しました")
+    if unapproved:
+        err.print("注意: 夜間の巡回連絡ですが、地域課長等の事前承認の記録がありません (第6-3)")
+
+
+def _exists(lookup, key) -> bool:
+    try:
+        lookup(key)
+        return True
+    except JunkaiError:
+        return False
+
+
+@command(visit_app, "approve-night")
+def visit_approve_night(
+    premises: Annotated[int, typer.Option(help="各戸 ID")],
+    officer: Annotated[str, typer.Option(help="受持警察官 ID")],
+    on: Annotated[str, typer.Option("--date", help="夜間に訪問する日 YYYY-MM-DD")],
+    approver: Annotated[str, typer.Option(help="承認した地域課長等の氏名")],
+    approved_at: Annotated[Optional[str], typer.Option(help="承認した日時 'YYYY-MM-DD HH:MM' (既定: 今)")] = None,
+):
+    """夜間の巡回連絡の事前承認を記録する (第6-3)。承認より前の時刻の訪問は未承認のまま。
+
+    例: junkai visit approve-night --premises 12 --officer S01-O001 --date 2026-11-21 --approver "地域課長 佐藤"
+    """
+    from junkai.visits import parse_datetime
+
+    day = _day(on, "--date")
+    when = parse_datetime(approved_at) if approved_at else datetime.now()
+    if when > datetime.now():
+        raise JunkaiError(f"承認した日時が未来です: {approved_at}")
+    if not approver.strip():
+        raise JunkaiError("承認者の氏名を指定してください")
+    _, store = _open()
+    operator = _operator()
+    with store.transaction():
+        aid = store.add_night_approval(premises, officer, day, approver.strip(), when)
+        store.audit(operator, "visit.approve_night", "night_approval", str(aid), premises_id=premises,
+                    officer_id=officer, date=day.isoformat(), approver=approver)
+    out.print(f"夜間の巡回連絡の承認を記録しました (承認 {aid}: 各戸 {premises}、{day}、{approver})")
+
+
+@command(visit_app, "import")
+def visit_import(
+    path: Annotated[Path, typer.Argument(help="巡回連絡簿の CSV (UTF-8。見出し: 各戸ID,警察官ID,日時,結果,指導連絡,備考)")],
+    skip_bad: Annotated[bool, typer.Option("--skip-bad", help="誤りのある行を飛ばして残りを取り込む")] = False,
+):
+    """巡回連絡簿の CSV をまとめて取り込む。先に全行を検査し、誤りがあれば行番号を示して何も取り込まない。
+
+    例: junkai visit import 巡回連絡簿-2026-11.csv
+    """
+    from junkai.visits import read_csv, validate
+
+    rows = read_csv(path)
+    s, store = _open()
+    operator = _operator()
+    now = datetime.now()
+    with store.transaction():
+        premises_ids, officer_ids = store.premises_id_set(), store.officer_id_set()
+        good, bad, seen = [], [], set()
+        for line, values in rows:
+            try:
+                v = validate(values, premises_ids, officer_ids, now)
+            except JunkaiError as exc:
+                bad.append((line, str(exc)))
+                continue
+            key = (v["premises_id"], v["officer_id"], v["visited_at"], v["outcome"])
+            if key in seen or store.visit_exists(*key):
+                bad.append((line, "同じ訪問がすでに記録されています (重複)"))
+                continue
+            seen.add(key)
+            good.append(v)
+        for line, message in bad:
+            err.print(f"{path}:{line}: {message}", highlight=False, soft_wrap=True)
+        if bad and not skip_bad:
+            raise JunkaiError(f"{len(bad)} 行に誤りがあるため、何も取り込みませんでした (--skip-bad で残りを取り込めます)")
+        unapproved = 0
+        for v in good:
+            unapproved += _record_visit(store, s, v, f"import:{path.name}", operator)[1]
+        store.audit(operator, "visit.import", "visit", None, file=path.name, rows=len(good), skipped=len(bad))
+    out.print(f"{len(good)} 件の訪問を取り込みました" + (f" ({len(bad)} 行は飛ばしました)" if bad else ""))
+    if unapproved:
+        err.print(f"注意: 事前承認のない夜間の巡回連絡が {unapproved} 件あります (第6-3)")
+
+
+@command(beat_app, "frequency")
+def beat_frequency(
+    beat: Annotated[str, typer.Argument(help="受持区 ID")],
+    months: Annotated[int, typer.Argument(help="実施頻度 (か月)")],
+    by: Annotated[str, typer.Option("--by", help="定めた署長の氏名")],
+    since: Annotated[str, typer.Option("--from", help="適用開始日 YYYY-MM-DD")],
+):
+    """受持区の巡回連絡の実施頻度を定める (第6-2)。適用開始日つきで記録し、前の設定は残る。
+
+    例: junkai beat frequency S01-P01-B1 6 --by "青森警察署長 工藤" --from 2026-12-01
+    """
+    day = _day(since, "--from")
+    if not by.strip():
+        raise JunkaiError("定めた署長の氏名を --by で指定してください")
+    _, store = _open()
+    operator = _operator()
+    with store.transaction():
+        store.set_frequency(beat, months, day, by.strip(), datetime.now())
+        store.audit(operator, "beat.frequency", "beat", beat, months=months, effective_from=day.isoformat(), by=by)
+    out.print(f"受持区 {beat} の実施頻度を {day} から {months} か月としました ({by})")
+
+
+class ListFormat(str, Enum):
+    csv = "csv"
+
+
+def _scope(beat: str | None, post: str | None, station: str | None) -> tuple[str, str] | None:
+    given = [(k, v) for k, v in (("beat", beat), ("post", post), ("station", station)) if v]
+    if len(given) > 1:
+        raise JunkaiError("--beat、--post、--station はどれか一つだけ指定してください")
+    return given[0] if given else None
+
+
+@command()
+def overdue(
+    beat: Annotated[Optional[str], typer.Option(help="受持区 ID")] = None,
+    post: Annotated[Optional[str], typer.Option(help="交番・駐在所 ID")] = None,
+    station: Annotated[Optional[str], typer.Option(help="警察署 ID")] = None,
+    as_of: Annotated[Optional[str], typer.Option("--as-of", help="基準日 YYYY-MM-DD (既定: 今日)")] = None,
+    fmt: Annotated[ListFormat, typer.Option("--format", help="csv")] = ListFormat.csv,
+    out_path: Annotated[Optional[Path], typer.Option("--out", help="出力ファイル (既定: 標準出力)")] = None,
+):
+    """長期不実施・長期未把握の各戸の一覧 (第6-1)。超過の大きい順。定義を先頭に示す。
+
+    例: junkai overdue --beat S01-P01-B1 --as-of 2026-11-20 --out output/overdue.csv
+    """
+    from junkai.lists import Definitions, overdue as compute
+
+    day = _day(as_of, "--as-of") or date.today()
+    scope = _scope(beat, post, station)
+    s, store = _open()
+    operator = _operator()
+    definitions = Definitions(s.unconfirmed_multiplier)
+    df = compute(store, day, scope, definitions)
+    lines = [f"# 基準日 {day}  範囲 {scope[0] + ' ' + scope[1] if scope else '全体'}  {len(df)} 戸"]
+    lines += [f"# {line}" for line in definitions.lines()]
+    text = "\n".join(lines) + "\n" + df.to_csv(index=False)
+    if out_path is None:
+        typer.echo(text, nl=False)
+    else:
+        from junkai.export import write_text
+        write_text(out_path, text, bom=True)
+        out.print(f"{len(df)} 戸の一覧を書き出しました: {out_path}")
+    with store.transaction():
+        store.audit(operator, "export", "overdue", scope[1] if scope else None, as_of=day.isoformat(), rows=len(df),
+                    path=str(out_path) if out_path else "-")
+
+
 def main() -> None:
     app()

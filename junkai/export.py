@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from junkai import JunkaiError
 from junkai.store import Store, loads
 
 
@@ -42,22 +43,31 @@ def frame(store: Store, what: str) -> pd.DataFrame:
 
 
 def write_export(store: Store, what: str, fmt: str, path: Path) -> int:
-    """Write atomically (a temporary file renamed into place), readable by the owner only."""
     df = frame(store, what)
+    if fmt == "csv":
+        write_text(path, df.to_csv(index=False), bom=True)
+    else:
+        records = [{k: _plain(v) for k, v in row.items()} for row in df.to_dict("records")]
+        write_text(path, json.dumps(records, ensure_ascii=False, indent=1), bom=False)
+    return len(df)
+
+
+def write_text(path: Path, text: str, bom: bool) -> None:
+    """Write atomically (a temporary file renamed into place), readable by the owner only.
+
+    CSV gets a BOM: spreadsheet programs read UTF-8 only with it.
+    """
+    if not path.parent.is_dir():
+        raise JunkaiError(f"出力先のフォルダがありません: {path.parent}")
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        with os.fdopen(fd, "w", encoding="utf-8-sig" if fmt == "csv" else "utf-8", newline="") as fh:
-            if fmt == "csv":
-                df.to_csv(fh, index=False)
-            else:
-                records = [{k: _plain(v) for k, v in row.items()} for row in df.to_dict("records")]
-                json.dump(records, fh, ensure_ascii=False, indent=1)
+        with os.fdopen(fd, "w", encoding="utf-8-sig" if bom else "utf-8", newline="") as fh:
+            fh.write(text)
         os.chmod(tmp, 0o600)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-    return len(df)
 
 
 def _plain(v):

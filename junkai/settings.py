@@ -29,6 +29,12 @@ class Settings:
     # 第6-3: visits inside this window are night visits and need prior approval.
     night_start: time = time(19, 0)
     night_end: time = time(6, 0)
+    # 第6-1: a card not confirmed for this many frequencies makes the premises long-unconfirmed.
+    unconfirmed_multiplier: int = 2
+    # 第6-2 advice: the frequency in which this share of cards is expected to go stale,
+    # from the turnover of the last `turnover_years` years.
+    stale_share: float = 0.10
+    turnover_years: int = 3
     raw: dict = field(default_factory=dict, repr=False)
 
     @property
@@ -63,12 +69,16 @@ def load(env: dict[str, str] | None = None) -> Settings:
             raise JunkaiError(f"設定ファイル {config_path} を読めません: {exc}")
 
     visits = raw.get("visits", {})
-    beats = raw.get("beats", {})
-    months = beats.get("default_frequency_months", 12)
-    if not isinstance(months, int) or not 1 <= months <= 120:
-        raise JunkaiError(
-            f"設定ファイル {config_path} の beats.default_frequency_months は 1〜120 の整数にしてください: {months!r}"
-        )
+
+    def number(key: str, default, low, high, kind=int):
+        section, name = key.split(".")
+        value = raw.get(section, {}).get(name, default)
+        if not isinstance(value, kind) or isinstance(value, bool) or not low <= value <= high:
+            raise JunkaiError(f"設定ファイル {config_path} の {key} は {low}〜{high} の"
+                              f"{'整数' if kind is int else '数'}にしてください: {value!r}")
+        return value
+
+    months = number("beats.default_frequency_months", 12, 1, 120)
     settings = Settings(
         home=home,
         db_url=env.get("JUNKAI_DB_URL") or f"sqlite:///{home / 'junkai.sqlite3'}",
@@ -76,6 +86,9 @@ def load(env: dict[str, str] | None = None) -> Settings:
         default_frequency_months=months,
         night_start=_parse_time(visits.get("night_start", "19:00"), "visits.night_start", config_path),
         night_end=_parse_time(visits.get("night_end", "06:00"), "visits.night_end", config_path),
+        unconfirmed_multiplier=number("lists.unconfirmed_multiplier", 2, 1, 10),
+        stale_share=number("beats.stale_share", 0.10, 0.01, 0.9, (int, float)),
+        turnover_years=number("beats.turnover_years", 3, 1, 10),
         raw=raw,
     )
     return settings

@@ -426,8 +426,98 @@ class Store:
     def add_visit(self, **values: Any) -> int:
         return self.conn.execute(visit.insert().values(**values)).inserted_primary_key[0]
 
+    def visits(self, premises_id: int) -> list[dict]:
+        rows = self.conn.execute(sa.select(visit).where(visit.c.premises_id == premises_id)
+                                 .order_by(visit.c.visited_at, visit.c.id)).mappings()
+        return [dict(r) for r in rows]
+
+    def visit_exists(self, premises_id: int, officer_id: str, visited_at: datetime, outcome: str) -> bool:
+        return self.conn.execute(sa.select(visit.c.id).where(
+            visit.c.premises_id == premises_id, visit.c.officer_id == officer_id,
+            visit.c.visited_at == visited_at, visit.c.outcome == outcome).limit(1)).first() is not None
+
+    def premises_id_set(self) -> set[int]:
+        return set(self.conn.execute(sa.select(premises.c.id)).scalars())
+
+    def officer_id_set(self) -> set[str]:
+        return set(self.conn.execute(sa.select(officer.c.id)).scalars())
+
+    def add_night_approval(self, premises_id: int, officer_id: str, visit_date: date, approver: str,
+                           approved_at: datetime) -> int:
+        self.premises(premises_id)
+        self.officer(officer_id)
+        return self.conn.execute(night_approval.insert().values(
+            premises_id=premises_id, officer_id=officer_id, visit_date=visit_date, approver=approver,
+            approved_at=approved_at)).inserted_primary_key[0]
+
+    def night_approval_for(self, premises_id: int, officer_id: str, visited_at: datetime) -> int | None:
+        """第6-3: an approval for that premises, officer and day, given before the visit."""
+        return self.conn.execute(sa.select(night_approval.c.id).where(
+            night_approval.c.premises_id == premises_id, night_approval.c.officer_id == officer_id,
+            night_approval.c.visit_date == visited_at.date(), night_approval.c.approved_at <= visited_at)
+            .order_by(night_approval.c.approved_at).limit(1)).scalar()
+
     def add_opinion(self, **values: Any) -> int:
         return self.conn.execute(opinion.insert().values(**values)).inserted_primary_key[0]
+
+    # --- what the lists of 第6-1 are computed from ---------------------------
+
+    def scope_filter(self, scope: tuple[str, str] | None):
+        """premises ids within a beat, post or station (None: the whole store), as a subquery."""
+        q = sa.select(premises.c.id).select_from(premises.join(beat).join(post))
+        if scope is None:
+            return q
+        level, key = scope
+        table, column = {"beat": (beat, beat.c.id), "post": (post, post.c.id),
+                         "station": (station, post.c.station_id)}[level]
+        if self.conn.execute(sa.select(table.c.id).where(table.c.id == key)).first() is None:
+            raise JunkaiError(f"{ {'beat': '受持区', 'post': '交番・駐在所', 'station': '警察署'}[level] }が見つかりません: {key}")
+        return q.where(column == key)
+
+    def list_inputs(self, as_of: date, scope: tuple[str, str] | None) -> dict[str, "pd.DataFrame"]:
+        """Everything the long-unvisited / long-unconfirmed lists need, aggregated in SQL, as of a day."""
+        import pandas as pd
+
+        end = end_of(as_of)
+        ids = self.scope_filter(scope)
+
+        def frame(q) -> pd.DataFrame:
+            return pd.DataFrame(self.conn.execute(q).mappings().all(), columns=[c.name for c in q.selected_columns])
+
+        out = {}
+        out["premises"] = frame(
+            sa.select(premises.c.id.label("premises_id"), premises.c.kind, premises.c.beat_id,
+                      beat.c.post_id, post.c.station_id, premises.c.postal_code, premises.c.city, premises.c.town,
+                      premises.c.block, premises.c.building, premises.c.room, premises.c.created_at)
+            .select_from(premises.join(beat).join(post))
+            .where(premises.c.id.in_(ids), premises.c.created_at <= end))
+        out["status"] = frame(
+            sa.select(card_event.c.premises_id, card_event.c.after.label("status"), card_event.c.at)
+            .where(card_event.c.path == model.STATUS, card_event.c.at <= end, card_event.c.premises_id.in_(ids))
+            .order_by(card_event.c.premises_id, card_event.c.at, card_event.c.id))
+        out["met"] = frame(
+            sa.select(visit.c.premises_id, sa.func.max(visit.c.visited_at).label("last_met"))
+            .where(visit.c.outcome.in_(model.MET_OUTCOMES), visit.c.visited_at <= end,
+                   visit.c.premises_id.in_(ids))
+            .group_by(visit.c.premises_id))
+        out["refusals"] = frame(
+            sa.select(visit.c.premises_id, sa.func.count().label("refusals"),
+                      sa.func.max(visit.c.visited_at).label("last_refusal"))
+            .where(visit.c.outcome == "拒否", visit.c.visited_at <= end, visit.c.premises_id.in_(ids))
+            .group_by(visit.c.premises_id))
+        content = sa.not_(card_event.c.path.like("@%"))
+        out["cards"] = frame(
+            sa.select(card_event.c.premises_id,
+                      sa.func.min(sa.case((content, card_event.c.at))).label("card_created"),
+                      sa.func.max(card_event.c.at).label("last_confirmed"))
+            .where(card_event.c.path != model.STATUS, card_event.c.at <= end, card_event.c.premises_id.in_(ids))
+            .group_by(card_event.c.premises_id))
+        for name, table, column in (("frequency", beat_frequency, "months"), ("officer", assignment, "officer_id")):
+            out[name] = frame(
+                sa.select(table.c.beat_id, table.c[column], table.c.effective_from, table.c.id)
+                .where(table.c.effective_from <= as_of).order_by(table.c.beat_id, table.c.effective_from, table.c.id))
+        out["officer_names"] = frame(sa.select(officer.c.id.label("officer_id"), officer.c.name.label("officer")))
+        return out
 
     # --- bulk load (seed) ----------------------------------------------------
 

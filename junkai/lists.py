@@ -1,0 +1,99 @@
+"""The lists of 第6-1: long-unvisited (長期不実施) and long-unconfirmed (長期未把握) premises.
+
+Computed with pandas over aggregates the store hands over, for a beat, post,
+station or all, as of any day. The definitions are settings and are printed at
+the head of every list.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+import pandas as pd
+
+from junkai import model
+from junkai.store import Store, loads
+
+LONG_UNVISITED = "長期不実施"
+LONG_UNCONFIRMED = "長期未把握"
+COLUMNS = ["premises_id", "category", "station_id", "post_id", "beat_id", "officer_id", "officer", "kind",
+           "address", "frequency_months", "last_visit", "last_confirmed", "due", "days_overdue", "refusals",
+           "last_refusal"]
+
+
+@dataclass(frozen=True)
+class Definitions:
+    unconfirmed_multiplier: int = 2
+
+    def lines(self) -> list[str]:
+        return [
+            f"{LONG_UNVISITED}: 住民と会えた巡回連絡 ({'・'.join(model.MET_OUTCOMES)}) が、受持区の実施頻度"
+            "(署長が定めたもの、基準日に有効なもの) より長くない、または一度もない各戸 (第6-1、第6-2)",
+            f"{LONG_UNCONFIRMED}: カードがない、またはカードの作成・確認・補正が実施頻度の"
+            f" {self.unconfirmed_multiplier} 倍より長くない各戸",
+            "拒否した各戸も一覧に残し、拒否の回数と最後の日を示す (第6-9(3): 目的を丁寧に説明し理解を求める)",
+            "超過日数: 期限 (最後の面接・確認の日 + 頻度、記録がなければ登録日から) を過ぎた日数",
+        ]
+
+
+def _in_force(settings: pd.DataFrame, column: str) -> pd.DataFrame:
+    # rows come ordered by effective date; the last one per beat is in force
+    return settings.groupby("beat_id", as_index=False).last()[["beat_id", column]]
+
+
+def _add_months(days: pd.Series, months: pd.Series) -> pd.Series:
+    out = pd.Series(pd.NaT, index=days.index, dtype="datetime64[ns]")
+    for m in months.dropna().unique():
+        rows = months == m
+        out[rows] = days[rows] + pd.DateOffset(months=int(m))
+    return out
+
+
+def overdue(store: Store, as_of: date, scope: tuple[str, str] | None = None,
+            definitions: Definitions = Definitions()) -> pd.DataFrame:
+    """One row per premises on either list, the most overdue first."""
+    with store.transaction():
+        d = store.list_inputs(as_of, scope)
+    p = d["premises"]
+    if not d["status"].empty:
+        last_status = d["status"].groupby("premises_id").last()["status"].map(loads)
+        ceased = last_status[last_status == model.CEASED].index
+        p = p[~p.premises_id.isin(ceased)]
+    if p.empty:
+        return pd.DataFrame(columns=COLUMNS)
+    p = (p.merge(_in_force(d["frequency"], "months"), on="beat_id", how="left")
+         .merge(_in_force(d["officer"], "officer_id"), on="beat_id", how="left")
+         .merge(d["officer_names"], on="officer_id", how="left")
+         .merge(d["met"], on="premises_id", how="left")
+         .merge(d["refusals"], on="premises_id", how="left")
+         .merge(d["cards"], on="premises_id", how="left"))
+    day = pd.Timestamp(as_of)
+    created = pd.to_datetime(p.created_at).dt.normalize()
+    last_met = pd.to_datetime(p.last_met).dt.normalize()
+    confirmed = pd.to_datetime(p.last_confirmed).dt.normalize()
+    months = p.months.astype("Int64")
+    visit_due = _add_months(last_met.fillna(created), months)
+    confirm_due = _add_months(confirmed.fillna(created), months * definitions.unconfirmed_multiplier)
+    unvisited = p.last_met.isna() | (day > visit_due)
+    unconfirmed = p.card_created.isna() | (day > confirm_due)
+    p = p.assign(
+        long_unvisited=unvisited, long_unconfirmed=unconfirmed,
+        due=pd.concat([visit_due.where(unvisited), confirm_due.where(unconfirmed)], axis=1).min(axis=1),
+    )
+    p = p[p.long_unvisited | p.long_unconfirmed].copy()
+    p["days_overdue"] = (day - p.due).dt.days.clip(lower=0).astype(int)
+    p["category"] = [
+        "・".join(c for c, on in ((LONG_UNVISITED, a), (LONG_UNCONFIRMED, b)) if on)
+        for a, b in zip(p.long_unvisited, p.long_unconfirmed)]
+    p["address"] = (p.city + p.town + p.block + p.building.fillna("").map(lambda b: f" {b}" if b else "")
+                    + p.room.fillna("").map(lambda r: f" {r}" if r else ""))
+    p["kind"] = p.kind.map(model.PREMISES_KINDS)
+    p["refusals"] = p.refusals.fillna(0).astype(int)
+    p["frequency_months"] = p.months
+    p["last_visit"] = pd.to_datetime(p.last_met).dt.date
+    p["last_confirmed"] = pd.to_datetime(p.last_confirmed).dt.date
+    p["last_refusal"] = pd.to_datetime(p.last_refusal).dt.date
+    p["due"] = p.due.dt.date
+    p = p.sort_values(["days_overdue", "premises_id"], ascending=[False, True])
+    return p[COLUMNS].reset_index(drop=True)
