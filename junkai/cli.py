@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import functools
 import json
-import os
-import tempfile
+import sys
 from datetime import date, datetime
 from enum import Enum
 from pathlib import Path
@@ -26,8 +25,9 @@ card_app = typer.Typer(help="巡回連絡カードの内容", no_args_is_help=Tr
 app.add_typer(premises_app, name="premises")
 app.add_typer(card_app, name="card")
 
-out = Console()
-err = Console(stderr=True)
+# piped output (logs, make) gets room for the wide tables instead of the 80 columns default
+out = Console(width=None if sys.stdout.isatty() else 160)
+err = Console(stderr=True, width=None if sys.stderr.isatty() else 160)
 _state: dict = {"as": None}
 
 
@@ -467,6 +467,33 @@ def beat_frequency(
         store.set_frequency(beat, months, day, by.strip(), datetime.now())
         store.audit(operator, "beat.frequency", "beat", beat, months=months, effective_from=day.isoformat(), by=by)
     out.print(f"受持区 {beat} の実施頻度を {day} から {months} か月としました ({by})")
+
+
+@command(beat_app, "list")
+def beat_list(
+    station: Annotated[Optional[str], typer.Option(help="警察署 ID (既定: すべて)")] = None,
+    as_of: Annotated[Optional[str], typer.Option("--as-of", help="基準日 YYYY-MM-DD (既定: 今日)")] = None,
+):
+    """受持区ごとの受持警察官・実施頻度と、異動状況から見た推奨頻度 (第6-2 の判断材料)。
+
+    例: junkai beat list --station S01
+    """
+    from junkai.beats import beat_table
+
+    day = _day(as_of, "--as-of") or date.today()
+    s, store = _open()
+    df = beat_table(store, day, station, s.turnover_years, s.stale_share)
+    table = Table(title=f"受持区の実施頻度 ({day} 現在)",
+                  caption=f"異動率: 過去 {s.turnover_years} 年の各戸の増減と世帯員の転入・転出 (100 戸・1 年あたり)。"
+                          f"推奨頻度: カードの {s.stale_share:.0%} が古くなると見込まれる期間")
+    for label in ("受持区", "名称", "受持警察官", "着任", "頻度", "適用開始", "各戸", "異動率", "推奨頻度"):
+        table.add_column(label)
+    for r in df.itertuples():
+        table.add_row(r.beat_id, r.name, r.officer_id or "-", str(r.officer_from or "-"),
+                      f"{r.months} か月" if r.months else "未設定", str(r.frequency_from or "-"),
+                      str(int(r.premises)), "-" if r.turnover != r.turnover else f"{r.turnover}",
+                      f"{int(r.advised_months)} か月" if r.advised_months == r.advised_months and r.advised_months else "-")
+    out.print(table)
 
 
 class ListFormat(str, Enum):

@@ -519,6 +519,54 @@ class Store:
         out["officer_names"] = frame(sa.select(officer.c.id.label("officer_id"), officer.c.name.label("officer")))
         return out
 
+    def beats_frame(self, as_of: date, station_id: str | None = None) -> "pd.DataFrame":
+        """Every beat with its post, officer and frequency in force on a day."""
+        import pandas as pd
+
+        q = (sa.select(beat.c.id.label("beat_id"), beat.c.name, post.c.id.label("post_id"),
+                       post.c.name.label("post"), post.c.station_id)
+             .select_from(beat.join(post)).order_by(beat.c.id))
+        if station_id:
+            if self.conn.execute(sa.select(station.c.id).where(station.c.id == station_id)).first() is None:
+                raise JunkaiError(f"警察署が見つかりません: {station_id}")
+            q = q.where(post.c.station_id == station_id)
+        df = pd.DataFrame(self.conn.execute(q).mappings().all(), columns=[c.name for c in q.selected_columns])
+        freq, officers = [], []
+        for b in df.beat_id:
+            f = self._in_force(beat_frequency, b, as_of)
+            a = self._in_force(assignment, b, as_of)
+            freq.append((f["months"], f["effective_from"], f["set_by"]) if f else (None, None, None))
+            officers.append((a["officer_id"], a["effective_from"]) if a else (None, None))
+        df[["months", "frequency_from", "frequency_by"]] = pd.DataFrame(freq, index=df.index)
+        df[["officer_id", "officer_from"]] = pd.DataFrame(officers, index=df.index)
+        return df
+
+    def turnover_counts(self, start: date, end: date) -> "pd.DataFrame":
+        """Per beat, what changed in (start, end]: premises that appeared or ceased, members who came or left."""
+        import pandas as pd
+
+        lo, hi = end_of(start), end_of(end)
+        whole_member = sa.and_(card_event.c.path.like("members.%"), sa.not_(card_event.c.path.like("members.%.%")))
+        # version 1 is the card being written for the first time: not a change of residents
+        came = sa.and_(whole_member, card_event.c.before.is_(None), card_event.c.after.is_not(None),
+                       card_event.c.version > 1)
+        left = sa.and_(whole_member, card_event.c.before.is_not(None), card_event.c.after.is_(None))
+        ceased = sa.and_(card_event.c.path == model.STATUS, card_event.c.after == dumps(model.CEASED))
+        q_events = (sa.select(premises.c.beat_id,
+                              sa.func.sum(sa.case((came, 1), else_=0)).label("members_in"),
+                              sa.func.sum(sa.case((left, 1), else_=0)).label("members_out"),
+                              sa.func.sum(sa.case((ceased, 1), else_=0)).label("premises_out"))
+                    .select_from(card_event.join(premises))
+                    .where(card_event.c.at > lo, card_event.c.at <= hi).group_by(premises.c.beat_id))
+        q_premises = (sa.select(premises.c.beat_id,
+                                sa.func.sum(sa.case((premises.c.created_at > lo, 1), else_=0)).label("premises_in"),
+                                sa.func.count().label("premises"))
+                      .where(premises.c.created_at <= hi).group_by(premises.c.beat_id))
+        a = pd.DataFrame(self.conn.execute(q_events).mappings().all(),
+                         columns=["beat_id", "members_in", "members_out", "premises_out"])
+        b = pd.DataFrame(self.conn.execute(q_premises).mappings().all(), columns=["beat_id", "premises_in", "premises"])
+        return b.merge(a, on="beat_id", how="left").fillna(0)
+
     # --- bulk load (seed) ----------------------------------------------------
 
     def bulk_insert(self, table_name: str, rows: list[dict]) -> None:
