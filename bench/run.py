@@ -16,7 +16,7 @@ import platform
 from datetime import datetime
 from pathlib import Path
 
-BENCHES = ["store"]
+BENCHES = ["store", "overdue"]
 HERE = Path(__file__).parent
 
 
