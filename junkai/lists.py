@@ -17,7 +17,8 @@ from junkai.store import Store, loads
 
 LONG_UNVISITED = "長期不実施"
 LONG_UNCONFIRMED = "長期未把握"
-COLUMNS = ["premises_id", "category", "station_id", "post_id", "beat_id", "officer_id", "officer", "kind",
+CAMPAIGN = "重点"
+COLUMNS = ["premises_id", "category", "campaign_id", "station_id", "post_id", "beat_id", "officer_id", "officer", "kind",
            "address", "frequency_months", "last_visit", "last_confirmed", "due", "days_overdue", "refusals",
            "last_refusal"]
 
@@ -33,6 +34,7 @@ class Definitions:
             f"{LONG_UNCONFIRMED}: カードがない、またはカードの作成・確認・補正が実施頻度の"
             f" {self.unconfirmed_multiplier} 倍より長くない各戸",
             "拒否した各戸も一覧に残し、拒否の回数と最後の日を示す (第6-9(3): 目的を丁寧に説明し理解を求める)",
+            f"{CAMPAIGN}: 署長が命じた重点巡回連絡 (第4-3) の対象で、開始後まだ面接していない各戸。一覧の先頭に置く",
             "超過日数: 期限 (最後の面接・確認の日 + 頻度、記録がなければ登録日から) を過ぎた日数",
         ]
 
@@ -55,6 +57,7 @@ def overdue(store: Store, as_of: date, scope: tuple[str, str] | None = None,
     """One row per premises on either list, the most overdue first."""
     with store.transaction():
         d = store.list_inputs(as_of, scope)
+        campaigns = store.campaign_premises(as_of)
     p = d["premises"]
     if not d["status"].empty:
         last_status = d["status"].groupby("premises_id").last()["status"].map(loads)
@@ -77,15 +80,17 @@ def overdue(store: Store, as_of: date, scope: tuple[str, str] | None = None,
     confirm_due = _add_months(confirmed.fillna(created), months * definitions.unconfirmed_multiplier)
     unvisited = p.last_met.isna() | (day > visit_due)
     unconfirmed = p.card_created.isna() | (day > confirm_due)
+    # the first campaign in force that has not yet met this premises
+    unmet = campaigns[~campaigns.met.astype(bool)].groupby("premises_id").campaign_id.min()
     p = p.assign(
-        long_unvisited=unvisited, long_unconfirmed=unconfirmed,
+        long_unvisited=unvisited, long_unconfirmed=unconfirmed, campaign_id=p.premises_id.map(unmet).astype("Int64"),
         due=pd.concat([visit_due.where(unvisited), confirm_due.where(unconfirmed)], axis=1).min(axis=1),
     )
-    p = p[p.long_unvisited | p.long_unconfirmed].copy()
-    p["days_overdue"] = (day - p.due).dt.days.clip(lower=0).astype(int)
+    p = p[p.long_unvisited | p.long_unconfirmed | p.campaign_id.notna()].copy()
+    p["days_overdue"] = (day - p.due).dt.days.clip(lower=0).fillna(0).astype(int)
     p["category"] = [
-        "・".join(c for c, on in ((LONG_UNVISITED, a), (LONG_UNCONFIRMED, b)) if on)
-        for a, b in zip(p.long_unvisited, p.long_unconfirmed)]
+        "・".join(c for c, on in ((CAMPAIGN, pd.notna(k)), (LONG_UNVISITED, a), (LONG_UNCONFIRMED, b)) if on)
+        for k, a, b in zip(p.campaign_id, p.long_unvisited, p.long_unconfirmed)]
     p["address"] = (p.city + p.town + p.block + p.building.fillna("").map(lambda b: f" {b}" if b else "")
                     + p.room.fillna("").map(lambda r: f" {r}" if r else ""))
     p["kind"] = p.kind.map(model.PREMISES_KINDS)
@@ -95,5 +100,6 @@ def overdue(store: Store, as_of: date, scope: tuple[str, str] | None = None,
     p["last_confirmed"] = pd.to_datetime(p.last_confirmed).dt.date
     p["last_refusal"] = pd.to_datetime(p.last_refusal).dt.date
     p["due"] = p.due.dt.date
-    p = p.sort_values(["days_overdue", "premises_id"], ascending=[False, True])
+    p["in_campaign"] = p.campaign_id.notna()
+    p = p.sort_values(["in_campaign", "days_overdue", "premises_id"], ascending=[False, False, True])
     return p[COLUMNS].reset_index(drop=True)

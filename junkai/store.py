@@ -148,6 +148,23 @@ opinion = sa.Table(
     sa.Column("recorded_by", sa.Text, nullable=False),
     sa.Column("recorded_at", sa.DateTime, nullable=False),
 )
+# 第4-3: after a serious incident the chief orders visits to ease residents' worries.
+campaign = sa.Table(
+    "campaign", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("starts_on", sa.Date, nullable=False),
+    sa.Column("until", sa.Date, nullable=False),
+    sa.Column("ordered_by", sa.Text, nullable=False),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+)
+campaign_area = sa.Table(
+    "campaign_area", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("campaign_id", sa.ForeignKey("campaign.id"), nullable=False, index=True),
+    sa.Column("beat_id", sa.ForeignKey("beat.id")),  # a whole beat, or
+    sa.Column("town", sa.Text),  # every premises in a town
+)
 audit = sa.Table(
     "audit", metadata,
     sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True),
@@ -566,6 +583,45 @@ class Store:
                          columns=["beat_id", "members_in", "members_out", "premises_out"])
         b = pd.DataFrame(self.conn.execute(q_premises).mappings().all(), columns=["beat_id", "premises_in", "premises"])
         return b.merge(a, on="beat_id", how="left").fillna(0)
+
+    # --- campaigns (第4-3) -----------------------------------------------------
+
+    def add_campaign(self, reason: str, starts_on: date, until: date, ordered_by: str, at: datetime,
+                     beats: list[str], towns: list[str]) -> int:
+        if not reason.strip():
+            raise JunkaiError("重点巡回連絡の理由を指定してください")
+        if until < starts_on:
+            raise JunkaiError(f"終了日 {until} が開始日 {starts_on} より前です")
+        if not beats and not towns:
+            raise JunkaiError("対象の受持区 (--beats) か町名 (--towns) を指定してください")
+        for b in beats:
+            self.beat(b)
+        for t in towns:
+            if self.conn.execute(sa.select(premises.c.id).where(premises.c.town == t).limit(1)).first() is None:
+                raise JunkaiError(f"その町名の各戸がありません: {t}")
+        cid = self.conn.execute(campaign.insert().values(
+            reason=reason.strip(), starts_on=starts_on, until=until, ordered_by=ordered_by,
+            created_at=at)).inserted_primary_key[0]
+        self.bulk_insert("campaign_area", [dict(campaign_id=cid, beat_id=b) for b in beats]
+                         + [dict(campaign_id=cid, town=t) for t in towns])
+        return cid
+
+    def campaign_premises(self, as_of: date) -> "pd.DataFrame":
+        """Premises inside campaigns in force on a day, with whether they were met since it started."""
+        import pandas as pd
+
+        in_area = sa.or_(premises.c.beat_id == campaign_area.c.beat_id, premises.c.town == campaign_area.c.town)
+        met = (sa.select(visit.c.id).where(
+            visit.c.premises_id == premises.c.id, visit.c.outcome.in_(model.MET_OUTCOMES),
+            visit.c.visited_at >= campaign.c.starts_on, visit.c.visited_at <= end_of(as_of))
+            .exists())
+        q = (sa.select(campaign.c.id.label("campaign_id"), campaign.c.reason, campaign.c.starts_on,
+                       campaign.c.until, premises.c.id.label("premises_id"), premises.c.beat_id, met.label("met"))
+             .select_from(campaign.join(campaign_area).join(premises, in_area))
+             .where(campaign.c.starts_on <= as_of, campaign.c.until >= as_of, premises.c.status == model.ACTIVE,
+                    premises.c.created_at <= end_of(as_of))
+             .distinct().order_by(campaign.c.id, premises.c.id))
+        return pd.DataFrame(self.conn.execute(q).mappings().all(), columns=[c.name for c in q.selected_columns])
 
     # --- bulk load (seed) ----------------------------------------------------
 

@@ -180,3 +180,38 @@ def test_lists_equal_an_independent_computation_on_seeded_data(tmp_path, as_of):
         beat = store.summary().beat.iloc[0]
     scoped = overdue(store, as_of, ("beat", beat))
     assert set(scoped.premises_id) == set(df[df.beat_id == beat].premises_id)
+
+
+def test_a_campaign_puts_its_premises_first_until_they_are_met(store, beat):
+    quiet = add(store)  # visited and confirmed: on no list of its own
+    visit(store, quiet, date(2026, 10, 1))
+    card(store, quiet, date(2026, 10, 1))
+    late = add(store)  # long overdue
+    with store.transaction():
+        store.add_campaign("連続侵入窃盗", date(2026, 11, 1), date(2026, 11, 30), "署長", datetime.now(),
+                           ["S01-P01-B1"], [])
+    df = overdue(store, date(2026, 11, 10))
+    assert list(df.premises_id) == [late, quiet]  # campaign first, then the most overdue
+    first = df.set_index("premises_id")
+    assert first.loc[quiet, "category"] == "重点" and first.loc[late, "category"].startswith("重点・")
+    assert set(df.premises_id[df.campaign_id.notna()]) == {quiet, late}
+    # met after the campaign began: no longer a campaign premises
+    visit(store, quiet, date(2026, 11, 5))
+    assert quiet not in set(overdue(store, date(2026, 11, 10)).premises_id)
+    # after it ended nothing is left of it
+    assert overdue(store, date(2026, 12, 1)).campaign_id.isna().all()
+    with store.transaction():
+        progress = store.campaign_premises(date(2026, 11, 10))
+    assert progress.met.astype(bool).sum() == 1 and len(progress) == 2
+
+
+def test_a_campaign_by_town_and_bad_campaigns(store, beat):
+    from junkai import JunkaiError
+    pid = add(store)
+    with store.transaction():
+        store.add_campaign("不審者情報", date(2026, 11, 1), date(2026, 11, 30), "署長", datetime.now(), [], ["長島"])
+        assert list(store.campaign_premises(date(2026, 11, 2)).premises_id) == [pid]
+        with pytest.raises(JunkaiError, match="その町名の各戸がありません: 新町"):
+            store.add_campaign("x", date(2026, 11, 1), date(2026, 11, 30), "署長", datetime.now(), [], ["新町"])
+        with pytest.raises(JunkaiError, match="終了日"):
+            store.add_campaign("x", date(2026, 11, 1), date(2026, 10, 30), "署長", datetime.now(), ["S01-P01-B1"], [])

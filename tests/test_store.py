@@ -22,6 +22,16 @@ def organise(store):
     store.add_officer("S01-O002", "S01", "工藤 健一")
 
 
+def test_migrations_build_exactly_the_schema_the_code_declares(store):
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from junkai.store import metadata
+
+    with store.engine.connect() as conn:
+        assert compare_metadata(MigrationContext.configure(conn), metadata) == []
+
+
 def test_frequency_and_officer_are_effective_dated(store):
     with store.transaction():
         organise(store)
