@@ -53,7 +53,9 @@ def per_premises(store: Store, pid: int, as_of: date) -> bool:
 def run(args, workdir) -> dict:
     url, n = ensure_store(args, workdir)
     r = subprocess.run([sys.executable, "-c", f"from bench.overdue import child; child({url!r}, {UNTIL.isoformat()!r})"],
-                       capture_output=True, text=True, check=True)
+                       capture_output=True, text=True)
+    if r.returncode:
+        raise RuntimeError(f"the overdue computation failed:\n{r.stderr}")
     fast = json.loads(r.stdout.strip().splitlines()[-1])
     store = Store(url)
     with store.transaction():

@@ -41,7 +41,9 @@ def ensure_store(args, workdir) -> tuple[str, int]:
     marker = home / "premises.txt"
     if not (marker.exists() and marker.read_text() == str(args.premises)):
         seed_store(args, workdir)
-    return f"sqlite:///{home / 'junkai.sqlite3'}", args.premises
+    url = f"sqlite:///{home / 'junkai.sqlite3'}"
+    Store(url).migrate()  # a store kept from an earlier run may predate the newest tables
+    return url, args.premises
 
 
 def run(args, workdir) -> dict:

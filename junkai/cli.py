@@ -550,6 +550,118 @@ def campaign_list(
     out.print(table if len(df) else "実施中の重点巡回連絡はありません")
 
 
+review_app = typer.Typer(help="確認待ちの値 (読み取りに自信がない、または検証に通らなかった値)", no_args_is_help=True)
+app.add_typer(review_app, name="review")
+
+
+def _show_value(v) -> str:
+    return "(空欄)" if v in (None, "", []) else _show(v)
+
+
+@command(review_app, "list")
+def review_list(
+    as_json: Annotated[bool, typer.Option("--json", help="JSON で出力する")] = False,
+    everything: Annotated[bool, typer.Option("--all", help="判断済みのものも含める")] = False,
+):
+    """確認待ちの項目の一覧。
+
+    例: junkai review list
+    """
+    _, store = _open()
+    operator = _operator()
+    with store.transaction():
+        items = store.review_items(None if everything else ("pending",))
+        store.audit(operator, "review.list", "review_item", None, count=len(items))
+    if as_json:
+        out.print_json(json.dumps([{k: _plain(v) for k, v in i.items()} for i in items], ensure_ascii=False))
+        return
+    table = Table(title=f"確認待ち {sum(i['status'] == 'pending' for i in items)} 件")
+    for label in ("番号", "各戸", "項目", "読み取り", "確信度", "カードの値", "理由", "状態"):
+        table.add_column(label)
+    for i in items:
+        table.add_row(str(i["id"]), str(i["premises_id"] or "-"), i["label"], _show_value(i["guess"]),
+                      f"{i['confidence']:.2f}" if i["confidence"] is not None else "-", _show_value(i["printed"]),
+                      " / ".join(r["message"] for r in i["rules"]) or "確信度が低い", i["status"])
+    out.print(table)
+
+
+@command(review_app, "show")
+def review_show(item_id: Annotated[int, typer.Argument(help="項目の番号")]):
+    """確認待ちの項目を一つ表示する (画像の切り出しのパスを含む)。
+
+    例: junkai review show 12
+    """
+    _, store = _open()
+    operator = _operator()
+    with store.transaction():
+        i = store.review_item(item_id)
+        store.audit(operator, "review.show", "review_item", str(item_id))
+    for label, value in [("番号", i["id"]), ("状態", i["status"]), ("各戸", i["premises_id"] or "-"),
+                         ("項目", f"{i['label']} ({i['field']})"), ("読み取り", _show_value(i["guess"])),
+                         ("確信度", i["confidence"]), ("カードの値", _show_value(i["printed"])),
+                         ("理由", " / ".join(r["message"] for r in i["rules"]) or "確信度が低い"),
+                         ("候補", _show_value(i["candidates"])), ("画像", i["crop"] or "-"), ("読み取り元", i["page_id"]),
+                         ("判断", f"{_show_value(i['value'])} ({i['decided_by']}、{i['decided_at']})" if i["decided_by"] else "-")]:
+        out.print(f"{label}: {value}", highlight=False)
+
+
+@command(review_app, "accept")
+def review_accept(item_id: Annotated[int, typer.Argument(help="項目の番号")]):
+    """読み取った値をそのまま採用する (検証に通る場合のみ)。
+
+    例: junkai review accept 12
+    """
+    from junkai.review import decide
+
+    _, store = _open()
+    item = decide(store, item_id, "accept", _operator())
+    out.print(f"項目 {item_id} を採用しました: {_show_value(item['value'])}")
+
+
+@command(review_app, "correct")
+def review_correct(item_id: Annotated[int, typer.Argument(help="項目の番号")],
+                   value: Annotated[str, typer.Argument(help="正しい値")]):
+    """正しい値に直して採用する。直した値も検証する。
+
+    例: junkai review correct 12 090-1234-5678
+    """
+    from junkai.review import decide
+
+    _, store = _open()
+    item = decide(store, item_id, "correct", _operator(), value=value)
+    out.print(f"項目 {item_id} を {_show_value(item['value'])} として採用しました")
+
+
+@command(review_app, "reject")
+def review_reject(item_id: Annotated[int, typer.Argument(help="項目の番号")],
+                  reason: Annotated[str, typer.Option(help="却下の理由")]):
+    """値を採用しない (カードは変わらない)。理由を残す。
+
+    例: junkai review reject 12 --reason "判読できない"
+    """
+    from junkai.review import decide
+
+    _, store = _open()
+    decide(store, item_id, "reject", _operator(), reason=reason)
+    out.print(f"項目 {item_id} を却下しました")
+
+
+@command(review_app, "serve")
+def review_serve(port: Annotated[int, typer.Option(help="ポート番号 (127.0.0.1 のみで待ち受ける)")] = 8765):
+    """確認作業の画面をブラウザで開けるようにする (http://127.0.0.1:8765/)。Enter で採用、Esc で飛ばす。
+
+    例: junkai review serve --port 8765
+    """
+    import uvicorn
+
+    from junkai.review_web import create_app
+
+    s, store = _open()
+    operator = _operator()
+    out.print(f"確認画面: http://127.0.0.1:{port}/  (操作者: {operator}、終了は Ctrl-C)")
+    uvicorn.run(create_app(store, operator, s.home), host="127.0.0.1", port=port, log_level="warning")
+
+
 class ListFormat(str, Enum):
     csv = "csv"
 

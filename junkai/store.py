@@ -165,6 +165,30 @@ campaign_area = sa.Table(
     sa.Column("beat_id", sa.ForeignKey("beat.id")),  # a whole beat, or
     sa.Column("town", sa.Text),  # every premises in a town
 )
+# Values a person must see before they reach a card: the crop beside the guess.
+review_item = sa.Table(
+    "review_item", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.Column("page_id", sa.Text, nullable=False),  # the scan page it was read from
+    sa.Column("print_id", sa.Text),
+    sa.Column("premises_id", sa.ForeignKey("premises.id"), index=True),
+    sa.Column("topic", sa.String(16), nullable=False),  # value | identity | conflict
+    sa.Column("field", sa.Text, nullable=False),  # a card path (members.2.mobile) or "identity"
+    sa.Column("label", sa.Text, nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False),  # how a corrected value is validated
+    sa.Column("guess", sa.Text),
+    sa.Column("confidence", sa.Float),
+    sa.Column("crop", sa.Text),
+    sa.Column("rules", sa.Text, nullable=False),  # [{code, message}] that failed
+    sa.Column("printed", sa.Text),  # the value printed on the card before
+    sa.Column("candidates", sa.Text),  # identity matches, or both sides of a conflict
+    sa.Column("status", sa.String(16), nullable=False, index=True),  # pending | accepted | corrected | rejected
+    sa.Column("value", sa.Text),
+    sa.Column("decided_by", sa.Text),
+    sa.Column("decided_at", sa.DateTime),
+    sa.Column("reason", sa.Text),
+)
 audit = sa.Table(
     "audit", metadata,
     sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True),
@@ -583,6 +607,46 @@ class Store:
                          columns=["beat_id", "members_in", "members_out", "premises_out"])
         b = pd.DataFrame(self.conn.execute(q_premises).mappings().all(), columns=["beat_id", "premises_in", "premises"])
         return b.merge(a, on="beat_id", how="left").fillna(0)
+
+    # --- the review queue ----------------------------------------------------
+
+    REVIEW_JSON = ("guess", "rules", "printed", "candidates", "value")
+
+    def add_review_item(self, **values: Any) -> int:
+        row = {k: (dumps(v) if k in self.REVIEW_JSON else v) for k, v in values.items()}
+        row.setdefault("rules", dumps([]))
+        return self.conn.execute(review_item.insert().values(
+            created_at=datetime.now(), status="pending", **row)).inserted_primary_key[0]
+
+    def _review_row(self, r) -> dict:
+        return {k: (loads(v) if k in self.REVIEW_JSON else v) for k, v in dict(r).items()}
+
+    def review_item(self, item_id: int) -> dict:
+        r = self.conn.execute(sa.select(review_item).where(review_item.c.id == item_id)).mappings().first()
+        if r is None:
+            raise JunkaiError(f"確認待ちの項目が見つかりません: {item_id}")
+        return self._review_row(r)
+
+    def review_items(self, statuses: tuple[str, ...] | None = ("pending",), after: int = 0,
+                     limit: int | None = None) -> list[dict]:
+        q = sa.select(review_item).where(review_item.c.id > after).order_by(review_item.c.id)
+        if statuses:
+            q = q.where(review_item.c.status.in_(statuses))
+        if limit:
+            q = q.limit(limit)
+        return [self._review_row(r) for r in self.conn.execute(q).mappings()]
+
+    def review_counts(self) -> dict[str, int]:
+        rows = self.conn.execute(sa.select(review_item.c.status, sa.func.count()).group_by(review_item.c.status))
+        return {status: n for status, n in rows}
+
+    def decide_review(self, item_id: int, status: str, value: Any, by: str, at: datetime, reason: str | None) -> None:
+        done = self.conn.execute(review_item.update().where(
+            review_item.c.id == item_id, review_item.c.status == "pending").values(
+            status=status, value=dumps(value), decided_by=by, decided_at=at, reason=reason))
+        if done.rowcount != 1:
+            item = self.review_item(item_id)
+            raise JunkaiError(f"項目 {item_id} はすでに判断済みです ({item['status']}、{item['decided_by']})")
 
     # --- campaigns (第4-3) -----------------------------------------------------
 

@@ -1,0 +1,74 @@
+"""The review queue: values that did not pass on their own wait here for a person,
+who sees the crop beside the guess. Every decision is validated again and audited."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from junkai import JunkaiError, model
+from junkai.store import Store
+
+ACTIONS = ("accept", "correct", "reject")
+
+
+def _context(item: dict) -> dict:
+    context = {"field": item["field"].split(".")[-1], "label": item["label"]}
+    for kind in (model.HOUSEHOLD, model.BUSINESS):
+        try:
+            spec = model.field_spec(kind, item["field"])
+        except JunkaiError:
+            continue
+        if spec is not None:
+            context["choices"] = spec.choices
+            break
+    return context
+
+
+def check(store: Store, item: dict, value: Any, today: date) -> Any:
+    """The value normalised, or JunkaiError saying why it cannot be taken."""
+    if item["kind"] == "premises":
+        text = str(value if value is not None else "").strip()
+        if not text.isdigit():
+            raise JunkaiError(f"各戸 ID (数字) を入力してください: {text!r}")
+        store.premises(int(text))
+        return int(text)
+    from junkai.validate import validate_value
+
+    result = validate_value(item["kind"], value, today, **_context(item))
+    errors = [i.message for i in result.issues if i.severity == "error"]
+    if errors:
+        raise JunkaiError("この値は取り込めません: " + " / ".join(errors))
+    return result.value
+
+
+def decide(store: Store, item_id: int, action: str, operator: str, value: Any = None,
+           reason: str | None = None, today: date | None = None) -> dict:
+    """Accept the guess, correct it, or reject the item; returns the decided item."""
+    if action not in ACTIONS:
+        raise JunkaiError(f"判断は {'/'.join(ACTIONS)} のいずれかです: {action!r}")
+    today = today or date.today()
+    with store.transaction():
+        item = store.review_item(item_id)
+        if action == "reject":
+            if not (reason or "").strip():
+                raise JunkaiError("却下の理由を入力してください")
+            final, status = None, "rejected"
+        else:
+            final = check(store, item, item["guess"] if action == "accept" else value, today)
+            # a "correction" that normalises to what was read is an acceptance of the reading
+            try:
+                read = check(store, item, item["guess"], today)
+            except JunkaiError:
+                read = None
+            status = "accepted" if action == "accept" or (read is not None and final == read) else "corrected"
+        store.decide_review(item_id, status, final, operator, datetime.now(), (reason or "").strip() or None)
+        store.audit(operator, f"review.{status}", "review_item", str(item_id), field=item["field"],
+                    before=item["guess"], after=final, reason=reason)
+        return store.review_item(item_id)
+
+
+def progress(store: Store) -> dict[str, int]:
+    with store.transaction():
+        counts = store.review_counts()
+    return {"pending": counts.get("pending", 0), "done": sum(v for k, v in counts.items() if k != "pending")}

@@ -1,0 +1,99 @@
+"""The review page: one field at a time, the crop beside the guess, driven by the keyboard.
+
+Listens on 127.0.0.1 only (the caller binds it). Forms carry a per-server token so
+that another web page cannot post decisions to it.
+"""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+
+import jinja2
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+from starlette.routing import Route
+
+from junkai import JunkaiError
+from junkai.review import decide, progress
+from junkai.store import Store
+
+TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+
+
+def _shown(v) -> str:
+    if v in (None, "", []):
+        return ""
+    if isinstance(v, list):
+        return "・".join(map(str, v))
+    if isinstance(v, dict):
+        return " ".join(str(x) for x in v.values())
+    return str(v)
+
+
+def create_app(store: Store, operator: str, home: Path) -> Starlette:
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True)
+    env.filters["shown"] = _shown
+    template = env.get_template("review.html.j2")
+    token = secrets.token_urlsafe(16)
+    home = home.resolve()
+
+    def next_pending(after: int) -> int | None:
+        with store.transaction():
+            items = store.review_items(("pending",), after=after, limit=1) or store.review_items(("pending",), limit=1)
+        return items[0]["id"] if items else None
+
+    def page(item: dict | None, error: str | None = None, typed: str | None = None, status: int = 200):
+        address = None
+        if item and item["premises_id"]:
+            with store.transaction():
+                p = store.premises(item["premises_id"])
+            address = f"{p['city']}{p['town']}{p['block']} {p['building'] or ''} {p['room'] or ''}".strip()
+        html = template.render(item=item, error=error, typed=typed, progress=progress(store), token=token,
+                               operator=operator, address=address)
+        return HTMLResponse(html, status_code=status)
+
+    async def index(request: Request) -> Response:
+        nxt = next_pending(0)
+        return RedirectResponse(f"/item/{nxt}", 303) if nxt else page(None)
+
+    async def show(request: Request) -> Response:
+        try:
+            with store.transaction():
+                item = store.review_item(int(request.path_params["id"]))
+        except JunkaiError:
+            return RedirectResponse("/", 303)
+        return page(item)
+
+    async def post(request: Request) -> Response:
+        item_id = int(request.path_params["id"])
+        form = await request.form()
+        if form.get("token") != token:
+            return Response("不正な送信です", status_code=403)
+        action = form.get("action", "correct")
+        if action == "skip":
+            nxt = next_pending(item_id)
+            return RedirectResponse(f"/item/{nxt}" if nxt else "/", 303)
+        try:
+            decide(store, item_id, action, operator, value=form.get("value"), reason=form.get("reason"))
+        except JunkaiError as exc:
+            with store.transaction():
+                item = store.review_item(item_id)
+            return page(item, str(exc), form.get("value"), 422)
+        nxt = next_pending(item_id)
+        return RedirectResponse(f"/item/{nxt}" if nxt else "/", 303)
+
+    async def crop(request: Request) -> Response:
+        with store.transaction():
+            item = store.review_item(int(request.path_params["id"]))
+        path = Path(item["crop"] or "").resolve()
+        # only images inside the data folder are served
+        if not item["crop"] or home not in path.parents or not path.is_file():
+            return Response(status_code=404)
+        return FileResponse(path)
+
+    return Starlette(routes=[
+        Route("/", index), Route("/item/{id:int}", show), Route("/item/{id:int}", post, methods=["POST"]),
+        Route("/crop/{id:int}", crop),
+    ])

@@ -1,0 +1,190 @@
+"""The review queue: on the command line, and in a real headless browser by keyboard."""
+
+import socket
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from PIL import Image, ImageDraw, ImageFont
+from typer.testing import CliRunner
+
+from junkai import settings
+from junkai.cli import app
+from junkai.store import Store
+
+runner = CliRunner()
+FONT = "/usr/share/fonts/opentype/ipaexfont-gothic/ipaexg.ttf"
+
+
+def run(*args):
+    return runner.invoke(app, list(args))
+
+
+def crop(home: Path, name: str, text: str) -> str:
+    path = home / "crops" / f"{name}.png"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    img = Image.new("L", (420, 70), 255)
+    ImageDraw.Draw(img).text((10, 12), text, fill=0, font=ImageFont.truetype(FONT, 36))
+    img.save(path)
+    return str(path)
+
+
+# (field, label, kind, guess, printed, rules)
+ITEMS = [
+    ("members.1.mobile", "携帯電話", "phone", "090-1234-567", "090-1234-5670", ["phone.invalid"]),
+    ("members.1.name", "氏名", "text", "髙橋 一郎", "高橋 一郎", ["name.variant_char"]),
+    ("home_phone", "自宅電話", "phone", "017-777-1234", None, []),
+    ("members.2.kana", "フリガナ", "kana", "さとう はなこ", None, []),
+    ("members.2.birth_date", "生年月日", "date", "2099-01-01", None, ["date.future"]),
+    ("members.2.relation", "続柄", "choice", "配偶者", "子", []),
+    ("contacts.1.phone", "電話", "phone", "0172-33-4455", None, []),
+    ("members.3.occupation", "職業・勤務先・学校", "text", "会社員", "学生", []),
+    ("dwelling", "住居の種類", "choice", "一戸建", "集合住宅", []),
+    ("members.3.mobile", "携帯電話", "phone", "080-9999-0000", None, []),
+    ("members.4.name", "氏名", "text", "工藤 花子", None, []),
+]
+
+
+@pytest.fixture
+def queue(home):
+    assert run("seed", "--premises", "20", "--seed", "4", "--until", "2026-11-20").exit_code == 0
+    store = Store(settings.load().db_url)
+    ids = []
+    with store.transaction():
+        for n, (field, label, kind, guess, printed, rules) in enumerate(ITEMS):
+            ids.append(store.add_review_item(
+                page_id=f"sha:{n}", premises_id=2, topic="value", field=field, label=label, kind=kind,
+                guess=guess, confidence=0.4, crop=crop(home, f"c{n}", guess), printed=printed,
+                rules=[{"code": c, "message": f"{c} の検査に通りません"} for c in rules]))
+    yield store, ids
+    store.close()
+
+
+def test_cli_accept_correct_reject_with_validation_and_audit(queue):
+    store, ids = queue
+    r = run("review", "list")
+    assert r.exit_code == 0 and f"確認待ち {len(ITEMS)} 件" in r.output
+    assert run("review", "show", str(ids[0])).exit_code == 0
+    # an invalid guess cannot be accepted as it is; a valid correction can
+    r = run("review", "accept", str(ids[0]))
+    assert r.exit_code == 2 and "取り込めません" in r.output
+    r = run("review", "correct", str(ids[0]), "０９０１２３４５６７８")
+    assert r.exit_code == 0, r.output
+    r = run("review", "accept", str(ids[2]))
+    assert r.exit_code == 0
+    r = run("review", "correct", str(ids[4]), "2099-02-01")
+    assert r.exit_code == 2 and "未来" in r.output
+    r = run("review", "reject", str(ids[4]), "--reason", "判読できない")
+    assert r.exit_code == 0
+    r = run("review", "accept", str(ids[2]))
+    assert r.exit_code == 2 and "すでに判断済み" in r.output
+    with store.transaction():
+        a, b, c = store.review_item(ids[0]), store.review_item(ids[2]), store.review_item(ids[4])
+        audit = [e for e in store.audit_events() if e["action"].startswith("review.") and e["target_id"]]
+    assert (a["status"], a["value"]) == ("corrected", "090-1234-5678")
+    assert (b["status"], b["value"], c["status"], c["reason"]) == ("accepted", "017-777-1234", "rejected", "判読できない")
+    decisions = [e for e in audit if e["action"] in ("review.corrected", "review.accepted", "review.rejected")]
+    assert [e["operator"] for e in decisions] == ["地域課 試験"] * 3
+    assert '"before": "090-1234-567"' in decisions[0]["detail"] and '"after": "090-1234-5678"' in decisions[0]["detail"]
+
+
+def _free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def server(queue, home):
+    import uvicorn
+
+    from junkai.review_web import create_app
+
+    store, ids = queue
+    port = _free_port()
+    srv = uvicorn.Server(uvicorn.Config(create_app(store, "地域課 試験", home), host="127.0.0.1", port=port,
+                                        log_level="warning"))
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    for _ in range(100):
+        if srv.started:
+            break
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}", store, ids
+    srv.should_exit = True
+    thread.join(5)
+
+
+def test_a_queue_of_eleven_items_by_keyboard_in_a_real_browser(server, tmp_path):
+    from playwright.sync_api import sync_playwright
+
+    url, store, ids = server
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+            "--disable-sync", "--no-first-run"])
+        page = browser.new_page()
+
+        def press(key):
+            with page.expect_navigation():
+                page.keyboard.press(key)
+
+        page.goto(url)
+        assert "残り 11 件" in page.inner_text("#progress")
+        assert page.inner_text("#guess") == "090-1234-567"
+        assert page.locator("img").evaluate("i => i.naturalWidth") == 420  # the crop is shown
+        page.screenshot(path=str(tmp_path / "review.png"))
+        # 1: the guess fails validation; Enter keeps it and the page says why
+        press("Enter")
+        assert "取り込めません" in page.inner_text("#error")
+        # typing a correction: it is validated again and taken
+        page.fill("#value", "")
+        page.keyboard.type("090-1234-5670")
+        press("Enter")
+        assert "残り 10 件" in page.inner_text("#progress")
+        # 2: skip with Esc
+        press("Escape")
+        assert page.inner_text("#guess") == "017-777-1234"
+        # 3..11 (but item 5, the future date): Enter accepts what was read
+        for _ in range(2):
+            press("Enter")
+        assert page.inner_text("#guess") == "2099-01-01"
+        page.keyboard.press("Tab")  # to the reason of a rejection
+        page.keyboard.type("生年月日が判読できない")
+        press("Enter")
+        assert "残り 7 件" in page.inner_text("#progress")
+        for remaining in range(6, 0, -1):  # items 6..11; the skipped one stays
+            press("Enter")
+            assert f"残り {remaining} 件" in page.inner_text("#progress")
+        # back to the skipped one, last
+        assert page.inner_text("#guess") == "髙橋 一郎"
+        press("Enter")
+        assert "確認待ちの項目はありません" in page.inner_text("main")
+        browser.close()
+    with store.transaction():
+        items = {i["id"]: i for i in store.review_items(None)}
+    statuses = [items[i]["status"] for i in ids]
+    assert statuses == ["corrected", "accepted", "accepted", "accepted", "rejected"] + ["accepted"] * 6
+    assert items[ids[0]]["value"] == "090-1234-5670"
+    assert items[ids[3]]["value"] == "サトウ ハナコ"  # kana normalised when taken
+    assert items[ids[4]]["reason"] == "生年月日が判読できない"
+
+
+def test_the_page_refuses_posts_without_its_token_and_serves_only_data_folder_images(server):
+    import urllib.error
+    import urllib.parse
+    import urllib.request
+
+    url, store, ids = server
+    data = urllib.parse.urlencode({"action": "correct", "value": "x"}).encode()
+    with pytest.raises(urllib.error.HTTPError) as e:
+        urllib.request.urlopen(f"{url}/item/{ids[2]}", data=data)
+    assert e.value.code == 403
+    with store.transaction():
+        store.conn.execute(__import__("junkai.store", fromlist=["review_item"]).review_item.update()
+                           .where(__import__("junkai.store", fromlist=["review_item"]).review_item.c.id == ids[2])
+                           .values(crop="/etc/passwd"))
+    with pytest.raises(urllib.error.HTTPError) as e:
+        urllib.request.urlopen(f"{url}/crop/{ids[2]}")
+    assert e.value.code == 404
