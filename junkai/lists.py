@@ -72,9 +72,11 @@ def overdue(store: Store, as_of: date, scope: tuple[str, str] | None = None,
          .merge(d["refusals"], on="premises_id", how="left")
          .merge(d["cards"], on="premises_id", how="left"))
     day = pd.Timestamp(as_of)
-    created = pd.to_datetime(p.created_at).dt.normalize()
-    last_met = pd.to_datetime(p.last_met).dt.normalize()
-    confirmed = pd.to_datetime(p.last_confirmed).dt.normalize()
+    for col in ("created_at", "last_met", "last_refusal", "card_created", "last_confirmed"):
+        p[col] = pd.to_datetime(p[col], format="ISO8601")
+    created = p.created_at.dt.normalize()
+    last_met = p.last_met.dt.normalize()
+    confirmed = p.last_confirmed.dt.normalize()
     months = p.months.astype("Int64")
     visit_due = _add_months(last_met.fillna(created), months)
     confirm_due = _add_months(confirmed.fillna(created), months * definitions.unconfirmed_multiplier)
@@ -96,9 +98,9 @@ def overdue(store: Store, as_of: date, scope: tuple[str, str] | None = None,
     p["kind"] = p.kind.map(model.PREMISES_KINDS)
     p["refusals"] = p.refusals.fillna(0).astype(int)
     p["frequency_months"] = p.months
-    p["last_visit"] = pd.to_datetime(p.last_met).dt.date
-    p["last_confirmed"] = pd.to_datetime(p.last_confirmed).dt.date
-    p["last_refusal"] = pd.to_datetime(p.last_refusal).dt.date
+    p["last_visit"] = p.last_met.dt.date
+    p["last_confirmed"] = p.last_confirmed.dt.date
+    p["last_refusal"] = p.last_refusal.dt.date
     p["due"] = p.due.dt.date
     p["in_campaign"] = p.campaign_id.notna()
     p = p.sort_values(["in_campaign", "days_overdue", "premises_id"], ascending=[False, False, True])

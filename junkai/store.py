@@ -100,6 +100,8 @@ card_event = sa.Table(
     sa.Column("operator", sa.Text, nullable=False),
     sa.Column("recorded_at", sa.DateTime, nullable=False),
     sa.Index("ix_card_event_premises_version", "premises_id", "version"),
+    # covers the lists' aggregates (last confirmation, status) without touching the rows
+    sa.Index("ix_card_event_premises_path_at", "premises_id", "path", "at"),
 )
 card = sa.Table(
     "card", metadata,
@@ -133,6 +135,8 @@ visit = sa.Table(
     sa.Column("source", sa.Text, nullable=False),
     sa.Column("recorded_by", sa.Text, nullable=False),
     sa.Column("recorded_at", sa.DateTime, nullable=False),
+    # covers the lists' aggregates (last meeting, refusals) without touching the rows
+    sa.Index("ix_visit_premises_outcome_at", "premises_id", "outcome", "visited_at"),
 )
 opinion = sa.Table(
     "opinion", metadata,
@@ -188,6 +192,30 @@ review_item = sa.Table(
     sa.Column("decided_by", sa.Text),
     sa.Column("decided_at", sa.DateTime),
     sa.Column("reason", sa.Text),
+)
+# Every printed card (第6-7(1)): a scan read later finds the card version it was printed
+# from here, for the three-way merge of reconciliation. premises_id is NULL on a blank card.
+print_batch = sa.Table(
+    "print_batch", metadata,
+    sa.Column("id", sa.String(24), primary_key=True),
+    sa.Column("printed_at", sa.DateTime, nullable=False),
+    sa.Column("operator", sa.Text, nullable=False),
+    sa.Column("scope", sa.Text, nullable=False),  # JSON: what was asked for (beat, premises, blank)
+    sa.Column("cards", sa.Integer, nullable=False),
+    sa.Column("sheets", sa.Integer, nullable=False),
+    sa.Column("path", sa.Text, nullable=False),
+)
+printed_card = sa.Table(
+    "printed_card", metadata,
+    sa.Column("print_id", sa.String(16), primary_key=True),
+    sa.Column("batch_id", sa.ForeignKey("print_batch.id"), nullable=False, index=True),
+    sa.Column("premises_id", sa.ForeignKey("premises.id"), index=True),
+    sa.Column("card_version", sa.Integer, nullable=False),
+    sa.Column("beat_id", sa.ForeignKey("beat.id"), nullable=False),
+    sa.Column("form_type", sa.String(16), nullable=False),
+    sa.Column("form_version", sa.Integer, nullable=False),
+    sa.Column("sheets", sa.Integer, nullable=False),
+    sa.Column("rows", sa.Text, nullable=False),  # JSON: group -> {form row: member/contact key}
 )
 audit = sa.Table(
     "audit", metadata,
@@ -523,35 +551,44 @@ class Store:
         ids = self.scope_filter(scope)
 
         def frame(q) -> pd.DataFrame:
-            return pd.DataFrame(self.conn.execute(q).mappings().all(), columns=[c.name for c in q.selected_columns])
+            # plain tuples: per-value conversion by the ORM layer would cost more than the query
+            return pd.DataFrame.from_records(self.conn.execute(q).tuples().all(),
+                                             columns=[c.name for c in q.selected_columns])
+
+        def raw(column, name):
+            # dates stay as the driver returns them; pandas converts whole columns at once
+            return sa.type_coerce(column, sa.String).label(name)
+
+        def within(column):
+            return sa.true() if scope is None else column.in_(ids)
 
         out = {}
         out["premises"] = frame(
             sa.select(premises.c.id.label("premises_id"), premises.c.kind, premises.c.beat_id,
                       beat.c.post_id, post.c.station_id, premises.c.postal_code, premises.c.city, premises.c.town,
-                      premises.c.block, premises.c.building, premises.c.room, premises.c.created_at)
+                      premises.c.block, premises.c.building, premises.c.room, raw(premises.c.created_at, "created_at"))
             .select_from(premises.join(beat).join(post))
-            .where(premises.c.id.in_(ids), premises.c.created_at <= end))
+            .where(within(premises.c.id), premises.c.created_at <= end))
         out["status"] = frame(
-            sa.select(card_event.c.premises_id, card_event.c.after.label("status"), card_event.c.at)
-            .where(card_event.c.path == model.STATUS, card_event.c.at <= end, card_event.c.premises_id.in_(ids))
+            sa.select(card_event.c.premises_id, card_event.c.after.label("status"), raw(card_event.c.at, "at"))
+            .where(card_event.c.path == model.STATUS, card_event.c.at <= end, within(card_event.c.premises_id))
             .order_by(card_event.c.premises_id, card_event.c.at, card_event.c.id))
         out["met"] = frame(
-            sa.select(visit.c.premises_id, sa.func.max(visit.c.visited_at).label("last_met"))
+            sa.select(visit.c.premises_id, raw(sa.func.max(visit.c.visited_at), "last_met"))
             .where(visit.c.outcome.in_(model.MET_OUTCOMES), visit.c.visited_at <= end,
-                   visit.c.premises_id.in_(ids))
+                   within(visit.c.premises_id))
             .group_by(visit.c.premises_id))
         out["refusals"] = frame(
             sa.select(visit.c.premises_id, sa.func.count().label("refusals"),
-                      sa.func.max(visit.c.visited_at).label("last_refusal"))
-            .where(visit.c.outcome == "拒否", visit.c.visited_at <= end, visit.c.premises_id.in_(ids))
+                      raw(sa.func.max(visit.c.visited_at), "last_refusal"))
+            .where(visit.c.outcome == "拒否", visit.c.visited_at <= end, within(visit.c.premises_id))
             .group_by(visit.c.premises_id))
         content = sa.not_(card_event.c.path.like("@%"))
         out["cards"] = frame(
             sa.select(card_event.c.premises_id,
-                      sa.func.min(sa.case((content, card_event.c.at))).label("card_created"),
-                      sa.func.max(card_event.c.at).label("last_confirmed"))
-            .where(card_event.c.path != model.STATUS, card_event.c.at <= end, card_event.c.premises_id.in_(ids))
+                      raw(sa.func.min(sa.case((content, card_event.c.at))), "card_created"),
+                      raw(sa.func.max(card_event.c.at), "last_confirmed"))
+            .where(card_event.c.path != model.STATUS, card_event.c.at <= end, within(card_event.c.premises_id))
             .group_by(card_event.c.premises_id))
         for name, table, column in (("frequency", beat_frequency, "months"), ("officer", assignment, "officer_id")):
             out[name] = frame(
@@ -700,6 +737,33 @@ class Store:
         for t in (visit, night_approval, opinion):
             self.conn.execute(sa.text(
                 f"SELECT setval(pg_get_serial_sequence('{t.name}', 'id'), GREATEST((SELECT max(id) FROM {t.name}), 1))"))
+
+    # --- printed cards --------------------------------------------------------
+
+    def post(self, post_id: str) -> dict:
+        row = self.conn.execute(sa.select(post).where(post.c.id == post_id)).mappings().first()
+        if row is None:
+            raise JunkaiError(f"交番・駐在所が見つかりません: {post_id}")
+        return dict(row)
+
+    def record_print(self, batch: dict, cards: list[dict]) -> None:
+        """One print batch and its cards; `rows` of a card is form row -> key, per group."""
+        self.conn.execute(print_batch.insert().values(**batch, scope=dumps(batch["scope"])))
+        self.bulk_insert("printed_card", [dict(c, batch_id=batch["id"], rows=dumps(c["rows"])) for c in cards])
+
+    def printed_card(self, print_id: str) -> dict:
+        row = self.conn.execute(sa.select(printed_card).where(printed_card.c.print_id == print_id)).mappings().first()
+        if row is None:
+            raise JunkaiError(f"この印刷IDのカードは印刷されていません: {print_id}")
+        return dict(row, rows=loads(row["rows"]))
+
+    def print_batch(self, batch_id: str) -> dict:
+        row = self.conn.execute(sa.select(print_batch).where(print_batch.c.id == batch_id)).mappings().first()
+        if row is None:
+            raise JunkaiError(f"印刷番号が見つかりません: {batch_id}")
+        cards = self.conn.execute(sa.select(printed_card).where(printed_card.c.batch_id == batch_id)
+                                  .order_by(printed_card.c.print_id)).mappings()
+        return dict(row, scope=loads(row["scope"]), cards=[dict(c, rows=loads(c["rows"])) for c in cards])
 
     # --- audit ---------------------------------------------------------------
 
