@@ -552,7 +552,7 @@ class Store:
 
         def frame(q) -> pd.DataFrame:
             # plain tuples: per-value conversion by the ORM layer would cost more than the query
-            return pd.DataFrame.from_records(self.conn.execute(q).tuples().all(),
+            return pd.DataFrame.from_records(self.conn.execute(q).all(),
                                              columns=[c.name for c in q.selected_columns])
 
         def raw(column, name):
