@@ -178,49 +178,28 @@ def normalize_postal_code(value: str) -> str:
 
 
 def validate_field(kind: str, path: str, value: Any, today: date) -> Any:
-    """Check one value for a card path; returns it normalised, or raises JunkaiError."""
+    """Check one value for a card path; returns it normalised, or raises JunkaiError.
+
+    The rules are those scanned values go through (junkai.validate); warnings pass
+    here, because an operator typing a value has seen it.
+    """
     spec = field_spec(kind, path)
     if value is None:
         return None
     if spec is None:
         # a whole row: validate each of its fields
-        group = path.split(".")[0]
         if not isinstance(value, dict):
             raise JunkaiError(f"{path} には項目の組を指定してください: {value!r}")
         return {k: validate_field(kind, f"{path}.{k}", v, today) for k, v in value.items() if v not in (None, "")}
-    label = spec.label
-    if spec.kind == "date":
-        try:
-            d = date.fromisoformat(str(value))
-        except ValueError:
-            raise JunkaiError(f"{label}が日付 (YYYY-MM-DD) ではありません: {value!r}")
-        if d > today:
-            raise JunkaiError(f"{label}が未来の日付です: {value}")
-        return d.isoformat()
-    if spec.kind == "choice":
-        if value not in spec.choices:
-            raise JunkaiError(f"{label}は {'/'.join(spec.choices)} のいずれかです: {value!r}")
-        return value
-    if spec.kind == "choices":
-        values = value if isinstance(value, list) else [v for v in str(value).split(",") if v]
-        bad = [v for v in values if v not in spec.choices]
-        if bad:
-            raise JunkaiError(f"{label}は {'/'.join(spec.choices)} から選んでください: {bad!r}")
-        return [c for c in spec.choices if c in values]
-    if spec.kind == "int":
-        try:
-            n = int(value)
-        except (TypeError, ValueError):
-            raise JunkaiError(f"{label}は整数です: {value!r}")
-        if n < 0:
-            raise JunkaiError(f"{label}は 0 以上です: {value!r}")
-        return n
-    if spec.kind == "phone":
-        text = unicodedata.normalize("NFKC", str(value)).strip()
-        if not re.fullmatch(r"0\d{1,4}-?\d{1,4}-?\d{3,4}", text) or len(re.sub(r"\D", "", text)) not in (10, 11):
-            raise JunkaiError(f"{label}が電話番号の形式ではありません: {value!r}")
-        return text
-    return unicodedata.normalize("NFKC", str(value)).strip() if spec.kind == "text" else str(value).strip()
+    from junkai.validate import validate_value
+
+    if spec.kind == "choices" and isinstance(value, str):
+        value = [v for v in value.split(",") if v]
+    result = validate_value(spec.kind, value, today, field=spec.id, label=spec.label, choices=spec.choices)
+    errors = [i.message for i in result.issues if i.severity == "error"]
+    if errors:
+        raise JunkaiError(" / ".join(errors))
+    return result.value
 
 
 def field_spec(kind: str, path: str) -> Field | None:

@@ -47,7 +47,7 @@ def test_diff_gives_leaf_changes_and_whole_rows_added_or_removed():
     ("members.1.birth_date", "2030-01-01", "未来"),
     ("members.1.birth_date", "2026-02-30", "日付"),
     ("members.1.relation", "叔父", "続柄"),
-    ("members.1.mobile", "090-12", "電話番号"),
+    ("members.1.mobile", "090-12", "携帯電話の桁数"),
     ("dwelling", "城", "住居の種類"),
     ("visit_days", ["月曜"], "訪問希望曜日"),
     ("favourite_colour", "青", "カードにない項目"),

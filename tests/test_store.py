@@ -123,8 +123,8 @@ change = st.one_of(
     st.tuples(st.just("visit_days"), st.lists(st.sampled_from(model.VISIT_DAYS), unique=True)),
     st.tuples(st.sampled_from(["members.1", "members.2", "members.3"]), st.one_of(st.none(), member)),
     st.tuples(st.just("contacts.1"), st.one_of(st.none(), contact)),
-    st.tuples(st.sampled_from(["members.1.mobile", "members.2.name", "contacts.1.phone"]),
-              st.one_of(st.none(), phones)),
+    st.tuples(st.sampled_from(["members.1.mobile", "contacts.1.phone"]), st.one_of(st.none(), phones)),
+    st.tuples(st.just("members.2.name"), st.one_of(st.none(), names)),
 )
 
 
