@@ -552,8 +552,7 @@ class Store:
 
         def frame(q) -> pd.DataFrame:
             # plain tuples: per-value conversion by the ORM layer would cost more than the query
-            return pd.DataFrame.from_records(self.conn.execute(q).all(),
-                                             columns=[c.name for c in q.selected_columns])
+            return pd.DataFrame([tuple(r) for r in self.conn.execute(q)], columns=[c.name for c in q.selected_columns])
 
         def raw(column, name):
             # dates stay as the driver returns them; pandas converts whole columns at once
@@ -748,7 +747,7 @@ class Store:
 
     def record_print(self, batch: dict, cards: list[dict]) -> None:
         """One print batch and its cards; `rows` of a card is form row -> key, per group."""
-        self.conn.execute(print_batch.insert().values(**batch, scope=dumps(batch["scope"])))
+        self.conn.execute(print_batch.insert().values(dict(batch, scope=dumps(batch["scope"]))))
         self.bulk_insert("printed_card", [dict(c, batch_id=batch["id"], rows=dumps(c["rows"])) for c in cards])
 
     def printed_card(self, print_id: str) -> dict:
