@@ -662,6 +662,51 @@ def review_serve(port: Annotated[int, typer.Option(help="ポート番号 (127.0.
     uvicorn.run(create_app(store, operator, s.home), host="127.0.0.1", port=port, log_level="warning")
 
 
+audit_app = typer.Typer(help="監査ログ (誰が、いつ、何を読み・出力し・変更したか)", no_args_is_help=True)
+app.add_typer(audit_app, name="audit")
+
+
+@command(audit_app, "verify")
+def audit_verify():
+    """監査ログのハッシュの連鎖を検査し、削除・改ざんがあれば最初の行を示す。
+
+    例: junkai audit verify
+    """
+    _, store = _open()
+    with store.transaction():
+        n, problem = store.verify_audit()
+    if problem:
+        raise JunkaiError(f"監査ログが改ざんされています: {problem} ({n} 行目まで検査)")
+    out.print(f"監査ログは正常です ({n} 行)")
+
+
+@command(audit_app, "show")
+def audit_show(
+    who: Annotated[Optional[str], typer.Option(help="操作者")] = None,
+    what: Annotated[Optional[str], typer.Option(help="操作 (前方一致。例: export, review)")] = None,
+    since: Annotated[Optional[str], typer.Option(help="この日以降 YYYY-MM-DD")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON で出力する")] = False,
+):
+    """監査ログを表示する。
+
+    例: junkai audit show --what export --since 2026-11-01
+    """
+    day = _day(since, "--since")
+    _, store = _open()
+    with store.transaction():
+        events = store.audit_events(who, what, datetime.combine(day, datetime.min.time()) if day else None)
+    if as_json:
+        out.print_json(json.dumps([{k: _plain(v) for k, v in e.items()} for e in events], ensure_ascii=False))
+        return
+    table = Table(title=f"監査ログ {len(events)} 件")
+    for label in ("id", "日時", "操作者", "操作", "対象", "内容"):
+        table.add_column(label)
+    for e in events:
+        table.add_row(str(e["id"]), f"{e['at']:%Y-%m-%d %H:%M:%S}", e["operator"], e["action"],
+                      f"{e['target_kind']} {e['target_id'] or ''}".strip(), e["detail"])
+    out.print(table)
+
+
 class ListFormat(str, Enum):
     csv = "csv"
 

@@ -8,6 +8,7 @@ always be rebuilt from the events.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -226,7 +227,27 @@ audit = sa.Table(
     sa.Column("target_kind", sa.Text, nullable=False),
     sa.Column("target_id", sa.Text),
     sa.Column("detail", sa.Text, nullable=False),
+    # each row holds the hash of the one before it, so an edited or deleted row shows
+    sa.Column("prev_hash", sa.String(64)),
+    sa.Column("hash", sa.String(64)),
 )
+# The end of the audit chain: appenders lock it, so the chain never forks; it also
+# shows rows cut off the end.
+audit_head = sa.Table(
+    "audit_head", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("count", sa.BigInteger, nullable=False),
+    sa.Column("hash", sa.String(64), nullable=False),
+)
+GENESIS = "0" * 64
+
+
+def audit_hash(prev: str, row: dict) -> str:
+    """The hash of one audit row chained to the one before. Never change it: old rows are checked with it."""
+    at = row["at"] if isinstance(row["at"], str) else row["at"].isoformat(sep=" ")
+    payload = json.dumps([prev, int(row["id"]), at, row["operator"], row["action"], row["target_kind"],
+                          row["target_id"], row["detail"]], ensure_ascii=False)
+    return hashlib.sha256(payload.encode()).hexdigest()
 
 EXPORTS = ("premises", "cards", "visits", "opinions", "events")
 
@@ -768,12 +789,41 @@ class Store:
 
     def audit(self, operator: str, action: str, target_kind: str, target_id: str | None = None,
               **detail: Any) -> None:
-        self.conn.execute(audit.insert().values(
-            at=datetime.now(), operator=operator, action=action, target_kind=target_kind,
-            target_id=target_id, detail=dumps(detail)))
+        # the head is written first: that takes the lock that keeps concurrent appenders in line
+        self.conn.execute(audit_head.update().where(audit_head.c.id == 1).values(count=audit_head.c.count + 1))
+        prev = self.conn.execute(sa.select(audit_head.c.hash).where(audit_head.c.id == 1)).scalar_one()
+        row = dict(at=datetime.now().replace(microsecond=0), operator=operator, action=action,
+                   target_kind=target_kind, target_id=target_id, detail=dumps(detail))
+        row["id"] = self.conn.execute(audit.insert().values(prev_hash=prev, **row)).inserted_primary_key[0]
+        digest = audit_hash(prev, row)
+        self.conn.execute(audit.update().where(audit.c.id == row["id"]).values(hash=digest))
+        self.conn.execute(audit_head.update().where(audit_head.c.id == 1).values(hash=digest))
 
-    def audit_events(self) -> list[dict]:
-        return [dict(r) for r in self.conn.execute(sa.select(audit).order_by(audit.c.id)).mappings()]
+    def audit_events(self, who: str | None = None, what: str | None = None,
+                     since: datetime | None = None) -> list[dict]:
+        q = sa.select(audit).order_by(audit.c.id)
+        if who:
+            q = q.where(audit.c.operator == who)
+        if what:
+            q = q.where(audit.c.action.like(f"{what}%"))
+        if since:
+            q = q.where(audit.c.at >= since)
+        return [dict(r) for r in self.conn.execute(q).mappings()]
+
+    def verify_audit(self) -> tuple[int, str | None]:
+        """Walk the chain; returns the rows checked and, if broken, what is wrong at the first bad row."""
+        prev, n = GENESIS, 0
+        for r in self.conn.execute(sa.select(audit).order_by(audit.c.id)).mappings():
+            n += 1
+            if r["prev_hash"] != prev:
+                return n, f"id {r['id']} の行: 直前の行とつながっていません (前の行が削除または改ざんされています)"
+            if audit_hash(prev, dict(r)) != r["hash"]:
+                return n, f"id {r['id']} の行: 内容が記録時から変わっています"
+            prev = r["hash"]
+        head = self.conn.execute(sa.select(audit_head).where(audit_head.c.id == 1)).mappings().one()
+        if head["count"] != n or head["hash"] != prev:
+            return n, f"末尾: 記録は {head['count']} 行のはずが {n} 行です (末尾の行が削除または改ざんされています)"
+        return n, None
 
     # --- reading out ---------------------------------------------------------
 

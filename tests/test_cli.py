@@ -137,3 +137,20 @@ def test_bad_setting_value_is_named(home, tmp_path):
     (tmp_path / "junkai.toml").write_text('[visits]\nnight_start = "夜"\n', encoding="utf-8")
     r = run("init")
     assert r.exit_code == 2 and "visits.night_start" in r.output
+
+
+def test_audit_verify_passes_and_fails_on_a_hand_edited_store(seeded):
+    import sqlite3
+
+    from junkai import settings
+
+    assert run("history", seeded).exit_code == 0
+    r = run("audit", "verify")
+    assert r.exit_code == 0 and "正常" in r.output
+    r = run("audit", "show", "--what", "history", "--json")
+    assert r.exit_code == 0 and json.loads(r.output)[-1]["target_id"] == seeded
+    path = settings.load().sqlite_path
+    with sqlite3.connect(path) as conn:
+        conn.execute("update audit set operator = '誰か' where action = 'history'")
+    r = run("audit", "verify")
+    assert r.exit_code == 2 and "改ざん" in r.output and "id 2 " in r.output

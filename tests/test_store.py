@@ -150,3 +150,51 @@ def test_rebuild_from_events_equals_the_card_after_random_changes(store, steps):
             sa.select(card_event.c.version).where(card_event.c.premises_id == pid).order_by(card_event.c.id))]
         assert versions == sorted(versions)
 
+
+
+def test_the_audit_log_is_a_hash_chain_that_shows_edits_and_deletions(store):
+    from junkai.store import audit
+
+    with store.transaction():
+        for i in range(5):
+            store.audit("地域課 試験", "export", "cards", str(i), rows=i)
+        assert store.verify_audit() == (5, None)
+    with store.transaction():  # someone edits a row by hand
+        store.conn.execute(audit.update().where(audit.c.target_id == "2").values(detail='{"rows": 99}'))
+        n, problem = store.verify_audit()
+        assert "内容が記録時から変わっています" in problem and problem.startswith("id 3 ")
+        store.conn.rollback()
+    with store.transaction():
+        store.conn.execute(audit.delete().where(audit.c.target_id == "1"))
+        assert "つながっていません" in store.verify_audit()[1]
+        store.conn.rollback()
+    with store.transaction():
+        store.conn.execute(audit.delete().where(audit.c.target_id == "4"))
+        assert "末尾" in store.verify_audit()[1]
+        store.conn.rollback()
+    with store.transaction():
+        assert store.verify_audit() == (5, None)
+        assert [e["target_id"] for e in store.audit_events(what="export")] == ["0", "1", "2", "3", "4"]
+
+
+def test_rows_written_before_the_chain_existed_are_chained_by_the_migration(db_url):
+    from alembic import command
+    from alembic.config import Config
+    from pathlib import Path
+    import junkai.store as st
+
+    s = st.Store(db_url)
+    cfg = Config()
+    cfg.set_main_option("script_location", str(Path(st.__file__).parent / "migrations"))
+    with s.engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0005")
+        for i in range(3):
+            conn.execute(sa.text("insert into audit (at, operator, action, target_kind, target_id, detail) "
+                                 "values (:at, 'op', 'export', 'cards', :i, '{}')"),
+                         {"at": datetime(2026, 1, 1, 10, 0, i, 500 * i), "i": str(i)})
+    s.migrate()
+    with s.transaction():
+        assert s.verify_audit() == (3, None)
+        s.audit("op", "export", "cards", "3")
+        assert s.verify_audit() == (4, None)
