@@ -16,7 +16,7 @@ import platform
 from datetime import datetime
 from pathlib import Path
 
-BENCHES = ["store", "overdue"]
+BENCHES = ["store", "overdue", "ocr"]
 HERE = Path(__file__).parent
 
 

@@ -1,0 +1,581 @@
+"""Returned cards for tests and the demo: residents fill printed cards, a station scans them.
+
+`simulate(pdf, out, seed, key)` takes a PDF of printed cards (`junkai print cards`),
+writes on each card as a resident would, in handwriting-style fonts (Klee, Seto,
+Kiloji) at varied size, slant, baseline and pen darkness, with ticks, circles and
+crosses in boxes and a strike-through where a printed value is changed; then scans
+the cards as a station would: rotated, skewed, shifted, blurred, noisy, JPEG-
+compressed, at 200 or 300 dpi, in colour, grey or black and white, several cards
+in one multi-page PDF, some single pages as TIFF, PNG or JPEG, some fed upside
+down or sideways, with blank back sides between them.
+
+It writes the scans and `truth.json`: for every scanned page, what was written or
+ticked in each field (field ids of the form definition). The reader (ocr/) never
+imports this module and never sees the truth; this module only shares the form
+definition, the QR payload check and the PDF rasteriser with it.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+from PIL import Image, ImageDraw, ImageFont
+
+from junkai import JunkaiError, model, qr, seed_data
+from junkai import form as F
+
+PRINT_DPI = 300
+FONTS = (
+    "/usr/share/fonts/truetype/klee/KleeOne-Regular.ttf",
+    "/usr/share/fonts/truetype/klee/KleeOne-SemiBold.ttf",
+    "/usr/share/fonts/truetype/seto/setofont.ttf",
+    "/usr/share/fonts/truetype/kiloji/kiloji.ttf",
+    "/usr/share/fonts/truetype/kiloji/kiloji_b.ttf",
+)
+
+
+def _px(mm: float) -> int:
+    return int(round(mm / 25.4 * PRINT_DPI))
+
+
+# --- a resident's hand ----------------------------------------------------------------------
+
+
+@dataclass
+class Hand:
+    font: str
+    size: float  # share of the box height
+    slant: float
+    jitter: float  # baseline jitter, share of height
+    ink: tuple[int, int, int]
+    width: int  # pen width in px for ticks and lines
+
+    @classmethod
+    def random(cls, rng: random.Random) -> Hand:
+        fonts = [f for f in FONTS if Path(f).exists()]
+        if not fonts:
+            raise JunkaiError("手書き風フォント (fonts-klee, fonts-seto, fonts-kiloji) が見つかりません")
+        dark = rng.randint(0, 70)
+        blue = rng.random() < 0.3
+        ink = (dark // 2, dark // 2, dark + 60) if blue else (dark, dark, dark)
+        return cls(rng.choice(fonts), rng.uniform(0.62, 0.85), rng.uniform(-0.18, 0.12), rng.uniform(0.0, 0.06),
+                   ink, rng.randint(3, 6))
+
+
+_font_cache: dict[tuple[str, int], ImageFont.FreeTypeFont] = {}
+
+
+def _font(path: str, size: int) -> ImageFont.FreeTypeFont:
+    key = (path, size)
+    if key not in _font_cache:
+        _font_cache[key] = ImageFont.truetype(path, size)
+    return _font_cache[key]
+
+
+def _stamp(page: Image.Image, patch: np.ndarray, x: int, y: int, ink: tuple[int, int, int]) -> None:
+    """Darken the page with a coverage patch (0–255) in the pen's colour."""
+    h, w = patch.shape
+    region = np.asarray(page.crop((x, y, x + w, y + h)), dtype=np.float32)
+    a = (patch.astype(np.float32) / 255.0)[:, :, None]
+    out = region * (1 - a) + np.array(ink, np.float32) * a
+    page.paste(Image.fromarray(np.minimum(region, out).astype(np.uint8)), (x, y))
+
+
+def write_text(page: Image.Image, text: str, box: F.Box, hand: Hand, rng: random.Random) -> None:
+    """Handwriting along a box, left-aligned, shrunk to fit its width."""
+    bh, bw = _px(box.h), _px(box.w)
+    size = max(10, int(bh * hand.size))
+    font = _font(hand.font, size)
+    advance = [font.getlength(ch) * rng.uniform(0.95, 1.1) for ch in text]
+    total = sum(advance) + size * 0.6
+    if total > bw:
+        size = max(10, int(size * bw / total))
+        font = _font(hand.font, size)
+        advance = [font.getlength(ch) for ch in text]
+    canvas = Image.new("L", (bw + size, bh), 0)
+    draw = ImageDraw.Draw(canvas)
+    x = rng.uniform(0.2, 0.6) * size
+    for ch, adv in zip(text, advance):
+        y = bh / 2 + rng.uniform(-hand.jitter, hand.jitter) * bh
+        draw.text((x, y), ch, font=font, fill=255, anchor="lm")
+        x += adv * font.size / max(1, size)
+    arr = np.array(canvas)
+    shear = np.float32([[1, hand.slant, -hand.slant * bh / 2], [0, 1, 0]])
+    arr = cv2.warpAffine(arr, shear, (arr.shape[1], bh))
+    _stamp(page, arr[:, :bw], _px(box.x), _px(box.y), hand.ink)
+
+
+def write_digit(page: Image.Image, digit: str, cell: F.Box, hand: Hand, rng: random.Random) -> None:
+    bh, bw = _px(cell.h), _px(cell.w)
+    font = _font(hand.font, max(10, int(bh * rng.uniform(0.6, 0.85))))
+    canvas = Image.new("L", (bw, bh), 0)
+    ImageDraw.Draw(canvas).text((bw / 2 + rng.uniform(-0.08, 0.08) * bw, bh / 2 + rng.uniform(-0.06, 0.06) * bh),
+                                digit, font=font, fill=255, anchor="mm")
+    arr = np.array(canvas)
+    shear = np.float32([[1, hand.slant, -hand.slant * bh / 2], [0, 1, 0]])
+    _stamp(page, cv2.warpAffine(arr, shear, (bw, bh)), _px(cell.x), _px(cell.y), hand.ink)
+
+
+def mark(page: Image.Image, box: F.Box, style: str, hand: Hand, rng: random.Random) -> None:
+    """A tick, circle or cross in a tick box; 'scribble' fills it (a cancelled tick)."""
+    s = _px(box.w)
+    pad = s // 2
+    arr = np.zeros((s + 2 * pad, s + 2 * pad), np.uint8)
+
+    def p(fx: float, fy: float) -> tuple[int, int]:
+        return (int(pad + s * (fx + rng.uniform(-0.06, 0.06))), int(pad + s * (fy + rng.uniform(-0.06, 0.06))))
+
+    w = hand.width
+    if style == "tick":
+        cv2.polylines(arr, [np.array([p(0.15, 0.5), p(0.42, 0.85), p(0.95, 0.05)])], False, 255, w, cv2.LINE_AA)
+    elif style == "circle":
+        cv2.ellipse(arr, p(0.5, 0.5), (int(s * rng.uniform(0.32, 0.42)), int(s * rng.uniform(0.32, 0.42))), 0, 0,
+                    rng.uniform(320, 370), 255, w, cv2.LINE_AA)
+    elif style == "cross":
+        cv2.line(arr, p(0.15, 0.15), p(0.85, 0.85), 255, w, cv2.LINE_AA)
+        cv2.line(arr, p(0.85, 0.15), p(0.15, 0.85), 255, w, cv2.LINE_AA)
+    elif style == "scribble":
+        cv2.polylines(arr, [np.array([p(0.15, 0.5), p(0.42, 0.85), p(0.95, 0.05)])], False, 255, w, cv2.LINE_AA)
+        for i in range(int(s / max(2, w - 1)) + 2):
+            y = 0.08 + i * 0.84 / (s / max(2, w - 1) + 1)
+            cv2.line(arr, p(0.05, y), p(0.95, y + 0.05), 255, w + 2, cv2.LINE_AA)
+    _stamp(page, arr, _px(box.x) - pad, _px(box.y) - pad, hand.ink)
+
+
+def strike(page: Image.Image, box: F.Box, hand: Hand, rng: random.Random) -> None:
+    """Two lines through a printed value that the resident changes."""
+    draw = ImageDraw.Draw(page)
+    y = _px(box.y + box.h / 2)
+    for dy in (-4, 4):
+        draw.line([(_px(box.x + 1), y + dy + rng.randint(-3, 3)), (_px(box.right - 2), y + dy + rng.randint(-3, 3))],
+                  fill=hand.ink, width=hand.width)
+
+
+# --- what residents write -------------------------------------------------------------------
+
+
+def _person(rng: random.Random, born: int) -> dict:
+    decade = max(k for k in seed_data.GIVEN if k <= max(min(seed_data.GIVEN), born))
+    sex = rng.choice(model.SEXES)
+    given = rng.choice(seed_data.GIVEN[decade][0 if sex == "男" else 1])
+    return dict(sex=sex, given=given)
+
+
+def _phone(rng: random.Random, mobile: bool) -> str:
+    if mobile:
+        return rng.choice(["090", "080", "070"]) + f"{rng.randint(0, 99999999):08d}"
+    return "017" + f"{rng.randint(7000000, 7999999)}"
+
+
+def _date_value(d: date) -> dict:
+    era, year = F.to_wareki(d)
+    return dict(era=era, year=f"{year:02d}", month=f"{d.month:02d}", day=f"{d.day:02d}")
+
+
+@dataclass
+class Sheet:
+    """One printed sheet and what was put on it."""
+    image: Image.Image
+    payload: qr.Payload
+    layout: F.Page
+    values: dict[str, Any] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+
+class Resident:
+    """Fills one card (all its sheets) following a scenario."""
+
+    def __init__(self, rng: random.Random, surname: tuple[str, str]):
+        self.rng = rng
+        self.hand = Hand.random(rng)
+        self.surname = surname
+
+    def tick(self, sheet: Sheet, f: F.Field, values: list[str], cancel: str | None = None) -> None:
+        style = self.rng.choices(["tick", "circle", "cross"], [6, 2, 2])[0]
+        for o in f.options:
+            if o.value == cancel:
+                mark(sheet.image, o.box, "scribble", self.hand, self.rng)
+            elif o.value in values:
+                mark(sheet.image, o.box, style, self.hand, self.rng)
+        if not values:
+            return
+        sheet.values[f.id] = list(values) if f.multiple else (values[0] if len(values) == 1 else values)
+
+    def digits(self, sheet: Sheet, f: F.Field, text: str) -> None:
+        for ch, cell in zip(text, f.cells):
+            write_digit(sheet.image, ch, cell, self.hand, self.rng)
+        sheet.values[f.id] = text[: len(f.cells)]
+
+    def date(self, sheet: Sheet, f: F.Field, d: date) -> None:
+        v = _date_value(d)
+        era = next(o for o in f.options if o.value == v["era"])
+        mark(sheet.image, era.box, "tick", self.hand, self.rng)
+        for ch, cell in zip(v["year"] + v["month"] + v["day"], f.cells):
+            write_digit(sheet.image, ch, cell, self.hand, self.rng)
+        sheet.values[f.id] = v
+
+    def text(self, sheet: Sheet, f: F.Field, text: str, change: bool = False) -> None:
+        if change and f.value_box is not None:
+            strike(sheet.image, f.value_box, self.hand, self.rng)
+        entry = F.Box(f.entry.x + 0.8, f.entry.y + 0.3, f.entry.w - 1.6, min(f.entry.h - 0.6, 6.0))
+        write_text(sheet.image, text, entry, self.hand, self.rng)
+        sheet.values[f.id] = text
+
+    # -- whole rows --------------------------------------------------------------
+
+    def member(self, sheet: Sheet, row: int, born: date, relation: str) -> None:
+        p = _person(self.rng, born.year)
+        L = sheet.layout
+        pre = f"members.{row}"
+        self.text(sheet, L.field(f"{pre}.name"), f"{self.surname[0]}　{p['given'][0]}")
+        self.text(sheet, L.field(f"{pre}.kana"), f"{self.surname[1]}　{p['given'][1]}")
+        self.tick(sheet, L.field(f"{pre}.relation"), [relation])
+        self.tick(sheet, L.field(f"{pre}.sex"), [p["sex"]])
+        self.date(sheet, L.field(f"{pre}.birth_date"), born)
+        if self.rng.random() < 0.6:
+            self.digits(sheet, L.field(f"{pre}.mobile"), _phone(self.rng, True))
+        if self.rng.random() < 0.5:
+            self.text(sheet, L.field(f"{pre}.occupation"), self.rng.choice(seed_data.OCCUPATIONS))
+
+    def contact(self, sheet: Sheet, row: int) -> None:
+        L = sheet.layout
+        pre = f"contacts.{row}"
+        given = self.rng.choice(self.rng.choice(list(seed_data.GIVEN.values()))[0])
+        self.text(sheet, L.field(f"{pre}.name"), f"{self.rng.choice(seed_data.SURNAMES)[0]}　{given[0]}")
+        self.text(sheet, L.field(f"{pre}.relation"), self.rng.choice(seed_data.CONTACT_RELATIONS))
+        self.digits(sheet, L.field(f"{pre}.phone"), _phone(self.rng, self.rng.random() < 0.6))
+        self.text(sheet, L.field(f"{pre}.address"), self.rng.choice(seed_data.FAR_CITIES) + "1-2-3")
+
+
+def _has_print(sheet: Sheet, box: F.Box | None) -> bool:
+    """Is something printed in a value box (a pre-filled row)? The simulator looks at its own input."""
+    if box is None:
+        return False
+    region = np.asarray(sheet.image.crop((_px(box.x), _px(box.y), _px(box.right), _px(box.bottom))).convert("L"))
+    return bool((region < 100).mean() > 0.01)
+
+
+def fill_card(sheets: list[Sheet], rng: random.Random, today: date) -> str:
+    """Write on a card's sheets; returns the scenario."""
+    first = sheets[0]
+    prefilled = first.payload.premises_id is not None
+    r = Resident(rng, rng.choice(seed_data.SURNAMES))
+    form = first.payload.form
+    roll = rng.random()
+    if roll < 0.04:
+        return "blank"  # returned as it was given
+    if roll < 0.07:
+        f = first.layout.field("opinion")
+        r.text(first, f, "記入を拒否されました")
+        return "refused"
+    L = first.layout
+    if rng.random() < 0.7:
+        r.date(first, L.field("filled_on"), today)
+    if not prefilled:
+        _fill_blank(first, r, form, today)
+        scenario = "new"
+    else:
+        scenario = _fill_prefilled(sheets, r, form, today)
+    if rng.random() < 0.15:
+        r.text(first, L.field("opinion"), rng.choice(seed_data.OPINIONS)[:28])
+    return scenario
+
+
+def _fill_blank(sheet: Sheet, r: Resident, form: str, today: date) -> None:
+    L, rng = sheet.layout, r.rng
+    r.digits(sheet, L.field("postal_code"), f"03{rng.randint(0, 99999):05d}")
+    r.text(sheet, L.field("address"), f"青森市{rng.choice(['長島', '新町', '古川', '本町'])}{rng.randint(1, 5)}-{rng.randint(1, 30)}-{rng.randint(1, 20)}")
+    if form == model.HOUSEHOLD:
+        r.tick(sheet, L.field("dwelling"), [rng.choice(model.DWELLINGS)])
+        if rng.random() < 0.7:
+            r.digits(sheet, L.field("home_phone"), _phone(rng, False))
+        head_born = date(rng.randint(1945, 1995), rng.randint(1, 12), rng.randint(1, 28))
+        r.member(sheet, 1, head_born, "世帯主")
+        n = rng.randint(0, 3)
+        for i in range(n):
+            born = date(rng.randint(head_born.year, 2020), rng.randint(1, 12), rng.randint(1, 28))
+            r.member(sheet, 2 + i, born, "配偶者" if i == 0 and born.year < 1998 else "子")
+        r.tick(sheet, L.field("visit_days"), rng.sample(model.VISIT_DAYS, rng.randint(1, 2)))
+        r.tick(sheet, L.field("visit_times"), rng.sample(model.VISIT_TIMES, rng.randint(1, 2)))
+    else:
+        r.text(sheet, L.field("business_name"), f"{r.surname[0]}商店")
+        r.text(sheet, L.field("industry"), rng.choice(seed_data.INDUSTRIES))
+        r.digits(sheet, L.field("employees"), str(rng.randint(1, 300)))
+        r.text(sheet, L.field("representative"), f"{r.surname[0]}　{rng.choice(seed_data.GIVEN[1950][0])[0]}")
+        r.digits(sheet, L.field("manager_phone"), _phone(rng, False))
+        r.tick(sheet, L.field("security"), rng.sample(model.SECURITY, rng.randint(1, 3)))
+    r.contact(sheet, 1)
+
+
+def _fill_prefilled(sheets: list[Sheet], r: Resident, form: str, today: date) -> str:
+    first, rng = sheets[0], r.rng
+    L = first.layout
+    changed_any = []
+    for f in L.fields:
+        if not f.id.endswith(".change"):
+            continue
+        section = f.section
+        if rng.random() < 0.06:
+            continue  # the resident ticked nothing in this section
+        change = rng.random() < 0.25
+        if change and _change_section(sheets, r, section):
+            if rng.random() < 0.05:  # first ticked 変更なし, then cancelled it
+                r.tick(first, f, [F.CHANGED], cancel=F.UNCHANGED)
+            else:
+                r.tick(first, f, [F.CHANGED])
+            changed_any.append(section)
+        elif rng.random() < 0.02:
+            r.tick(first, f, [F.UNCHANGED, F.CHANGED])  # both: ambiguous, the reader must say so
+            first.notes.append(f"double_tick:{section}")
+        else:
+            r.tick(first, f, [F.UNCHANGED])
+    return "changed" if changed_any else "unchanged"
+
+
+def _change_section(sheets: list[Sheet], r: Resident, section: str) -> bool:
+    """Change something in a section; False when nothing there could be changed."""
+    first, rng = sheets[0], r.rng
+    L = first.layout
+    if section == "address":
+        household = first.payload.form == model.HOUSEHOLD
+        what = rng.random()
+        if household and what < 0.4:
+            f = L.field("home_phone")
+            r.digits(first, f, _phone(rng, False))
+            strike(first.image, f.value_box, r.hand, rng)
+        elif household and what < 0.7:
+            r.tick(first, L.field("dwelling"), [rng.choice(model.DWELLINGS)])
+        else:
+            r.text(first, L.field("address"), f"青森市本町{rng.randint(1, 5)}-{rng.randint(1, 30)}-{rng.randint(1, 9)}",
+                   change=True)
+        return True
+    if section == "members":
+        rows = [(s, n) for s in sheets for n in range(s.layout.rows["members"][0], s.layout.rows["members"][1] + 1)]
+        filled = [(s, n) for s, n in rows if _has_print(s, s.layout.field(f"members.{n}.name").value_box)]
+        empty = [(s, n) for s, n in rows if (s, n) not in filled]
+        what = rng.random()
+        if what < 0.35 and empty:  # a new member
+            s, n = empty[0]
+            r.member(s, n, date(rng.randint(1990, 2024), rng.randint(1, 12), rng.randint(1, 28)), "子")
+        elif what < 0.6 and len(filled) > 1:  # a member moved out
+            s, n = rng.choice(filled[1:])
+            r.tick(s, s.layout.field(f"members.{n}.remove"), [F.REMOVED])
+        elif filled:
+            s, n = rng.choice(filled)
+            if rng.random() < 0.5:
+                r.digits(s, s.layout.field(f"members.{n}.mobile"), _phone(rng, True))
+                strike(s.image, s.layout.field(f"members.{n}.mobile").value_box, r.hand, rng)
+            else:
+                r.text(s, s.layout.field(f"members.{n}.occupation"), rng.choice(seed_data.OCCUPATIONS), change=True)
+        else:
+            return False
+        return True
+    if section == "contacts":
+        n0 = L.rows["contacts"][0]
+        f = L.field(f"contacts.{n0}.phone")
+        r.digits(first, f, _phone(rng, True))
+        strike(first.image, f.value_box, r.hand, rng)
+        return True
+    if section == "visit":
+        r.tick(first, L.field("visit_times"), rng.sample(model.VISIT_TIMES, rng.randint(1, 2)))
+        return True
+    if section == "business":
+        r.digits(first, L.field("employees"), str(rng.randint(1, 300)))
+        strike(first.image, L.field("employees").value_box, r.hand, rng)
+        return True
+    if section == "notes":
+        r.text(first, L.field("notes"), rng.choice(seed_data.NOTES), change=True)
+        return True
+    return False
+
+
+# --- a station's scanner ------------------------------------------------------------------
+
+
+@dataclass
+class Scan:
+    dpi: int
+    mode: str  # colour | grey | bw
+    angle: float  # degrees, counter-clockwise, small skew
+    quarter: int  # quarter turns clockwise (fed sideways or upside down)
+    shift: tuple[float, float]  # mm
+    scale: float
+    blur: float
+    noise: float
+    jpeg: int | None  # quality, None for lossless
+
+    @classmethod
+    def random(cls, rng: random.Random, dpi: int, mode: str) -> Scan:
+        """One page's placement; resolution and colour are the scanner's setting for a file."""
+        quarter = rng.choices([0, 2, 1, 3], [85, 9, 3, 3])[0]
+        return cls(dpi, mode,
+                   rng.uniform(-5, 5) if rng.random() < 0.3 else rng.uniform(-1.5, 1.5), quarter,
+                   (rng.uniform(-4, 4), rng.uniform(-4, 4)), rng.uniform(0.97, 1.03),
+                   rng.choice([0, 0, 0.6, 1.0]), rng.choice([0, 3, 6]), rng.choice([None, None, 85, 70]))
+
+    def apply(self, page: Image.Image, rng: np.random.Generator) -> Image.Image:
+        arr = np.asarray(page.convert("RGB"))
+        f = self.dpi / PRINT_DPI
+        h, w = int(arr.shape[0] * f), int(arr.shape[1] * f)
+        arr = cv2.resize(arr, (w, h), interpolation=cv2.INTER_AREA)
+        px = self.dpi / 25.4
+        m = cv2.getRotationMatrix2D((w / 2, h / 2), self.angle, self.scale)
+        # the scanner's window is the page's bounding box plus a margin (auto size), so
+        # a skewed sheet keeps its corners; the lid shows light grey around it
+        a = math.radians(abs(self.angle))
+        out_w = int((w * math.cos(a) + h * math.sin(a)) * self.scale + 12 * px)
+        out_h = int((w * math.sin(a) + h * math.cos(a)) * self.scale + 12 * px)
+        m[:, 2] += ((out_w - w) / 2 + self.shift[0] * px, (out_h - h) / 2 + self.shift[1] * px)
+        arr = cv2.warpAffine(arr, m, (out_w, out_h), flags=cv2.INTER_LINEAR, borderValue=(228, 228, 228))
+        if self.blur:
+            arr = cv2.GaussianBlur(arr, (0, 0), self.blur * self.dpi / 300)
+        if self.noise:
+            arr = np.clip(arr.astype(np.int16) + rng.normal(0, self.noise, arr.shape[:2])[:, :, None].astype(np.int16),
+                          0, 255).astype(np.uint8)
+        arr = np.ascontiguousarray(np.rot90(arr, -self.quarter))
+        img = Image.fromarray(arr)
+        if self.mode == "grey":
+            img = img.convert("L")
+        elif self.mode == "bw":
+            img = img.convert("L").point(lambda v: 255 if v > 140 else 0).convert("1")
+        return img
+
+    def json(self) -> dict:
+        return dict(dpi=self.dpi, mode=self.mode, angle=round(self.angle, 2), quarter=self.quarter,
+                    shift_mm=[round(v, 1) for v in self.shift], scale=round(self.scale, 3), blur=self.blur,
+                    noise=self.noise, jpeg=self.jpeg)
+
+
+def blank_back(rng: random.Random, dpi: int) -> Image.Image:
+    """The back of a sheet: paper with a little show-through and dust."""
+    w, h = int(210 / 25.4 * dpi), int(297 / 25.4 * dpi)
+    arr = np.full((h, w), 246, np.uint8)
+    nr = np.random.default_rng(rng.randint(0, 2 ** 31))
+    arr = np.clip(arr + nr.normal(0, 3, arr.shape), 0, 255).astype(np.uint8)
+    for _ in range(rng.randint(0, 6)):
+        cv2.circle(arr, (rng.randint(0, w - 1), rng.randint(0, h - 1)), rng.randint(1, 3), 90, -1)
+    return Image.fromarray(arr)
+
+
+# --- the whole run ---------------------------------------------------------------------------
+
+
+def _read_payload(image: Image.Image, key: bytes) -> qr.Payload | None:
+    import zxingcpp
+
+    for r in zxingcpp.read_barcodes(np.asarray(image.convert("L")), formats=zxingcpp.BarcodeFormat.QRCode):
+        try:
+            return qr.decode(r.text, key)
+        except JunkaiError:
+            continue
+    return None
+
+
+def _printed_sheets(pdf: Path, key: bytes) -> list[list[Sheet]]:
+    """The cards of a printed PDF, each a list of its sheets (the cover is left out)."""
+    from ocr.pages import rasterise_pdf  # the one door to the PDF rasteriser
+
+    cards: dict[str, list[Sheet]] = {}
+    for arr in rasterise_pdf(pdf, PRINT_DPI):
+        img = Image.fromarray(arr)
+        p = _read_payload(img, key)
+        if p is None:
+            continue
+        cards.setdefault(p.print_id, []).append(Sheet(img, p, F.page(p.form, p.page, p.form_version)))
+    return list(cards.values())
+
+
+def simulate(pdf: Path, out: Path, seed: int, key: bytes, today: date | None = None,
+             cards_per_pdf: int = 6, limit: int | None = None) -> dict:
+    """Fill and scan every card of a printed PDF; returns the truth (also written to out/truth.json)."""
+    rng = random.Random(seed)
+    nrng = np.random.default_rng(seed)
+    today = today or date.today()
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    cards = _printed_sheets(Path(pdf), key)
+    if not cards:
+        raise JunkaiError(f"印刷されたカードが見つかりません (QR コードを確認できません): {pdf}")
+    if limit:
+        cards = cards[:limit]
+    truth: dict[str, Any] = dict(source=Path(pdf).name, seed=seed, cards=len(cards), pages=[])
+    batch: list[tuple[Image.Image, dict, Scan]] = []
+    n_file = 0
+
+    def flush() -> None:
+        nonlocal n_file, batch
+        if not batch:
+            return
+        n_file += 1
+        _write_file(out, n_file, batch, truth, rng)
+        batch = []
+
+    setting = (300, "grey")
+    for sheets in cards:
+        scenario = fill_card(sheets, rng, today)
+        for s in sheets:
+            if not batch:
+                setting = (rng.choice([200, 300]), rng.choices(["colour", "grey", "bw"], [3, 4, 3])[0])
+            scan = Scan.random(rng, *setting)
+            entry = dict(kind="card", print_id=s.payload.print_id, premises_id=s.payload.premises_id,
+                         form=s.payload.form, sheet=s.payload.page, sheets=s.payload.pages,
+                         prefilled=s.payload.premises_id is not None, scenario=scenario, scan=scan.json(),
+                         values=s.values, notes=s.notes)
+            batch.append((scan.apply(s.image, nrng), entry, scan))
+            if rng.random() < 0.08:
+                back = Scan(scan.dpi, scan.mode, 0, 0, (0, 0), 1.0, 0, 0, scan.jpeg)
+                batch.append((back.apply(blank_back(rng, PRINT_DPI), nrng), dict(kind="blank_back", scan=back.json()),
+                              back))
+        if len(batch) >= cards_per_pdf or rng.random() < 0.1:
+            flush()
+    flush()
+    (out / "truth.json").write_text(json.dumps(truth, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    return truth
+
+
+def _write_file(out: Path, n: int, batch: list, truth: dict, rng: random.Random) -> None:
+    """Several pages as one PDF (as an ADF scanner writes), or a lone page as TIFF, PNG or JPEG."""
+    if len(batch) == 1 and rng.random() < 0.6:
+        img, entry, scan = batch[0]
+        fmt = rng.choice(["tiff", "png", "jpg"])
+        if fmt == "jpg" and img.mode == "1":
+            img = img.convert("L")
+        path = out / f"scan-{n:03d}.{fmt}"
+        kwargs: dict[str, Any] = dict(dpi=(scan.dpi, scan.dpi))
+        if fmt == "jpg":
+            kwargs["quality"] = scan.jpeg or 90
+        elif fmt == "tiff":
+            kwargs["compression"] = "group4" if img.mode == "1" else "tiff_lzw"
+        img.save(path, **kwargs)
+        truth["pages"].append(dict(entry, file=path.name, page=1))
+        return
+    if rng.random() < 0.2 and all(s.jpeg is None for _, _, s in batch):
+        path = out / f"scan-{n:03d}.tiff"
+        imgs = [img for img, _, _ in batch]
+        imgs[0].save(path, save_all=True, append_images=imgs[1:], dpi=(batch[0][2].dpi,) * 2, compression="tiff_lzw")
+    else:
+        path = out / f"scan-{n:03d}.pdf"
+        imgs = []
+        for img, _, scan in batch:
+            # PDF pages carry JPEG (lossy) or Flate (lossless) images, at the scan's resolution
+            imgs.append(img if scan.jpeg is None or img.mode == "1" else _jpeg(img, scan.jpeg))
+        imgs[0].save(path, save_all=True, append_images=imgs[1:], resolution=float(batch[0][2].dpi))
+    for i, (_, entry, _) in enumerate(batch):
+        truth["pages"].append(dict(entry, file=path.name, page=i + 1))
+
+
+def _jpeg(img: Image.Image, quality: int) -> Image.Image:
+    import io
+
+    buf = io.BytesIO()
+    img.save(buf, format="JPEG", quality=quality)
+    buf.seek(0)
+    return Image.open(buf)
