@@ -605,30 +605,35 @@ def review_show(item_id: Annotated[int, typer.Argument(help="項目の番号")])
         out.print(f"{label}: {value}", highlight=False)
 
 
+COMPLAINT = typer.Option("--complaint", help="要望・意見が警察活動への苦情であるとき (本部へ報告、第4-5)")
+
+
 @command(review_app, "accept")
-def review_accept(item_id: Annotated[int, typer.Argument(help="項目の番号")]):
-    """読み取った値をそのまま採用する (検証に通る場合のみ)。
+def review_accept(item_id: Annotated[int, typer.Argument(help="項目の番号")],
+                  complaint: Annotated[bool, COMPLAINT] = False):
+    """読み取った値をそのまま採用する (検証に通る場合のみ)。カードにすぐ反映される。
 
     例: junkai review accept 12
     """
     from junkai.review import decide
 
     _, store = _open()
-    item = decide(store, item_id, "accept", _operator())
+    item = decide(store, item_id, "accept", _operator(), complaint=complaint)
     out.print(f"項目 {item_id} を採用しました: {_show_value(item['value'])}")
 
 
 @command(review_app, "correct")
 def review_correct(item_id: Annotated[int, typer.Argument(help="項目の番号")],
-                   value: Annotated[str, typer.Argument(help="正しい値")]):
-    """正しい値に直して採用する。直した値も検証する。
+                   value: Annotated[str, typer.Argument(help="正しい値 (各戸の確認では各戸 ID、新しい各戸なら new)")],
+                   complaint: Annotated[bool, COMPLAINT] = False):
+    """正しい値に直して採用する。直した値も検証する。カードにすぐ反映される。
 
     例: junkai review correct 12 090-1234-5678
     """
     from junkai.review import decide
 
     _, store = _open()
-    item = decide(store, item_id, "correct", _operator(), value=value)
+    item = decide(store, item_id, "correct", _operator(), value=value, complaint=complaint)
     out.print(f"項目 {item_id} を {_show_value(item['value'])} として採用しました")
 
 
@@ -705,6 +710,80 @@ def audit_show(
         table.add_row(str(e["id"]), f"{e['at']:%Y-%m-%d %H:%M:%S}", e["operator"], e["action"],
                       f"{e['target_kind']} {e['target_id'] or ''}".strip(), e["detail"])
     out.print(table)
+
+
+@command()
+def ingest(
+    paths: Annotated[list[Path], typer.Argument(help="走査したファイルまたはフォルダ (PDF, TIFF, PNG, JPEG)")],
+    as_json: Annotated[bool, typer.Option("--json", help="頁ごとの結果を JSON (1 行 1 頁) で出力する")] = False,
+):
+    """返ってきたカードの走査を取り込む: 読み取り → 検証 → 照合 → 補正。確信のない値は確認待ちになる。
+
+    同じファイルや同じカードの頁を二度取り込んでも、反映は一度だけ。途中で止まっても、もう一度実行すれば
+    一度で最後まで実行したのと同じ結果になる。
+
+    例: junkai ingest inbox/2026-11-20/
+    """
+    from junkai.ingest import ingest as run_ingest
+
+    missing = [str(p) for p in paths if not p.exists()]
+    if missing:
+        raise JunkaiError(f"ファイルまたはフォルダがありません: {', '.join(missing)}")
+    s, store = _open()
+    operator = _operator()
+
+    def show(result, outcome):
+        if as_json:
+            typer.echo(json.dumps(dict(source=result["source"], page=result["page"], read_status=result["status"],
+                                       state=outcome.state, premises_id=outcome.premises_id,
+                                       identity=result.get("identity"), applied=outcome.applied,
+                                       review=outcome.review, conflicts=outcome.conflicts,
+                                       messages=result.get("messages", []) + outcome.messages),
+                                  ensure_ascii=False, default=str))
+
+    summary = run_ingest(store, s.home, paths, operator, s.thresholds, on_page=show)
+    with store.transaction():
+        store.audit(operator, "ingest", "scan_file", None, **{k: v for k, v in summary.as_dict().items()
+                                                              if k not in ("failures", "notes")})
+    st = summary.states
+    lines = [f"ファイル {summary.files} (うち受付済み {summary.files_seen_before})、読み取った頁 {summary.pages} "
+             f"(白紙・裏面 {st.get('skipped', 0)})、照合できたカード {summary.matched}、補正を反映 {summary.applied} 項目、"
+             f"確認待ち {summary.review} 件 (うち矛盾 {summary.conflicts})、重複 {st.get('duplicate', 0)}、"
+             f"各戸の確認待ち {st.get('waiting', 0)}、失敗 {st.get('failed', 0)}"]
+    lines += [f"  重複: {n}" for n in summary.notes]
+    lines += [f"  失敗: {f}" for f in summary.failures]
+    (err if as_json else out).print("\n".join(lines), highlight=False, soft_wrap=True)
+
+
+class AmendFormat(str, Enum):
+    csv = "csv"
+    json = "json"
+
+
+@command()
+def amendments(
+    since: Annotated[Optional[str], typer.Option(help="この日以降に記録されたもの YYYY-MM-DD")] = None,
+    beat: Annotated[Optional[str], typer.Option(help="受持区 ID")] = None,
+    fmt: Annotated[AmendFormat, typer.Option("--format", help="csv または json")] = AmendFormat.csv,
+):
+    """カードの変更 (補正) の一覧を、出所 (読み取った頁、確認、職員) とともに標準出力に出す。
+
+    例: junkai amendments --since 2026-11-01 --beat S01-P01-B1
+    """
+    day = _day(since, "--since")
+    _, store = _open()
+    operator = _operator()
+    with store.transaction():
+        df = store.amendments(day, beat)
+        store.audit(operator, "export", "amendments", beat, since=since, rows=len(df))
+    if fmt is AmendFormat.csv:
+        for col in ("before", "after"):
+            df[col] = df[col].map(lambda v: json.dumps(v, ensure_ascii=False) if isinstance(v, dict) else _show(v))
+        typer.echo(df.to_csv(index=False), nl=False)
+    else:
+        from junkai.export import _plain
+        typer.echo(json.dumps([{k: _plain(v) for k, v in r.items()} for r in df.to_dict("records")],
+                              ensure_ascii=False, indent=1))
 
 
 class ListFormat(str, Enum):

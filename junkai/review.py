@@ -29,8 +29,10 @@ def check(store: Store, item: dict, value: Any, today: date) -> Any:
     """The value normalised, or JunkaiError saying why it cannot be taken."""
     if item["kind"] == "premises":
         text = str(value if value is not None else "").strip()
+        if text == "new":
+            return text
         if not text.isdigit():
-            raise JunkaiError(f"各戸 ID (数字) を入力してください: {text!r}")
+            raise JunkaiError(f"各戸 ID (数字)、または新しい各戸なら new を入力してください: {text!r}")
         store.premises(int(text))
         return int(text)
     from junkai.validate import validate_value
@@ -43,8 +45,14 @@ def check(store: Store, item: dict, value: Any, today: date) -> Any:
 
 
 def decide(store: Store, item_id: int, action: str, operator: str, value: Any = None,
-           reason: str | None = None, today: date | None = None) -> dict:
-    """Accept the guess, correct it, or reject the item; returns the decided item."""
+           reason: str | None = None, today: date | None = None, complaint: bool = False) -> dict:
+    """Accept the guess, correct it, or reject the item; returns the decided item.
+
+    A value taken reaches the card at once, in the same transaction; an opinion
+    becomes a record, a complaint when the person says it is one (第4-5).
+    """
+    from junkai.reconcile import apply_decided
+
     if action not in ACTIONS:
         raise JunkaiError(f"判断は {'/'.join(ACTIONS)} のいずれかです: {action!r}")
     today = today or date.today()
@@ -62,7 +70,11 @@ def decide(store: Store, item_id: int, action: str, operator: str, value: Any = 
             except JunkaiError:
                 read = None
             status = "accepted" if action == "accept" or (read is not None and final == read) else "corrected"
+            if item["topic"] == "opinion":
+                final = {"text": final, "complaint": bool(complaint)}
         store.decide_review(item_id, status, final, operator, datetime.now(), (reason or "").strip() or None)
+        if status != "rejected":
+            apply_decided(store, operator, today)
         store.audit(operator, f"review.{status}", "review_item", str(item_id), field=item["field"],
                     before=item["guess"], after=final, reason=reason)
         return store.review_item(item_id)

@@ -76,7 +76,8 @@ def create_app(store: Store, operator: str, home: Path) -> Starlette:
             nxt = next_pending(item_id)
             return RedirectResponse(f"/item/{nxt}" if nxt else "/", 303)
         try:
-            decide(store, item_id, action, operator, value=form.get("value"), reason=form.get("reason"))
+            decide(store, item_id, action, operator, value=form.get("value"), reason=form.get("reason"),
+                   complaint=form.get("complaint") == "on")
         except JunkaiError as exc:
             with store.transaction():
                 item = store.review_item(item_id)

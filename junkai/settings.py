@@ -35,6 +35,8 @@ class Settings:
     # from the turnover of the last `turnover_years` years.
     stale_share: float = 0.10
     turnover_years: int = 3
+    # OCR confidence a value needs, per form field kind, to pass without review (calibrated by `junkai bench ocr`)
+    thresholds: dict = field(default_factory=dict)
     raw: dict = field(default_factory=dict, repr=False)
 
     @property
@@ -89,9 +91,24 @@ def load(env: dict[str, str] | None = None) -> Settings:
         unconfirmed_multiplier=number("lists.unconfirmed_multiplier", 2, 1, 10),
         stale_share=number("beats.stale_share", 0.10, 0.01, 0.9, (int, float)),
         turnover_years=number("beats.turnover_years", 3, 1, 10),
+        thresholds=_thresholds(raw.get("ocr", {}).get("thresholds", {}), config_path),
         raw=raw,
     )
     return settings
+
+
+def _thresholds(given: dict, path: Path | None) -> dict:
+    from junkai.reconcile import DEFAULT_THRESHOLDS
+
+    out = dict(DEFAULT_THRESHOLDS)
+    for kind, value in given.items():
+        if kind not in out:
+            raise JunkaiError(f"設定ファイル {path} の ocr.thresholds に不明な種類があります: {kind} "
+                              f"(使える種類: {', '.join(out)})")
+        if not isinstance(value, (int, float)) or isinstance(value, bool) or not 0 <= value <= 1.01:
+            raise JunkaiError(f"設定ファイル {path} の ocr.thresholds.{kind} は 0〜1 の数にしてください: {value!r}")
+        out[kind] = float(value)
+    return out
 
 
 def operator(given: str | None, env: dict[str, str] | None = None) -> str:

@@ -193,6 +193,7 @@ review_item = sa.Table(
     sa.Column("decided_by", sa.Text),
     sa.Column("decided_at", sa.DateTime),
     sa.Column("reason", sa.Text),
+    sa.Column("applied_at", sa.DateTime),  # when a decided value reached the card
 )
 # Every printed card (第6-7(1)): a scan read later finds the card version it was printed
 # from here, for the three-way merge of reconciliation. premises_id is NULL on a blank card.
@@ -217,6 +218,36 @@ printed_card = sa.Table(
     sa.Column("form_version", sa.Integer, nullable=False),
     sa.Column("sheets", sa.Integer, nullable=False),
     sa.Column("rows", sa.Text, nullable=False),  # JSON: group -> {form row: member/contact key}
+)
+# Scans as received (content-addressed, kept under the data folder) and every page read
+# from them. A printed card's sheet is applied once: the partial unique index refuses a
+# second claim even from a concurrent ingest.
+scan_file = sa.Table(
+    "scan_file", metadata,
+    sa.Column("sha256", sa.String(64), primary_key=True),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("size", sa.BigInteger, nullable=False),
+    sa.Column("stored", sa.Text, nullable=False),
+    sa.Column("received_at", sa.DateTime, nullable=False),
+    sa.Column("operator", sa.Text, nullable=False),
+)
+CLAIMED = ("applied", "waiting")
+scan_page = sa.Table(
+    "scan_page", metadata,
+    sa.Column("id", sa.String(80), primary_key=True),  # <file sha256>:<page>
+    sa.Column("file_sha256", sa.ForeignKey("scan_file.sha256"), nullable=False, index=True),
+    sa.Column("page", sa.Integer, nullable=False),
+    sa.Column("read_status", sa.String(16), nullable=False),  # ok | partial | failed | skipped
+    sa.Column("state", sa.String(16), nullable=False),  # applied | waiting | duplicate | failed | skipped
+    sa.Column("print_id", sa.String(16)),
+    sa.Column("sheet", sa.Integer),
+    sa.Column("premises_id", sa.ForeignKey("premises.id"), index=True),
+    sa.Column("result", sa.Text, nullable=False),  # the reading, as JSON
+    sa.Column("summary", sa.Text, nullable=False),  # what reconciling it did, as JSON
+    sa.Column("recorded_at", sa.DateTime, nullable=False),
+    sa.Index("ux_scan_page_claimed_sheet", "print_id", "sheet", unique=True,
+             sqlite_where=sa.text("state IN ('applied', 'waiting')"),
+             postgresql_where=sa.text("state IN ('applied', 'waiting')")),
 )
 audit = sa.Table(
     "audit", metadata,
@@ -783,7 +814,85 @@ class Store:
             raise JunkaiError(f"印刷番号が見つかりません: {batch_id}")
         cards = self.conn.execute(sa.select(printed_card).where(printed_card.c.batch_id == batch_id)
                                   .order_by(printed_card.c.print_id)).mappings()
-        return dict(row, scope=loads(row["scope"]), cards=[dict(c, rows=loads(c["rows"])) for c in cards])
+        return dict(row, scope=loads(row["scope"]), printed=[dict(c, rows=loads(c["rows"])) for c in cards])
+
+    # --- scans ---------------------------------------------------------------
+
+    def add_scan_file(self, sha256: str, name: str, size: int, stored: str, at: datetime, operator: str) -> bool:
+        """Record a received file; False if the same content was received before."""
+        if self.conn.execute(sa.select(scan_file.c.sha256).where(scan_file.c.sha256 == sha256)).first():
+            return False
+        self.conn.execute(scan_file.insert().values(sha256=sha256, name=name, size=size, stored=stored,
+                                                    received_at=at, operator=operator))
+        return True
+
+    def scan_pages(self, sha256: str | None = None, states: tuple[str, ...] | None = None) -> list[dict]:
+        q = sa.select(scan_page).order_by(scan_page.c.file_sha256, scan_page.c.page)
+        if sha256:
+            q = q.where(scan_page.c.file_sha256 == sha256)
+        if states:
+            q = q.where(scan_page.c.state.in_(states))
+        return [dict(r, result=loads(r["result"]), summary=loads(r["summary"]))
+                for r in self.conn.execute(q).mappings()]
+
+    def scan_pages_by_id(self, page_id: str) -> list[dict]:
+        rows = self.conn.execute(sa.select(scan_page).where(scan_page.c.id == page_id)).mappings()
+        return [dict(r, result=loads(r["result"]), summary=loads(r["summary"])) for r in rows]
+
+    def claimed_page(self, print_id: str, sheet: int) -> str | None:
+        """The page that already stands for this printed card's sheet, if any."""
+        return self.conn.execute(sa.select(scan_page.c.id).where(
+            scan_page.c.print_id == print_id, scan_page.c.sheet == sheet,
+            scan_page.c.state.in_(CLAIMED))).scalar()
+
+    def add_scan_page(self, **row: Any) -> None:
+        self.conn.execute(scan_page.insert().values(
+            recorded_at=datetime.now(), **{k: (dumps(v) if k in ("result", "summary") else v) for k, v in row.items()}))
+
+    def update_scan_page(self, page_id: str, **values: Any) -> None:
+        self.conn.execute(scan_page.update().where(scan_page.c.id == page_id).values(
+            **{k: (dumps(v) if k in ("result", "summary") else v) for k, v in values.items()}))
+
+    def amendments(self, since: date | None, beat_id: str | None) -> "pd.DataFrame":
+        """Card changes with their sources, newest last (confirmations without change left out)."""
+        import pandas as pd
+
+        q = (sa.select(card_event.c.premises_id, premises.c.beat_id, card_event.c.version, card_event.c.at,
+                       card_event.c.path, card_event.c.before, card_event.c.after, card_event.c.source,
+                       card_event.c.operator, card_event.c.recorded_at)
+             .select_from(card_event.join(premises)).where(card_event.c.path != model.CONFIRM)
+             .order_by(card_event.c.recorded_at, card_event.c.id))
+        if since:
+            q = q.where(card_event.c.recorded_at >= datetime.combine(since, time.min))
+        if beat_id:
+            self.beat(beat_id)
+            q = q.where(premises.c.beat_id == beat_id)
+        rows = [r._asdict() for r in self.conn.execute(q)]
+        for r in rows:
+            r["before"], r["after"] = loads(r["before"]), loads(r["after"])
+        return pd.DataFrame(rows, columns=[c.name for c in q.selected_columns])
+
+    def card_at_version(self, premises_id: int, version: int) -> dict:
+        """The card as it was printed: its events up to that version."""
+        p = self.premises(premises_id)
+        rows = self.conn.execute(
+            sa.select(card_event.c.path, card_event.c.after)
+            .where(card_event.c.premises_id == premises_id, card_event.c.version <= version)
+            .order_by(card_event.c.version, card_event.c.id))
+        return model.rebuild(p["kind"], ((path, loads(after)) for path, after in rows))
+
+    def premises_by_postal_code(self, postal_code: str) -> list[Card]:
+        ids = self.conn.execute(sa.select(premises.c.id).where(
+            premises.c.postal_code == postal_code, premises.c.status == model.ACTIVE).order_by(premises.c.id)).scalars()
+        return [self.card(pid) for pid in ids]
+
+    def mark_review_applied(self, item_id: int, at: datetime) -> None:
+        self.conn.execute(review_item.update().where(review_item.c.id == item_id).values(applied_at=at))
+
+    def decided_unapplied(self) -> list[dict]:
+        q = (sa.select(review_item).where(review_item.c.status.in_(("accepted", "corrected")),
+                                          review_item.c.applied_at.is_(None)).order_by(review_item.c.id))
+        return [self._review_row(r) for r in self.conn.execute(q).mappings()]
 
     # --- audit ---------------------------------------------------------------
 

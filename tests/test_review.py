@@ -52,9 +52,11 @@ def queue(home):
     store = Store(settings.load().db_url)
     ids = []
     with store.transaction():
+        premises = store.frame("premises")
+        household = int(premises[premises.kind == "household"].id.iloc[0])
         for n, (field, label, kind, guess, printed, rules) in enumerate(ITEMS):
             ids.append(store.add_review_item(
-                page_id=f"sha:{n}", premises_id=2, topic="value", field=field, label=label, kind=kind,
+                page_id=f"sha:{n}", premises_id=household, topic="value", field=field, label=label, kind=kind,
                 guess=guess, confidence=0.4, crop=crop(home, f"c{n}", guess), printed=printed,
                 rules=[{"code": c, "message": f"{c} の検査に通りません"} for c in rules]))
     yield store, ids
@@ -83,6 +85,13 @@ def test_cli_accept_correct_reject_with_validation_and_audit(queue):
         a, b, c = store.review_item(ids[0]), store.review_item(ids[2]), store.review_item(ids[4])
         audit = [e for e in store.audit_events() if e["action"].startswith("review.") and e["target_id"]]
     assert (a["status"], a["value"]) == ("corrected", "090-1234-5678")
+    # taken values reach the card at once, with the review item as their source
+    with store.transaction():
+        card = store.card(a["premises_id"])
+        events = store.events(a["premises_id"])
+    assert card.data["members"]["1"]["mobile"] == "090-1234-5678" and card.data["home_phone"] == "017-777-1234"
+    assert {e["source"] for e in events[-2:]} == {f"review:{ids[0]}", f"review:{ids[2]}"}
+    assert a["applied_at"] is not None and c["applied_at"] is None
     assert (b["status"], b["value"], c["status"], c["reason"]) == ("accepted", "017-777-1234", "rejected", "判読できない")
     decisions = [e for e in audit if e["action"] in ("review.corrected", "review.accepted", "review.rejected")]
     assert [e["operator"] for e in decisions] == ["地域課 試験"] * 3

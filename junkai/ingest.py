@@ -1,0 +1,155 @@
+"""Ingest: scan files → kept by content → pages read → reconciled → the store.
+
+Crash-safe by construction: the original file is copied into the data folder
+(temporary name, then rename) before anything is recorded; each page is recorded
+together with everything reconciling it did, in one transaction; a page already
+recorded is never read again. Killing it at any moment and running it again ends
+with the same store as one clean run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import tempfile
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Iterator
+
+from junkai.reconcile import reconcile_page
+from junkai.store import Store
+
+CHUNK = 1 << 20
+
+
+@dataclass
+class Summary:
+    files: int = 0
+    files_seen_before: int = 0
+    pages: int = 0
+    pages_seen_before: int = 0
+    states: Counter = field(default_factory=Counter)
+    applied: int = 0
+    review: int = 0
+    conflicts: int = 0
+    matched: int = 0
+    failures: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def add(self, page_id: str, source: str, page: int, out, read_status: str) -> None:
+        self.pages += 1
+        self.states[out.state] += 1
+        self.applied += len(out.applied)
+        self.review += out.review
+        self.conflicts += out.conflicts
+        self.matched += out.premises_id is not None
+        if out.state == "failed":
+            self.failures.append(f"{Path(source).name} {page} 頁: {' / '.join(out.messages) or read_status}")
+        elif out.state == "duplicate":
+            self.notes.append(f"{Path(source).name} {page} 頁: {' / '.join(out.messages)}")
+
+    def as_dict(self) -> dict:
+        d = asdict(self)
+        d["states"] = dict(self.states)
+        return d
+
+
+def sha256_of(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while chunk := fh.read(CHUNK):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def keep(home: Path, path: Path, sha: str) -> Path:
+    """The original, kept by its content under the data folder; written whole or not at all."""
+    dest = home / "scans" / sha[:2] / f"{sha}{path.suffix.lower()}"
+    if dest.exists():
+        return dest
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=".", suffix=".part")
+    try:
+        with os.fdopen(fd, "wb") as out, open(path, "rb") as src:
+            shutil.copyfileobj(src, out, CHUNK)
+            out.flush()
+            os.fsync(out.fileno())
+        os.chmod(tmp, 0o600)
+        os.replace(tmp, dest)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return dest
+
+
+def receive(store: Store, home: Path, path: Path, operator: str) -> tuple[str, Path, bool]:
+    """Keep one file and record it; returns its hash, where it is kept, and whether it is new."""
+    sha = sha256_of(path)
+    kept = keep(home, path, sha)
+    with store.transaction():
+        new = store.add_scan_file(sha, path.name, path.stat().st_size, str(kept.relative_to(home)), datetime.now(),
+                                  operator)
+    return sha, kept, new
+
+
+def pages_to_read(store: Store, sha: str, kept: Path) -> Iterator:
+    """The pages of a kept file not yet recorded, one at a time."""
+    from ocr import pages as P
+
+    with store.transaction():
+        done = {p["page"] for p in store.scan_pages(sha)}
+    for page in P.iter_pages(kept):
+        if page.index + 1 not in done:
+            yield page
+
+
+def record(store: Store, sha: str, result: dict, operator: str, thresholds: dict, today: date):
+    """Reconcile one read page and record it, in one transaction."""
+    page_id = f"{sha}:{result['page']}"
+    with store.transaction():
+        out = reconcile_page(store, page_id, result, operator, thresholds, today)
+        ident = result.get("identity") or {}
+        store.add_scan_page(id=page_id, file_sha256=sha, page=result["page"], read_status=result["status"],
+                            state=out.state, print_id=ident.get("print_id"),
+                            sheet=result.get("sheet") if ident else None, premises_id=out.premises_id,
+                            result=result, summary=asdict(out))
+        store.audit(operator, "ingest.page", "scan_page", page_id, state=out.state, premises_id=out.premises_id,
+                    applied=len(out.applied), review=out.review)
+    return out
+
+
+def find_files(paths: list[Path], home: Path) -> list[Path]:
+    """Scans given or inside folders given, leaving out the copies the store keeps itself."""
+    from ocr import pages as P
+
+    kept = (home / "scans").resolve()
+    return [f for f in P.find_files(paths) if kept not in f.resolve().parents]
+
+
+def ingest(store: Store, home: Path, paths: list[Path], operator: str, thresholds: dict,
+           today: date | None = None, reader=None, on_page=None) -> Summary:
+    """Ingest files or folders, sequentially (the Prefect flow maps pages over workers)."""
+    from dataclasses import asdict as plain
+
+    from ocr.read import Reader
+
+    today = today or date.today()
+    reader = reader or Reader.for_home(home)
+    summary = Summary()
+    for path in find_files(paths, home):
+        sha, kept, new = receive(store, home, path, operator)
+        summary.files += 1
+        if not new:
+            summary.files_seen_before += 1
+            summary.notes.append(f"{path.name}: 同じ内容のファイルはすでに受け付けています")
+        for page in pages_to_read(store, sha, kept):
+            result = plain(reader.read(page))
+            result["source"] = path.name
+            out = record(store, sha, result, operator, thresholds, today)
+            summary.add(f"{sha}:{result['page']}", path.name, result["page"], out, result["status"])
+            if on_page:
+                on_page(result, out)
+    return summary

