@@ -249,6 +249,21 @@ scan_page = sa.Table(
              sqlite_where=sa.text("state IN ('applied', 'waiting')"),
              postgresql_where=sa.text("state IN ('applied', 'waiting')")),
 )
+# One line per nightly run of a station: what each step did (files written, counts), so
+# that a second run for the same station and day skips the steps already done.
+nightly_run = sa.Table(
+    "nightly_run", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("station_id", sa.ForeignKey("station.id"), nullable=False),
+    sa.Column("as_of", sa.Date, nullable=False),
+    sa.Column("started_at", sa.DateTime, nullable=False),
+    sa.Column("finished_at", sa.DateTime),
+    sa.Column("state", sa.String(16), nullable=False),  # running | done | failed
+    sa.Column("operator", sa.Text, nullable=False),
+    sa.Column("flow_run", sa.String(64)),  # Prefect's flow run id, to find the run in its UI
+    sa.Column("summary", sa.Text, nullable=False),  # JSON: step -> {state, files, detail, message}
+    sa.Index("ix_nightly_run_station_as_of", "station_id", "as_of"),
+)
 audit = sa.Table(
     "audit", metadata,
     sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True),
@@ -581,6 +596,15 @@ class Store:
     def add_opinion(self, **values: Any) -> int:
         return self.conn.execute(opinion.insert().values(**values)).inserted_primary_key[0]
 
+    def open_opinions(self, beat_id: str) -> list[dict]:
+        """Opinions of a beat not yet reported to the chief (第6-5(2)), or complaints not yet to HQ (第4-5)."""
+        q = (sa.select(opinion).join(premises).where(
+            premises.c.beat_id == beat_id,
+            sa.or_(opinion.c.reported_to_chief_on.is_(None),
+                   sa.and_(opinion.c.complaint, opinion.c.reported_to_hq_on.is_(None))))
+             .order_by(opinion.c.received_on, opinion.c.id))
+        return [dict(r) for r in self.conn.execute(q).mappings()]
+
     # --- what the lists of 第6-1 are computed from ---------------------------
 
     def scope_filter(self, scope: tuple[str, str] | None):
@@ -894,6 +918,37 @@ class Store:
                                           review_item.c.applied_at.is_(None)).order_by(review_item.c.id))
         return [self._review_row(r) for r in self.conn.execute(q).mappings()]
 
+    # --- nightly runs --------------------------------------------------------
+
+    def start_nightly(self, station_id: str, as_of: date, at: datetime, operator: str,
+                      flow_run: str | None = None) -> int:
+        self.scope_filter(("station", station_id))  # refuses an unknown station
+        return self.conn.execute(nightly_run.insert().values(
+            station_id=station_id, as_of=as_of, started_at=at, state="running", operator=operator,
+            flow_run=flow_run, summary=dumps({}))).inserted_primary_key[0]
+
+    def update_nightly(self, run_id: int, summary: dict, state: str | None = None,
+                       finished_at: datetime | None = None) -> None:
+        values: dict[str, Any] = dict(summary=dumps(summary))
+        if state:
+            values.update(state=state, finished_at=finished_at)
+        self.conn.execute(nightly_run.update().where(nightly_run.c.id == run_id).values(**values))
+
+    def nightly_runs(self, station_id: str | None = None, as_of: date | None = None) -> list[dict]:
+        q = sa.select(nightly_run).order_by(nightly_run.c.id)
+        if station_id:
+            q = q.where(nightly_run.c.station_id == station_id)
+        if as_of:
+            q = q.where(nightly_run.c.as_of == as_of)
+        return [dict(r, summary=loads(r["summary"])) for r in self.conn.execute(q).mappings()]
+
+    def nightly_run(self, run_id: int) -> dict:
+        r = self.conn.execute(sa.select(nightly_run).where(nightly_run.c.id == run_id)).mappings().one()
+        return dict(r, summary=loads(r["summary"]))
+
+    def station_ids(self) -> list[str]:
+        return list(self.conn.execute(sa.select(station.c.id).order_by(station.c.id)).scalars())
+
     # --- audit ---------------------------------------------------------------
 
     def audit(self, operator: str, action: str, target_kind: str, target_id: str | None = None,
@@ -970,3 +1025,186 @@ class Store:
         else:
             raise JunkaiError(f"出力できる種類は {'|'.join(EXPORTS)} です: {what!r}")
         return pd.DataFrame(self.conn.execute(q).mappings().all(), columns=[c.name for c in q.selected_columns])
+
+    # --- what the reports to the chief and to HQ are computed from (第4-5, 第4-6, 第6-5, 第7) ----
+
+    def _tuples(self, q) -> "pd.DataFrame":
+        import pandas as pd
+
+        return pd.DataFrame([tuple(r) for r in self.conn.execute(q)], columns=[c.name for c in q.selected_columns])
+
+    def organisation(self, station_id: str | None = None) -> "pd.DataFrame":
+        """Every beat with its post and station, in id order."""
+        q = (sa.select(station.c.id.label("station_id"), station.c.name.label("station"), post.c.id.label("post_id"),
+                       post.c.name.label("post"), beat.c.id.label("beat_id"), beat.c.name.label("beat"))
+             .select_from(station.join(post).join(beat)).order_by(station.c.id, post.c.id, beat.c.id))
+        if station_id is not None:
+            self.scope_filter(("station", station_id))  # refuses an unknown station
+            q = q.where(station.c.id == station_id)
+        return self._tuples(q)
+
+    def officers(self, station_id: str | None = None) -> "pd.DataFrame":
+        q = sa.select(officer.c.id.label("officer_id"), officer.c.name.label("officer"), officer.c.station_id)
+        if station_id is not None:
+            q = q.where(officer.c.station_id == station_id)
+        return self._tuples(q.order_by(officer.c.id))
+
+    def visits_between(self, start: date, end: date, scope: tuple[str, str] | None) -> "pd.DataFrame":
+        """Visits made in [start, end], with their beat and any night approval (第6-3)."""
+        q = (sa.select(visit.c.id.label("visit_id"), visit.c.premises_id, premises.c.beat_id, visit.c.officer_id,
+                       visit.c.visited_at, visit.c.outcome, visit.c.night, visit.c.night_approval_id,
+                       night_approval.c.approver, night_approval.c.approved_at)
+             .select_from(visit.join(premises).outerjoin(night_approval,
+                                                         night_approval.c.id == visit.c.night_approval_id))
+             .where(visit.c.visited_at >= datetime.combine(start, time.min), visit.c.visited_at <= end_of(end))
+             .order_by(visit.c.visited_at, visit.c.id))
+        if scope is not None:
+            q = q.where(visit.c.premises_id.in_(self.scope_filter(scope)))
+        return self._tuples(q)
+
+    def card_changes_between(self, start: date, end: date, scope: tuple[str, str] | None) -> "pd.DataFrame":
+        """Per premises whose card was written in [start, end]: created (version 1) and/or amended (later versions)."""
+        q = (sa.select(card_event.c.premises_id, premises.c.beat_id,
+                       sa.func.max(sa.case((card_event.c.version == 1, 1), else_=0)).label("created"),
+                       sa.func.max(sa.case((card_event.c.version > 1, 1), else_=0)).label("amended"))
+             .select_from(card_event.join(premises))
+             .where(sa.not_(card_event.c.path.like("@%")),
+                    card_event.c.at >= datetime.combine(start, time.min), card_event.c.at <= end_of(end))
+             .group_by(card_event.c.premises_id, premises.c.beat_id))
+        if scope is not None:
+            q = q.where(card_event.c.premises_id.in_(self.scope_filter(scope)))
+        return self._tuples(q)
+
+    def _opinion_query(self):
+        return (sa.select(opinion.c.id, opinion.c.premises_id, opinion.c.visit_id, opinion.c.officer_id,
+                          officer.c.name.label("officer"), opinion.c.received_on, opinion.c.text, opinion.c.complaint,
+                          opinion.c.reported_to_chief_on, opinion.c.reported_to_hq_on, opinion.c.recorded_at,
+                          premises.c.beat_id, beat.c.name.label("beat"), post.c.id.label("post_id"),
+                          post.c.name.label("post"), station.c.id.label("station_id"), station.c.name.label("station"))
+                .select_from(opinion.join(premises).join(beat).join(post).join(station)
+                             .join(officer, officer.c.id == opinion.c.officer_id))
+                .order_by(opinion.c.received_on, opinion.c.id))
+
+    def opinions_between(self, start: date, end: date, scope: tuple[str, str] | None) -> "pd.DataFrame":
+        """Opinions and complaints received in [start, end] (第6-5), with the premises' address for the chief."""
+        q = (self._opinion_query()
+             .add_columns(premises.c.city, premises.c.town, premises.c.block, premises.c.building, premises.c.room)
+             .where(opinion.c.received_on >= start, opinion.c.received_on <= end))
+        if scope is not None:
+            q = q.where(opinion.c.premises_id.in_(self.scope_filter(scope)))
+        return self._tuples(q)
+
+    def complaints(self, start: date, end: date, unreported_before: bool = True) -> "pd.DataFrame":
+        """Complaints (第4-5) received in [start, end], and those received earlier still not reported to HQ.
+
+        No premises address: HQ handles the complaint, not the resident's record."""
+        in_period = sa.and_(opinion.c.received_on >= start, opinion.c.received_on <= end)
+        outstanding = sa.and_(opinion.c.received_on < start, opinion.c.reported_to_hq_on.is_(None))
+        q = self._opinion_query().where(opinion.c.complaint,
+                                        sa.or_(in_period, outstanding) if unreported_before else in_period)
+        return self._tuples(q)
+
+    def complaint(self, opinion_id: int) -> dict:
+        row = self.conn.execute(self._opinion_query().where(opinion.c.id == opinion_id)).mappings().first()
+        if row is None:
+            raise JunkaiError(f"意見・要望が見つかりません: {opinion_id}")
+        if not row["complaint"]:
+            raise JunkaiError(f"意見・要望 {opinion_id} は苦情ではありません (本部への報告は苦情のみ、第4-5)")
+        out = dict(row)
+        v = self.conn.execute(sa.select(visit.c.visited_at, visit.c.outcome).where(
+            visit.c.id == row["visit_id"])).mappings().first() if row["visit_id"] else None
+        out["visited_at"], out["outcome"] = (v["visited_at"], v["outcome"]) if v else (None, None)
+        return out
+
+    def unreported_complaints(self) -> list[int]:
+        return list(self.conn.execute(sa.select(opinion.c.id).where(
+            opinion.c.complaint, opinion.c.reported_to_hq_on.is_(None)).order_by(opinion.c.id)).scalars())
+
+    def mark_reported_to_hq(self, opinion_id: int, day: date) -> bool:
+        """Record the day a complaint went to HQ; an earlier report date stays. True if it was newly marked."""
+        done = self.conn.execute(opinion.update().where(
+            opinion.c.id == opinion_id, opinion.c.complaint, opinion.c.reported_to_hq_on.is_(None))
+            .values(reported_to_hq_on=day))
+        return done.rowcount == 1
+
+    def printed_between(self, start: date, end: date) -> "pd.DataFrame":
+        """Cards printed in [start, end] per beat (第7): pre-filled and blank, and the batches."""
+        q = (sa.select(printed_card.c.beat_id,
+                       sa.func.count().label("printed"),
+                       sa.func.sum(sa.case((printed_card.c.premises_id.is_(None), 1), else_=0)).label("blank"),
+                       sa.func.count(sa.distinct(printed_card.c.batch_id)).label("batches"))
+             .select_from(printed_card.join(print_batch))
+             .where(print_batch.c.printed_at >= datetime.combine(start, time.min),
+                    print_batch.c.printed_at <= end_of(end))
+             .group_by(printed_card.c.beat_id))
+        return self._tuples(q)
+
+    def audit_counts(self, start: date, end: date) -> "pd.DataFrame":
+        """Audit events in [start, end] by action and operator."""
+        q = (sa.select(audit.c.action, audit.c.operator, sa.func.count().label("events"))
+             .where(audit.c.at >= datetime.combine(start, time.min), audit.c.at <= end_of(end))
+             .group_by(audit.c.action, audit.c.operator).order_by(audit.c.action, audit.c.operator))
+        return self._tuples(q)
+
+    def list_inputs_at(self, days: list[date], scope: tuple[str, str] | None) -> dict[str, "pd.DataFrame"]:
+        """What the lists of 第6-1 need on several days at once (sorted), from one pass over the history.
+
+        Per premises, one column per day (last_met_0, last_met_1, ...): the latest meeting and the
+        latest card event up to the end of that day. Grouping by premises alone keeps the covering
+        indexes' order, so no sort is needed however many days are asked."""
+        end = end_of(days[-1])
+        ids = self.scope_filter(scope)
+
+        def raw(column, name):
+            return sa.type_coerce(column, sa.String).label(name)
+
+        def within(column):
+            return sa.true() if scope is None else column.in_(ids)
+
+        def latest(column, name):
+            return [raw(sa.func.max(sa.case((column <= end_of(d), column))), f"{name}_{k}") for k, d in enumerate(days)]
+
+        out = {}
+        out["premises"] = self._tuples(
+            sa.select(premises.c.id.label("premises_id"), premises.c.kind, premises.c.beat_id,
+                      raw(premises.c.created_at, "created_at"))
+            .where(within(premises.c.id), premises.c.created_at <= end))
+        out["status"] = self._tuples(
+            sa.select(card_event.c.premises_id, card_event.c.after.label("status"), raw(card_event.c.at, "at"))
+            .where(card_event.c.path == model.STATUS, card_event.c.at <= end, within(card_event.c.premises_id))
+            .order_by(card_event.c.premises_id, card_event.c.at, card_event.c.id))
+        out["met"] = self._tuples(
+            sa.select(visit.c.premises_id, *latest(visit.c.visited_at, "last_met"))
+            .where(visit.c.outcome.in_(model.MET_OUTCOMES), visit.c.visited_at <= end, within(visit.c.premises_id))
+            .group_by(visit.c.premises_id))
+        content = sa.not_(card_event.c.path.like("@%"))
+        out["cards"] = self._tuples(
+            sa.select(card_event.c.premises_id, raw(sa.func.min(sa.case((content, card_event.c.at))), "card_created"),
+                      *latest(card_event.c.at, "last_confirmed"))
+            .where(card_event.c.path != model.STATUS, card_event.c.at <= end, within(card_event.c.premises_id))
+            .group_by(card_event.c.premises_id))
+        out["frequency"] = self._tuples(
+            sa.select(beat_frequency.c.beat_id, beat_frequency.c.months, beat_frequency.c.effective_from,
+                      beat_frequency.c.id)
+            .where(beat_frequency.c.effective_from <= days[-1])
+            .order_by(beat_frequency.c.beat_id, beat_frequency.c.effective_from, beat_frequency.c.id))
+        return out
+
+    def opinion_counts(self, start: date, end: date) -> "pd.DataFrame":
+        """Per beat: opinions and, of them, complaints received in [start, end]."""
+        return self._tuples(
+            sa.select(premises.c.beat_id, sa.func.count().label("opinions"),
+                      sa.func.sum(sa.case((opinion.c.complaint, 1), else_=0)).label("complaints"))
+            .select_from(opinion.join(premises))
+            .where(opinion.c.received_on >= start, opinion.c.received_on <= end).group_by(premises.c.beat_id))
+
+    def addresses(self, premises_ids: Iterable[int]) -> dict[int, str]:
+        """The address of each premises, for a list that a person reads (the chief's, never HQ's)."""
+        ids = sorted(set(int(i) for i in premises_ids))
+        out = {}
+        for chunk in range(0, len(ids), 500):
+            rows = self.conn.execute(sa.select(premises).where(premises.c.id.in_(ids[chunk:chunk + 500])))
+            for r in rows.mappings():
+                out[r["id"]] = "".join((r["city"], r["town"], r["block"])) + "".join(
+                    f" {r[k]}" for k in ("building", "room") if r[k])
+        return out
