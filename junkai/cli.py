@@ -786,8 +786,30 @@ def amendments(
                               ensure_ascii=False, indent=1))
 
 
+@command()
+def handover(
+    beat: Annotated[str, typer.Argument(help="受持区 ID")],
+    as_of: Annotated[Optional[str], typer.Option("--as-of", help="基準日 YYYY-MM-DD (既定: 今日)")] = None,
+    out_dir: Annotated[Path, typer.Option("--out-dir", help="出力フォルダ")] = Path("output"),
+):
+    """受持警察官が代わった受持区の引継ぎ報告と、新任者の訪問リスト (全戸、住所順) を PDF にする (第5-1、第6-8)。
+
+    例: junkai handover S01-P01-B1
+    """
+    from junkai import handover as handover_mod
+    from junkai.lists import Definitions
+
+    day = _day(as_of, "--as-of") or date.today()
+    s, store = _open()
+    path = handover_mod.write(store, beat, day, _operator(), out_dir, Definitions(s.unconfirmed_multiplier),
+                              s.turnover_years, s.stale_share)
+    out.print(f"受持区 {beat} の引継ぎ報告を書き出しました", highlight=False)
+    typer.echo(str(path))
+
+
 class ListFormat(str, Enum):
     csv = "csv"
+    pdf = "pdf"
 
 
 def _scope(beat: str | None, post: str | None, station: str | None) -> tuple[str, str] | None:
@@ -803,12 +825,16 @@ def overdue(
     post: Annotated[Optional[str], typer.Option(help="交番・駐在所 ID")] = None,
     station: Annotated[Optional[str], typer.Option(help="警察署 ID")] = None,
     as_of: Annotated[Optional[str], typer.Option("--as-of", help="基準日 YYYY-MM-DD (既定: 今日)")] = None,
-    fmt: Annotated[ListFormat, typer.Option("--format", help="csv")] = ListFormat.csv,
-    out_path: Annotated[Optional[Path], typer.Option("--out", help="出力ファイル (既定: 標準出力)")] = None,
+    fmt: Annotated[ListFormat, typer.Option("--format", help="csv (一覧) または pdf (警察官ごとの訪問リストと記入済みカード)")] = ListFormat.csv,
+    out_path: Annotated[Optional[Path], typer.Option("--out", help="出力ファイル (既定: CSV は標準出力、PDF は output/)")] = None,
 ):
     """長期不実施・長期未把握の各戸の一覧 (第6-1)。超過の大きい順。定義を先頭に示す。
 
+    PDF は受持警察官ごとの訪問リスト (住所順) に、その各戸の記入済みカードを続けたもの。
+    カードの印刷は記録され、読み取りのときに印刷した版と照合される。
+
     例: junkai overdue --beat S01-P01-B1 --as-of 2026-11-20 --out output/overdue.csv
+        junkai overdue --beat S01-P01-B1 --format pdf
     """
     from junkai.lists import Definitions, overdue as compute
 
@@ -817,6 +843,14 @@ def overdue(
     s, store = _open()
     operator = _operator()
     definitions = Definitions(s.unconfirmed_multiplier)
+    if fmt is ListFormat.pdf:
+        from junkai import qr, visitlists
+
+        written = visitlists.write(store, day, scope, operator, Path("output"), qr.station_key(s.home), definitions,
+                                   path=out_path)
+        out.print(f"訪問リスト: 警察官 {written.officers} 名、各戸 {written.premises} 戸、{written.pages} 頁", highlight=False)
+        typer.echo(str(written.path))
+        return
     df = compute(store, day, scope, definitions)
     lines = [f"# 基準日 {day}  範囲 {scope[0] + ' ' + scope[1] if scope else '全体'}  {len(df)} 戸"]
     lines += [f"# {line}" for line in definitions.lines()]
