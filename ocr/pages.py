@@ -123,7 +123,7 @@ def _scan_dpi(page, w_pt: float, h_pt: float) -> float:
     try:
         for obj in page.get_objects(filter=(raw.FPDF_PAGEOBJ_IMAGE,), max_depth=2):
             px_w, px_h = obj.get_px_size()
-            left, bottom, right, top = obj.get_pos()
+            left, bottom, right, top = obj.get_bounds()
             if right - left > 0.5 * w_pt:
                 best = max(best, px_w / ((right - left) / 72.0), px_h / max(1e-6, (top - bottom) / 72.0))
     except Exception:
