@@ -180,8 +180,14 @@ def make_set(workdir: Path, cards: int = 200, seed: int = 7) -> tuple[Path, Path
     shutil.rmtree(home, ignore_errors=True)
     shutil.rmtree(scans, ignore_errors=True)
     _cli(home, "seed", "--premises", str(int(cards * 1.2)), "--stations", "1", "--seed", str(seed))
-    beats = sorted({line.split()[1] for line in _cli(home, "beat", "list").splitlines()
-                    if "S01-P" in line for _ in [0]} - {""})
+    from datetime import date
+
+    from junkai.store import Store
+
+    store = Store(f"sqlite:///{home / 'junkai.sqlite3'}")
+    with store.transaction():
+        beats = sorted(store.beats_frame(date.today())["beat_id"])
+    store.close()
     pdfs = []
     for beat in beats:
         pdfs.append(Path(_cli(home, "print", "cards", "--beat", beat, "--out-dir", str(workdir / "ocr-print"))

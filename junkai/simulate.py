@@ -252,7 +252,8 @@ class Resident:
         self.text(sheet, L.field(f"{pre}.name"), f"{self.rng.choice(seed_data.SURNAMES)[0]}　{given[0]}")
         self.text(sheet, L.field(f"{pre}.relation"), self.rng.choice(seed_data.CONTACT_RELATIONS))
         self.digits(sheet, L.field(f"{pre}.phone"), _phone(self.rng, self.rng.random() < 0.6))
-        self.text(sheet, L.field(f"{pre}.address"), self.rng.choice(seed_data.FAR_CITIES) + "1-2-3")
+        self.text(sheet, L.field(f"{pre}.address"), "".join(self.rng.choice(seed_data.FAR_CITIES))
+                  + f"{self.rng.randint(1, 9)}-{self.rng.randint(1, 30)}-{self.rng.randint(1, 20)}")
 
 
 def _has_print(sheet: Sheet, box: F.Box | None) -> bool:
@@ -479,7 +480,7 @@ def _read_payload(image: Image.Image, key: bytes) -> qr.Payload | None:
     return None
 
 
-def _printed_sheets(pdf: Path, key: bytes) -> list[list[Sheet]]:
+def _printed_sheets(pdf: Path, key: bytes, limit: int | None = None) -> list[list[Sheet]]:
     """The cards of a printed PDF, each a list of its sheets (the cover is left out)."""
     from ocr.pages import rasterise_pdf  # the one door to the PDF rasteriser
 
@@ -489,6 +490,8 @@ def _printed_sheets(pdf: Path, key: bytes) -> list[list[Sheet]]:
         p = _read_payload(img, key)
         if p is None:
             continue
+        if limit and p.print_id not in cards and len(cards) >= limit:
+            break
         cards.setdefault(p.print_id, []).append(Sheet(img, p, F.page(p.form, p.page, p.form_version)))
     return list(cards.values())
 
@@ -501,11 +504,9 @@ def simulate(pdf: Path, out: Path, seed: int, key: bytes, today: date | None = N
     today = today or date.today()
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    cards = _printed_sheets(Path(pdf), key)
+    cards = _printed_sheets(Path(pdf), key, limit)
     if not cards:
         raise JunkaiError(f"印刷されたカードが見つかりません (QR コードを確認できません): {pdf}")
-    if limit:
-        cards = cards[:limit]
     truth: dict[str, Any] = dict(source=Path(pdf).name, seed=seed, cards=len(cards), pages=[])
     batch: list[tuple[Image.Image, dict, Scan]] = []
     n_file = 0
