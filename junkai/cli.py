@@ -866,5 +866,107 @@ def overdue(
                     path=str(out_path) if out_path else "-")
 
 
+# --- reading returned cards, and the scan simulator ------------------------------
+
+
+@command(name="read")
+def read_scans(
+    files: Annotated[list[Path], typer.Argument(help="走査画像 (PDF・TIFF・PNG・JPEG) またはそれらのフォルダ")],
+    as_json: Annotated[bool, typer.Option("--json", help="1 頁につき 1 行の JSON で出力する")] = False,
+    crops: Annotated[Optional[Path], typer.Option(help="各欄の切り出し画像の保存先 (既定: データフォルダの crops)")] = None,
+    workers: Annotated[int, typer.Option(help="同時に読む頁の数")] = 2,
+):
+    """走査したカードを読み取る: QR でカードを特定し、マーカーで位置を合わせ、各欄を確からしさつきで読む。
+
+    読めない頁は止まらずに「失敗」とし、理由を添えてデータフォルダの quarantine に保存する。
+    白紙の頁 (裏面) は読み飛ばす。欄の ID は `junkai form describe` と同じ。
+
+    例: junkai read scans/ --json > results.jsonl
+    """
+    from ocr.read import Reader, results_json
+
+    missing = [str(f) for f in files if not f.exists()]
+    if missing:
+        raise JunkaiError(f"ファイルがありません: {', '.join(missing)}")
+    if workers < 1:
+        raise JunkaiError(f"--workers は 1 以上です: {workers}")
+    s = settings_mod.load()
+    reader = Reader.for_home(s.home, crops)
+    counts: dict[str, int] = {}
+    results = reader.read_paths(files, workers=workers)
+    if as_json:
+        for r, line in _tee(results, counts):
+            typer.echo(line)
+    else:
+        table = Table(title="読み取り結果")
+        for label in ("ファイル", "頁", "状態", "カード", "様式", "読めた欄", "要確認", "理由"):
+            table.add_column(label)
+        status_label = {"ok": "成功", "partial": "一部", "failed": "失敗", "skipped": "読み飛ばし"}
+        for r, _ in _tee(results, counts):
+            filled = [f for f in r.fields if f.value not in (None, [], "")]
+            unsure = [f for f in filled if f.confidence < 0.8 or f.reasons]
+            ident = r.identity["print_id"] if r.identity else "-"
+            table.add_row(Path(r.source).name, str(r.page), status_label[r.status], ident,
+                          f"{r.form or '-'} {r.sheet or ''}".strip(), str(len(filled)), str(len(unsure)),
+                          " / ".join(r.messages))
+        out.print(table)
+    summary = "、".join(f"{k} {v}" for k, v in counts.items())
+    err.print(f"{sum(counts.values())} 頁を読みました ({summary})", highlight=False)
+
+
+def _tee(results, counts: dict[str, int]):
+    import json as _json
+
+    for r in results:
+        counts[r.status] = counts.get(r.status, 0) + 1
+        yield r, _json.dumps(r.json(), ensure_ascii=False)
+
+
+@command()
+def simulate(
+    cards_pdf: Annotated[Path, typer.Argument(help="`junkai print cards` で作った PDF")],
+    out_dir: Annotated[Path, typer.Option("--out", help="走査画像と truth.json の出力先フォルダ")],
+    seed: Annotated[int, typer.Option(help="乱数の種 (同じ種なら同じ結果)")] = 1,
+    limit: Annotated[Optional[int], typer.Option(help="先頭から何枚のカードを使うか")] = None,
+):
+    """印刷したカードに住民が記入し、警察署で走査した状態を模擬する (試験・デモ用)。
+
+    手書き風の文字・チェック・訂正線を書き込み、傾き・回転・ぼけ・雑音・JPEG 圧縮・解像度・
+    白黒/グレー/カラーの違いを付けて、走査画像と、書き込んだ内容の正解 (truth.json) を出力する。
+
+    例: junkai simulate output/cards-S01-P01-B1-xxxx.pdf --out data/scans --seed 1
+    """
+    from junkai import qr
+    from junkai.simulate import simulate as run_simulate
+
+    if not cards_pdf.is_file():
+        raise JunkaiError(f"ファイルがありません: {cards_pdf}")
+    s = settings_mod.load()
+    truth = run_simulate(cards_pdf, out_dir, seed, qr.station_key(s.home), limit=limit)
+    files = len({p["file"] for p in truth["pages"]})
+    out.print(f"カード {truth['cards']} 枚を {files} ファイル ({len(truth['pages'])} 頁) に走査しました: {out_dir}",
+              highlight=False)
+
+
+bench_app = typer.Typer(help="ベンチマーク", no_args_is_help=True)
+app.add_typer(bench_app, name="bench")
+
+
+@command(bench_app, "ocr")
+def bench_ocr():
+    """読み取りの精度と速さを、200 枚以上の模擬カードで測る (bench/results.json に記録)。
+
+    例: junkai bench ocr
+    """
+    import subprocess
+
+    root = Path(__file__).resolve().parent.parent
+    if not (root / "bench" / "run.py").is_file():
+        raise JunkaiError("bench/ が見つかりません (リポジトリの中で実行してください)")
+    code = subprocess.call([sys.executable, "-m", "bench.run", "--only", "ocr"], cwd=root)
+    if code:
+        raise JunkaiError(f"ベンチマークが失敗しました (終了コード {code})")
+
+
 def main() -> None:
     app()
