@@ -866,6 +866,83 @@ def overdue(
                     path=str(out_path) if out_path else "-")
 
 
+# --- the printed card: its form, and print batches (第6-7) --------------------------
+
+form_app = typer.Typer(help="カードの様式 (欄の種類と位置)", no_args_is_help=True)
+print_app = typer.Typer(help="カードの印刷 (PDF)", no_args_is_help=True)
+app.add_typer(form_app, name="form")
+app.add_typer(print_app, name="print")
+
+
+class DescribeFormat(str, Enum):
+    json = "json"
+
+
+@command(form_app, "describe")
+def form_describe(
+    type_: Annotated[Kind, typer.Option("--type", help="household (世帯用) または business (事業所用)")] = Kind.household,
+    fmt: Annotated[DescribeFormat, typer.Option("--format", help="json")] = DescribeFormat.json,
+    pages: Annotated[int, typer.Option(help="何枚目の用紙まで出すか (2 枚目からは続きの用紙)")] = 2,
+):
+    """カードの様式を表示する: 用紙、位置合わせマーカー、QR、各欄の種類と位置 (mm、左上が原点)。
+
+    例: junkai form describe --type household --format json
+    """
+    from junkai import form
+
+    if pages < 1:
+        raise JunkaiError(f"--pages は 1 以上です: {pages}")
+    typer.echo(json.dumps(form.describe(type_.value, pages), ensure_ascii=False, indent=1))
+
+
+@command(print_app, "cards")
+def print_cards(
+    premises: Annotated[Optional[list[str]], typer.Option(
+        "--premises", help="各戸 ID (--premises 12 --premises 15 または --premises 12,15)")] = None,
+    beat: Annotated[Optional[str], typer.Option(help="受持区 ID: その受持区の現存の各戸すべて (--blank と使うと白紙)")] = None,
+    blank: Annotated[int, typer.Option(help="白紙カードの枚数 (新しい世帯・事業所用、--beat と使う)")] = 0,
+    blank_type: Annotated[Kind, typer.Option("--type", help="白紙カードの種類")] = Kind.household,
+    out_dir: Annotated[Path, typer.Option("--out-dir", help="出力フォルダ")] = Path("output"),
+):
+    """巡回連絡カードを一つの PDF に印刷する。記入済みのカードは住所順、先頭に表紙 (第6-7)。
+
+    印刷は個人情報の出力なので、誰が・いつ・どのカードのどの版を印刷したかを記録する。
+    作成したファイルのパスを表示する。
+
+    例: junkai print cards --beat S01-P01-B1
+        junkai print cards --premises 12,15
+        junkai print cards --blank 3 --beat S01-P01-B1
+    """
+    import os
+
+    from junkai import printing, qr
+
+    ids = []
+    for item in premises or []:
+        for part in item.replace(" ", ",").split(","):
+            if part:
+                if not part.isdigit():
+                    raise JunkaiError(f"各戸 ID は数字です: {part!r}")
+                ids.append(int(part))
+    s, store = _open()
+    operator = _operator()
+    key = qr.station_key(s.home)
+    with store.transaction():
+        batch = printing.plan(store, premises_ids=ids, beat=beat, blank=blank, blank_form=blank_type.value,
+                              operator=operator)
+        tmp, pages = printing.write_file(batch, out_dir, key)
+        final = out_dir / printing.file_name(batch)
+        try:
+            printing.record(store, batch, final)
+            os.replace(tmp, final)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+    out.print(f"カード {len(batch.jobs)} 枚 (用紙 {batch.sheets} 枚、表紙を含め {pages} 頁) を書き出しました "
+              f"(印刷番号 {batch.id})", highlight=False)
+    typer.echo(str(final))
+
+
 # --- reading returned cards, and the scan simulator ------------------------------
 
 
