@@ -1,0 +1,328 @@
+"""Print batches of 巡回連絡カード: which cards, in what order, with which values.
+
+Officers carry a card to every visit (第6-7(1)); a pre-filled card shows what the
+store knows so residents can correct it (第6-7(3)), a blank one serves a new
+household or business. A batch is planned from the store (walking order, print ids,
+the member rows of every sheet), written as one PDF (cover sheet first), and recorded
+so that a scan read later finds the card version each card was printed from.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import secrets
+import tempfile
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import BinaryIO, Iterable
+
+from junkai import JunkaiError, model
+from junkai import form as F
+from junkai import qr
+from junkai.pdf import Canvas, Font, Writer
+
+FORM_NAME = b"FP"  # resource names of the form pages: FP0, FP1, ...
+
+
+@dataclass
+class Job:
+    """One card to print: a premises' card (pre-filled) or a blank one."""
+    print_id: str
+    seq: int
+    form: str
+    beat_id: str
+    post: str
+    officer: str
+    premises: dict | None = None
+    data: dict = field(default_factory=dict)
+    version: int = 0
+    created_on: date | None = None
+    rows: dict[str, dict[str, str]] = field(default_factory=dict)  # group -> {form row: key}
+    sheets: int = 1
+
+    @property
+    def blank(self) -> bool:
+        return self.premises is None
+
+    @property
+    def variant(self) -> str:
+        return "blank" if self.blank else "prefilled"
+
+
+@dataclass
+class Batch:
+    id: str
+    printed_at: datetime
+    operator: str
+    scope: dict
+    jobs: list[Job]
+    beats: list[dict]  # for the cover: id, name, post, officer
+
+    @property
+    def sheets(self) -> int:
+        return sum(j.sheets for j in self.jobs)
+
+
+# --- order and identity -----------------------------------------------------------------
+
+
+def _natural(text: str | None) -> tuple:
+    """'5丁目28-3' < '5丁目28-25' < '10丁目1-1': numbers compare as numbers."""
+    t = unicodedata.normalize("NFKC", text or "")
+    return tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in re.split(r"(\d+)", t) if p)
+
+
+def walking_order(premises: list[dict]) -> list[dict]:
+    """Address order: town by town, then block and number (2 before 10), building, room.
+
+    Towns follow their postal codes, which run through an area street by street."""
+    first_code: dict[tuple, str] = {}
+    for p in premises:
+        k = (p["city"], p["town"])
+        first_code[k] = min(first_code.get(k, p["postal_code"]), p["postal_code"])
+
+    def key(p: dict) -> tuple:
+        return (p["city"], first_code[(p["city"], p["town"])], p["town"], _natural(p["block"]),
+                p.get("building") or "", _natural(p.get("room")), p["id"])
+
+    return sorted(premises, key=key)
+
+
+def address_text(p: dict) -> str:
+    line = f"{p['prefecture']}{p['city']}{p['town']}{p['block']}"
+    extra = " ".join(x for x in (p.get("building"), p.get("room")) if x)
+    return f"{line} {extra}" if extra else line
+
+
+def new_batch_id(now: datetime) -> str:
+    return f"{now:%Y%m%d}-" + "".join(secrets.choice(qr.ALPHABET) for _ in range(6))
+
+
+def _row_keys(data: dict, group: str) -> dict[str, str]:
+    keys = sorted(data.get(group, {}), key=lambda k: (int(k) if k.isdigit() else 0, k))
+    return {str(i + 1): k for i, k in enumerate(keys)}
+
+
+# --- planning ---------------------------------------------------------------------------
+
+
+def plan(store, *, premises_ids: Iterable[int] = (), beat: str | None = None, blank: int = 0,
+         blank_form: str = model.HOUSEHOLD, operator: str, now: datetime | None = None) -> Batch:
+    """Decide what a batch holds: the cards asked for, in walking order, each with its print id."""
+    now = now or datetime.now()
+    ids = list(dict.fromkeys(premises_ids))
+    if blank < 0:
+        raise JunkaiError(f"白紙カードの枚数は 0 以上です: {blank}")
+    if blank and ids:
+        raise JunkaiError("--blank と --premises は同時に指定できません (白紙カードは --beat と指定してください)")
+    if blank and not beat:
+        raise JunkaiError("白紙カードには受持区 (--beat) を指定してください")
+    if not ids and not beat:
+        raise JunkaiError("--premises、--beat、--blank のいずれかを指定してください")
+    beats: dict[str, dict] = {}
+
+    def beat_info(beat_id: str) -> dict:
+        if beat_id not in beats:
+            b = store.beat(beat_id)
+            post = store.post(b["post_id"])
+            officer_id = store.officer_at(beat_id, now.date())
+            officer = store.officer(officer_id)["name"] if officer_id else "（未配置）"
+            beats[beat_id] = dict(id=beat_id, name=b["name"], post=post["name"], officer=officer)
+        return beats[beat_id]
+
+    cards = []
+    if ids:
+        for pid in ids:
+            card = store.card(pid)
+            if card.premises["status"] != model.ACTIVE:
+                raise JunkaiError(f"各戸 {pid} は転出・廃業の扱いです。カードは印刷しません")
+            if beat and card.premises["beat_id"] != beat:
+                raise JunkaiError(f"各戸 {pid} は受持区 {beat} にありません ({card.premises['beat_id']})")
+            cards.append(card)
+    elif beat and not blank:
+        cards = [c for c in store.cards_of_beat(beat) if c.premises["status"] == model.ACTIVE]
+    if beat:
+        beat_info(beat)
+    by_id = {c.premises["id"]: c for c in cards}
+    cards = [by_id[p["id"]] for p in walking_order([c.premises for c in cards])]
+
+    jobs: list[Job] = []
+    seen: set[str] = set()
+
+    def print_id() -> str:
+        while True:  # ids are random; a repeat within a batch is astronomically rare but cheap to exclude
+            pid = qr.new_print_id()
+            if pid not in seen:
+                seen.add(pid)
+                return pid
+
+    for card in cards:
+        p = card.premises
+        info = beat_info(p["beat_id"])
+        rows = {g: _row_keys(card.data, g) for g in model.KIND_GROUPS[p["kind"]]}
+        sheets = F.pages_needed(p["kind"], {g: len(r) for g, r in rows.items()})
+        jobs.append(Job(print_id(), len(jobs) + 1, p["kind"], p["beat_id"], info["post"], info["officer"],
+                        premises=p, data=card.data, version=card.version, created_on=card.created_on,
+                        rows=rows, sheets=sheets))
+    for _ in range(blank):
+        info = beat_info(beat)
+        jobs.append(Job(print_id(), len(jobs) + 1, blank_form, beat, info["post"], info["officer"]))
+    if not jobs:
+        raise JunkaiError(f"印刷するカードがありません (受持区 {beat} に現存の各戸がありません)")
+    scope = dict(premises=ids, beat=beat, blank=blank, blank_form=blank_form if blank else None)
+    return Batch(new_batch_id(now), now, operator, scope, jobs, list(beats.values()))
+
+
+# --- what goes into each box ------------------------------------------------------------
+
+
+def _show(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, list):
+        return "・".join(str(v) for v in value)
+    return str(value)
+
+
+def values(job: Job, page: F.Page) -> dict[str, str]:
+    """Field id -> the text printed in its value box on this sheet (pre-filled cards only)."""
+    if job.blank:
+        return {}
+    out: dict[str, str] = {}
+    p = job.premises
+    for f in page.fields:
+        if f.value_box is None or f.path is None:
+            continue
+        if f.path == "@premises.postal_code":
+            text = f"{p['postal_code'][:3]}-{p['postal_code'][3:]}"
+        elif f.path == "@premises.address":
+            text = address_text(p)
+        elif f.group:
+            key = job.rows.get(f.group, {}).get(str(f.row))
+            if key is None:
+                continue
+            value = model.get_path(job.data, f.path.format(key=key))
+            text = F.wareki_text(value) if f.kind == "date" and value else _show(value)
+        else:
+            value = model.get_path(job.data, f.path)
+            text = F.wareki_text(value) if f.kind == "date" and value else _show(value)
+        if text:
+            out[f.id] = text
+    return out
+
+
+def payload(job: Job, sheet: int) -> qr.Payload:
+    return qr.Payload(job.form, F.VERSION, job.print_id, sheet, job.sheets,
+                      None if job.blank else job.premises["id"], job.version, job.beat_id)
+
+
+# --- the cover --------------------------------------------------------------------------
+
+
+def cover(batch: Batch) -> dict:
+    rows: list[dict] = []
+    for job in batch.jobs:
+        town = "白紙カード（新しい世帯・事業所用）" if job.blank else f"{job.premises['city']}{job.premises['town']}"
+        block = "" if job.blank else job.premises["block"]
+        if rows and rows[-1]["town"] == town:
+            r = rows[-1]
+            r.update(last=block, cards=r["cards"] + 1, sheets=r["sheets"] + job.sheets, to=job.seq)
+        else:
+            rows.append(dict(town=town, first=block, last=block, cards=1, sheets=job.sheets, since=job.seq,
+                             to=job.seq))
+    for r in rows:
+        r["blocks"] = r["first"] if r["first"] == r["last"] else f"{r['first']} 〜 {r['last']}"
+        r["seq"] = str(r["since"]) if r["since"] == r["to"] else f"{r['since']}〜{r['to']}"
+    jobs = batch.jobs
+    blank = sum(j.blank for j in jobs)
+    households = sum(j.form == model.HOUSEHOLD for j in jobs)
+    extra = batch.sheets - len(jobs)
+    summary = (f"カード {len(jobs)} 枚（記入済み {len(jobs) - blank}・白紙 {blank}、世帯用 {households}・"
+               f"事業所用 {len(jobs) - households}）、用紙 {batch.sheets} 枚"
+               + (f"（続きの用紙 {extra} 枚を含む）" if extra else ""))
+    return dict(batch_id=batch.id, printed_at=f"{F.wareki_text(batch.printed_at.date())} {batch.printed_at:%H:%M}",
+                operator=batch.operator, beats=batch.beats, summary=summary,
+                order="住所順（町名ごとに、番地・号の数の小さい順）。各カードの右上に通番があります。", rows=rows)
+
+
+# --- writing ----------------------------------------------------------------------------
+
+
+def write(batch: Batch, fh: BinaryIO, key: bytes, font: Font | None = None) -> int:
+    """Write the batch as one PDF to `fh`, page by page; returns the number of pages."""
+    from junkai import render
+
+    needed = sorted({(j.form, s, j.variant) for j in batch.jobs for s in range(1, j.sheets + 1)})
+    pages = [(F.page(form, sheet), variant) for form, sheet, variant in needed]
+    index = {k: i for i, k in enumerate(needed)}
+    rendered = render.render(pages, cover(batch), title=f"巡回連絡カード {batch.id}")
+    writer = Writer(fh, rendered.next_number)
+    rendered.write_into(writer)
+    font = font or Font()
+    font_number, resources = writer.reserve(), writer.reserve()
+    forms = b"".join(b"/%s%d %d 0 R" % (FORM_NAME, i, n) for i, n in enumerate(rendered.forms))
+    writer.object(resources, b"<</XObject <<%s>>/Font <</JV %d 0 R>>>>" % (forms, font_number))
+    for job in batch.jobs:
+        for sheet in range(1, job.sheets + 1):
+            page = F.page(job.form, sheet)
+            canvas = Canvas(font)
+            canvas.form(b"%s%d" % (FORM_NAME, index[(job.form, sheet, job.variant)]))
+            stamp(canvas, job, sheet, page, key)
+            contents = writer.stream(writer.reserve(), canvas.data())
+            writer.page(writer.reserve(), resources, [contents])
+    writer.font(font, font_number)
+    writer.close({"Title": f"巡回連絡カード {batch.id}", "Creator": "junkai",
+                  "CreationDate": f"D:{batch.printed_at:%Y%m%d%H%M%S}"})
+    return len(writer.page_numbers)
+
+
+def stamp(canvas: Canvas, job: Job, sheet: int, page: F.Page, key: bytes) -> None:
+    """Everything one card sheet adds to its form: identity, header facts, values, QR code."""
+    slots = {
+        "post": job.post, "officer": job.officer, "print_id": qr.show_print_id(job.print_id),
+        "page": f"{job.sheets}枚中{sheet}枚目", "seq": str(job.seq),
+        "created_on": "" if job.blank or not job.created_on else F.wareki_text(job.created_on),
+    }
+    for s in page.slots:
+        if slots.get(s.id):
+            canvas.text(slots[s.id], s.box, max_pt=9.0, min_pt=6.0)
+    for fid, text in values(job, page).items():
+        canvas.text(text, page.field(fid).value_box, max_pt=F.VALUE_PT, min_pt=6.0)
+    canvas.modules(qr.matrix(qr.encode(payload(job, sheet), key)), page.qr)
+
+
+def write_file(batch: Batch, out_dir: Path, key: bytes) -> tuple[Path, int]:
+    """Write to a temporary name in `out_dir`, owner-only; the caller renames it into place."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=out_dir, prefix=".cards-", suffix=".pdf.tmp")
+    try:
+        os.fchmod(fd, 0o600)
+        with os.fdopen(fd, "wb") as fh:
+            pages = write(batch, fh, key)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return Path(tmp), pages
+
+
+def file_name(batch: Batch) -> str:
+    beat = batch.scope.get("beat")
+    kind = "blank" if batch.scope.get("blank") else "cards"
+    return f"{kind}-{beat + '-' if beat else ''}{batch.id}.pdf"
+
+
+def record(store, batch: Batch, path: Path) -> None:
+    """The print is an export of personal data: who, when, which card versions (audited)."""
+    store.record_print(
+        dict(id=batch.id, printed_at=batch.printed_at, operator=batch.operator, scope=batch.scope,
+             cards=len(batch.jobs), sheets=batch.sheets, path=str(path)),
+        [dict(print_id=j.print_id, premises_id=None if j.blank else j.premises["id"], card_version=j.version,
+              beat_id=j.beat_id, form_type=j.form, form_version=F.VERSION, sheets=j.sheets, rows=j.rows)
+         for j in batch.jobs])
+    store.audit(batch.operator, "print", "print_batch", batch.id, path=str(path), cards=len(batch.jobs),
+                sheets=batch.sheets, premises=[j.premises["id"] for j in batch.jobs if not j.blank],
+                blank=sum(j.blank for j in batch.jobs), scope=json.loads(json.dumps(batch.scope)))
