@@ -77,6 +77,7 @@ def _hide_qr(path: Path) -> bool:
 def returned(tmp_path_factory):
     root = tmp_path_factory.mktemp("ingest")
     home, scans, truth = make_returns(root, 45, 21, blank=2)
+    shutil.copytree(home, root / "pristine")  # the store before any ingest, for the crash test
     # a page whose QR cannot be read: a lone pre-filled sheet saved as an image
     lone = [p for p in truth.values() if p["folder"] == "a" and p["prefilled"] and p["sheets"] == 1
             and not p["file"].endswith(".pdf") and not p["file"].endswith(".tiff") and p["scenario"] != "blank"]
@@ -262,3 +263,57 @@ def test_every_value_written_on_a_returned_card_is_applied_or_waits_for_a_person
                     missing.append((fid, written, read.get(fid, {}).get("value"), read.get(fid, {}).get("ink")))
     assert seen >= 10
     assert lost == 0, missing
+
+
+CHILD = """
+import sys
+from pathlib import Path
+from junkai.ingest import ingest
+from junkai.reconcile import DEFAULT_THRESHOLDS
+from junkai.store import Store
+home = Path(sys.argv[1])
+ingest(Store(f"sqlite:///{home / 'junkai.sqlite3'}"), home, [Path(sys.argv[2])], "地域課 試験", DEFAULT_THRESHOLDS)
+"""
+
+
+def _snapshot(home: Path) -> dict:
+    """The store's content without ids and times, which differ between runs."""
+    s = Store(f"sqlite:///{home / 'junkai.sqlite3'}")
+    with s.transaction():
+        ids = sorted(s.premises_id_set())
+        events = sorted(json.dumps([e["premises_id"], e["path"], e["after"], e["source"]], ensure_ascii=False)
+                        for pid in ids for e in s.events(pid))
+        snap = dict(
+            cards={pid: s.card(pid).data for pid in ids}, events=events,
+            pages=sorted((p["id"], p["state"], p["premises_id"]) for p in s.scan_pages()),
+            review=sorted((i["page_id"], i["field"], json.dumps(i["guess"], ensure_ascii=False))
+                          for i in s.review_items(None)),
+            visits=sorted((v["premises_id"], v["outcome"], str(v["visited_at"]), v["source"])
+                          for pid in ids for v in s.visits(pid)),
+            files=sorted(p.name for p in (home / "scans").rglob("*") if p.is_file()))
+    s.close()
+    return snap
+
+
+def test_ingest_killed_at_any_moment_and_run_again_equals_one_clean_run(returned):
+    root, scans = returned["root"], returned["scans"] / "a"
+    clean, crashed = root / "clean", root / "crashed"
+    shutil.copytree(root / "pristine", clean)
+    shutil.copytree(root / "pristine", crashed)
+    t0 = time.monotonic()
+    subprocess.run([sys.executable, "-c", CHILD, str(clean), str(scans)], check=True, capture_output=True)
+    whole = time.monotonic() - t0
+    kills = 0
+    for share in (0.15, 0.35, 0.55, 0.75, 0.9):
+        proc = subprocess.Popen([sys.executable, "-c", CHILD, str(crashed), str(scans)],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            proc.wait(timeout=whole * share)
+        except subprocess.TimeoutExpired:
+            proc.send_signal(signal.SIGKILL)
+            proc.wait()
+            kills += 1
+    subprocess.run([sys.executable, "-c", CHILD, str(crashed), str(scans)], check=True, capture_output=True)
+    assert kills >= 3  # it was really stopped part-way, several times
+    assert not list((crashed / "scans").rglob("*.part"))  # no half-copied original left as if complete
+    assert _snapshot(crashed) == _snapshot(clean)
