@@ -1,0 +1,142 @@
+"""Reconciling one read page, on hand-made readings: the three-way merge, confirmation,
+removals, newcomers, opinions and the thresholds. (The OCR is tested on real scans elsewhere.)"""
+
+from datetime import date, datetime
+
+import pytest
+
+from junkai import form as F, model, printing
+from junkai.reconcile import DEFAULT_THRESHOLDS, reconcile_page
+from junkai.review import decide
+from junkai.seed import seed
+from junkai.store import Store
+
+TODAY = date(2026, 11, 25)
+
+
+@pytest.fixture
+def printed(tmp_path):
+    """A seeded store and one household card printed from it (recorded, as a real print is)."""
+    store = Store(f"sqlite:///{tmp_path / 's.db'}")
+    store.migrate()
+    with store.transaction():
+        seed(store, 30, 1, 3, date(2026, 11, 20), "試験")
+        card = next(c for c in store.cards_of_beat("S01-P01-B1")
+                    if c.premises["kind"] == model.HOUSEHOLD and len(c.data.get("members", {})) >= 2
+                    and c.premises["status"] == model.ACTIVE)
+        batch = printing.plan(store, premises_ids=[card.premises["id"]], operator="試験",
+                              now=datetime(2026, 11, 21, 9))
+        printing.record(store, batch, tmp_path / "cards.pdf")
+    job = batch.jobs[0]
+    return store, job
+
+
+def reading(job, fields, sheet=1):
+    """A page result as the reader gives it: identity from the QR, and fields by form id."""
+    page = F.page(job.form, sheet)
+    out = []
+    for fid, value, confidence in fields:
+        f = page.field(fid)
+        out.append(dict(id=fid, kind=f.kind, section=f.section, path=f.path, value=value, confidence=confidence,
+                        crop=None, reasons=[], ink=value not in (None, F.UNCHANGED), detail=None))
+    return dict(source="x.pdf", page=1, status="ok", reasons=[], messages=[], sheet=sheet,
+                identity=dict(print_id=job.print_id, premises_id=job.premises["id"], card_version=job.version,
+                              beat=job.beat_id, sheet=sheet, sheets=job.sheets, form=job.form, form_version=F.VERSION),
+                fields=out)
+
+
+def apply(store, page_id, result):
+    with store.transaction():
+        return reconcile_page(store, page_id, result, "試験", DEFAULT_THRESHOLDS, TODAY)
+
+
+def test_changes_to_different_fields_both_stand_and_the_same_field_changed_both_ways_goes_to_review(printed):
+    store, job = printed
+    pid = job.premises["id"]
+    with store.transaction():  # after printing, someone corrects the card in the store
+        store.change_card(pid, [("home_phone", "017-700-1111"), ("notes", "犬を飼っている")],
+                          datetime(2026, 11, 22, 10), "operator", "地域課 試験")
+    result = reading(job, [
+        ("address.change", F.CHANGED, 0.99), ("home_phone", "0177002222", 0.98),  # changed both ways
+        ("visit.change", F.CHANGED, 0.99), ("visit_days", ["土曜"], 0.97),  # only on paper
+        ("members.change", F.UNCHANGED, 0.99),
+    ])
+    out = apply(store, "p1", result)
+    with store.transaction():
+        card = store.card(pid).data
+        items = store.review_items()
+    assert card["visit_days"] == ["土曜"] and card["notes"] == "犬を飼っている"  # both stand
+    assert card["home_phone"] == "017-700-1111"  # the conflict is not decided by a machine
+    conflict = [i for i in items if i["topic"] == "conflict"]
+    assert len(conflict) == 1 and conflict[0]["field"] == "home_phone"
+    assert conflict[0]["candidates"] == {"カード (現在)": "017-700-1111", "記入": "017-700-2222"}
+    assert out.confirmed and out.conflicts == 1 and out.visit_id is not None
+    with store.transaction():
+        confirm = [e for e in store.events(pid) if e["path"] == model.CONFIRM and e["source"] == "scan:p1"]
+    assert [e["at"].date() for e in confirm] == [date(2026, 11, 21)]  # the print day: no 記入日 was read
+
+
+def test_unchanged_sections_confirm_the_card_and_low_confidence_waits(printed):
+    store, job = printed
+    pid = job.premises["id"]
+    with store.transaction():
+        before = store.card(pid)
+    result = reading(job, [("members.change", F.UNCHANGED, 0.99), ("address.change", F.CHANGED, 0.99),
+                           ("home_phone", "0177003333", 0.5),
+                           ("filled_on", dict(era="令和", year="8", month="11", day="23"), 0.99)])
+    out = apply(store, "p2", result)
+    with store.transaction():
+        after = store.card(pid)
+        items = store.review_items()
+    assert after.data == before.data and after.confirmed_on == date(2026, 11, 23)
+    assert [i["field"] for i in items] == ["home_phone"] and items[0]["guess"] == "017-700-3333"
+    assert items[0]["printed"] == before.data.get("home_phone")
+    assert out.applied == [] and out.review == 1
+
+
+def test_a_member_struck_out_and_a_newcomer_in_an_empty_row(printed):
+    store, job = printed
+    pid = job.premises["id"]
+    rows = job.rows["members"]
+    second = rows["2"]
+    empty_row = str(len(rows) + 1)
+    result = reading(job, [
+        ("members.change", F.CHANGED, 0.99), ("members.2.remove", F.REMOVED, 0.98),
+        (f"members.{empty_row}.kana", "サトウ レン", 0.95), (f"members.{empty_row}.relation", "子", 0.97),
+        (f"members.{empty_row}.sex", "男", 0.97)])
+    apply(store, "p3", result)
+    with store.transaction():
+        card = store.card(pid).data
+    assert second not in card["members"]
+    new_key = max(card["members"], key=int)
+    assert int(new_key) > max(int(k) for k in rows.values())  # a key never used on this card
+    assert card["members"][new_key] == {"kana": "サトウ レン", "relation": "子", "sex": "男"}
+
+
+def test_an_opinion_becomes_a_record_and_a_complaint_when_a_person_says_so(printed):
+    store, job = printed
+    pid = job.premises["id"]
+    result = reading(job, [("opinion", "交番の警察官の対応が乱暴だった", 0.9)])
+    apply(store, "p4", result)
+    with store.transaction():
+        item = next(i for i in store.review_items() if i["topic"] == "opinion")
+        n = len(store.open_opinions(job.beat_id))
+    decide(store, item["id"], "accept", "地域課長 試験", today=TODAY, complaint=True)
+    with store.transaction():
+        opinions = store.open_opinions(job.beat_id)
+    assert len(opinions) == n + 1
+    new = [o for o in opinions if o["text"] == "交番の警察官の対応が乱暴だった"][0]
+    assert new["premises_id"] == pid and new["complaint"] and new["reported_to_hq_on"] is None
+
+
+def test_the_same_sheet_is_applied_once(printed):
+    store, job = printed
+    result = reading(job, [("visit.change", F.CHANGED, 0.99), ("visit_days", ["平日"], 0.97)])
+    with store.transaction():
+        first = reconcile_page(store, "a:1", result, "試験", DEFAULT_THRESHOLDS, TODAY)
+        store.add_scan_file("a", "a.pdf", 1, "scans/a", datetime.now(), "試験")
+        store.add_scan_page(id="a:1", file_sha256="a", page=1, read_status="ok", state=first.state,
+                            print_id=job.print_id, sheet=1, premises_id=first.premises_id, result=result, summary={})
+    with store.transaction():
+        second = reconcile_page(store, "b:1", result, "試験", DEFAULT_THRESHOLDS, TODAY)
+    assert first.state == "applied" and second.state == "duplicate" and "取り込み済み" in second.messages[0]
