@@ -4,7 +4,7 @@ The four corner markers are found as solid dark squares of the form's marker siz
 near the corners of the page, whatever the scan's rotation, skew, shift or scale;
 a homography maps the form's marker centres onto them. The four markers look
 alike, so which corner is which (a card fed upside down or sideways) is decided
-by where the QR code's dense ink is. The page is then resampled onto the form at
+by where the QR code's and the title's dense ink is. The page is then resampled onto the form at
 PX_PER_MM, where every box of the form definition is a plain slice.
 """
 
@@ -93,8 +93,9 @@ CYCLE = ("tl", "tr", "br", "bl")
 FORM_ORDER = ("tl", "tr", "bl", "br")  # the form definition lists markers in this order
 
 
-def align(image: np.ndarray, dpi: float, page_w: float, page_h: float, markers_mm, qr_mm) -> Alignment:
-    """Map a scan onto the form; markers_mm are the form's 4 marker boxes, qr_mm its QR box."""
+def align(image: np.ndarray, dpi: float, page_w: float, page_h: float, markers_mm, ink_mm) -> Alignment:
+    """Map a scan onto the form; markers_mm are the form's 4 marker boxes, ink_mm boxes near
+    one edge that are always printed dark (the QR code, the title), which tell the rotation."""
     grey = to_grey(image)
     marker_mm = float(np.mean([m.w for m in markers_mm]))
     found = find_markers(grey, dpi, marker_mm)
@@ -112,12 +113,12 @@ def align(image: np.ndarray, dpi: float, page_w: float, page_h: float, markers_m
         src = np.float32([form_px[CYCLE[i]] for i in range(4)])
         dst = np.float32([pts[CYCLE[(i + k) % 4]] for i in range(4)])
         hom = cv2.getPerspectiveTransform(src, dst)
-        score = _qr_darkness(grey, hom, qr_mm)
+        score = float(sum(_darkness(grey, hom, box) for box in ink_mm))
         if best is None or score > best[0]:
             best = (score, k, hom)
     score, k, hom = best
-    if score < 0.15:
-        raise AlignmentError("orientation_unknown", "カードの向きが分かりません (QR コードの位置に印刷がありません)")
+    if score < 0.08:
+        raise AlignmentError("orientation_unknown", "カードの向きが分かりません (QR コードと表題の位置に印刷がありません)")
     aligned = cv2.warpPerspective(grey, hom, (out_w, out_h), flags=cv2.WARP_INVERSE_MAP | cv2.INTER_AREA,
                                   borderValue=255)
     residual = _residual(hom, form_px, pts, k)
@@ -128,10 +129,10 @@ def _is_found(p: np.ndarray, found) -> bool:
     return any(abs(p[0] - cx) < 1 and abs(p[1] - cy) < 1 for cx, cy, _ in found)
 
 
-def _qr_darkness(grey: np.ndarray, hom: np.ndarray, qr_mm) -> float:
-    """Share of dark pixels where the QR code should be, under one guess of the rotation."""
-    xs = np.linspace(qr_mm.x + qr_mm.w * 0.2, qr_mm.right - qr_mm.w * 0.2, 24) * PX_PER_MM
-    ys = np.linspace(qr_mm.y + qr_mm.h * 0.2, qr_mm.bottom - qr_mm.h * 0.2, 24) * PX_PER_MM
+def _darkness(grey: np.ndarray, hom: np.ndarray, box) -> float:
+    """Share of dark pixels where a box should be, under one guess of the rotation."""
+    xs = np.linspace(box.x + box.w * 0.1, box.right - box.w * 0.1, 40) * PX_PER_MM
+    ys = np.linspace(box.y + box.h * 0.1, box.bottom - box.h * 0.1, 24) * PX_PER_MM
     grid = np.float32([[x, y] for y in ys for x in xs]).reshape(-1, 1, 2)
     mapped = cv2.perspectiveTransform(grid, hom).reshape(-1, 2)
     h, w = grey.shape

@@ -166,9 +166,10 @@ class Reader:
             result.status = SKIPPED
             _note(result, "blank_page")
             return
-        layout1 = F.page(F.TYPES[0], 1)  # markers and QR box are the same on every page
+        layout1 = F.page(F.TYPES[0], 1)  # markers, QR box and title are the same on every page
+        title = next(t.box for t in layout1.texts if t.style == "title")
         try:
-            al = A.align(image, page.dpi or P.DEFAULT_DPI, F.PAGE_W, F.PAGE_H, layout1.markers, layout1.qr)
+            al = A.align(image, page.dpi or P.DEFAULT_DPI, F.PAGE_W, F.PAGE_H, layout1.markers, (layout1.qr, title))
         except A.AlignmentError as exc:
             _fail(result, exc.reason, str(exc))
             return
