@@ -189,7 +189,19 @@ def read_page(reader, page, store: Store) -> dict:
 
 
 def record(store: Store, sha: str, result: dict, operator: str, thresholds: dict, today: date):
-    """Reconcile one read page and record it, in one transaction."""
+    """Reconcile one read page and record it, in one transaction.
+
+    Two ingests may claim the same printed card's sheet at the same moment; the store's
+    unique index lets one win, and the other reconciles again and finds a duplicate."""
+    import sqlalchemy as sa
+
+    try:
+        return _record(store, sha, result, operator, thresholds, today)
+    except sa.exc.IntegrityError:
+        return _record(store, sha, result, operator, thresholds, today)
+
+
+def _record(store: Store, sha: str, result: dict, operator: str, thresholds: dict, today: date):
     page_id = f"{sha}:{result['page']}"
     with store.transaction():
         out = reconcile_page(store, page_id, result, operator, thresholds, today)

@@ -333,7 +333,9 @@ class Store:
         self.url = url
         if url.startswith("sqlite:///"):
             Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-        self.engine: Engine = sa.create_engine(url, future=True)
+        # concurrent writers (two ingests at once) wait for each other rather than fail at once
+        connect_args = {"timeout": 60} if url.startswith("sqlite") else {}
+        self.engine: Engine = sa.create_engine(url, future=True, connect_args=connect_args)
         if self.engine.dialect.name == "sqlite":
             sa.event.listen(self.engine, "connect", _sqlite_pragmas)
         self._conn: Connection | None = None

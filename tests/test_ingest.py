@@ -6,6 +6,7 @@ unreadable, a file given twice and a card page scanned into a second file.
 
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -317,3 +318,38 @@ def test_ingest_killed_at_any_moment_and_run_again_equals_one_clean_run(returned
     assert kills >= 3  # it was really stopped part-way, several times
     assert not list((crashed / "scans").rglob("*.part"))  # no half-copied original left as if complete
     assert _snapshot(crashed) == _snapshot(clean)
+
+
+def test_two_ingests_at_once_apply_every_page_exactly_once(returned):
+    """Two scanners feeding two inboxes of one station, with the same cards in both."""
+    root, scans = returned["root"], returned["scans"] / "a"
+    clean, both = root / "clean2", root / "both"
+    shutil.copytree(root / "pristine", clean)
+    shutil.copytree(root / "pristine", both)
+    subprocess.run([sys.executable, "-c", CHILD, str(clean), str(scans)], check=True, capture_output=True)
+    # the same scans, as different files (re-saved), in a second inbox
+    second = root / "inbox2"
+    second.mkdir(exist_ok=True)
+    for f in sorted(scans.iterdir()):
+        if f.suffix == ".pdf":
+            import pypdfium2 as pdfium
+            pdf = pdfium.PdfDocument(str(f))
+            pdf.save(str(second / f"again-{f.name}"), version=17)
+    procs = [subprocess.Popen([sys.executable, "-c", CHILD, str(both), str(d)], stdout=subprocess.DEVNULL,
+                              stderr=subprocess.PIPE) for d in (scans, second)]
+    for p in procs:
+        assert p.wait() == 0, p.stderr.read().decode()
+    a, b = _snapshot(clean), _snapshot(both)
+
+    def which_file_won_aside(rows):  # either file's page may win a race; what it did must not differ
+        return sorted(re.sub(r"scan:[0-9a-f]{64}", "scan", str(r)) for r in rows)
+
+    assert a["cards"] == b["cards"]
+    assert which_file_won_aside(a["events"]) == which_file_won_aside(b["events"])
+    assert which_file_won_aside(a["visits"]) == which_file_won_aside(b["visits"])
+    s = Store(f"sqlite:///{both / 'junkai.sqlite3'}")
+    with s.transaction():
+        pages = s.scan_pages()
+    claimed = [(p["print_id"], p["sheet"]) for p in pages if p["state"] in ("applied", "waiting") and p["print_id"]]
+    assert len(claimed) == len(set(claimed))
+    assert any(p["state"] == "duplicate" for p in pages)
