@@ -47,6 +47,8 @@ setup: system-deps python-deps
 demo: setup
 	rm -rf $(DEMO_HOME)
 	JUNKAI_HOME=$(DEMO_HOME) JUNKAI_USER=デモ $(BIN)/junkai seed --premises 300 --stations 1 --seed 1
+	JUNKAI_HOME=$(DEMO_HOME) JUNKAI_USER=デモ $(BIN)/junkai report chief --station S01 --period $$(date +%Y-%m)
+	JUNKAI_HOME=$(DEMO_HOME) JUNKAI_USER=デモ $(BIN)/junkai report hq --period $$(date +%Y-%m)
 	JUNKAI_HOME=$(DEMO_HOME) JUNKAI_USER=デモ $(BIN)/junkai print cards --beat S01-P01-B1
 	JUNKAI_HOME=$(DEMO_HOME) JUNKAI_USER=デモ $(BIN)/junkai print cards --blank 3 --beat S01-P01-B1
 

@@ -1032,5 +1032,86 @@ def bench_ocr():
         raise JunkaiError(f"ベンチマークが失敗しました (終了コード {code})")
 
 
+# --- reports to the chief and to HQ (第4-5, 第4-6, 第6-5(2), 第7) -----------------------------
+
+report_app = typer.Typer(help="署長・警察本部への報告 (PDF)", no_args_is_help=True)
+app.add_typer(report_app, name="report")
+REPORTS_DIR = Path("output/reports")
+PERIOD = typer.Option("--period", help="期間: 2026-11 (月)、2026-11-20 (日)、2026 (年)")
+SINCE = typer.Option("--from", help="期間の初日 YYYY-MM-DD (--to と使う)")
+UNTIL = typer.Option("--to", help="期間の末日 YYYY-MM-DD")
+OUT_DIR = typer.Option("--out-dir", help="出力フォルダ")
+
+
+def _period(period: str | None, since: str | None, until: str | None):
+    from junkai.reports import period as make
+
+    return make(period, _day(since, "--from"), _day(until, "--to"))
+
+
+@command(report_app, "chief")
+def report_chief(
+    station: Annotated[str, typer.Option(help="警察署 ID")],
+    period: Annotated[Optional[str], PERIOD] = None,
+    since: Annotated[Optional[str], SINCE] = None,
+    until: Annotated[Optional[str], UNTIL] = None,
+    out_dir: Annotated[Path, OUT_DIR] = REPORTS_DIR,
+):
+    """署長への報告: 受持区ごとの実施状況、受持警察官ごとの活動 (第4-6)、意見・要望等 (第6-5(2))、夜間の承認 (第6-3)。
+
+    住民の住所を含むため、作成は監査ログに記録される。作成したファイルのパスを表示する。
+
+    例: junkai report chief --station S01 --period 2026-11
+        junkai report chief --station S01 --from 2026-10-01 --to 2026-11-20
+    """
+    from junkai import reports
+    from junkai.lists import Definitions
+
+    p = _period(period, since, until)
+    s, store = _open()
+    path = reports.chief(store, station, p.start, p.end, out_dir, _operator(),
+                         definitions=Definitions(s.unconfirmed_multiplier), turnover_years=s.turnover_years,
+                         stale_share=s.stale_share)
+    typer.echo(str(path))
+
+
+@command(report_app, "hq")
+def report_hq(
+    period: Annotated[Optional[str], PERIOD] = None,
+    since: Annotated[Optional[str], SINCE] = None,
+    until: Annotated[Optional[str], UNTIL] = None,
+    out_dir: Annotated[Path, OUT_DIR] = REPORTS_DIR,
+):
+    """警察本部への報告: 警察署ごとの数値 (個人の情報は含まない)、苦情の報告状況 (第4-5)、カードの管理 (第7)。
+
+    例: junkai report hq --period 2026-11
+    """
+    from junkai import reports
+    from junkai.lists import Definitions
+
+    p = _period(period, since, until)
+    s, store = _open()
+    path = reports.hq(store, p.start, p.end, out_dir, _operator(), definitions=Definitions(s.unconfirmed_multiplier))
+    typer.echo(str(path))
+
+
+@command(report_app, "complaint")
+def report_complaint(
+    opinion_id: Annotated[int, typer.Argument(help="苦情 (意見・要望) の番号")],
+    out_dir: Annotated[Path, OUT_DIR] = REPORTS_DIR,
+):
+    """苦情一件の報告書 (1 枚) を作り、警察本部へ報告済みとする (第4-5)。夜間の処理を待たずにすぐ報告するとき。
+
+    すでに報告済みの苦情は、報告日を変えずに報告書を作り直す。
+
+    例: junkai report complaint 12
+    """
+    from junkai import reports
+
+    _, store = _open()
+    path = reports.complaint(store, opinion_id, out_dir, _operator())
+    typer.echo(str(path))
+
+
 def main() -> None:
     app()

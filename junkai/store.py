@@ -103,6 +103,8 @@ card_event = sa.Table(
     sa.Index("ix_card_event_premises_version", "premises_id", "version"),
     # covers the lists' aggregates (last confirmation, status) without touching the rows
     sa.Index("ix_card_event_premises_path_at", "premises_id", "path", "at"),
+    # a period's events (reports, the lists' trend) without reading all history
+    sa.Index("ix_card_event_at_path_premises", "at", "path", "premises_id"),
 )
 card = sa.Table(
     "card", metadata,
@@ -138,6 +140,8 @@ visit = sa.Table(
     sa.Column("recorded_at", sa.DateTime, nullable=False),
     # covers the lists' aggregates (last meeting, refusals) without touching the rows
     sa.Index("ix_visit_premises_outcome_at", "premises_id", "outcome", "visited_at"),
+    # a period's visits (reports, the lists' trend) without reading all history
+    sa.Index("ix_visit_at_outcome_premises", "visited_at", "outcome", "premises_id"),
 )
 opinion = sa.Table(
     "opinion", metadata,
@@ -1149,12 +1153,10 @@ class Store:
         return self._tuples(q)
 
     def list_inputs_at(self, days: list[date], scope: tuple[str, str] | None) -> dict[str, "pd.DataFrame"]:
-        """What the lists of 第6-1 need on several days at once (sorted), from one pass over the history.
-
-        Per premises, one column per day (last_met_0, last_met_1, ...): the latest meeting and the
-        latest card event up to the end of that day. Grouping by premises alone keeps the covering
-        indexes' order, so no sort is needed however many days are asked."""
-        end = end_of(days[-1])
+        """What the lists of 第6-1 need on several days at once (sorted): the aggregates as of the
+        first day, as `list_inputs` reads them, and the meetings and card events after it up to the
+        last day, read through the period indexes, for the caller to roll forward day by day."""
+        first, end = end_of(days[0]), end_of(days[-1])
         ids = self.scope_filter(scope)
 
         def raw(column, name):
@@ -1163,9 +1165,8 @@ class Store:
         def within(column):
             return sa.true() if scope is None else column.in_(ids)
 
-        def latest(column, name):
-            return [raw(sa.func.max(sa.case((column <= end_of(d), column))), f"{name}_{k}") for k, d in enumerate(days)]
-
+        met = visit.c.outcome.in_(model.MET_OUTCOMES)
+        content = sa.not_(card_event.c.path.like("@%"))
         out = {}
         out["premises"] = self._tuples(
             sa.select(premises.c.id.label("premises_id"), premises.c.kind, premises.c.beat_id,
@@ -1176,15 +1177,21 @@ class Store:
             .where(card_event.c.path == model.STATUS, card_event.c.at <= end, within(card_event.c.premises_id))
             .order_by(card_event.c.premises_id, card_event.c.at, card_event.c.id))
         out["met"] = self._tuples(
-            sa.select(visit.c.premises_id, *latest(visit.c.visited_at, "last_met"))
-            .where(visit.c.outcome.in_(model.MET_OUTCOMES), visit.c.visited_at <= end, within(visit.c.premises_id))
+            sa.select(visit.c.premises_id, raw(sa.func.max(visit.c.visited_at), "last_met"))
+            .where(met, visit.c.visited_at <= first, within(visit.c.premises_id))
             .group_by(visit.c.premises_id))
-        content = sa.not_(card_event.c.path.like("@%"))
+        out["met_after"] = self._tuples(
+            sa.select(visit.c.premises_id, raw(visit.c.visited_at, "at"))
+            .where(met, visit.c.visited_at > first, visit.c.visited_at <= end, within(visit.c.premises_id)))
         out["cards"] = self._tuples(
             sa.select(card_event.c.premises_id, raw(sa.func.min(sa.case((content, card_event.c.at))), "card_created"),
-                      *latest(card_event.c.at, "last_confirmed"))
-            .where(card_event.c.path != model.STATUS, card_event.c.at <= end, within(card_event.c.premises_id))
+                      raw(sa.func.max(card_event.c.at), "last_confirmed"))
+            .where(card_event.c.path != model.STATUS, card_event.c.at <= first, within(card_event.c.premises_id))
             .group_by(card_event.c.premises_id))
+        out["cards_after"] = self._tuples(
+            sa.select(card_event.c.premises_id, raw(card_event.c.at, "at"), content.label("content"))
+            .where(card_event.c.path != model.STATUS, card_event.c.at > first, card_event.c.at <= end,
+                   within(card_event.c.premises_id)))
         out["frequency"] = self._tuples(
             sa.select(beat_frequency.c.beat_id, beat_frequency.c.months, beat_frequency.c.effective_from,
                       beat_frequency.c.id)

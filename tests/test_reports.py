@@ -1,0 +1,531 @@
+"""The reports to the chief and to HQ, read back from their PDFs and checked against an
+independent computation on a seeded store: plain SQL and Python here, and the lists of
+第6-1 (junkai.lists.overdue) for the long-unvisited / long-unconfirmed counts."""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from collections import Counter, defaultdict
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
+
+import pdfplumber
+import pytest
+from typer.testing import CliRunner
+
+from junkai import JunkaiError, model, reports
+from junkai.beats import beat_table
+from junkai.lists import LONG_UNCONFIRMED, LONG_UNVISITED, overdue, overdue_counts
+from junkai.seed import seed
+from junkai.store import Store, end_of
+
+UNTIL = date(2026, 11, 20)  # the seeded history ends here
+NOW = datetime(2026, 11, 22, 9, 30)  # the report runs two days later
+START, END = date(2026, 8, 1), date(2026, 11, 30)  # as of NOW: 2026-11-22
+AS_OF = NOW.date()
+STATION = "S01"
+MET = set(model.MET_OUTCOMES)
+
+
+# --- the seeded world and its reports ----------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    root = tmp_path_factory.mktemp("reports")
+    db = root / "junkai.sqlite3"
+    store = Store(f"sqlite:///{db}")
+    store.migrate()
+    with store.transaction():
+        seed(store, 2000, 2, 7, UNTIL, "seed")
+        beat = store.organisation(STATION).beat_id.iloc[0]
+        store.add_campaign("管内で連続侵入窃盗が発生", date(2026, 10, 1), date(2026, 12, 31), "署長", NOW, [beat], [])
+        # a complaint received today (not yet reported), and some printed cards
+        pid = store.premises_ids_of_beat(beat)[0]
+        store.add_opinion(premises_id=pid, visit_id=None, officer_id=store.officer_at(beat, AS_OF),
+                          received_on=AS_OF, text="警察官の言葉遣いが乱暴だった。", complaint=True,
+                          reported_to_chief_on=None, reported_to_hq_on=None, recorded_by="試験", recorded_at=NOW)
+        store.record_print(dict(id="20261015-TESTAA", printed_at=datetime(2026, 10, 15, 10), operator="試験",
+                                scope={"beat": beat}, cards=3, sheets=3, path="x.pdf"),
+                           [dict(print_id=f"T{k}", premises_id=p, card_version=1, beat_id=beat, form_type="household",
+                                 form_version=1, sheets=1, rows={})
+                            for k, p in enumerate([*store.premises_ids_of_beat(beat)[:2], None])])
+    out = root / "out"
+    chief = reports.chief(store, STATION, START, END, out, "署長報告 試験", now=NOW)
+    hq = reports.hq(store, START, END, out, "本部報告 試験", now=NOW)
+    yield dict(store=store, db=db, chief=chief, hq=hq, out=out, campaign_beat=beat, complaint_premises=pid)
+    store.close()
+
+
+def read_tables(path: Path) -> dict[str, list[list[str]]]:
+    """Every table of a PDF by its first header cell, continued across pages (the header repeats)."""
+    out: dict[str, list[list[str]]] = {}
+    with pdfplumber.open(path) as pdf:
+        for page in pdf.pages:
+            for t in page.extract_tables():
+                head = (t[0][0] or "").strip() if t and t[0] else ""
+                if head in HEADS:
+                    skip = 2 if t[1][0] is None else 1  # a two-row header
+                    out.setdefault(HEADS[head], []).extend(t[skip:])
+    return out
+
+
+HEADS = {"受持区": "beats", "受持警察官": "officers", "日時": "night", "番号": "numbered", "警察署": "stations",
+         "月末": "trend", "操作": "audit", "重点巡回連絡": "campaigns"}
+
+
+def text_of(path: Path) -> str:
+    with pdfplumber.open(path) as pdf:
+        return "\n".join(page.extract_text() or "" for page in pdf.pages)
+
+
+def num(cell: str) -> int:
+    return int(cell.replace(",", ""))
+
+
+# --- the independent computation -------------------------------------------------------------
+
+
+def q(db: Path, sql: str, *args) -> list[tuple]:
+    con = sqlite3.connect(db)
+    try:
+        return con.execute(sql, args).fetchall()
+    finally:
+        con.close()
+
+
+def ts(day: date, end: bool = False) -> str:
+    return (end_of(day) if end else datetime.combine(day, time.min)).isoformat(sep=" ")
+
+
+def organisation(db):
+    return q(db, "select s.id, s.name, p.id, p.name, b.id, b.name from beat b join post p on p.id = b.post_id "
+                 "join station s on s.id = p.station_id order by s.id, p.id, b.id")
+
+
+def premises_state(db, as_of: date) -> dict[int, dict]:
+    """Premises that exist at the end of the day: kind, beat, whether ceased, whether a card was written."""
+    last_status = {}
+    for pid, after, _ in q(db, "select premises_id, after, at from card_event where path = '@status' and at <= ? "
+                               "order by at, id", ts(as_of, True)):
+        last_status[pid] = after == '"ceased"'
+    carded = {pid for (pid,) in q(db, "select distinct premises_id from card_event where path not like '@%' "
+                                      "and at <= ?", ts(as_of, True))}
+    return {pid: dict(kind=kind, beat=beat, ceased=last_status.get(pid, False), card=pid in carded)
+            for pid, kind, beat in q(db, "select id, kind, beat_id from premises where created_at <= ?",
+                                     ts(as_of, True))}
+
+
+def beat_figures(db, store, start: date, as_of: date, station: str | None) -> dict[str, Counter]:
+    """Per beat, every figure of the chief's beat table and of the HQ station table."""
+    beats = {b: s for s, _, _, _, b, _ in organisation(db) if station in (None, s)}
+    out = {b: Counter() for b in beats}
+    for pid, p in premises_state(db, as_of).items():
+        if p["beat"] in out and not p["ceased"]:
+            c = out[p["beat"]]
+            c["premises"] += 1
+            c["households" if p["kind"] == "household" else "businesses"] += 1
+    sets = defaultdict(set)
+    for pid, beat, outcome, night, approval in q(
+            db, "select v.premises_id, p.beat_id, v.outcome, v.night, v.night_approval_id from visit v "
+                "join premises p on p.id = v.premises_id where v.visited_at >= ? and v.visited_at <= ?",
+            ts(start), ts(as_of, True)):
+        if beat not in out:
+            continue
+        out[beat]["visits"] += 1
+        out[beat]["night"] += night
+        out[beat]["night_unapproved"] += bool(night and approval is None)
+        sets[beat, "visited"].add(pid)
+        if outcome in MET:
+            sets[beat, "met"].add(pid)
+        if outcome == "拒否":
+            sets[beat, "refused"].add(pid)
+    for pid, beat, version in q(
+            db, "select e.premises_id, p.beat_id, e.version from card_event e join premises p on p.id = e.premises_id "
+                "where e.path not like '@%' and e.at >= ? and e.at <= ?", ts(start), ts(as_of, True)):
+        if beat in out:
+            sets[beat, "created" if version == 1 else "amended"].add(pid)
+    for (beat, what), ids in sets.items():
+        out[beat][what] = len(ids)
+    listed = overdue(store, as_of, ("station", station) if station else None)
+    for r in listed.itertuples():
+        out[r.beat_id]["long_unvisited"] += LONG_UNVISITED in r.category
+        out[r.beat_id]["long_unconfirmed"] += LONG_UNCONFIRMED in r.category
+    for beat, n, complaints in q(db, "select p.beat_id, count(*), sum(o.complaint) from opinion o join premises p "
+                                     "on p.id = o.premises_id where o.received_on >= ? and o.received_on <= ? "
+                                     "group by p.beat_id", start.isoformat(), as_of.isoformat()):
+        if beat in out:
+            out[beat]["opinions"], out[beat]["complaints"] = n, complaints
+    return out
+
+
+BEAT_COLUMNS = ["premises", "households", "businesses", "visits", "visited", "met", "created", "amended",
+                "long_unvisited", "long_unconfirmed", "refused"]
+
+
+# --- the chief's report ---------------------------------------------------------------------
+
+
+def test_the_chief_report_beat_table_matches_an_independent_count(world):
+    db, store = world["db"], world["store"]
+    expected = beat_figures(db, store, START, AS_OF, STATION)
+    rows = read_tables(world["chief"])["beats"]
+    seen, subtotals, total = {}, [], None
+    for row in rows:
+        first = row[0] or ""
+        m = re.search(r"S\d\d-P\d\d-B\d+", first)
+        if m:
+            seen[m.group()] = row
+        elif first == "小計":
+            subtotals.append(row)
+        elif first == "合計":
+            total = row
+    assert set(seen) == set(expected)
+    with store.transaction():
+        advice = beat_table(store, AS_OF, STATION, 3, 0.10).set_index("beat_id")
+        months = {b: store.frequency_at(b, AS_OF) for b in expected}
+    for beat, row in seen.items():
+        got = dict(zip(BEAT_COLUMNS, map(num, row[1:12])))
+        assert got == {k: expected[beat][k] for k in BEAT_COLUMNS}, beat
+        assert num(row[12]) == months[beat]
+        assert num(row[13]) == int(advice.loc[beat, "advised_months"])
+    whole = sum(expected.values(), Counter())
+    assert dict(zip(BEAT_COLUMNS, map(num, total[1:12]))) == {k: whole[k] for k in BEAT_COLUMNS}
+    posts = defaultdict(Counter)
+    for _, _, post, _, beat, _ in organisation(db):
+        if beat in expected:
+            posts[post] += expected[beat]
+    assert [dict(zip(BEAT_COLUMNS, map(num, r[1:12]))) for r in subtotals] == \
+        [{k: posts[p][k] for k in BEAT_COLUMNS} for p in sorted(posts)]
+
+
+def test_the_chief_report_officer_table(world):
+    db, store = world["db"], world["store"]
+    rows = {re.search(r"S\d\d-O\d+", r[0]).group(): r for r in read_tables(world["chief"])["officers"]}
+    visits = defaultdict(Counter)
+    for officer, outcome, at, night in q(
+            db, "select v.officer_id, v.outcome, v.visited_at, v.night from visit v join premises p on "
+                "p.id = v.premises_id join beat b on b.id = p.beat_id join post s on s.id = b.post_id "
+                "where s.station_id = ? and v.visited_at >= ? and v.visited_at <= ?", STATION, ts(START),
+            ts(AS_OF, True)):
+        c = visits[officer]
+        hour = int(at[11:13])
+        c["visits"] += 1
+        c["met"] += outcome in MET
+        c["created"] += outcome == "カード作成"
+        c["amended"] += outcome == "カード補正"
+        c["refused"] += outcome == "拒否"
+        c["夜間" if night else "午前" if hour < 12 else "午後" if hour < 17 else "夕方"] += 1
+    listed = overdue(store, AS_OF, ("station", STATION))
+    by_beat = defaultdict(Counter)
+    for r in listed.itertuples():
+        by_beat[r.beat_id]["long_unvisited"] += LONG_UNVISITED in r.category
+        by_beat[r.beat_id]["long_unconfirmed"] += LONG_UNCONFIRMED in r.category
+    # the campaign: premises of its beat existing on the day, met since it began
+    campaign = world["campaign_beat"]
+    state = premises_state(db, AS_OF)
+    target = {pid for pid, p in state.items() if p["beat"] == campaign and not p["ceased"]}
+    met = {pid for (pid,) in q(db, "select premises_id from visit where outcome in ('面接', 'カード作成', 'カード補正') "
+                                   "and visited_at >= ? and visited_at <= ?", ts(date(2026, 10, 1)), ts(AS_OF, True))}
+    with store.transaction():
+        holders = defaultdict(list)
+        for _, _, _, _, beat, _ in organisation(db):
+            if beat.startswith(STATION):
+                holders[store.officer_at(beat, AS_OF)].append(beat)
+    assert set(rows) == set(visits) | set(holders)
+    for officer, row in rows.items():
+        c = visits[officer]
+        held = holders.get(officer, [])
+        expected = [c["visits"], c["met"], c["created"], c["amended"], c["refused"], c["午前"], c["午後"], c["夕方"],
+                    c["夜間"], sum(by_beat[b]["long_unvisited"] for b in held),
+                    sum(by_beat[b]["long_unconfirmed"] for b in held),
+                    len(target) if campaign in held else 0, len(target & met) if campaign in held else 0]
+        assert list(map(num, row[2:15])) == expected, officer
+    assert sum(num(r[13]) for r in rows.values()) == len(target) > 0
+
+
+def test_the_chief_report_lists_night_visits_and_opinions_of_the_period(world):
+    db = world["db"]
+    tables = read_tables(world["chief"])
+    night = q(db, "select v.visited_at, v.premises_id, a.approver from visit v join premises p on p.id = v.premises_id "
+                  "join beat b on b.id = p.beat_id join post s on s.id = b.post_id left join night_approval a on "
+                  "a.id = v.night_approval_id where s.station_id = ? and v.night and v.visited_at >= ? and "
+                  "v.visited_at <= ? order by v.visited_at, v.id", STATION, ts(START), ts(AS_OF, True))
+    assert night and any(a is None for *_, a in night), "the seed gives unapproved night visits"
+    rows = tables["night"]
+    assert [(r[0], num(r[1])) for r in rows] == [(at[:16], pid) for at, pid, _ in night]
+    for r, (_, _, approver) in zip(rows, night):
+        assert (r[5] == "未承認") == (approver is None)
+        assert approver is None or r[5].startswith(approver)
+
+    opinions = q(db, "select o.id, o.received_on, o.complaint, o.reported_to_chief_on, o.premises_id from opinion o "
+                     "join premises p on p.id = o.premises_id join beat b on b.id = p.beat_id join post s on "
+                     "s.id = b.post_id where s.station_id = ? and o.received_on >= ? and o.received_on <= ? "
+                     "order by o.received_on, o.id", STATION, START.isoformat(), AS_OF.isoformat())
+    rows = [r for r in tables["numbered"] if r[0] and r[0].isdigit()]
+    assert len(opinions) > 3
+    assert [(num(r[0]), r[1], r[4], r[6], int(r[2].split("\n")[0])) for r in rows] == [
+        (i, received, "苦情" if complaint else "意見・要望", chief or "未報告", pid)
+        for i, received, complaint, chief, pid in opinions]
+    assert all(r[8] == "" for r in rows)  # the section chief's confirmation is left to be stamped
+
+
+def test_the_chief_report_header_classification_and_pages(world):
+    with pdfplumber.open(world["chief"]) as pdf:
+        pages = pdf.pages
+        assert len(pages) >= 2
+        # the Japanese font travels with the file, as a subset (XXXXXX+IPAexGothic)
+        assert {c["fontname"].split("+")[-1].split("-")[0] for c in pages[0].chars} == {"IPAexGothic"}
+        assert all(re.match(r"[A-Z]{6}\+", c["fontname"]) for c in pages[0].chars)
+        for k, page in enumerate(pages, 1):
+            assert page.width == pytest.approx(595.3, abs=1) and page.height == pytest.approx(841.9, abs=1)  # A4
+            text = page.extract_text()
+            assert "取扱注意" in text and "青森警察署" in text and "2026年8月1日〜2026年11月30日" in text
+            assert "作成 2026-11-22 09:30" in text and f"{k} / {len(pages)}" in text
+    assert world["chief"].name == "chief-S01-2026-08-01_2026-11-30.pdf"
+    assert world["chief"].stat().st_mode & 0o077 == 0  # it names residents: owner only
+
+
+# --- the HQ report -----------------------------------------------------------------------------
+
+
+def test_the_hq_report_station_table_matches_an_independent_count(world):
+    db, store = world["db"], world["store"]
+    per_beat = beat_figures(db, store, START, AS_OF, None)
+    names = {s: name for s, name, *_ in organisation(db)}
+    stations = defaultdict(Counter)
+    for beat, c in per_beat.items():
+        stations[beat[:3]] += c
+    rows = {r[0]: r for r in read_tables(world["hq"])["stations"][:len(stations) + 1]}  # then card management
+    columns = BEAT_COLUMNS + ["night", "night_unapproved", "opinions", "complaints"]
+    order = ["premises", "households", "businesses", "visits", "visited", "met", "created", "amended",
+             "long_unvisited", "long_unconfirmed", "refused", "night", "night_unapproved", "opinions", "complaints"]
+    assert set(rows) == {names[s] for s in stations} | {"合計"}
+    for s, c in stations.items():
+        assert dict(zip(order, map(num, rows[names[s]][1:16]))) == {k: c[k] for k in columns}, s
+    whole = sum(stations.values(), Counter())
+    assert dict(zip(order, map(num, rows["合計"][1:16]))) == {k: whole[k] for k in columns}
+
+
+def test_the_hq_report_trend_is_the_lists_at_each_month_end(world):
+    store = world["store"]
+    rows = read_tables(world["hq"])["trend"]
+    days = [date.fromisoformat(r[0]) for r in rows]
+    assert len(days) == 12 and days[-1] == AS_OF and days[0] == date(2025, 12, 31)
+    for day, row in zip(days, rows):
+        listed = overdue(store, day)
+        state = premises_state(world["db"], day)
+        assert list(map(num, row[1:4])) == [sum(not p["ceased"] for p in state.values()),
+                                            int(listed.category.str.contains(LONG_UNVISITED).sum()),
+                                            int(listed.category.str.contains(LONG_UNCONFIRMED).sum())], day
+
+
+def test_the_hq_report_card_management(world):
+    db = world["db"]
+    names = {s: name for s, name, *_ in organisation(db)}
+    held, ceased = Counter(), Counter()
+    for p in premises_state(db, AS_OF).values():
+        if p["card"]:
+            (ceased if p["ceased"] else held)[p["beat"][:3]] += 1
+    printed = Counter()
+    for beat, pid, batch in q(db, "select c.beat_id, c.premises_id, c.batch_id from printed_card c join print_batch b "
+                                  "on b.id = c.batch_id where b.printed_at >= ? and b.printed_at <= ?", ts(START),
+                              ts(AS_OF, True)):
+        printed[beat[:3], "printed"] += 1
+        printed[beat[:3], "blank"] += pid is None
+    tables = read_tables(world["hq"])
+    rows = {r[0]: r for r in tables["stations"][len(names) + 1:]}  # the second table headed 警察署
+    for s, name in names.items():
+        assert list(map(num, rows[name][1:6])) == [held[s], ceased[s], printed[s, "printed"], printed[s, "blank"],
+                                                   1 if printed[s, "printed"] else 0], s
+    assert list(map(num, rows["合計"][1:3])) == [sum(held.values()), sum(ceased.values())]
+    assert printed["S01", "printed"] == 3
+
+
+def test_the_hq_report_contains_no_resident_name_phone_or_address(world):
+    db = world["db"]
+    officers = {name for (name,) in q(db, "select name from officer")}
+    names, phones, places = set(), set(), set()
+    for (data,) in q(db, "select data from card"):
+        card = __import__("json").loads(data)
+        for group in ("members", "contacts"):
+            for person in card.get(group, {}).values():
+                names.add(person.get("name"))
+                phones.update(person.get(k) for k in ("mobile", "phone"))
+                places.add(person.get("address"))
+        names.update(card.get(k) for k in ("representative", "manager", "business_name"))
+        phones.update(card.get(k) for k in ("home_phone", "manager_phone"))
+    for town, block in q(db, "select town, block from premises"):
+        places.add(f"{town}{block}")
+    # a resident may share a name with an officer, whose name HQ does see on a complaint
+    names = {n for n in names - officers if n}
+    text = text_of(world["hq"])
+    flat = re.sub(r"\s+", "", text)
+    assert len(names) > 1000 and len(phones) > 1000
+    assert [n for n in names if n in text or n.replace(" ", "") in flat] == []
+    assert [p for p in phones if p and (p in text or p.replace("-", "") in flat.replace("-", ""))] == []
+    assert [a for a in places if a and a.replace(" ", "") in flat] == []
+
+
+def test_the_hq_report_lists_the_complaints_and_flags_the_late(world):
+    db = world["db"]
+    rows = [r for r in read_tables(world["hq"])["numbered"] if r[0] and r[0].isdigit()]
+    complaints = q(db, "select id, received_on, reported_to_hq_on from opinion where complaint and ((received_on >= ? "
+                       "and received_on <= ?) or (received_on < ? and reported_to_hq_on is null)) "
+                       "order by received_on, id", START.isoformat(), AS_OF.isoformat(), START.isoformat())
+    assert [num(r[0]) for r in rows] == [i for i, *_ in complaints]
+    for r, (i, received, reported) in zip(rows, complaints):
+        days = ((date.fromisoformat(reported) if reported else AS_OF) - date.fromisoformat(received)).days
+        assert r[5] == (reported or "-")
+        flagged = days > 1
+        assert r[6].startswith("遅延" if reported and flagged else "未報告" if not reported else "期限内"), r
+        assert ("期限内" not in r[6]) == flagged or (not reported and not flagged and "期限内" in r[6])
+    today = [r for r in rows if r[4] == AS_OF.isoformat()]
+    assert len(today) == 1 and today[0][6] == "未報告 (報告期限内)"
+
+
+# --- complaints: the nightly step and the command -------------------------------------------------
+
+
+@pytest.fixture
+def small(tmp_path):
+    store = Store(f"sqlite:///{tmp_path / 'junkai.sqlite3'}")
+    store.migrate()
+    with store.transaction():
+        seed(store, 300, 1, 3, UNTIL, "seed")
+        beat = store.organisation().beat_id.iloc[0]
+        pid = store.premises_ids_of_beat(beat)[0]
+        cid = store.add_opinion(premises_id=pid, visit_id=None, officer_id=store.officer_at(beat, AS_OF),
+                                received_on=AS_OF, text="巡回連絡の際の態度が横柄だった。", complaint=True,
+                                reported_to_chief_on=AS_OF, reported_to_hq_on=None, recorded_by="試験",
+                                recorded_at=NOW)
+    yield store, cid, tmp_path / "out"
+    store.close()
+
+
+def complaint_rows(path: Path) -> dict[int, list[str]]:
+    return {num(r[0]): r for r in read_tables(path).get("numbered", []) if r[0] and r[0].isdigit()}
+
+
+def test_a_complaint_recorded_today_is_in_the_next_run_and_flagged_when_a_day_late(small):
+    store, cid, out = small
+    month = reports.period("2026-11")
+    first = complaint_rows(reports.hq(store, month.start, month.end, out, "試験", now=NOW))
+    assert first[cid][6] == "未報告 (報告期限内)"
+    later = complaint_rows(reports.hq(store, month.start, month.end, out, "試験", now=NOW + timedelta(days=2)))
+    assert later[cid][6] == "未報告 (2 日経過)"
+    page = text_of(out / f"hq-{month.slug}.pdf")
+    assert "赤で示す" in page
+
+
+def test_the_nightly_step_writes_a_page_per_unreported_complaint_and_marks_them(small):
+    store, cid, out = small
+    with store.transaction():
+        waiting = store.unreported_complaints()
+    assert cid in waiting
+    paths = reports.report_unreported_complaints(store, out, "夜間処理", now=NOW)
+    assert len(paths) == len(waiting)
+    with store.transaction():
+        assert store.unreported_complaints() == []
+        assert store.complaint(cid)["reported_to_hq_on"] == AS_OF
+    mine = next(p for p in paths if p.name == f"complaint-{cid}-{AS_OF}.pdf")
+    with pdfplumber.open(mine) as pdf:
+        assert len(pdf.pages) == 1
+        text = pdf.pages[0].extract_text()
+    for expected in ("苦情報告書", "取扱注意", "警察本部長 殿", "巡回連絡の際の態度が横柄だった。", f"受理日 {AS_OF}",
+                     f"警察本部への報告 {AS_OF} 期限内に報告", "措置状況"):
+        assert expected in text.replace("　", " ") or expected in text, expected
+    # the next run finds nothing to do, and the HQ report shows it reported in time
+    assert reports.report_unreported_complaints(store, out, "夜間処理", now=NOW) == []
+    month = reports.period("2026-11")
+    rows = complaint_rows(reports.hq(store, month.start, month.end, out, "試験", now=NOW))
+    assert rows[cid][5] == AS_OF.isoformat() and rows[cid][6] == "期限内に報告"
+    with store.transaction():
+        audit = store.audit_events(what="report.complaint")
+    assert len(audit) == len(waiting) and audit[0]["operator"] == "夜間処理"
+
+
+def test_the_complaint_command_reports_at_once_and_keeps_the_first_date(small, home):
+    from junkai.cli import app
+
+    store, cid, _ = small
+    runner = CliRunner()
+    env = {"JUNKAI_DB_URL": store.url}
+    r = runner.invoke(app, ["report", "complaint", str(cid)], env=env)
+    assert r.exit_code == 0, r.output
+    path = Path(r.output.strip().splitlines()[-1])
+    assert path.parent == Path("output/reports") and path.is_file()
+    with store.transaction():
+        assert store.complaint(cid)["reported_to_hq_on"] == date.today()
+        store.mark_reported_to_hq(cid, date.today() + timedelta(days=5))
+        assert store.complaint(cid)["reported_to_hq_on"] == date.today()
+    r = runner.invoke(app, ["report", "complaint", "1"], env=env)
+    assert r.exit_code == 2 and "苦情ではありません" in r.output
+
+
+def test_report_commands_write_where_they_say(small, home):
+    from junkai.cli import app
+
+    store, _, _ = small
+    runner = CliRunner()
+    env = {"JUNKAI_DB_URL": store.url}
+    month = date.today().strftime("%Y-%m")
+    r = runner.invoke(app, ["report", "chief", "--station", "S01", "--period", month], env=env)
+    assert r.exit_code == 0, r.output
+    assert r.output.strip().endswith(f"output/reports/chief-S01-{month}.pdf")
+    r = runner.invoke(app, ["report", "hq", "--from", "2026-11-01", "--to", "2026-11-15"], env=env)
+    assert r.exit_code == 0, r.output
+    assert r.output.strip().endswith("output/reports/hq-2026-11-01_2026-11-15.pdf")
+    for args, message in [(["report", "chief", "--station", "S09", "--period", month], "警察署が見つかりません"),
+                          (["report", "hq"], "期間を"),
+                          (["report", "hq", "--period", "2026-11", "--from", "2026-11-01"], "どちらか一方"),
+                          (["report", "hq", "--from", "2026-11-20", "--to", "2026-11-01"], "より前"),
+                          (["report", "hq", "--period", "11/2026"], "の形で")]:
+        r = runner.invoke(app, args, env=env)
+        assert r.exit_code == 2 and message in r.output, (args, r.output)
+    with store.transaction():
+        actions = Counter(e["action"] for e in store.audit_events(what="report"))
+    assert actions == {"report.chief": 1, "report.hq": 1}
+
+
+# --- pieces ----------------------------------------------------------------------------------------
+
+
+def test_periods():
+    assert reports.period("2026-11") == reports.Period(date(2026, 11, 1), date(2026, 11, 30))
+    assert reports.period("2026-02").end == date(2026, 2, 28)
+    assert reports.period("2026-11-20").label == "2026年11月20日"
+    assert reports.period("2026").slug == "2026"
+    assert reports.period(None, date(2026, 10, 5), date(2026, 11, 3)).slug == "2026-10-05_2026-11-03"
+    assert reports.period("2026-11").label == "2026年11月"
+    with pytest.raises(JunkaiError):
+        reports.period("2026-11", date(2026, 11, 1), None)
+    assert reports.trend_days(date(2026, 11, 22)) == [
+        date(2025, 12, 31), date(2026, 1, 31), date(2026, 2, 28), date(2026, 3, 31), date(2026, 4, 30),
+        date(2026, 5, 31), date(2026, 6, 30), date(2026, 7, 31), date(2026, 8, 31), date(2026, 9, 30),
+        date(2026, 10, 31), date(2026, 11, 22)]
+
+
+def test_overdue_counts_on_many_days_agree_with_the_lists_on_each(store):
+    """The trend's one-read counts are the lists' counts, day by day (both databases)."""
+    with store.transaction():
+        seed(store, 240, 2, 11, UNTIL, "seed")
+        # a premises that ceased and came back: its status on each day is the last before it
+        pid = store.premises_ids_of_beat(store.organisation("S02").beat_id.iloc[0])[0]
+        store.set_status(pid, model.CEASED, datetime(2025, 3, 1, 12), "test", "op")
+        store.set_status(pid, model.ACTIVE, datetime(2025, 9, 1, 12), "test", "op")
+    days = [date(2021, 6, 30), date(2024, 2, 29), date(2025, 3, 1), date(2025, 8, 31), date(2025, 9, 1), UNTIL]
+    counts = overdue_counts(store, days, ("station", "S02"))
+    for day in days:
+        listed = overdue(store, day, ("station", "S02"))
+        got = counts[counts.day == day].set_index("beat_id")
+        for beat, group in listed.groupby("beat_id"):
+            assert got.loc[beat, "long_unvisited"] == group.category.str.contains(LONG_UNVISITED).sum(), (day, beat)
+            assert got.loc[beat, "long_unconfirmed"] == group.category.str.contains(LONG_UNCONFIRMED).sum()
+        assert got.long_unvisited.sum() == listed.category.str.contains(LONG_UNVISITED).sum()
+        assert got.overdue.sum() == listed.category.str.contains(f"{LONG_UNVISITED}|{LONG_UNCONFIRMED}").sum()
+        with store.transaction():
+            d = store.list_inputs(day, ("station", "S02"))
+        status = {r.premises_id: r.status for r in d["status"].itertuples()}  # ordered: the last one wins
+        assert got.premises.sum() == sum(status.get(pid) != '"ceased"' for pid in d["premises"].premises_id)
