@@ -34,7 +34,7 @@ def beat_table(store: Store, as_of: date, station_id: str | None, years: int, st
     """Each beat with its frequency in force, its turnover and the advised frequency."""
     with store.transaction():
         beats = store.beats_frame(as_of, station_id)
-        counts = store.turnover_counts(as_of - relativedelta(years=years), as_of)
+        counts = store.turnover_counts(as_of - relativedelta(years=years), as_of, station_id)
     df = beats.merge(counts, on="beat_id", how="left").fillna(
         {"premises": 0, "premises_in": 0, "premises_out": 0, "members_in": 0, "members_out": 0})
     changes = df.premises_in + df.premises_out + df.members_in + df.members_out

@@ -45,10 +45,34 @@ def _in_force(settings: pd.DataFrame, column: str) -> pd.DataFrame:
 
 
 def _add_months(days: pd.Series, months: pd.Series) -> pd.Series:
-    out = pd.Series(pd.NaT, index=days.index, dtype="datetime64[ns]")
-    for m in months.dropna().unique():
-        rows = months == m
-        out[rows] = days[rows] + pd.DateOffset(months=int(m))
+    """Each day plus its number of months, the day clipped to the month's end as pd.DateOffset does
+    (Jan 31 + 1 month = Feb 28 or 29); NaT where the day or the months are missing."""
+    m = pd.array(months, dtype="Float64").to_numpy(dtype="float64", na_value=float("nan"))
+    return pd.Series(_months_later(days.to_numpy("datetime64[D]"), m).astype("datetime64[ns]"), index=days.index)
+
+
+def _months_later(d, m):
+    """_add_months on numpy arrays (datetime64[D], float months with NaN). The trend of a prefecture adds
+    months to 600,000 days for every month end: calendar arithmetic goes through small tables of the
+    days and months in range, and every premises only looks its day up."""
+    import numpy as np
+
+    missing = np.isnat(d) | np.isnan(m)
+    out = np.full(d.shape, np.datetime64("NaT"), dtype="datetime64[D]")
+    if missing.all():
+        return out
+    day = d[~missing].astype("int64")
+    lo = day.min()
+    span = np.arange(lo, day.max() + 1).astype("datetime64[D]")
+    span_month = span.astype("datetime64[M]")
+    i = day - lo
+    month = span_month.astype("int64")[i]
+    dom = (span - span_month.astype("datetime64[D]")).astype("int64")[i]
+    target = month + m[~missing].astype("int64")
+    t0 = target.min()
+    starts = np.arange(t0, target.max() + 2).astype("datetime64[M]").astype("datetime64[D]").astype("int64")
+    j = target - t0
+    out[~missing] = (starts[j] + np.minimum(dom, starts[j + 1] - starts[j] - 1)).astype("datetime64[D]")
     return out
 
 
@@ -161,29 +185,35 @@ def overdue_counts(store: Store, days: list[date], scope: tuple[str, str] | None
     status = d["status"].assign(at=lambda s: pd.to_datetime(s["at"], format="ISO8601"),
                                 ceased=lambda s: s.status.map(loads) == model.CEASED)
     freq = d["frequency"].assign(effective_from=lambda f: pd.to_datetime(f.effective_from))
+    # numpy arrays of days and bincount per beat: the loop runs once per month end over every premises
+    codes, beat_ids = pd.factorize(p.beat_id, sort=True)
+    created = created_at.to_numpy("datetime64[D]")
+    household = (p.kind == model.HOUSEHOLD).to_numpy()
+    business = (p.kind == model.BUSINESS).to_numpy()
+    last_met, confirmed = (g.astype("datetime64[D]") for g in (last_met, confirmed))
     for k, day in enumerate(days):
         end = pd.Timestamp(day) + pd.Timedelta(days=1)
         last = status[status["at"] < end].groupby("premises_id").ceased.last()
         ceased = p.index.isin(last[last].index)
         exists = (created_at < end).to_numpy()
-        months = p.beat_id.map(_in_force(freq[freq.effective_from <= pd.Timestamp(day)], "months")
-                               .set_index("beat_id").months).astype("Int64")
-        created = created_at.dt.normalize()
-        met = pd.Series(last_met[:, k], index=p.index).dt.normalize()
-        conf = pd.Series(confirmed[:, k], index=p.index).dt.normalize()
-        has_card = pd.Series(card_created[:, k], index=p.index).notna()
-        ts = pd.Timestamp(day)
-        visit_due = _add_months(met.fillna(created), months)
-        confirm_due = _add_months(conf.fillna(created), months * definitions.unconfirmed_multiplier)
-        unvisited = met.isna() | (ts > visit_due)
+        in_force = _in_force(freq[freq.effective_from <= pd.Timestamp(day)], "months").set_index("beat_id").months
+        months = in_force.reindex(beat_ids).to_numpy(dtype="float64", na_value=np.nan)[codes]
+        met, conf = last_met[:, k], confirmed[:, k]
+        has_card = ~np.isnat(card_created[:, k])
+        ts = np.datetime64(day, "D")
+        # a missing due date (no frequency in force) makes nothing overdue, as in the lists
+        visit_due = _months_later(np.where(np.isnat(met), created, met), months)
+        confirm_due = _months_later(np.where(np.isnat(conf), created, conf), months * definitions.unconfirmed_multiplier)
+        unvisited = np.isnat(met) | (ts > visit_due)
         unconfirmed = ~has_card | (ts > confirm_due)
         active = exists & ~ceased
-        frame = pd.DataFrame({
-            "beat_id": p.beat_id, "premises": active, "households": active & (p.kind == model.HOUSEHOLD),
-            "businesses": active & (p.kind == model.BUSINESS), "cards": active & has_card,
-            "ceased_cards": exists & ceased & has_card, "long_unvisited": active & unvisited,
-            "long_unconfirmed": active & unconfirmed, "overdue": active & (unvisited | unconfirmed)})
-        counts = frame.groupby("beat_id").sum().astype(int).reset_index()
+        flags = dict(premises=active, households=active & household, businesses=active & business,
+                     cards=active & has_card, ceased_cards=exists & ceased & has_card,
+                     long_unvisited=active & unvisited, long_unconfirmed=active & unconfirmed,
+                     overdue=active & (unvisited | unconfirmed))
+        counts = pd.DataFrame({name: np.bincount(codes, weights=f, minlength=len(beat_ids)).astype(int)
+                               for name, f in flags.items()})
+        counts.insert(0, "beat_id", beat_ids)
         counts.insert(0, "day", day)
         out.append(counts)
     return pd.concat(out, ignore_index=True)[["day", "beat_id", *_COUNTS]]

@@ -3,6 +3,7 @@ computation on seeded data."""
 
 from datetime import date, datetime, time, timedelta
 
+import pandas as pd
 import pytest
 from dateutil.relativedelta import relativedelta
 
@@ -215,3 +216,19 @@ def test_a_campaign_by_town_and_bad_campaigns(store, beat):
             store.add_campaign("x", date(2026, 11, 1), date(2026, 11, 30), "署長", datetime.now(), [], ["新町"])
         with pytest.raises(JunkaiError, match="終了日"):
             store.add_campaign("x", date(2026, 11, 1), date(2026, 10, 30), "署長", datetime.now(), ["S01-P01-B1"], [])
+
+
+def test_months_are_added_as_the_calendar_does_on_whole_columns():
+    """Month ends, leap years and missing values, against pandas' own month offset."""
+    from junkai.lists import _add_months
+
+    days = pd.Series(pd.to_datetime(["2024-01-31", "2023-01-31", "2024-02-29", "2024-03-31", "2025-08-31",
+                                     "1999-12-31", None, "2026-11-25", "2026-05-31"]))
+    months = pd.Series([1, 1, 12, 6, 6, 2, 3, None, 24], dtype="Int64")
+    got = _add_months(days, months)
+    assert got.tolist()[:6] == [pd.Timestamp(x) for x in
+                                ("2024-02-29", "2023-02-28", "2025-02-28", "2024-09-30", "2026-02-28", "2000-02-29")]
+    assert got.iloc[6:8].isna().all() and got.iloc[8] == pd.Timestamp("2028-05-31")
+    every = pd.Series(pd.date_range("2019-12-01", "2028-03-31", freq="D"))
+    for m in (1, 2, 3, 6, 12, 24):
+        assert (_add_months(every, pd.Series(m, index=every.index)) == every + pd.DateOffset(months=m)).all(), m
