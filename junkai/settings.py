@@ -37,7 +37,28 @@ class Settings:
     turnover_years: int = 3
     # OCR confidence a value needs, per form field kind, to pass without review (calibrated by `junkai bench ocr`)
     thresholds: dict = field(default_factory=dict)
+    # The scan inbox: one folder per station (`<inbox>/<station id>` unless named in [inbox.stations]);
+    # a file is taken once it has not changed for `inbox_settle_seconds`.
+    inbox: Path | None = None
+    inbox_stations: dict = field(default_factory=dict)
+    inbox_settle_seconds: int = 60
+    inbox_check_minutes: int = 5
+    # Where the nightly batch writes lists and reports (per day and station), and when it runs.
+    output: Path | None = None
+    nightly_at: time = time(2, 0)
+    timezone: str = "Asia/Tokyo"
+    # Flows: threads | processes | dask (a Dask scheduler at dask_address, else a local cluster).
+    task_runner: str = "threads"
+    workers: int = 2
+    dask_address: str | None = None
+    prefect_port: int = 4200
+    prefect_api_url: str | None = None
     raw: dict = field(default_factory=dict, repr=False)
+
+    def inbox_of(self, station: str) -> Path:
+        """The folder a station's scanner writes into."""
+        given = self.inbox_stations.get(station)
+        return Path(given) if given else (self.inbox or self.home / "inbox") / station
 
     @property
     def sqlite_path(self) -> Path:
@@ -92,9 +113,49 @@ def load(env: dict[str, str] | None = None) -> Settings:
         stale_share=number("beats.stale_share", 0.10, 0.01, 0.9, (int, float)),
         turnover_years=number("beats.turnover_years", 3, 1, 10),
         thresholds=_thresholds(raw.get("ocr", {}).get("thresholds", {}), config_path),
+        **_flow_settings(raw, home, config_path, number),
         raw=raw,
     )
     return settings
+
+
+RUNNERS = ("threads", "processes", "dask")
+
+
+def _flow_settings(raw: dict, home: Path, path: Path | None, number) -> dict:
+    """[inbox], [nightly] and [prefect]: where scans wait, when the night runs, and where tasks run."""
+    inbox, nightly, prefect = raw.get("inbox", {}), raw.get("nightly", {}), raw.get("prefect", {})
+
+    def folder(value, default: str) -> Path:
+        p = Path(value or default)
+        return p if p.is_absolute() else home / p
+
+    runner = prefect.get("task_runner", "threads")
+    if runner not in RUNNERS:
+        raise JunkaiError(f"設定ファイル {path} の prefect.task_runner は {' / '.join(RUNNERS)} のどれかです: {runner!r}")
+    stations = inbox.get("stations", {})
+    if not isinstance(stations, dict) or not all(isinstance(v, str) for v in stations.values()):
+        raise JunkaiError(f"設定ファイル {path} の inbox.stations は 署ID = \"フォルダ\" の形です")
+    zone = nightly.get("timezone", "Asia/Tokyo")
+    try:
+        from zoneinfo import ZoneInfo
+        ZoneInfo(zone)
+    except Exception:
+        raise JunkaiError(f"設定ファイル {path} の nightly.timezone が分かりません: {zone!r} (例: Asia/Tokyo)")
+    return dict(
+        inbox=folder(inbox.get("folder"), "inbox"),
+        inbox_stations={k: str(folder(v, v)) for k, v in stations.items()},
+        inbox_settle_seconds=number("inbox.settle_seconds", 60, 0, 3600),
+        inbox_check_minutes=number("inbox.check_minutes", 5, 1, 120),
+        output=folder(nightly.get("output"), "output"),
+        nightly_at=_parse_time(nightly.get("at", "02:00"), "nightly.at", path),
+        timezone=zone,
+        task_runner=runner,
+        workers=number("prefect.workers", 2, 1, 256),
+        dask_address=prefect.get("dask_address") or None,
+        prefect_port=number("prefect.port", 4200, 1024, 65535),
+        prefect_api_url=prefect.get("api_url") or None,
+    )
 
 
 def _thresholds(given: dict, path: Path | None) -> dict:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import Collection, Iterator
 
 import numpy as np
 
@@ -50,7 +50,31 @@ def find_files(paths: list[Path]) -> list[Path]:
     return out
 
 
-def iter_pages(path: Path) -> Iterator[Page]:
+def page_count(path: Path) -> int:
+    """How many pages a file holds, without decoding any (1 for a file that cannot be read:
+    its one page is the error)."""
+    path = Path(path)
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(8)
+        if head.startswith(b"%PDF"):
+            import pypdfium2 as pdfium
+
+            doc = pdfium.PdfDocument(str(path))
+            try:
+                return max(1, len(doc))
+            finally:
+                doc.close()
+        from PIL import Image
+
+        with Image.open(path) as img:
+            return max(1, getattr(img, "n_frames", 1))
+    except Exception:  # whatever is wrong shows when the page is read
+        return 1
+
+
+def iter_pages(path: Path, only: Collection[int] | None = None) -> Iterator[Page]:
+    """Every page of a file, or only those whose 0-based index is in `only` (the others are not decoded)."""
     path = Path(path)
     src = str(path)
     try:
@@ -64,15 +88,15 @@ def iter_pages(path: Path) -> Iterator[Page]:
     with open(path, "rb") as fh:
         head = fh.read(8)
     if head.startswith(b"%PDF"):
-        yield from _pdf_pages(path)
+        yield from _pdf_pages(path, only)
     else:
-        yield from _image_pages(path)
+        yield from _image_pages(path, only)
 
 
 # --- PDF --------------------------------------------------------------------------------
 
 
-def _pdf_pages(path: Path) -> Iterator[Page]:
+def _pdf_pages(path: Path, only: Collection[int] | None = None) -> Iterator[Page]:
     import pypdfium2 as pdfium
 
     src = str(path)
@@ -84,6 +108,8 @@ def _pdf_pages(path: Path) -> Iterator[Page]:
         return
     try:
         for i in range(count):
+            if only is not None and i not in only:
+                continue
             try:
                 page = doc[i]
             except Exception as exc:
@@ -153,7 +179,7 @@ def rasterise_pdf(path: Path, dpi: float) -> Iterator[np.ndarray]:
 # --- images -----------------------------------------------------------------------------
 
 
-def _image_pages(path: Path) -> Iterator[Page]:
+def _image_pages(path: Path, only: Collection[int] | None = None) -> Iterator[Page]:
     from PIL import Image, UnidentifiedImageError
 
     src = str(path)
@@ -177,7 +203,8 @@ def _image_pages(path: Path) -> Iterator[Page]:
             except Exception as exc:
                 yield Page(src, i, None, None, f"{i + 1} 頁目を読めません: {exc}", "bad_image")
                 break
-            yield _image_page(src, i, img)
+            if only is None or i in only:
+                yield _image_page(src, i, img)
             i += 1
 
 

@@ -1,0 +1,70 @@
+"""Every deployment and schedule, declared in one list.
+
+Per station: the nightly batch at 02:00 local time (one run at a time per station: a run
+still going when the next is due makes the next wait) and the inbox checked every few
+minutes (a check still going when the next is due makes the next one skip). Without a
+schedule, run from the UI when needed: ingest, print, handover and report.
+
+`tests/test_flows.py` checks every schedule's parameters against its flow's signature.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from prefect import Flow
+from prefect.client.schemas.objects import ConcurrencyLimitConfig, ConcurrencyLimitStrategy
+from prefect.schedules import Cron, Interval, Schedule
+
+from flows.handover import handover
+from flows.inbox import inbox
+from flows.ingest import ingest
+from flows.nightly import nightly
+from flows.print import print_cards
+from flows.report import report
+from junkai.settings import Settings
+
+
+@dataclass(frozen=True)
+class Planned:
+    flow: Flow
+    name: str
+    schedules: list[Schedule] = field(default_factory=list)
+    concurrency: int | None = None  # runs of this deployment at once
+    skip_when_busy: bool = False  # at the limit: skip the new run (else it waits)
+    when: str = "画面から実行"
+
+    def limit(self) -> ConcurrencyLimitConfig | None:
+        if self.concurrency is None:
+            return None
+        strategy = ConcurrencyLimitStrategy.CANCEL_NEW if self.skip_when_busy else ConcurrencyLimitStrategy.ENQUEUE
+        return ConcurrencyLimitConfig(limit=self.concurrency, collision_strategy=strategy)
+
+
+def declared(s: Settings, stations: list[str]) -> list[Planned]:
+    """The deployments of a store with these stations, under these settings."""
+    at = s.nightly_at
+    planned: list[Planned] = []
+    for station in stations:
+        planned.append(Planned(
+            nightly, f"nightly-{station}",
+            [Cron(f"{at.minute} {at.hour} * * *", timezone=s.timezone, parameters={"station": station})],
+            concurrency=1, when=f"毎日 {at:%H:%M} ({s.timezone})"))
+        planned.append(Planned(
+            inbox, f"inbox-{station}",
+            [Interval(timedelta(minutes=s.inbox_check_minutes), parameters={"station": station})],
+            concurrency=1, skip_when_busy=True, when=f"{s.inbox_check_minutes} 分ごと"))
+    planned += [Planned(ingest, "ingest"), Planned(print_cards, "print"), Planned(handover, "handover"),
+                Planned(report, "report")]
+    return planned
+
+
+def serve(planned: list[Planned]) -> None:
+    """Create the deployments on the server and run them on schedule until interrupted (Ctrl-C)."""
+    from prefect import serve as prefect_serve
+
+    deployments = [p.flow.to_deployment(name=p.name, schedules=p.schedules, concurrency_limit=p.limit())
+                   for p in planned]
+    # the server stops with us: nothing to pause on the way out
+    prefect_serve(*deployments, pause_on_shutdown=False, print_starting_message=False)

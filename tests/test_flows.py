@@ -1,0 +1,356 @@
+"""The flows' wiring, under one Prefect test harness for the session: mapping, retries,
+artifacts, the nightly batch and its second run, and a Dask cluster against PostgreSQL.
+The steps themselves are plain functions, tested without Prefect elsewhere."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import typing
+import uuid
+from datetime import date, timedelta
+from pathlib import Path
+
+from junkai import prefect_env
+
+# Prefect reads its settings when first imported: its files go to a throw-away folder
+prefect_env.configure(Path(tempfile.mkdtemp(prefix="junkai-prefect-")), quiet=True, find_server=False)
+
+import pydantic  # noqa: E402
+import pytest  # noqa: E402
+import sqlalchemy as sa  # noqa: E402
+
+from flows import common  # noqa: E402
+from flows import ingest as ingest_flow  # noqa: E402
+from flows import nightly as nightly_flow  # noqa: E402
+from flows.deployments import declared  # noqa: E402
+from junkai import JunkaiError, printing, qr, settings  # noqa: E402
+from junkai import nightly as N  # noqa: E402
+from junkai.seed import seed  # noqa: E402
+from junkai.store import Store, audit, nightly_run, print_batch, scan_page  # noqa: E402
+from tests.conftest import new_pg_database  # noqa: E402
+
+AS_OF = date.today()
+BEAT = "S01-P01-B1"
+
+
+@pytest.fixture(scope="session")
+def harness():
+    """One Prefect server for the session: 10-12 s to start here, 60 s allowed (more on a machine
+    shared with other test runs: JUNKAI_TEST_PREFECT_STARTUP)."""
+    import os
+
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=int(os.environ.get("JUNKAI_TEST_PREFECT_STARTUP", "60"))):
+        yield
+
+
+def _clone(server_url: str, template: str) -> str:
+    import psycopg
+
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(server_url.replace("postgresql+psycopg", "postgresql") + "/postgres",
+                         autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {name} TEMPLATE {template}")
+    return f"{server_url}/{name}"
+
+
+@pytest.fixture(scope="module")
+def station(tmp_path_factory, pg_server):
+    """One seeded station on SQLite and, identically, on PostgreSQL; a beat's cards printed once and
+    recorded in both; three of them returned filled in and scanned."""
+    from junkai.simulate import simulate
+
+    root = tmp_path_factory.mktemp("flows")
+    home = root / "home"
+    sqlite_url = f"sqlite:///{home / 'junkai.sqlite3'}"
+    pg_template = new_pg_database(pg_server)
+    stores = [Store(sqlite_url), Store(pg_template)]
+    for s in stores:
+        s.migrate()
+        with s.transaction():
+            seed(s, 40, 1, 5, AS_OF, "試験")
+    key = qr.station_key(home)
+    with stores[0].transaction():
+        batch = printing.plan(stores[0], beat=BEAT, operator="試験")
+    tmp, _ = printing.write_file(batch, root / "print", key)
+    pdf = tmp.rename(root / "print" / printing.file_name(batch))
+    for s in stores:
+        with s.transaction():
+            printing.record(s, batch, pdf)
+        s.close()
+    scans = root / "scans"
+    simulate(pdf, scans, 3, key, today=AS_OF, limit=3)
+    (scans / "truth.json").rename(root / "truth.json")
+    config = root / "junkai.toml"
+    config.write_text("[inbox]\nsettle_seconds = 0\n", encoding="utf-8")
+    return dict(root=root, home=home, scans=scans, config=config, pg=pg_server,
+                pg_template=pg_template.rsplit("/", 1)[1], pages=len(list(_pages(root))))
+
+
+def _pages(root: Path):
+    import json
+
+    return json.loads((root / "truth.json").read_text(encoding="utf-8"))["pages"]
+
+
+@pytest.fixture
+def copy(station, tmp_path, monkeypatch):
+    """A data folder of its own (store, key, settings) for one test, used by the flows through the settings."""
+    home = tmp_path / "home"
+    shutil.copytree(station["home"], home)
+    monkeypatch.setenv("JUNKAI_HOME", str(home))
+    monkeypatch.setenv("JUNKAI_CONFIG", str(station["config"]))
+    monkeypatch.delenv("JUNKAI_DB_URL", raising=False)
+    return home
+
+
+def _count(store: Store, table, *where) -> int:
+    with store.transaction():
+        return store.conn.execute(sa.select(sa.func.count()).select_from(table).where(*where)).scalar_one()
+
+
+# --- declared deployments ------------------------------------------------------------------------------
+
+
+def test_every_schedule_gives_its_flow_exactly_the_parameters_it_takes():
+    s = settings.load({"JUNKAI_HOME": "/nonexistent"})
+    planned = declared(s, ["S01", "S02"])
+    assert {p.name for p in planned} >= {"nightly-S01", "inbox-S01", "nightly-S02", "inbox-S02", "ingest", "print",
+                                        "handover", "report"}
+    for p in planned:
+        fn = p.flow.fn
+        signature = typing.get_type_hints(fn)
+        params = p.flow.parameters.properties
+        required = set(p.flow.parameters.required or [])
+        for schedule in p.schedules:
+            given = schedule.parameters
+            assert required <= set(given), f"{p.name}: {required - set(given)} missing"
+            assert set(given) <= set(params), f"{p.name}: {set(given) - set(params)} unknown"
+            for name, value in given.items():
+                pydantic.TypeAdapter(signature[name]).validate_python(value, strict=True)
+    nightly = [p for p in planned if p.name.startswith("nightly-")]
+    assert all(p.schedules[0].cron == "0 2 * * *" and p.schedules[0].timezone == "Asia/Tokyo" for p in nightly)
+    assert all(p.limit().limit == 1 for p in planned if p.schedules)
+
+
+# --- retries: transient failures only -------------------------------------------------------------------------
+
+
+def test_failures_are_retried_only_when_they_may_pass(harness, tmp_path, monkeypatch):
+    from prefect import flow
+
+    from junkai import ingest as I
+
+    store = Store(f"sqlite:///{tmp_path / 'junkai.sqlite3'}")
+    store.migrate()
+    with store.transaction():
+        store.add_scan_file("ab" * 32, "scan.pdf", 3, "scans/ab.pdf", AS_OF, "試験")
+    blank = dict(page=1, status="skipped", messages=["白紙"], identity=None, fields=[], source="scan.pdf")
+    real, calls = I.record, []
+
+    def locked_once(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 1:
+            raise sa.exc.OperationalError("INSERT", {}, Exception("database is locked"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(I, "record", locked_once)
+    record = ingest_flow.record.with_options(retry_delay_seconds=0)
+
+    @flow
+    def one_page(result: dict) -> str:
+        return record(store, "ab" * 32, result, "試験", {}, AS_OF).state
+
+    assert one_page(blank) == "skipped" and len(calls) == 2
+    assert _count(store, scan_page) == 1
+
+    def bad_input(*args, **kwargs):
+        calls.append(1)
+        raise JunkaiError("この印刷IDのカードは印刷されていません")
+
+    monkeypatch.setattr(I, "record", bad_input)
+    calls.clear()
+    with pytest.raises(JunkaiError):
+        one_page(dict(blank, page=2))
+    assert len(calls) == 1
+    store.close()
+
+
+def test_transient_is_what_may_pass_on_a_second_try():
+    import errno
+
+    assert common.is_transient(sa.exc.OperationalError("x", {}, Exception("database is locked")))
+    assert common.is_transient(OSError(errno.EAGAIN, "busy"))
+    assert common.is_transient(type("KilledWorker", (Exception,), {})())
+    assert not common.is_transient(JunkaiError("郵便番号の形式が正しくありません"))
+    assert not common.is_transient(FileNotFoundError(errno.ENOENT, "gone"))
+    assert not common.is_transient(ValueError("bad"))
+
+
+def test_the_task_runner_is_a_setting(tmp_path):
+    from prefect.task_runners import ProcessPoolTaskRunner, ThreadPoolTaskRunner
+    from prefect_dask import DaskTaskRunner
+
+    def runner(text: str):
+        (tmp_path / "junkai.toml").write_text(text, encoding="utf-8")
+        return common.task_runner(settings.load({"JUNKAI_HOME": str(tmp_path), "JUNKAI_CONFIG": str(tmp_path / "junkai.toml")}))
+
+    assert isinstance(runner(""), ThreadPoolTaskRunner)
+    assert isinstance(runner('[prefect]\ntask_runner = "processes"\n'), ProcessPoolTaskRunner)
+    local = runner('[prefect]\ntask_runner = "dask"\nworkers = 3\n')
+    assert isinstance(local, DaskTaskRunner) and local.cluster_kwargs["n_workers"] == 3
+    remote = runner('[prefect]\ntask_runner = "dask"\ndask_address = "tcp://10.0.0.5:8786"\n')
+    assert remote.address == "tcp://10.0.0.5:8786"
+    with pytest.raises(JunkaiError, match="task_runner"):
+        runner('[prefect]\ntask_runner = "ray"\n')
+
+
+# --- the ingest flow --------------------------------------------------------------------------------------------
+
+
+def test_the_ingest_flow_records_every_page_once_and_publishes_its_summary(harness, station, copy):
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+
+    result = ingest_flow.run([station["scans"]], "試験")
+    assert result["pages"] == station["pages"] and result["files"] >= 1 and not result["failures"]
+    assert sum(result["states"].values()) == station["pages"] and result["states"].get("applied", 0) >= 2
+    assert len(result["by_file"]) == result["files"]
+    assert all(f["pages"] and not f["failures"] for f in result["by_file"].values())
+    store = Store(f"sqlite:///{copy / 'junkai.sqlite3'}")
+    assert _count(store, scan_page) == station["pages"]
+    again = ingest_flow.run([station["scans"]], "試験")
+    assert again["pages"] == 0 and again["files_seen_before"] == again["files"] == result["files"]
+    assert _count(store, scan_page) == station["pages"]
+    store.close()
+    with get_client(sync_client=True) as client:
+        artifacts = client.read_artifacts(artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=["ingest"])))
+    assert artifacts and artifacts[0].type == "table"
+    assert "頁" in artifacts[0].description
+
+
+# --- the nightly flow ---------------------------------------------------------------------------------------------
+
+
+def _files(*folders: Path) -> list[str]:
+    return sorted(str(p) for f in folders for p in f.rglob("*") if p.is_file() and not p.name.startswith("."))
+
+
+def test_the_nightly_flow_writes_the_lists_and_reports_and_a_second_run_does_nothing_new(harness, station, copy):
+    inbox = copy / "inbox" / "S01"
+    inbox.mkdir(parents=True)
+    for f in station["scans"].iterdir():
+        shutil.copy(f, inbox / f.name)
+    (inbox / "torn.pdf").write_bytes(b"%PDF-1.4 torn off by the feeder")
+    summary = nightly_flow.nightly(station="S01", as_of=AS_OF, operator="試験")["S01"]
+
+    assert {k: v["state"] for k, v in summary.items() if v["state"] == N.FAILED} == {}
+    assert list(summary) and set(summary) == set(N.STEPS)
+    out = copy / "output" / AS_OF.isoformat()
+    day = AS_OF - timedelta(days=1)
+    month = (AS_OF.replace(day=1) - timedelta(days=1)).strftime("%Y-%m")
+    written = {Path(f).name for f in _files(out)}
+    assert any(n.startswith("overdue-S01-") and n.endswith(".csv") for n in written)
+    assert any(n.startswith("visits-S01-") and n.endswith(".pdf") for n in written)
+    assert f"chief-S01-{day}.pdf" in written and f"hq-{month}.pdf" in written
+    assert all(f.startswith(str(out)) for step in summary.values() if step is not summary["inbox"]
+               for f in step["files"])
+    # the inbox: scans archived by date, the torn file quarantined with its reason
+    archived = sorted(p.name for p in (inbox / "archive" / date.today().isoformat()).iterdir())
+    assert archived == sorted(f.name for f in station["scans"].iterdir())
+    reason = (inbox / "quarantine" / "torn.pdf.reason.txt").read_text(encoding="utf-8")
+    assert "torn.pdf" in reason and "1 頁" in reason
+    assert not [p for p in inbox.iterdir() if p.is_file() and not p.name.startswith(".")]
+    # the store: pages, the officers' print batches and the run's line
+    store = Store(f"sqlite:///{copy / 'junkai.sqlite3'}")
+    assert _count(store, scan_page, scan_page.c.state != "failed") == station["pages"]
+    assert summary["visit_lists"]["detail"]["batches"]
+    with store.transaction():
+        runs = store.nightly_runs("S01", AS_OF)
+    assert [r["state"] for r in runs] == ["done"] and runs[0]["finished_at"] is not None
+    assert runs[0]["summary"]["overdue"]["files"] == summary["overdue"]["files"]
+
+    files, batches = _files(out, inbox), _count(store, print_batch)
+    reports = _count(store, audit, audit.c.action.like("report.%"))
+    second = nightly_flow.nightly(station="S01", as_of=AS_OF, operator="試験")["S01"]
+    assert {k: v["state"] for k, v in second.items()} == dict(
+        inbox=N.NOTHING, reconcile=N.NOTHING, overdue=N.SKIPPED, visit_lists=N.SKIPPED, chief_report=N.SKIPPED,
+        hq_complaints=N.SKIPPED, hq_report=N.SKIPPED)
+    assert _files(out, inbox) == files
+    assert _count(store, print_batch) == batches
+    assert _count(store, audit, audit.c.action.like("report.%")) == reports
+    assert _count(store, nightly_run) == 2
+    store.close()
+
+
+def test_a_failing_step_is_recorded_and_the_others_go_on(harness, station, copy, monkeypatch):
+    def broken(*args, **kwargs):
+        raise RuntimeError("プリンタの用紙切れ")
+
+    monkeypatch.setattr(N, "visit_lists", broken)
+    with pytest.raises(nightly_flow.StepsFailed) as failed:
+        nightly_flow.nightly(station="S01", as_of=AS_OF, operator="試験")
+    steps = failed.value.summary["S01"]
+    assert steps["visit_lists"]["state"] == N.FAILED and "用紙切れ" in steps["visit_lists"]["message"]
+    assert steps["chief_report"]["state"] == N.DONE and steps["overdue"]["state"] == N.DONE
+    monkeypatch.undo()
+    monkeypatch.setenv("JUNKAI_HOME", str(copy))
+    monkeypatch.setenv("JUNKAI_CONFIG", str(station["config"]))
+    # the next run does only what failed
+    again = nightly_flow.nightly(station="S01", as_of=AS_OF, operator="試験")["S01"]
+    assert again["visit_lists"]["state"] == N.DONE and again["chief_report"]["state"] == N.SKIPPED
+
+
+def test_the_print_handover_and_report_flows_write_their_files(harness, station, copy):
+    from flows.handover import handover
+    from flows.print import print_cards
+    from flows.report import report
+
+    printed = print_cards(beat=BEAT, blank=2, operator="試験")
+    assert Path(printed["path"]).is_file() and printed["cards"] == 2
+    store = Store(f"sqlite:///{copy / 'junkai.sqlite3'}")
+    with store.transaction():
+        assert store.print_batch(printed["batch"])["cards"] == 2
+    store.close()
+    day = AS_OF - timedelta(days=1)
+    chief = Path(report(kind="chief", start=day, end=day, station="S01", operator="試験"))
+    assert chief.is_file() and chief.name == f"chief-S01-{day}.pdf"
+    assert Path(handover(beat=BEAT, as_of=AS_OF, operator="試験")).is_file()
+    with pytest.raises(JunkaiError, match="警察署"):
+        report(kind="chief", start=day, end=day, operator="試験")
+
+
+# --- past one machine ---------------------------------------------------------------------------------------------
+
+
+def _outcome(url: str) -> dict:
+    from junkai.store import card, review_item, visit
+
+    store = Store(url)
+    with store.transaction():
+        c = store.conn
+        pages = [(r.id, r.state, r.read_status, r.print_id, r.sheet, r.premises_id, r.summary)
+                 for r in c.execute(sa.select(scan_page).order_by(scan_page.c.id))]
+        cards = [(r.premises_id, r.version, r.data) for r in c.execute(sa.select(card).order_by(card.c.premises_id))]
+        review = [(r.page_id, r.topic, r.field, r.guess, r.status)
+                  for r in c.execute(sa.select(review_item).order_by(review_item.c.page_id, review_item.c.field))]
+        visits = [(r.premises_id, r.visited_at, r.outcome, r.source)
+                  for r in c.execute(sa.select(visit).where(visit.c.source.like("scan:%")).order_by(visit.c.id))]
+    store.close()
+    return dict(pages=pages, cards=cards, review=review, visits=visits)
+
+
+def test_ingest_on_a_dask_cluster_equals_the_threaded_run(harness, station, copy, monkeypatch):
+    from prefect_dask import DaskTaskRunner
+
+    threaded, on_dask = (_clone(station["pg"], station["pg_template"]) for _ in range(2))
+    monkeypatch.setenv("JUNKAI_DB_URL", threaded)
+    a = ingest_flow.run([station["scans"]], "試験")
+    monkeypatch.setenv("JUNKAI_DB_URL", on_dask)
+    dask = DaskTaskRunner(cluster_class="distributed.LocalCluster", cluster_kwargs=common.local_cluster(2))
+    b = ingest_flow.run([station["scans"]], "試験", runner=dask)
+    assert a["pages"] == b["pages"] == station["pages"] and a["states"] == b["states"]
+    first, second = _outcome(threaded), _outcome(on_dask)
+    assert first["pages"] and first == second
