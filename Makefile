@@ -18,6 +18,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 DEMO_HOME := data/demo
+J := JUNKAI_HOME=$(DEMO_HOME) JUNKAI_USER=デモ $(BIN)/junkai
 BENCH_PREMISES ?= 600000
 
 .PHONY: help setup system-deps python-deps demo test bench clean
@@ -46,11 +47,19 @@ setup: system-deps python-deps
 
 demo: setup
 	rm -rf $(DEMO_HOME)
-	JUNKAI_HOME=$(DEMO_HOME) JUNKAI_USER=デモ $(BIN)/junkai seed --premises 300 --stations 1 --seed 1
-	JUNKAI_HOME=$(DEMO_HOME) JUNKAI_USER=デモ $(BIN)/junkai report chief --station S01 --period $$(date +%Y-%m)
-	JUNKAI_HOME=$(DEMO_HOME) JUNKAI_USER=デモ $(BIN)/junkai report hq --period $$(date +%Y-%m)
-	JUNKAI_HOME=$(DEMO_HOME) JUNKAI_USER=デモ $(BIN)/junkai print cards --beat S01-P01-B1
-	JUNKAI_HOME=$(DEMO_HOME) JUNKAI_USER=デモ $(BIN)/junkai print cards --blank 3 --beat S01-P01-B1
+	$(J) seed --premises 150 --stations 1 --seed 1
+	@# print a beat's pre-filled cards and a few blank ones, let simulated residents fill them in, scan them
+	cards=$$($(J) print cards --beat S01-P01-B1 | tail -n 1) && \
+	blank=$$($(J) print cards --blank 3 --beat S01-P01-B1 | tail -n 1) && \
+	$(J) simulate "$$cards" --out $(DEMO_HOME)/returned/cards --seed 1 && \
+	$(J) simulate "$$blank" --out $(DEMO_HOME)/returned/blank --seed 2
+	$(J) ingest $(DEMO_HOME)/returned
+	$(J) review list
+	$(J) overdue --station S01 --out $(DEMO_HOME)/overdue.csv
+	$(J) overdue --beat S01-P01-B1 --format pdf
+	$(J) report chief --station S01 --period $$(date +%Y-%m)
+	$(J) report hq --period $$(date +%Y-%m)
+	$(J) run nightly --station S01
 
 test: setup
 	$(BIN)/python -m pytest -q

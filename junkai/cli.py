@@ -3,6 +3,7 @@ names its operator in the audit log when it touches personal data."""
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import sys
@@ -722,14 +723,15 @@ def ingest(
     同じファイルや同じカードの頁を二度取り込んでも、反映は一度だけ。途中で止まっても、もう一度実行すれば
     一度で最後まで実行したのと同じ結果になる。
 
+    Prefect のフローとして実行する (頁の読み取りは設定 [prefect] task_runner で並列に)。
+
     例: junkai ingest inbox/2026-11-20/
     """
-    from junkai.ingest import ingest as run_ingest
-
     missing = [str(p) for p in paths if not p.exists()]
     if missing:
         raise JunkaiError(f"ファイルまたはフォルダがありません: {', '.join(missing)}")
     s, store = _open()
+    store.close()
     operator = _operator()
 
     def show(result, outcome):
@@ -741,10 +743,17 @@ def ingest(
                                        messages=result.get("messages", []) + outcome.messages),
                                   ensure_ascii=False, default=str))
 
-    summary = run_ingest(store, s.home, paths, operator, s.thresholds, on_page=show)
-    with store.transaction():
-        store.audit(operator, "ingest", "scan_file", None, **{k: v for k, v in summary.as_dict().items()
-                                                              if k not in ("failures", "notes")})
+    _prefect(s)
+    from flows import ingest as ingest_flow
+    from junkai.ingest import Summary
+
+    ingest_flow.listen_pages(show)
+    try:
+        with _progress_bar():
+            result = ingest_flow.run(paths, operator, s)
+    finally:
+        ingest_flow.listen_pages(None)
+    summary = Summary(**{k: v for k, v in result.items() if k in Summary.__dataclass_fields__})
     st = summary.states
     lines = [f"ファイル {summary.files} (うち受付済み {summary.files_seen_before})、読み取った頁 {summary.pages} "
              f"(白紙・裏面 {st.get('skipped', 0)})、照合できたカード {summary.matched}、補正を反映 {summary.applied} 項目、"
@@ -860,7 +869,8 @@ def overdue(
     else:
         from junkai.export import write_text
         write_text(out_path, text, bom=True)
-        out.print(f"{len(df)} 戸の一覧を書き出しました: {out_path}")
+        counts = "・".join(f"{c} {int(df.category.str.contains(c).sum())}" for c in ("重点", "長期不実施", "長期未把握"))
+        out.print(f"{len(df)} 戸の一覧を書き出しました ({counts}): {out_path}", highlight=False)
     with store.transaction():
         store.audit(operator, "export", "overdue", scope[1] if scope else None, as_of=day.isoformat(), rows=len(df),
                     path=str(out_path) if out_path else "-")
@@ -923,8 +933,10 @@ def print_cards(
                     raise JunkaiError(f"各戸 ID は数字です: {part!r}")
                 ids.append(int(part))
     s, store = _open()
-    batch, final, pages = printing.print_cards(store, out_dir, qr.station_key(s.home), premises_ids=ids, beat=beat,
-                                               blank=blank, blank_form=blank_type.value, operator=_operator())
+    with _bar("カードの印刷") as on_card:
+        batch, final, pages = printing.print_cards(store, out_dir, qr.station_key(s.home), on_card, premises_ids=ids,
+                                                   beat=beat, blank=blank, blank_form=blank_type.value,
+                                                   operator=_operator())
     out.print(f"カード {len(batch.jobs)} 枚 (用紙 {batch.sheets} 枚、表紙を含め {pages} 頁) を書き出しました "
               f"(印刷番号 {batch.id})", highlight=False)
     typer.echo(str(final))
@@ -1030,6 +1042,164 @@ def bench_ocr():
     code = subprocess.call([sys.executable, "-m", "bench.run", "--only", "ocr"], cwd=root)
     if code:
         raise JunkaiError(f"ベンチマークが失敗しました (終了コード {code})")
+
+
+# --- flows: run now, or serve on a schedule --------------------------------------------------
+
+run_app = typer.Typer(help="Prefect のフローを今すぐ一度実行する", no_args_is_help=True)
+app.add_typer(run_app, name="run")
+
+
+def _prefect(s: settings_mod.Settings, quiet: bool = True) -> None:
+    """Prefect's environment (data folder, telemetry off) before Prefect is first imported."""
+    from junkai import prefect_env
+
+    prefect_env.configure(s.home, quiet=quiet, api_url=s.prefect_api_url, port=s.prefect_port)
+
+
+def _rich_progress():
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    # on stderr, so that stdout stays data; left on screen only in a terminal
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                    console=err, transient=not err.is_terminal)
+
+
+@contextlib.contextmanager
+def _bar(label: str):
+    """One bar; yields the callback (done, total) that moves it."""
+    with _rich_progress() as progress:
+        bar = progress.add_task(label, total=None)
+        yield lambda done, total: progress.update(bar, completed=done, total=total)
+
+
+@contextlib.contextmanager
+def _progress_bar():
+    """A bar per long step of the flows run in this process."""
+    from flows import common
+
+    bars: dict[str, int] = {}
+    with _rich_progress() as progress:
+        def on(label: str, done: int, total: int) -> None:
+            if label not in bars:
+                bars[label] = progress.add_task(label, total=total)
+            progress.update(bars[label], completed=done, total=total)
+
+        common.listen(on)
+        try:
+            yield
+        finally:
+            common.listen(None)
+
+
+@command(run_app, "nightly")
+def run_nightly(
+    station: Annotated[Optional[str], typer.Option(help="警察署 ID (既定: すべての警察署)")] = None,
+    as_of: Annotated[Optional[str], typer.Option("--as-of", help="基準日 YYYY-MM-DD (既定: 今日)")] = None,
+):
+    """夜間処理を今すぐ一度実行する: 受付フォルダの取込 → 確認済みの値の反映 → 長期不実施・長期未把握の一覧 →
+    訪問リストと記入済みカード → 署長への日報 (前日分) → 本部への苦情報告 → 本部への報告 (月初め、前月分)。
+
+    同じ署・同じ基準日に二度実行しても、済んだ処理は繰り返さない。一覧と報告は
+    データフォルダの output/<基準日>/<署ID>/ に書き出し、書き出したファイルを表示する。
+
+    例: junkai run nightly --station S01
+        junkai run nightly --as-of 2026-11-20
+    """
+    day = _day(as_of, "--as-of")
+    s, store = _open()
+    store.close()
+    _prefect(s)
+    from flows import nightly as nightly_flow
+    from junkai import nightly as N
+
+    failed = None
+    with _progress_bar():
+        try:
+            summary = nightly_flow.nightly(station=station, as_of=day, operator=_operator())
+        except nightly_flow.StepsFailed as exc:
+            summary, failed = exc.summary, exc
+    for st, steps in summary.items():
+        table = Table(title=f"夜間処理 {st}")
+        for label in ("処理", "結果", "ファイル", "内容"):
+            table.add_column(label)
+        for step in N.STEPS:
+            r = steps.get(step)
+            if r is None:
+                continue
+            table.add_row(N.STEPS[step], N.STATE_LABELS.get(r["state"], r["state"]), str(len(r.get("files", []))),
+                          N.describe(r))
+        out.print(table)
+    files = [f for steps in summary.values() for step in N.STEPS for f in steps.get(step, {}).get("files", [])
+             if step != "inbox"]
+    out.print("書き出したファイル:" if files else "新しく書き出したファイルはありません")
+    for f in files:
+        typer.echo(f)
+    if failed:
+        err.print(f"エラー: {failed}", highlight=False, soft_wrap=True)
+        raise typer.Exit(1)
+
+
+@command()
+def serve(
+    port: Annotated[Optional[int], typer.Option(help="Prefect サーバのポート (127.0.0.1 のみ、既定: 設定 prefect.port)")] = None,
+):
+    """Prefect サーバを 127.0.0.1 で起動し、予定どおりにフローを実行する (Ctrl-C で停止)。
+
+    夜間処理は毎日 02:00 (設定 nightly.at、署ごとに同時に一つまで)、受付フォルダの確認は数分ごと
+    (設定 inbox.check_minutes)。サーバのデータベースはデータフォルダの prefect/ に置かれ、外部へは
+    何も送らない。実行の様子はブラウザで http://127.0.0.1:4200/ を開いて見る。
+
+    例: junkai serve
+    """
+    import os
+    import subprocess
+    import time
+
+    from junkai import prefect_env
+
+    s, store = _open()
+    with store.transaction():
+        stations = store.station_ids()
+    store.close()
+    if not stations:
+        raise JunkaiError("警察署が登録されていません (先に junkai seed などでデータを作成してください)")
+    port = port or s.prefect_port
+    api = prefect_env.local_api_url(port)
+    if prefect_env.server_answers(api):
+        raise JunkaiError(f"ポート {port} ではすでに Prefect サーバが動いています (別の junkai serve?)")
+    prefect_env.configure(s.home, api_url=api)
+    log = prefect_env.prefect_home(s.home) / "server.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    out.print(f"Prefect サーバを起動しています (127.0.0.1:{port}、データベース {log.parent}) ...", highlight=False)
+    with open(log, "ab") as fh:
+        # its own session: Ctrl-C stops the runner first, then the server is stopped here
+        server = subprocess.Popen([sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1",
+                                   "--port", str(port)], stdout=fh, stderr=subprocess.STDOUT, env=os.environ,
+                                  start_new_session=True)
+    try:
+        deadline = time.monotonic() + 180
+        while not prefect_env.server_answers(api, timeout=1.0):
+            if server.poll() is not None:
+                raise JunkaiError(f"Prefect サーバが起動しませんでした (記録: {log})")
+            if time.monotonic() > deadline:
+                raise JunkaiError(f"Prefect サーバが 180 秒以内に応答しませんでした (記録: {log})")
+            time.sleep(0.5)
+        from flows import deployments
+
+        planned = deployments.declared(s, stations)
+        out.print(f"Prefect の画面: http://127.0.0.1:{port}/  (終了は Ctrl-C)", highlight=False)
+        for d in planned:
+            out.print(f"  {d.name}: {d.when}", highlight=False)
+        deployments.serve(planned)
+    finally:
+        server.terminate()
+        try:
+            server.wait(30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+    out.print("停止しました")
 
 
 # --- reports to the chief and to HQ (第4-5, 第4-6, 第6-5(2), 第7) -----------------------------

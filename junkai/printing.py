@@ -18,7 +18,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
-from typing import BinaryIO, Iterable
+from typing import BinaryIO, Callable, Iterable
 
 from junkai import JunkaiError, model
 from junkai import form as F
@@ -252,8 +252,10 @@ def cover(batch: Batch) -> dict:
 # --- writing ----------------------------------------------------------------------------
 
 
-def write(batch: Batch, fh: BinaryIO, key: bytes, font: Font | None = None) -> int:
-    """Write the batch as one PDF to `fh`, page by page; returns the number of pages."""
+def write(batch: Batch, fh: BinaryIO, key: bytes, font: Font | None = None,
+          on_card: Callable[[int, int], None] | None = None) -> int:
+    """Write the batch as one PDF to `fh`, page by page; returns the number of pages.
+    `on_card(done, total)` is told after every card (a progress bar)."""
     from junkai import render
 
     needed = sorted({(j.form, s, j.variant) for j in batch.jobs for s in range(1, j.sheets + 1)})
@@ -266,7 +268,7 @@ def write(batch: Batch, fh: BinaryIO, key: bytes, font: Font | None = None) -> i
     font_number, resources = writer.reserve(), writer.reserve()
     forms = b"".join(b"/%s%d %d 0 R" % (FORM_NAME, i, n) for i, n in enumerate(rendered.forms))
     writer.object(resources, b"<</XObject <<%s>>/Font <</JV %d 0 R>>>>" % (forms, font_number))
-    for job in batch.jobs:
+    for done, job in enumerate(batch.jobs, 1):
         for sheet in range(1, job.sheets + 1):
             page = F.page(job.form, sheet)
             canvas = Canvas(font)
@@ -274,6 +276,8 @@ def write(batch: Batch, fh: BinaryIO, key: bytes, font: Font | None = None) -> i
             stamp(canvas, job, sheet, page, key)
             contents = writer.stream(writer.reserve(), canvas.data())
             writer.page(writer.reserve(), resources, [contents])
+        if on_card:
+            on_card(done, len(batch.jobs))
     writer.font(font, font_number)
     writer.close({"Title": f"巡回連絡カード {batch.id}", "Creator": "junkai",
                   "CreationDate": f"D:{batch.printed_at:%Y%m%d%H%M%S}"})
@@ -295,14 +299,15 @@ def stamp(canvas: Canvas, job: Job, sheet: int, page: F.Page, key: bytes) -> Non
     canvas.modules(qr.matrix(qr.encode(payload(job, sheet), key)), page.qr)
 
 
-def write_file(batch: Batch, out_dir: Path, key: bytes) -> tuple[Path, int]:
+def write_file(batch: Batch, out_dir: Path, key: bytes,
+               on_card: Callable[[int, int], None] | None = None) -> tuple[Path, int]:
     """Write to a temporary name in `out_dir`, owner-only; the caller renames it into place."""
     out_dir.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=out_dir, prefix=".cards-", suffix=".pdf.tmp")
     try:
         os.fchmod(fd, 0o600)
         with os.fdopen(fd, "wb") as fh:
-            pages = write(batch, fh, key)
+            pages = write(batch, fh, key, on_card=on_card)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
@@ -315,7 +320,8 @@ def file_name(batch: Batch) -> str:
     return f"{kind}-{beat + '-' if beat else ''}{batch.id}.pdf"
 
 
-def print_cards(store, out_dir: Path, key: bytes, **plan_args) -> tuple[Batch, Path, int]:
+def print_cards(store, out_dir: Path, key: bytes, on_card: Callable[[int, int], None] | None = None,
+                **plan_args) -> tuple[Batch, Path, int]:
     """Plan, write and record one batch; returns it with the file's path and page count.
 
     The cards are read in one short transaction and the file is written outside any,
@@ -323,7 +329,7 @@ def print_cards(store, out_dir: Path, key: bytes, **plan_args) -> tuple[Batch, P
     together, or neither does."""
     with store.transaction():
         batch = plan(store, **plan_args)
-    tmp, pages = write_file(batch, out_dir, key)
+    tmp, pages = write_file(batch, out_dir, key, on_card)
     final = out_dir / file_name(batch)
     try:
         with store.transaction():
