@@ -289,6 +289,21 @@ audit_head = sa.Table(
     sa.Column("count", sa.BigInteger, nullable=False),
     sa.Column("hash", sa.String(64), nullable=False),
 )
+# Who may use junkai and within what (第7-2: the custodian and the handlers of the cards).
+# A row is one grant of a role to a name; rows are never deleted: disabling records who and when.
+user_account = sa.Table(
+    "user_account", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("name", sa.Text, nullable=False, index=True),
+    sa.Column("role", sa.String(16), nullable=False),
+    sa.Column("station_id", sa.ForeignKey("station.id")),  # custodian, chief
+    sa.Column("post_id", sa.ForeignKey("post.id")),  # handler
+    sa.Column("officer_id", sa.ForeignKey("officer.id")),  # beat officer: the beats assigned on the day
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.Column("created_by", sa.Text, nullable=False),
+    sa.Column("disabled_at", sa.DateTime),
+    sa.Column("disabled_by", sa.Text),
+)
 GENESIS = "0" * 64
 
 
@@ -959,6 +974,68 @@ class Store:
 
     def station_ids(self) -> list[str]:
         return list(self.conn.execute(sa.select(station.c.id).order_by(station.c.id)).scalars())
+
+    # --- users and where a target lies (junkai.access decides) ----------------
+
+    def has_users(self) -> bool:
+        """Whether any user was ever registered; a store from before the user table has none."""
+        if not sa.inspect(self.conn).has_table("user_account"):
+            return False
+        return self.conn.execute(sa.select(user_account.c.id).limit(1)).first() is not None
+
+    def add_user(self, name: str, role: str, at: datetime, by: str, station_id: str | None = None,
+                 post_id: str | None = None, officer_id: str | None = None) -> int:
+        if station_id is not None:
+            self.scope_filter(("station", station_id))  # refuses an unknown station
+        if post_id is not None:
+            self.post(post_id)
+        if officer_id is not None:
+            self.officer(officer_id)
+        return self.conn.execute(user_account.insert().values(
+            name=name, role=role, station_id=station_id, post_id=post_id, officer_id=officer_id,
+            created_at=at, created_by=by)).inserted_primary_key[0]
+
+    def users(self, name: str | None = None, active_only: bool = False) -> list[dict]:
+        q = sa.select(user_account).order_by(user_account.c.name, user_account.c.id)
+        if name is not None:
+            q = q.where(user_account.c.name == name)
+        if active_only:
+            q = q.where(user_account.c.disabled_at.is_(None))
+        return [dict(r) for r in self.conn.execute(q).mappings()]
+
+    def disable_user(self, name: str, at: datetime, by: str) -> int:
+        """Disable every active grant of a name; returns how many."""
+        return self.conn.execute(user_account.update().where(
+            user_account.c.name == name, user_account.c.disabled_at.is_(None))
+            .values(disabled_at=at, disabled_by=by)).rowcount
+
+    def beats_of_officer(self, officer_id: str, day: date) -> set[str]:
+        """The beats whose assignment in force on `day` names the officer (第5-1, 第6-8)."""
+        rows = self.conn.execute(
+            sa.select(assignment.c.beat_id, assignment.c.officer_id).where(assignment.c.effective_from <= day)
+            .order_by(assignment.c.beat_id, assignment.c.effective_from, assignment.c.id))
+        in_force = {b: o for b, o in rows}  # later rows win, as in officer_at
+        return {b for b, o in in_force.items() if o == officer_id}
+
+    def place(self, level: str, key: str | int) -> dict:
+        """The station, post and beat a target lies in (beat and post None above their level)."""
+        if level == "opinion":
+            row = self.conn.execute(sa.select(opinion.c.premises_id).where(opinion.c.id == int(key))).first()
+            if row is None:
+                raise JunkaiError(f"意見・要望が見つかりません: {key}")
+            level, key = "premises", row[0]
+        if level == "premises":
+            key = self.premises(int(key))["beat_id"]
+            level = "beat"
+        if level == "beat":
+            b = self.beat(str(key))
+            return dict(beat=b["id"], post=b["post_id"], station=self.post(b["post_id"])["station_id"])
+        if level == "post":
+            return dict(beat=None, post=str(key), station=self.post(str(key))["station_id"])
+        if level == "station":
+            self.scope_filter(("station", str(key)))  # refuses an unknown station
+            return dict(beat=None, post=None, station=str(key))
+        raise ValueError(level)
 
     # --- audit ---------------------------------------------------------------
 
