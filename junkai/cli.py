@@ -55,6 +55,16 @@ def _operator() -> str:
     return settings_mod.operator(_state["as"])
 
 
+def _allow(store: Store, action: str, *targets) -> None:
+    """Stop here, audited, unless the operator may do `action` on every target (junkai.access decides).
+
+    Called before the command's own transaction, so that a refusal is recorded although the command stops."""
+    from junkai import access
+
+    if access.check(store, _operator(), action, targets or (None,)).setup and err.is_terminal:
+        err.print(access.SETUP_WARNING, highlight=False, soft_wrap=True)
+
+
 def _open(migrate: bool = False) -> tuple[settings_mod.Settings, Store]:
     s = settings_mod.load()
     store = Store(s.db_url)
@@ -83,7 +93,10 @@ def init():
 
     例: junkai init
     """
-    s, store = _open(migrate=True)
+    s = settings_mod.load()
+    store = Store(s.db_url)
+    _allow(store, "setup")
+    store.migrate()
     with store.transaction():
         store.audit(_operator(), "init", "store", None, url=_safe_url(s.db_url))
     out.print(f"ストアを準備しました: {_safe_url(s.db_url)}")
@@ -109,6 +122,7 @@ def seed(
 
     end = _day(until, "--until") or date.today()
     s, store = _open(migrate=True)
+    _allow(store, "setup")
     operator = _operator()
     with store.transaction():
         result = run_seed(store, premises, stations, seed, end, operator, s.default_frequency_months,
@@ -175,6 +189,7 @@ def premises_add(
     except KeyError:
         raise JunkaiError(f"存在しない郵便番号です: {postal_code}")
     _, store = _open()
+    _allow(store, "card.change", ("beat", beat))
     operator = _operator()
     with store.transaction():
         pid = store.add_premises(kind.value, beat, dict(
@@ -204,6 +219,7 @@ def card_amend(
     if day > date.today():
         raise JunkaiError(f"補正した日が未来です: {day}")
     _, store = _open()
+    _allow(store, "card.change", ("premises", premises_id))
     operator = _operator()
     with store.transaction():
         version = store.change_card(premises_id, parsed, datetime.combine(day, datetime.now().time()),
@@ -224,6 +240,7 @@ def history(
     """
     day = _day(at, "--at")
     _, store = _open()
+    _allow(store, "card.read", ("premises", premises_id))
     operator = _operator()
     with store.transaction():
         p = store.premises(premises_id)
@@ -312,6 +329,7 @@ def export(
     if not out_path.parent.is_dir():
         raise JunkaiError(f"出力先のフォルダがありません: {out_path.parent}")
     _, store = _open()
+    _allow(store, "export")
     operator = _operator()
     with store.transaction():
         rows = write_export(store, what.value, fmt.value, out_path)
@@ -355,6 +373,7 @@ def visit_add(
     from junkai.visits import validate
 
     s, store = _open()
+    _allow(store, "card.change", ("premises", premises))
     operator = _operator()
     with store.transaction():
         values = validate(dict(premises_id=premises, officer_id=officer, visited_at=at, outcome=outcome,
@@ -397,6 +416,7 @@ def visit_approve_night(
     if not approver.strip():
         raise JunkaiError("承認者の氏名を指定してください")
     _, store = _open()
+    _allow(store, "approve", ("premises", premises))
     operator = _operator()
     with store.transaction():
         aid = store.add_night_approval(premises, officer, day, approver.strip(), when)
@@ -418,6 +438,11 @@ def visit_import(
 
     rows = read_csv(path)
     s, store = _open()
+    with store.transaction():
+        known = store.premises_id_set()
+    # every premises named in the file must be in the operator's scope; unknown ids are the rows' errors
+    ids = {int(v["premises_id"]) for _, v in rows if str(v.get("premises_id", "")).strip().isdigit()}
+    _allow(store, "card.change", *[("premises", i) for i in sorted(ids & known)])
     operator = _operator()
     now = datetime.now()
     with store.transaction():
@@ -463,6 +488,7 @@ def beat_frequency(
     if not by.strip():
         raise JunkaiError("定めた署長の氏名を --by で指定してください")
     _, store = _open()
+    _allow(store, "frequency", ("beat", beat))
     operator = _operator()
     with store.transaction():
         store.set_frequency(beat, months, day, by.strip(), datetime.now())
@@ -521,6 +547,8 @@ def campaign_add(
     start = _day(since, "--from") or date.today()
     end = _day(until, "--until")
     _, store = _open()
+    # towns may lie in any station: only whole beats narrow the scope
+    _allow(store, "campaign", *([("beat", b) for b in _split(beats)] if beats and not towns else [None]))
     operator = _operator()
     with store.transaction():
         cid = store.add_campaign(reason, start, end, by or operator, datetime.now(), _split(beats), _split(towns))
@@ -569,6 +597,7 @@ def review_list(
     例: junkai review list
     """
     _, store = _open()
+    _allow(store, "review")
     operator = _operator()
     with store.transaction():
         items = store.review_items(None if everything else ("pending",))
@@ -593,6 +622,7 @@ def review_show(item_id: Annotated[int, typer.Argument(help="項目の番号")])
     例: junkai review show 12
     """
     _, store = _open()
+    _allow_review(store, item_id)
     operator = _operator()
     with store.transaction():
         i = store.review_item(item_id)
@@ -604,6 +634,12 @@ def review_show(item_id: Annotated[int, typer.Argument(help="項目の番号")])
                          ("候補", _show_value(i["candidates"])), ("画像", i["crop"] or "-"), ("読み取り元", i["page_id"]),
                          ("判断", f"{_show_value(i['value'])} ({i['decided_by']}、{i['decided_at']})" if i["decided_by"] else "-")]:
         out.print(f"{label}: {value}", highlight=False)
+
+
+def _allow_review(store: Store, item_id: int) -> None:
+    with store.transaction():
+        pid = store.review_item(item_id)["premises_id"]
+    _allow(store, "review", ("premises", pid) if pid else None)
 
 
 COMPLAINT = typer.Option("--complaint", help="要望・意見が警察活動への苦情であるとき (本部へ報告、第4-5)")
@@ -619,6 +655,7 @@ def review_accept(item_id: Annotated[int, typer.Argument(help="項目の番号")
     from junkai.review import decide
 
     _, store = _open()
+    _allow_review(store, item_id)
     item = decide(store, item_id, "accept", _operator(), complaint=complaint)
     out.print(f"項目 {item_id} を採用しました: {_show_value(item['value'])}")
 
@@ -634,6 +671,7 @@ def review_correct(item_id: Annotated[int, typer.Argument(help="項目の番号"
     from junkai.review import decide
 
     _, store = _open()
+    _allow_review(store, item_id)
     item = decide(store, item_id, "correct", _operator(), value=value, complaint=complaint)
     out.print(f"項目 {item_id} を {_show_value(item['value'])} として採用しました")
 
@@ -648,6 +686,7 @@ def review_reject(item_id: Annotated[int, typer.Argument(help="項目の番号")
     from junkai.review import decide
 
     _, store = _open()
+    _allow_review(store, item_id)
     decide(store, item_id, "reject", _operator(), reason=reason)
     out.print(f"項目 {item_id} を却下しました")
 
@@ -663,6 +702,7 @@ def review_serve(port: Annotated[int, typer.Option(help="ポート番号 (127.0.
     from junkai.review_web import create_app
 
     s, store = _open()
+    _allow(store, "review")
     operator = _operator()
     out.print(f"確認画面: http://127.0.0.1:{port}/  (操作者: {operator}、終了は Ctrl-C)")
     uvicorn.run(create_app(store, operator, s.home), host="127.0.0.1", port=port, log_level="warning")
@@ -679,6 +719,7 @@ def audit_verify():
     例: junkai audit verify
     """
     _, store = _open()
+    _allow(store, "audit")
     with store.transaction():
         n, problem = store.verify_audit()
     if problem:
@@ -699,6 +740,7 @@ def audit_show(
     """
     day = _day(since, "--since")
     _, store = _open()
+    _allow(store, "audit")
     with store.transaction():
         events = store.audit_events(who, what, datetime.combine(day, datetime.min.time()) if day else None)
     if as_json:
@@ -731,6 +773,7 @@ def ingest(
     if missing:
         raise JunkaiError(f"ファイルまたはフォルダがありません: {', '.join(missing)}")
     s, store = _open()
+    _allow(store, "batch")
     store.close()
     operator = _operator()
 
@@ -781,6 +824,7 @@ def amendments(
     """
     day = _day(since, "--since")
     _, store = _open()
+    _allow(store, "export", ("beat", beat) if beat else None)
     operator = _operator()
     with store.transaction():
         df = store.amendments(day, beat)
@@ -810,6 +854,7 @@ def handover(
 
     day = _day(as_of, "--as-of") or date.today()
     s, store = _open()
+    _allow(store, "print", ("beat", beat))
     path = handover_mod.write(store, beat, day, _operator(), out_dir, Definitions(s.unconfirmed_multiplier),
                               s.turnover_years, s.stale_share)
     out.print(f"受持区 {beat} の引継ぎ報告を書き出しました", highlight=False)
@@ -850,6 +895,7 @@ def overdue(
     day = _day(as_of, "--as-of") or date.today()
     scope = _scope(beat, post, station)
     s, store = _open()
+    _allow(store, "print" if fmt is ListFormat.pdf else "export", scope)
     operator = _operator()
     definitions = Definitions(s.unconfirmed_multiplier)
     if fmt is ListFormat.pdf:
@@ -933,6 +979,7 @@ def print_cards(
                     raise JunkaiError(f"各戸 ID は数字です: {part!r}")
                 ids.append(int(part))
     s, store = _open()
+    _allow(store, "print", *([("beat", beat)] if beat else []), *[("premises", i) for i in ids])
     with _bar("カードの印刷") as on_card:
         batch, final, pages = printing.print_cards(store, out_dir, qr.station_key(s.home), on_card, premises_ids=ids,
                                                    beat=beat, blank=blank, blank_form=blank_type.value,
@@ -1108,6 +1155,7 @@ def run_nightly(
     """
     day = _day(as_of, "--as-of")
     s, store = _open()
+    _allow(store, "batch", ("station", station) if station else None)
     store.close()
     _prefect(s)
     from flows import nightly as nightly_flow
@@ -1159,6 +1207,7 @@ def serve(
     from junkai import prefect_env
 
     s, store = _open()
+    _allow(store, "batch")
     with store.transaction():
         stations = store.station_ids()
     store.close()
@@ -1239,6 +1288,7 @@ def report_chief(
 
     p = _period(period, since, until)
     s, store = _open()
+    _allow(store, "report.chief", ("station", station))
     path = reports.chief(store, station, p.start, p.end, out_dir, _operator(),
                          definitions=Definitions(s.unconfirmed_multiplier), turnover_years=s.turnover_years,
                          stale_share=s.stale_share)
@@ -1261,6 +1311,7 @@ def report_hq(
 
     p = _period(period, since, until)
     s, store = _open()
+    _allow(store, "report.hq")
     path = reports.hq(store, p.start, p.end, out_dir, _operator(), definitions=Definitions(s.unconfirmed_multiplier))
     typer.echo(str(path))
 
@@ -1279,8 +1330,118 @@ def report_complaint(
     from junkai import reports
 
     _, store = _open()
+    _allow(store, "report.complaint", ("opinion", opinion_id))
     path = reports.complaint(store, opinion_id, out_dir, _operator())
     typer.echo(str(path))
+
+
+# --- users: who may do what, within which station, post or beats --------------------------------
+
+user_app = typer.Typer(help="利用者と役割 (誰が、どの範囲で、何をできるか)", no_args_is_help=True)
+app.add_typer(user_app, name="user")
+
+
+class Role(str, Enum):
+    custodian = "custodian"
+    handler = "handler"
+    officer = "officer"
+    chief = "chief"
+    hq = "hq"
+    admin = "admin"
+
+
+def _user_store() -> Store:
+    _, store = _open()
+    import sqlalchemy as sa
+
+    if not sa.inspect(store.engine).has_table("user_account"):
+        raise JunkaiError("ストアが古い形です。先に `junkai init` を実行してください")
+    return store
+
+
+@command(user_app, "add")
+def user_add(
+    name: Annotated[str, typer.Argument(help="利用者名 (--as や JUNKAI_USER に書く名前)")],
+    role: Annotated[Role, typer.Option(help="custodian (管理責任者・地域課長)、handler (取扱責任者・交番所長・駐在所長)、"
+                                            "officer (受持警察官)、chief (署長)、hq (警察本部)、admin (管理者)")],
+    station: Annotated[Optional[str], typer.Option(help="警察署 ID (custodian・chief)")] = None,
+    post: Annotated[Optional[str], typer.Option(help="交番・駐在所 ID (handler)")] = None,
+    officer: Annotated[Optional[str], typer.Option(help="警察官 ID (officer: その日に受け持つ受持区)")] = None,
+):
+    """利用者に役割を与える (第7-2)。同じ名前に複数の役割を与えることもできる。最初の利用者は管理者にする。
+
+    例: junkai user add "地域課長 佐藤" --role custodian --station S01
+        junkai user add "交番所長 田中" --role handler --post S01-P01
+        junkai user add "巡査 木村" --role officer --officer S01-O001
+    """
+    from junkai import access
+
+    name = name.strip()
+    if not name:
+        raise JunkaiError("利用者名が空です")
+    access.new_grant_check(role.value, station, post, officer)
+    store = _user_store()
+    _allow(store, "users")
+    operator = _operator()
+    grant = dict(role=role.value, station_id=station, post_id=post, officer_id=officer)
+    with store.transaction():
+        if not store.has_users() and role is not Role.admin:
+            raise JunkaiError("最初の利用者は管理者 (--role admin) にしてください (管理者がいないと利用者を登録できません)")
+        if any(all(u[k] == v for k, v in grant.items()) for u in store.users(name, active_only=True)):
+            raise JunkaiError(f"{name} はすでに {access.describe_grant(grant)} です")
+        store.add_user(name, role.value, datetime.now().replace(microsecond=0), operator, station_id=station,
+                       post_id=post, officer_id=officer)
+        store.audit(operator, "user.add", "user", name, **grant)
+    out.print(f"利用者 {name} に {access.describe_grant(grant)} の役割を与えました", highlight=False)
+
+
+@command(user_app, "list")
+def user_list(as_json: Annotated[bool, typer.Option("--json", help="JSON で出力する")] = False):
+    """利用者と役割の一覧 (無効にした利用者も、いつ誰が無効にしたかとともに示す)。
+
+    例: junkai user list
+    """
+    from junkai import access
+
+    store = _user_store()
+    _allow(store, "users")
+    with store.transaction():
+        users = store.users()
+    if as_json:
+        out.print_json(json.dumps([{k: _plain(v) for k, v in u.items()} for u in users], ensure_ascii=False))
+        return
+    if not users:
+        out.print(access.SETUP_WARNING, highlight=False)
+        return
+    table = Table(title=f"利用者 {len({u['name'] for u in users if not u['disabled_at']})} 名")
+    for label in ("利用者", "役割", "範囲", "登録", "無効"):
+        table.add_column(label)
+    for u in users:
+        table.add_row(u["name"], access.ROLES[u["role"]], u["station_id"] or u["post_id"] or u["officer_id"] or "-",
+                      f"{u['created_at']:%Y-%m-%d %H:%M} {u['created_by']}",
+                      f"{u['disabled_at']:%Y-%m-%d %H:%M} {u['disabled_by']}" if u["disabled_at"] else "")
+    out.print(table)
+
+
+@command(user_app, "disable")
+def user_disable(name: Annotated[str, typer.Argument(help="利用者名")]):
+    """利用者を無効にする (すべての役割)。記録は消さず、いつ誰が無効にしたかを残す。
+
+    例: junkai user disable "交番所長 田中"
+    """
+    store = _user_store()
+    _allow(store, "users")
+    operator = _operator()
+    with store.transaction():
+        active = store.users(name, active_only=True)
+        if not active:
+            raise JunkaiError(f"有効な利用者ではありません: {name}")
+        admins = {u["name"] for u in store.users(active_only=True) if u["role"] == "admin"}
+        if admins == {name}:
+            raise JunkaiError("最後の管理者は無効にできません (先に別の管理者を登録してください)")
+        n = store.disable_user(name, datetime.now().replace(microsecond=0), operator)
+        store.audit(operator, "user.disable", "user", name, grants=n)
+    out.print(f"利用者 {name} を無効にしました", highlight=False)
 
 
 def main() -> None:

@@ -1,0 +1,258 @@
+"""Who may do what: roles and scopes on both databases, and the commands that ask before acting."""
+
+import json
+from datetime import date, datetime
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from junkai import access
+from junkai.cli import app
+
+AT = datetime(2024, 4, 1, 10, 0)
+ADDRESS = dict(postal_code="0300861", prefecture="青森県", city="青森市", town="長島", block="1-1-1",
+               building=None, room=None)
+TODAY = date(2026, 11, 20)
+
+
+def organise(store) -> dict[str, int]:
+    """Two stations; S01 has two posts. S01-O001 had S01-P01-B1 until S01-O002 took it on 2026-12-01."""
+    store.add_station("S01", "青森警察署")
+    store.add_station("S02", "弘前警察署")
+    store.add_post("S01-P01", "S01", "長島交番", "交番")
+    store.add_post("S01-P02", "S01", "浜田駐在所", "駐在所")
+    store.add_post("S02-P01", "S02", "城東交番", "交番")
+    for b in ("S01-P01-B1", "S01-P01-B2", "S01-P02-B1", "S02-P01-B1"):
+        store.add_beat(b, b[:7], f"{b} 受持区")
+    for o in ("S01-O001", "S01-O002"):
+        store.add_officer(o, "S01", o)
+    store.assign("S01-P01-B1", "S01-O001", date(2020, 4, 1), "署長", AT)
+    store.assign("S01-P01-B2", "S01-O002", date(2020, 4, 1), "署長", AT)
+    store.assign("S01-P01-B1", "S01-O002", date(2026, 12, 1), "署長", AT)
+    return {b: store.add_premises("household", b, ADDRESS, AT, "試験")
+            for b in ("S01-P01-B1", "S01-P01-B2", "S01-P02-B1", "S02-P01-B1")}
+
+
+USERS = [("管理者 山田", "admin", {}), ("地域課長 佐藤", "custodian", dict(station_id="S01")),
+         ("署長 工藤", "chief", dict(station_id="S01")), ("交番所長 田中", "handler", dict(post_id="S01-P01")),
+         ("巡査 木村", "officer", dict(officer_id="S01-O001")), ("本部 地域課", "hq", {})]
+
+
+@pytest.fixture
+def org(store):
+    with store.transaction():
+        premises = organise(store)
+        for name, role, scope in USERS:
+            store.add_user(name, role, AT, "試験", **scope)
+    return premises
+
+
+def test_without_users_the_store_is_in_setup_mode_and_allows_everyone(store):
+    with store.transaction():
+        organise(store)
+    assert access.check(store, "誰か", "export", [None]).setup
+    assert access.check(store, "誰か", "card.read", [("beat", "S02-P01-B1")]).setup
+
+
+P = "premises"
+
+
+@pytest.mark.parametrize("who,action,target,allowed", [
+    # handler: their post only
+    ("交番所長 田中", "print", ("beat", "S01-P01-B2"), True),
+    ("交番所長 田中", "print", ("post", "S01-P01"), True),
+    ("交番所長 田中", "print", (P, "S01-P01-B1"), True),
+    ("交番所長 田中", "print", ("beat", "S01-P02-B1"), False),
+    ("交番所長 田中", "print", (P, "S01-P02-B1"), False),
+    ("交番所長 田中", "export", ("station", "S01"), False),
+    # beat officer: the beats assigned to them on the day
+    ("巡査 木村", "card.read", (P, "S01-P01-B1"), True),
+    ("巡査 木村", "card.change", ("beat", "S01-P01-B1"), True),
+    ("巡査 木村", "card.read", (P, "S01-P01-B2"), False),
+    ("巡査 木村", "export", ("station", "S01"), False),
+    ("巡査 木村", "export", None, False),
+    ("巡査 木村", "print", ("post", "S01-P01"), False),
+    ("巡査 木村", "review", None, False),
+    # custodian and chief: their station
+    ("地域課長 佐藤", "export", ("station", "S01"), True),
+    ("地域課長 佐藤", "print", (P, "S01-P02-B1"), True),
+    ("地域課長 佐藤", "export", ("station", "S02"), False),
+    ("地域課長 佐藤", "export", None, False),  # the store holds another station too
+    ("署長 工藤", "report.chief", ("station", "S01"), True),
+    ("署長 工藤", "frequency", ("beat", "S01-P02-B1"), True),
+    ("署長 工藤", "report.chief", ("station", "S02"), False),
+    ("署長 工藤", "card.change", (P, "S01-P01-B1"), False),
+    ("地域課長 佐藤", "frequency", ("beat", "S01-P01-B1"), False),
+    # HQ: figures and complaints of the prefecture, no resident's card
+    ("本部 地域課", "report.hq", None, True),
+    ("本部 地域課", "report.complaint", ("station", "S02"), True),
+    ("本部 地域課", "card.read", (P, "S01-P01-B1"), False),
+    ("本部 地域課", "export", None, False),
+    ("本部 地域課", "report.chief", ("station", "S01"), False),
+    # administrator: users and the store, no personal data
+    ("管理者 山田", "users", None, True),
+    ("管理者 山田", "card.read", (P, "S01-P01-B1"), False),
+    ("管理者 山田", "print", ("beat", "S01-P01-B1"), False),
+    # not a user
+    ("知らない人", "card.read", (P, "S01-P01-B1"), False),
+])
+def test_each_role_within_its_scope(store, org, who, action, target, allowed):
+    if target and target[0] == P:
+        target = (P, org[target[1]])
+    if allowed:
+        assert not access.check(store, who, action, [target], today=TODAY).setup
+        return
+    with pytest.raises(access.Refused, match=f"^{who} は .*を行えません: "):
+        access.check(store, who, action, [target], today=TODAY)
+    with store.transaction():
+        last = store.audit_events()[-1]
+    assert (last["operator"], last["action"]) == (who, "refused")
+    assert json.loads(last["detail"])["attempted"] == action
+
+
+def test_a_beat_follows_the_effective_dated_assignment(store, org):
+    target = [("beat", "S01-P01-B1")]
+    access.check(store, "巡査 木村", "print", target, today=date(2026, 11, 30))
+    with pytest.raises(access.Refused, match="範囲外"):
+        access.check(store, "巡査 木村", "print", target, today=date(2026, 12, 1))
+
+
+def test_every_target_must_be_in_scope(store, org):
+    with pytest.raises(access.Refused, match=f"各戸 {org['S01-P02-B1']} の"):
+        access.check(store, "交番所長 田中", "print", [(P, org["S01-P01-B1"]), (P, org["S01-P02-B1"])])
+
+
+def test_a_disabled_user_is_refused_and_says_by_whom(store, org):
+    with store.transaction():
+        assert store.disable_user("交番所長 田中", datetime(2026, 11, 1, 9, 0), "管理者 山田") == 1
+    with pytest.raises(access.Refused, match="2026-11-01 09:00 に 管理者 山田 が無効にした利用者です"):
+        access.check(store, "交番所長 田中", "print", [("beat", "S01-P01-B1")])
+    with store.transaction():
+        assert store.verify_audit()[1] is None
+        assert store.users("交番所長 田中")[0]["disabled_by"] == "管理者 山田"  # kept, not deleted
+
+
+# --- the commands -----------------------------------------------------------------------------
+
+runner = CliRunner()
+
+
+def run(*args):
+    return runner.invoke(app, list(args))
+
+
+def audit_events():
+    from junkai import settings
+    from junkai.store import Store
+
+    store = Store(settings.load().db_url)
+    with store.transaction():
+        return store.audit_events()
+
+
+@pytest.fixture
+def seeded(home):
+    """A seeded store (station S01, posts S01-P01 and S01-P02, officers S01-O001..3) with one user per role."""
+    assert run("seed", "--premises", "40", "--seed", "3", "--until", "2026-11-20").exit_code == 0
+    for args in (["管理者 山田", "--role", "admin"], ["地域課長 佐藤", "--role", "custodian", "--station", "S01"],
+                 ["署長 工藤", "--role", "chief", "--station", "S01"],
+                 ["交番所長 田中", "--role", "handler", "--post", "S01-P02"],
+                 ["巡査 木村", "--role", "officer", "--officer", "S01-O001"], ["本部 地域課", "--role", "hq"]):
+        who = [] if args[2] == "admin" else ["--as", "管理者 山田"]
+        r = run(*who, "user", "add", *args)
+        assert r.exit_code == 0, r.output
+    return home
+
+
+def a_premises_of(beat: str) -> str:
+    from junkai import settings
+    from junkai.store import Store
+
+    store = Store(settings.load().db_url)
+    with store.transaction():
+        return str(store.premises_ids_of_beat(beat)[0])
+
+
+def refused(r, who: str, what: str):
+    assert r.exit_code != 0
+    assert f"{who} は" in r.output and what in r.output and "行えません" in r.output, r.output
+    last = audit_events()[-1]
+    assert (last["operator"], last["action"]) == (who, "refused")
+
+
+def test_user_add_list_disable_round_trip(home):
+    assert run("seed", "--premises", "10", "--seed", "1", "--until", "2026-11-20").exit_code == 0
+    r = run("user", "add", "交番所長 田中", "--role", "handler", "--post", "S01-P01")
+    assert r.exit_code == 2 and "最初の利用者は管理者" in r.output
+    assert run("user", "add", "管理者 山田", "--role", "admin").exit_code == 0
+    r = run("--as", "管理者 山田", "user", "add", "交番所長 田中", "--role", "handler", "--post", "S01-P01")
+    assert r.exit_code == 0, r.output
+    r = run("--as", "管理者 山田", "user", "add", "交番所長 田中", "--role", "handler", "--post", "S01-P01")
+    assert r.exit_code == 2 and "すでに" in r.output
+    r = run("--as", "管理者 山田", "user", "add", "巡査 木村", "--role", "officer", "--station", "S01")
+    assert r.exit_code == 2 and "--officer だけ" in r.output
+    users = json.loads(run("--as", "管理者 山田", "user", "list", "--json").output)
+    assert [(u["name"], u["role"], u["post_id"], u["disabled_at"]) for u in users] == [
+        ("交番所長 田中", "handler", "S01-P01", None), ("管理者 山田", "admin", None, None)]
+    assert "交番所長 田中" in run("--as", "管理者 山田", "user", "list").output
+    r = run("--as", "管理者 山田", "user", "disable", "交番所長 田中")
+    assert r.exit_code == 0, r.output
+    users = json.loads(run("--as", "管理者 山田", "user", "list", "--json").output)
+    assert users[0]["disabled_by"] == "管理者 山田" and users[0]["disabled_at"]
+    assert run("--as", "管理者 山田", "user", "disable", "交番所長 田中").exit_code == 2  # not active any more
+    r = run("--as", "管理者 山田", "user", "disable", "管理者 山田")
+    assert r.exit_code == 2 and "最後の管理者" in r.output
+    actions = [(e["operator"], e["action"], e["target_id"]) for e in audit_events() if e["action"].startswith("user.")]
+    assert actions == [("地域課 試験", "user.add", "管理者 山田"), ("管理者 山田", "user.add", "交番所長 田中"),
+                       ("管理者 山田", "user.disable", "交番所長 田中")]
+    refused(run("--as", "交番所長 田中", "user", "list"), "交番所長 田中", "利用者の管理")
+
+
+def test_a_handler_cannot_print_another_posts_cards(seeded, tmp_path):
+    out = tmp_path / "printed"
+    r = run("--as", "交番所長 田中", "print", "cards", "--beat", "S01-P01-B1", "--out-dir", str(out))
+    refused(r, "交番所長 田中", "受持区 S01-P01-B1 のカードと訪問リストの印刷")
+    assert "範囲外" in r.output and not out.exists()
+    r = run("--as", "交番所長 田中", "print", "cards", "--premises", a_premises_of("S01-P01-B1"), "--out-dir", str(out))
+    refused(r, "交番所長 田中", "の印刷")
+    r = run("--as", "交番所長 田中", "print", "cards", "--beat", "S01-P02-B1", "--out-dir", str(out))
+    assert r.exit_code == 0, r.output
+    assert Path(r.output.splitlines()[-1]).is_file()
+
+
+def test_an_officer_cannot_export_a_station_but_lists_their_beat(seeded, tmp_path):
+    refused(run("--as", "巡査 木村", "export", "--what", "cards", "--out", str(tmp_path / "c.csv")),
+            "巡査 木村", "個人情報の書き出し")
+    assert not (tmp_path / "c.csv").exists()
+    refused(run("--as", "巡査 木村", "overdue", "--station", "S01"), "巡査 木村", "警察署 S01")
+    refused(run("--as", "巡査 木村", "overdue", "--beat", "S01-P01-B2"), "巡査 木村", "受持区 S01-P01-B2")
+    assert run("--as", "巡査 木村", "overdue", "--beat", "S01-P01-B1").exit_code == 0
+    assert run("--as", "地域課長 佐藤", "export", "--what", "cards", "--out", str(tmp_path / "c.csv")).exit_code == 0
+
+
+def test_hq_gets_figures_and_complaints_but_no_card(seeded, tmp_path):
+    pid = a_premises_of("S01-P01-B1")
+    refused(run("--as", "本部 地域課", "history", pid), "本部 地域課", f"各戸 {pid} のカードの閲覧")
+    refused(run("--as", "本部 地域課", "history", pid, "--json"), "本部 地域課", "警察本部 には")
+    refused(run("--as", "本部 地域課", "report", "chief", "--station", "S01", "--period", "2026-11",
+                "--out-dir", str(tmp_path)), "本部 地域課", "署長への報告")
+    r = run("--as", "本部 地域課", "report", "hq", "--period", "2026-11", "--out-dir", str(tmp_path))
+    assert r.exit_code == 0, r.output
+    from junkai import settings
+    from junkai.store import Store
+
+    store = Store(settings.load().db_url)
+    with store.transaction():
+        complaint = int(store.frame("opinions").query("complaint").id.iloc[0])
+    r = run("--as", "本部 地域課", "report", "complaint", str(complaint), "--out-dir", str(tmp_path))
+    assert r.exit_code == 0, r.output
+
+
+def test_unknown_and_disabled_operators_are_refused_once_users_exist(seeded):
+    pid = a_premises_of("S01-P01-B1")
+    refused(run("history", pid), "地域課 試験", "登録されていません")  # the seeding operator is no user
+    assert run("--as", "地域課長 佐藤", "history", pid).exit_code == 0
+    assert run("--as", "管理者 山田", "user", "disable", "地域課長 佐藤").exit_code == 0
+    refused(run("--as", "地域課長 佐藤", "history", pid), "地域課長 佐藤", "管理者 山田 が無効にした利用者です")
+    assert run("--as", "管理者 山田", "audit", "verify").exit_code == 0
