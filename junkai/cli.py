@@ -913,8 +913,8 @@ def overdue(
     if out_path is None:
         typer.echo(text, nl=False)
     else:
-        from junkai.export import write_text
-        write_text(out_path, text, bom=True)
+        from junkai.export import marked_csv, write_text
+        write_text(out_path, marked_csv(text), bom=True)
         counts = "・".join(f"{c} {int(df.category.str.contains(c).sum())}" for c in ("重点", "長期不実施", "長期未把握"))
         out.print(f"{len(df)} 戸の一覧を書き出しました ({counts}): {out_path}", highlight=False)
     with store.transaction():

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from datetime import date, datetime
 from pathlib import Path
 
 import pandas as pd
 
 from junkai import JunkaiError
+from junkai.files import CLASSIFICATION, CSV_MARK, write_private
 from junkai.store import Store, loads
 
 
@@ -45,11 +44,21 @@ def frame(store: Store, what: str) -> pd.DataFrame:
 def write_export(store: Store, what: str, fmt: str, path: Path) -> int:
     df = frame(store, what)
     if fmt == "csv":
-        write_text(path, df.to_csv(index=False), bom=True)
+        write_text(path, marked_csv(df.to_csv(index=False)), bom=True)
     else:
         records = [{k: _plain(v) for k, v in row.items()} for row in df.to_dict("records")]
-        write_text(path, json.dumps(records, ensure_ascii=False, indent=1), bom=False)
+        write_text(path, marked_json(what, records), bom=False)
     return len(df)
+
+
+def marked_csv(text: str, notes: list[str] = ()) -> str:
+    """CSV with the 取扱注意 line first, then any notes as comment lines, then the table."""
+    return "\n".join([CSV_MARK, *(f"# {n}" for n in notes)]) + "\n" + text
+
+
+def marked_json(what: str, records: list[dict]) -> str:
+    """JSON cannot hold a comment: the rows go inside an object that names the marking."""
+    return json.dumps({"classification": CLASSIFICATION, "what": what, "rows": records}, ensure_ascii=False, indent=1)
 
 
 def write_text(path: Path, text: str, bom: bool) -> None:
@@ -59,15 +68,7 @@ def write_text(path: Path, text: str, bom: bool) -> None:
     """
     if not path.parent.is_dir():
         raise JunkaiError(f"出力先のフォルダがありません: {path.parent}")
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8-sig" if bom else "utf-8", newline="") as fh:
-            fh.write(text)
-        os.chmod(tmp, 0o600)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_private(path, text.encode("utf-8-sig" if bom else "utf-8"))
 
 
 def _plain(v):

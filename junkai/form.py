@@ -26,6 +26,7 @@ from functools import lru_cache
 from typing import Any
 
 from junkai import JunkaiError, model
+from junkai.files import CLASSIFICATION
 
 VERSION = 1
 TYPES = (model.HOUSEHOLD, model.BUSINESS)
@@ -151,7 +152,7 @@ class Text:
     """Printed words of the form itself: titles, notices, row numbers, units."""
     box: Box
     text: str
-    style: str  # title | band | rowno | unit | notice | caption
+    style: str  # title | band | rowno | unit | notice | caption | classification
     prefilled_only: bool = False
     blank_only: bool = False
 
@@ -352,6 +353,9 @@ def _header(b: _Builder, form: str) -> None:
     """Title, 記入日, post and officer, purpose of the card (個人情報保護法 第62条), identity."""
     continuation = b.number > 1
     kind = model.PREMISES_KINDS[form] + "用" + ("・続き" if continuation else "")
+    # every sheet: a card filled in or pre-filled is personal data wherever it travels;
+    # in the top margin between the markers, where nothing is read
+    b.texts.append(Text(Box(PAGE_W / 2 - 15.0, 8.5, 30.0, 4.0), CLASSIFICATION, "classification"))
     b.texts.append(Text(Box(LEFT, 15.0, 46.0, 10.6), f"巡回連絡カード\n（{kind}）", "title"))
     if not continuation:
         b.date("filled_on", "記入日（カードを作成・補正した日）", 58.0, 14.8, "header", "@filled_on", prefilled=False)

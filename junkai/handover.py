@@ -3,14 +3,12 @@ stands, for the section chief's instructions, and the new officer's full visit l
 
 from __future__ import annotations
 
-import os
-import tempfile
 from datetime import date, datetime
 from pathlib import Path
 
 import pandas as pd
 
-from junkai import JunkaiError, model, printing, render
+from junkai import JunkaiError, files, model, printing, render
 from junkai.beats import beat_table
 from junkai.lists import LONG_UNCONFIRMED, LONG_UNVISITED, Definitions, status
 from junkai.store import Store
@@ -65,19 +63,15 @@ def write(store: Store, beat_id: str, as_of: date, operator: str, out_dir: Path,
                        complaint=o["complaint"], chief=_text(o["reported_to_chief_on"]) or "未報告",
                        hq=(_text(o["reported_to_hq_on"]) or "未報告") if o["complaint"] else "—") for o in opinions])
     pdf = render.document("handover.html.j2", context)
-    out_dir.mkdir(parents=True, exist_ok=True)
     final = out_dir / f"handover-{beat_id}-{as_of:%Y%m%d}.pdf"
-    fd, tmp = tempfile.mkstemp(dir=out_dir, prefix=".handover-", suffix=".pdf.tmp")
+    tmp, _ = files.write_temp(out_dir, final.name, lambda fh: fh.write(pdf))
     try:
-        os.fchmod(fd, 0o600)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(pdf)
         with store.transaction():
             store.audit(operator, "export", "handover", beat_id, as_of=as_of.isoformat(), path=str(final),
                         premises=n)
-            os.replace(tmp, final)
+            files.place(tmp, final)
     finally:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
     return final
 
 

@@ -12,7 +12,6 @@ counted; reading the inbox and applying decided values are safe to repeat and al
 
 from __future__ import annotations
 
-import os
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -117,7 +116,7 @@ def reconcile_decided(store: Store, operator: str, today: date) -> StepResult:
 
 def overdue_lists(store: Store, station: str, as_of: date, out_dir: Path, definitions, operator: str) -> StepResult:
     """One CSV per beat of the station's long-unvisited and long-unconfirmed premises (第6-1)."""
-    from junkai.export import write_text
+    from junkai.export import marked_csv, write_text
     from junkai.lists import overdue
 
     df = overdue(store, as_of, ("station", station), definitions)
@@ -129,7 +128,7 @@ def overdue_lists(store: Store, station: str, as_of: date, out_dir: Path, defini
         lines = [f"# 基準日 {as_of}  範囲 受持区 {beat}  {len(rows)} 戸"]
         lines += [f"# {line}" for line in definitions.lines()]
         path = out_dir / f"overdue-{beat}-{as_of:%Y%m%d}.csv"
-        write_text(path, "\n".join(lines) + "\n" + rows.to_csv(index=False), bom=True)
+        write_text(path, marked_csv("\n".join(lines) + "\n" + rows.to_csv(index=False)), bom=True)
         files.append(str(path))
     with store.transaction():
         store.audit(operator, "export", "overdue", station, as_of=as_of.isoformat(), rows=len(df),
@@ -166,7 +165,7 @@ def print_cards(store: Store, key: bytes, out_dir: Path, operator: str, *, premi
                 beat: str | None = None, blank: int = 0, blank_form: str = "household",
                 now: datetime | None = None) -> Printed:
     """One print batch written and recorded together: the PDF appears only if its record is kept."""
-    from junkai import printing
+    from junkai import files, printing
 
     with store.transaction():
         batch = printing.plan(store, premises_ids=premises_ids or [], beat=beat, blank=blank,
@@ -175,7 +174,7 @@ def print_cards(store: Store, key: bytes, out_dir: Path, operator: str, *, premi
         final = out_dir / printing.file_name(batch)
         try:
             printing.record(store, batch, final)
-            os.replace(tmp, final)
+            files.place(tmp, final)
         except BaseException:
             tmp.unlink(missing_ok=True)
             raise

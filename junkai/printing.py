@@ -10,17 +10,15 @@ so that a scan read later finds the card version each card was printed from.
 from __future__ import annotations
 
 import json
-import os
 import re
 import secrets
-import tempfile
 import unicodedata
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 from typing import BinaryIO, Callable, Iterable
 
-from junkai import JunkaiError, model
+from junkai import JunkaiError, files, model
 from junkai import form as F
 from junkai import qr
 from junkai.pdf import Canvas, Font, Writer
@@ -302,16 +300,7 @@ def stamp(canvas: Canvas, job: Job, sheet: int, page: F.Page, key: bytes) -> Non
 def write_file(batch: Batch, out_dir: Path, key: bytes,
                on_card: Callable[[int, int], None] | None = None) -> tuple[Path, int]:
     """Write to a temporary name in `out_dir`, owner-only; the caller renames it into place."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=out_dir, prefix=".cards-", suffix=".pdf.tmp")
-    try:
-        os.fchmod(fd, 0o600)
-        with os.fdopen(fd, "wb") as fh:
-            pages = write(batch, fh, key, on_card=on_card)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return Path(tmp), pages
+    return files.write_temp(out_dir, "cards.pdf", lambda fh: write(batch, fh, key, on_card=on_card))
 
 
 def file_name(batch: Batch) -> str:
@@ -334,7 +323,7 @@ def print_cards(store, out_dir: Path, key: bytes, on_card: Callable[[int, int], 
     try:
         with store.transaction():
             record(store, batch, final)
-            os.replace(tmp, final)
+            files.place(tmp, final)
     except BaseException:
         tmp.unlink(missing_ok=True)
         final.unlink(missing_ok=True)  # renamed, but the record was not committed

@@ -19,8 +19,6 @@ from __future__ import annotations
 import base64
 import calendar
 import json
-import os
-import tempfile
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -28,11 +26,11 @@ from pathlib import Path
 import pandas as pd
 from dateutil.relativedelta import relativedelta
 
-from junkai import JunkaiError, charts, model
+from junkai import JunkaiError, charts, files, model
 from junkai.lists import LONG_UNCONFIRMED, LONG_UNVISITED, Definitions, overdue_counts
 from junkai.store import Store
 
-CLASSIFICATION = "取扱注意"
+CLASSIFICATION = files.CLASSIFICATION
 HOUR_BANDS = ("午前", "午後", "夕方", "夜間")  # the card's visit-time choices, so officers read them alike
 TREND_MONTHS = 12
 COMPLAINT_DAYS = 1  # 第4-5 "速やかに": reported later than the day after receipt is late
@@ -394,16 +392,7 @@ def hq_figures(store: Store, p: Period, today: date | None = None,
 
 def _write(path: Path, pdf: bytes) -> None:
     """Into place at once (a temporary file renamed), readable by the owner only: a report names residents."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        os.fchmod(fd, 0o600)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(pdf)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    files.write_private(path, pdf)
 
 
 def _css(text: str) -> str:

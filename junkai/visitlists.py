@@ -3,15 +3,13 @@ order, followed by their pre-filled cards for re-verification (第6-7(3)), as on
 
 from __future__ import annotations
 
-import os
-import tempfile
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 
 import pandas as pd
 
-from junkai import JunkaiError, model, printing, render
+from junkai import JunkaiError, files, model, printing, render
 from junkai.lists import CAMPAIGN, LONG_UNCONFIRMED, LONG_UNVISITED, Definitions, overdue
 from junkai.store import Store
 
@@ -93,12 +91,9 @@ def write(store: Store, as_of: date, scope: tuple[str, str] | None, operator: st
                 printing.record(store, batch, final)
                 batches.append(batch.id)
             pages = len(merged)
-            fd, tmp_final = tempfile.mkstemp(dir=out_dir, prefix=".visits-", suffix=".pdf.tmp")
-            parts.append(Path(tmp_final))  # removed below unless renamed into place
-            os.fchmod(fd, 0o600)
-            with os.fdopen(fd, "wb") as fh:
-                merged.save(fh)
-            os.replace(tmp_final, final)
+            tmp_final, _ = files.write_temp(out_dir, final.name, merged.save)
+            parts.append(tmp_final)  # removed below unless renamed into place
+            files.place(tmp_final, final)
             store.audit(operator, "export", "visit_list", scope[1] if scope else None, as_of=as_of.isoformat(),
                         premises=len(df), path=str(final), batches=batches)
     finally:

@@ -54,13 +54,15 @@ def test_seed_history_and_export(seeded, tmp_path):
     assert doc["premises"]["id"] == 1 and isinstance(doc["events"], list)
     r = run("export", "--what", "visits", "--format", "json", "--out", str(tmp_path / "v.json"))
     assert r.exit_code == 0, r.output
-    visits = json.loads((tmp_path / "v.json").read_text(encoding="utf-8"))
+    doc = json.loads((tmp_path / "v.json").read_text(encoding="utf-8"))
+    assert doc["classification"] == "取扱注意"
+    visits = doc["rows"]
     assert visits and {"premises_id", "officer_id", "outcome", "visited_at"} <= set(visits[0])
     assert (tmp_path / "v.json").stat().st_mode & 0o077 == 0  # personal data: owner only
     r = run("export", "--what", "cards", "--out", str(tmp_path / "c.csv"))
     assert r.exit_code == 0, r.output
-    head = (tmp_path / "c.csv").read_text(encoding="utf-8-sig").splitlines()[0]
-    assert "members.1.name" in head
+    mark, head = (tmp_path / "c.csv").read_text(encoding="utf-8-sig").splitlines()[:2]
+    assert mark.startswith("# 取扱注意") and "members.1.name" in head
 
 
 def test_history_at_a_past_date_differs_from_today(seeded):

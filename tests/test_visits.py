@@ -134,7 +134,8 @@ def test_overdue_csv_has_the_definitions_at_its_head(store, tmp_path):
     r = run("overdue", "--beat", "S01-P01-B1", "--as-of", "2026-11-20", "--out", str(tmp_path / "o.csv"))
     assert r.exit_code == 0, r.output
     text = (tmp_path / "o.csv").read_text(encoding="utf-8-sig")
-    assert text.startswith("# 基準日 2026-11-20") and "長期不実施:" in text and "長期未把握:" in text
+    assert text.startswith("# 取扱注意") and text.splitlines()[1].startswith("# 基準日 2026-11-20")
+    assert "長期不実施:" in text and "長期未把握:" in text
     df = pd.read_csv(tmp_path / "o.csv", comment="#", encoding="utf-8-sig")
     assert set(df.beat_id) == {"S01-P01-B1"} and len(df) > 0
     r = run("overdue", "--beat", "S01-P01-B1", "--post", "S01-P01")

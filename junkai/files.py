@@ -1,0 +1,84 @@
+"""Files that carry personal data out of the store: PDFs, CSV and JSON exports, backups.
+
+Every such file is written the same way, here: into a temporary name beside its final
+name, owner-only (0600) from the first byte, synced, then renamed into place, so a
+reader never sees half a file and a crash or a full disk leaves nothing under the
+final name. A full disk becomes a one-line Japanese error instead of a traceback.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
+from typing import BinaryIO, Callable, Iterator, TypeVar
+
+from junkai import JunkaiError
+
+# The marking every output with residents' personal data carries (PDF pages, CSV, JSON).
+CLASSIFICATION = "取扱注意"
+# CSV: one comment line before the header. A column would repeat on every row and a
+# spreadsheet shows this line in its first cell, where a person sees it; programs skip
+# it (pandas: skiprows=1), as they already skip the definitions above the overdue lists.
+CSV_MARK = f"# {CLASSIFICATION}: 個人情報を含みます。目的外に使わず、用が済んだら削除してください。"
+
+MODE = 0o600
+_FULL = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
+
+T = TypeVar("T")
+
+
+def disk_error(exc: OSError, folder: Path) -> JunkaiError | OSError:
+    """A full disk or quota as an error the operator can act on; other errors unchanged."""
+    if exc.errno in _FULL:
+        return JunkaiError(f"出力先 {folder} の空き容量が足りないため書き出せませんでした"
+                           f" (書きかけのファイルは残していません): {os.strerror(exc.errno)}")
+    return exc
+
+
+@contextmanager
+def clear_disk_errors(folder: Path) -> Iterator[None]:
+    try:
+        yield
+    except OSError as exc:
+        raise disk_error(exc, folder) from exc
+
+
+def write_temp(folder: Path, name: str, write: Callable[[BinaryIO], T]) -> tuple[Path, T]:
+    """Write through `write` into a new owner-only temporary file in `folder`; the caller renames it.
+
+    Returns the temporary path and what `write` returned. If anything fails the temporary
+    file is removed, and a full disk is a JunkaiError."""
+    folder.mkdir(parents=True, exist_ok=True)
+    with clear_disk_errors(folder):
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{name}.", suffix=".tmp")
+        try:
+            os.fchmod(fd, MODE)  # before the first byte: never readable by others, even briefly
+            with os.fdopen(fd, "wb") as fh:
+                result = write(fh)
+                fh.flush()
+                os.fsync(fh.fileno())
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+    return Path(tmp), result
+
+
+def place(tmp: Path, final: Path) -> None:
+    """Rename a finished temporary file into place (atomic on one file system)."""
+    with clear_disk_errors(final.parent):
+        try:
+            os.replace(tmp, final)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+
+
+def write_private(path: Path, data: bytes | Callable[[BinaryIO], object]) -> Path:
+    """Write a whole file at `path`, owner-only, atomically."""
+    write = data if callable(data) else (lambda fh: fh.write(data))
+    tmp, _ = write_temp(path.parent, path.name, write)
+    place(tmp, path)
+    return path

@@ -1,0 +1,125 @@
+"""Every kind of file junkai writes with residents' personal data: owner-only (0600), marked
+取扱注意 on every page (PDFs read back with pdfplumber) or in the first line (CSV) or the
+envelope (JSON), and no temporary file left beside it."""
+
+from __future__ import annotations
+
+import json
+import stat
+from pathlib import Path
+
+import pdfplumber
+import pytest
+from typer.testing import CliRunner
+
+from junkai.cli import app
+from junkai.files import CLASSIFICATION, CSV_MARK
+
+runner = CliRunner()
+AS_OF = "2026-11-20"
+BEAT = "S01-P01-B1"
+
+
+def run(*args) -> str:
+    r = runner.invoke(app, list(args))
+    assert r.exit_code == 0, (args, r.output)
+    return r.output
+
+
+@pytest.fixture(scope="module")
+def outputs(tmp_path_factory):
+    """Seed a store once and write one file of every kind into out/."""
+    root = tmp_path_factory.mktemp("outputs")
+    mp = pytest.MonkeyPatch()
+    mp.setenv("JUNKAI_HOME", str(root / "home"))
+    mp.setenv("JUNKAI_USER", "地域課 試験")
+    mp.delenv("JUNKAI_DB_URL", raising=False)
+    mp.delenv("JUNKAI_CONFIG", raising=False)
+    mp.chdir(root)
+    out = root / "out"
+    out.mkdir()
+    try:
+        run("seed", "--premises", "40", "--seed", "3", "--until", AS_OF)
+        from junkai import settings
+        from junkai.store import Store
+
+        store = Store(settings.load().db_url)
+        with store.transaction():
+            complaint = int(store.frame("opinions").query("complaint").id.iloc[0])
+        store.close()
+        files = {}
+        files["cards"] = Path(run("print", "cards", "--beat", BEAT, "--out-dir", str(out)).split()[-1])
+        files["blank"] = Path(run("print", "cards", "--blank", "2", "--beat", BEAT, "--type", "business",
+                                  "--out-dir", str(out)).split()[-1])
+        files["visits"] = Path(run("overdue", "--beat", BEAT, "--as-of", AS_OF, "--format", "pdf",
+                                   "--out", str(out / "visits.pdf")).split()[-1])
+        files["handover"] = Path(run("handover", BEAT, "--as-of", AS_OF, "--out-dir", str(out)).split()[-1])
+        files["chief"] = Path(run("report", "chief", "--station", "S01", "--period", "2026-11",
+                                  "--out-dir", str(out)).split()[-1])
+        files["complaint"] = Path(run("report", "complaint", str(complaint), "--out-dir", str(out)).split()[-1])
+        files["hq"] = Path(run("report", "hq", "--period", "2026-11", "--out-dir", str(out)).split()[-1])
+        run("overdue", "--beat", BEAT, "--as-of", AS_OF, "--out", str(out / "overdue.csv"))
+        files["overdue.csv"] = out / "overdue.csv"
+        for what in ("premises", "cards", "visits", "opinions", "events"):
+            for fmt in ("csv", "json"):
+                path = out / f"export-{what}.{fmt}"
+                run("export", "--what", what, "--format", fmt, "--out", str(path))
+                files[path.name] = path
+        yield dict(files=files, out=out)
+    finally:
+        mp.undo()
+
+
+def test_every_output_is_owner_only_and_nothing_half_written_is_left(outputs):
+    files = outputs["files"]
+    assert all(p.is_file() for p in files.values()), files
+    for name, path in files.items():
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600, (name, oct(path.stat().st_mode))
+    leftovers = [p.name for p in outputs["out"].rglob("*") if p.name.startswith(".") or p.suffix == ".tmp"]
+    assert leftovers == []
+
+
+@pytest.mark.parametrize("kind", ["cards", "blank", "visits", "handover", "chief", "complaint", "hq"])
+def test_every_page_of_every_pdf_is_marked(outputs, kind):
+    path = outputs["files"][kind]
+    with pdfplumber.open(path) as pdf:
+        assert len(pdf.pages) >= 1
+        unmarked = [i + 1 for i, page in enumerate(pdf.pages) if CLASSIFICATION not in (page.extract_text() or "")]
+    assert unmarked == [], f"{path.name}: pages without {CLASSIFICATION}: {unmarked}"
+
+
+def test_the_card_marking_stays_out_of_what_is_read(outputs):
+    """The marking sits in the top margin, clear of the markers, the QR code and every field."""
+    from junkai import form as F
+
+    for form in F.TYPES:
+        for number in (1, 2):
+            page = F.page(form, number)
+            mark = [t for t in page.texts if t.text == CLASSIFICATION]
+            assert len(mark) == 1
+            box = mark[0].box
+            others = [m for m in page.markers] + [page.qr] + [f.box for f in page.fields]
+            for o in others:
+                apart = box.x + box.w <= o.x or o.x + o.w <= box.x or box.y + box.h <= o.y or o.y + o.h <= box.y
+                assert apart, (form, number, o)
+
+
+def test_csv_files_start_with_the_marking_and_still_read_as_tables(outputs):
+    import pandas as pd
+
+    for name, path in outputs["files"].items():
+        if path.suffix != ".csv":
+            continue
+        text = path.read_text(encoding="utf-8-sig")
+        assert text.splitlines()[0] == CSV_MARK, name
+        if name.startswith("export-"):
+            df = pd.read_csv(path, skiprows=1, encoding="utf-8-sig")
+            assert len(df.columns) > 2 and not df.empty, name
+
+
+def test_json_exports_name_the_marking(outputs):
+    for name, path in outputs["files"].items():
+        if path.suffix != ".json":
+            continue
+        doc = json.loads(path.read_text(encoding="utf-8"))
+        assert doc["classification"] == CLASSIFICATION and isinstance(doc["rows"], list) and doc["rows"], name
