@@ -755,6 +755,60 @@ def audit_show(
     out.print(table)
 
 
+# --- retention, backup and restore (個人情報保護法 第66条・第69条) ----------------------------
+
+
+@command()
+def purge(
+    output: Annotated[bool, typer.Option("--output", help="古い出力ファイル (PDF・CSV・JSON) を削除する")] = False,
+    days: Annotated[Optional[int], typer.Option(help="--output: この日数より前に書かれたもの (既定: [retention] output_days)")] = None,
+    years: Annotated[Optional[int], typer.Option(help="転出・廃業からこの年数を過ぎた各戸 (既定: [retention] ceased_years)")] = None,
+    folder: Annotated[Optional[list[Path]], typer.Option(help="--output: 対象のフォルダ (既定: [nightly] output と ./output)")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="削除せず、削除されるものの数だけを示す")] = False,
+):
+    """保存期間を過ぎた個人情報を削除する。監査ログには件数だけを記録する。
+
+    --output なし: 転出・廃業 (状態 ceased) から [retention] ceased_years 年を過ぎた各戸の、各戸・カード・変更履歴・
+    訪問・意見要望・確認待ち・印刷したカード・走査頁と、その各戸だけの走査ファイルと切り出し画像を削除する。
+    --output: 出力フォルダの [retention] output_days 日より古い PDF・CSV・JSON を削除する。
+
+    例: junkai purge --dry-run
+        junkai purge
+        junkai purge --output --days 30
+    """
+    from junkai import retention
+
+    s, store = _open()
+    _allow(store, "setup")
+    operator = _operator()
+    if output:
+        n = days if days is not None else s.output_days
+        if n < 1:
+            raise JunkaiError(f"--days は 1 以上です: {n}")
+        folders = list(dict.fromkeys([*(folder or []), *([] if folder else [s.output, Path("output").resolve()])]))
+        r = retention.purge_output(store, folders, n, operator, dry_run=dry_run)
+        verb = "削除します (実行していません)" if dry_run else "削除しました"
+        out.print(f"{n} 日より前の出力ファイル {r.files} 件 ({r.bytes:,} バイト) を{verb}"
+                  + (f"。削除できなかったもの {r.failed} 件" if r.failed else ""), highlight=False)
+        return
+    n = years if years is not None else s.ceased_years
+    if n < 1:
+        raise JunkaiError(f"--years は 1 以上です: {n}")
+    r = retention.purge_ceased(store, s.home, n, operator, dry_run=dry_run)
+    labels = retention.describe_counts()
+    table = Table(title=f"{r.ceased_before} 以前に転出・廃業した各戸 ({n} 年を経過)"
+                        + (" — 削除します (実行していません)" if dry_run else " — 削除しました"))
+    table.add_column("警察署")
+    for label in labels.values():
+        table.add_column(label, justify="right")
+    for station, counts in r.stations.items():
+        table.add_row(station, *(str(counts.get(k, 0)) for k in labels))
+    out.print(table)
+    out.print(f"各戸 {r.premises} 戸、ファイル {r.files} 件"
+              + ("" if dry_run else f" (削除 {r.files_removed} 件)")
+              + (f"。削除できなかったファイル {r.failed} 件" if r.failed else ""), highlight=False)
+
+
 @command()
 def ingest(
     paths: Annotated[list[Path], typer.Argument(help="走査したファイルまたはフォルダ (PDF, TIFF, PNG, JPEG)")],

@@ -53,6 +53,10 @@ class Settings:
     dask_address: str | None = None
     prefect_port: int = 4200
     prefect_api_url: str | None = None
+    # Retention: output files are removed after `output_days` days, and premises that ceased
+    # (moved out, closed) lose their history `ceased_years` years after they ceased.
+    output_days: int = 30
+    ceased_years: int = 5
     raw: dict = field(default_factory=dict, repr=False)
 
     def inbox_of(self, station: str) -> Path:
@@ -113,6 +117,8 @@ def load(env: dict[str, str] | None = None) -> Settings:
         stale_share=number("beats.stale_share", 0.10, 0.01, 0.9, (int, float)),
         turnover_years=number("beats.turnover_years", 3, 1, 10),
         thresholds=_thresholds(raw.get("ocr", {}).get("thresholds", {}), config_path),
+        output_days=number("retention.output_days", 30, 1, 3650),
+        ceased_years=number("retention.ceased_years", 5, 1, 100),
         **_flow_settings(raw, home, config_path, number),
         raw=raw,
     )

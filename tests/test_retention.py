@@ -1,0 +1,188 @@
+"""Retention: old output files go, premises ceased longer than the set years lose their
+history (and only theirs), the dry run shows exactly that without doing it, and the audit
+chain still verifies. On SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import date, datetime, time
+
+import pytest
+import sqlalchemy as sa
+from typer.testing import CliRunner
+
+from junkai import model, retention
+from junkai.cli import app
+from junkai.seed import seed
+from junkai.store import metadata
+
+TODAY = date(2026, 11, 20)
+NOW = datetime(2026, 11, 20, 9, 0)
+YEARS = 5
+runner = CliRunner()
+
+
+def counts(store) -> dict[str, int]:
+    with store.transaction():
+        return {t.name: store.conn.execute(sa.select(sa.func.count()).select_from(t)).scalar_one()
+                for t in metadata.sorted_tables}
+
+
+def rows_of(store, table: str, column: str, value) -> int:
+    t = metadata.tables[table]
+    with store.transaction():
+        return store.conn.execute(sa.select(sa.func.count()).select_from(t).where(t.c[column] == value)).scalar_one()
+
+
+def _scan(store, home, sha: str, pages: list[tuple[int, str | None]]) -> str:
+    """A kept scan file with pages of the given premises (and print ids), as ingest records them."""
+    path = home / "scans" / sha[:2] / f"{sha}.pdf"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"%PDF-1.7 scan")
+    store.add_scan_file(sha, "scan.pdf", 13, str(path), NOW, "試験")
+    for n, (pid, print_id) in enumerate(pages, start=1):
+        crop = home / "crops" / f"{print_id or sha[:6]}-{n}" / "home_phone.png"
+        crop.parent.mkdir(parents=True, exist_ok=True)
+        crop.write_bytes(b"png")
+        store.add_scan_page(id=f"{sha}:{n}", file_sha256=sha, page=n, read_status="ok",
+                            state="applied" if pid else "duplicate",
+                            print_id=print_id, sheet=1, premises_id=pid,
+                            result={"page": n, "fields": [{"id": "home_phone", "crop": str(crop)}]},
+                            summary={})
+    return str(path)
+
+
+@pytest.fixture
+def world(store, tmp_path):
+    """A seeded store where one premises ceased long ago (old), one recently (recent), and an
+    active one (other) shares a scan file with the old one."""
+    home = tmp_path / "home"
+    with store.transaction():
+        seed(store, 40, 1, 3, TODAY, "試験")
+        p = store.frame("premises")
+        active = p[p.status == model.ACTIVE].id.tolist()
+        old, recent, other = active[0], active[1], active[2]
+        store.set_status(old, model.CEASED, datetime(2019, 3, 1, 12), "operator", "試験")
+        store.set_status(recent, model.CEASED, datetime(2025, 6, 1, 12), "operator", "試験")
+        store.add_review_item(page_id="x:1", premises_id=old, topic="value", field="home_phone", label="電話",
+                              kind="digits", guess="0177771234", crop=str(home / "crops" / "r" / "old.png"))
+        (home / "crops" / "r").mkdir(parents=True)
+        (home / "crops" / "r" / "old.png").write_bytes(b"png")
+        store.record_print(dict(id="B1", printed_at=NOW, operator="試験", scope={"premises": [old, other]}, cards=2,
+                                sheets=2, path="out.pdf"),
+                           [dict(print_id="P-OLD", premises_id=old, card_version=1, beat_id=p.beat_id.iloc[0],
+                                 form_type="household", form_version=1, sheets=1, rows={}),
+                            dict(print_id="P-OTHER", premises_id=other, card_version=1, beat_id=p.beat_id.iloc[0],
+                                 form_type="household", form_version=1, sheets=1, rows={})])
+        shared = _scan(store, home, "a" * 64, [(old, "P-OLD"), (other, "P-OTHER")])
+        only_old = _scan(store, home, "b" * 64, [(None, "P-OLD")])  # a second scan of the card: found by its print id
+        store.audit("試験", "history", "premises", str(old))
+        cutoff = retention.ceased_cutoff(TODAY, YEARS)
+        due = store.frame("premises").query("status == 'ceased'")
+        due = set(due[due.status_since.map(lambda d: d <= cutoff)].id)
+    assert old in due and recent not in due
+    return dict(store=store, home=home, old=old, recent=recent, other=other, due=due, shared=shared,
+                only_old=only_old)
+
+
+def test_dry_run_shows_counts_and_changes_nothing(world):
+    store = world["store"]
+    before = counts(store)
+    r = retention.purge_ceased(store, world["home"], YEARS, "試験", dry_run=True, today=TODAY)
+    assert counts(store) == before
+    assert r.premises == len(world["due"])
+    assert set(r.stations) == {"S01"} and r.stations["S01"]["scan_file"] == 1 and r.files >= 3
+    assert os.path.exists(world["only_old"])
+
+
+def test_purge_removes_only_what_belongs_to_the_ceased_and_the_audit_still_verifies(world):
+    store, home, old = world["store"], world["home"], world["old"]
+    with store.transaction():
+        names = [m["name"] for m in store.card(old).data.get("members", {}).values() if m.get("name")]
+    before = counts(store)
+    dry = retention.purge_ceased(store, home, YEARS, "試験", dry_run=True, today=TODAY)
+    r = retention.purge_ceased(store, home, YEARS, "試験", today=TODAY)
+    assert r.stations == dry.stations and r.premises == len(world["due"]) and r.failed == 0
+    after = counts(store)
+    assert before["premises"] - after["premises"] == len(world["due"])
+    for table, column in (("premises", "id"), ("card", "premises_id"), ("card_event", "premises_id"),
+                          ("visit", "premises_id"), ("review_item", "premises_id"), ("printed_card", "premises_id"),
+                          ("scan_page", "premises_id"), ("opinion", "premises_id"), ("night_approval", "premises_id")):
+        assert rows_of(store, table, column, old) == 0, table
+    assert rows_of(store, "scan_page", "print_id", "P-OLD") == 0
+    # what is not theirs stays: the recent one, the other premises, its page and the shared file
+    assert rows_of(store, "premises", "id", world["recent"]) == 1
+    assert rows_of(store, "scan_page", "premises_id", world["other"]) == 1
+    assert rows_of(store, "scan_file", "sha256", "a" * 64) == 1 and os.path.exists(world["shared"])
+    assert rows_of(store, "scan_file", "sha256", "b" * 64) == 0 and not os.path.exists(world["only_old"])
+    assert not (home / "crops" / "r").exists() and not (home / "crops" / "P-OLD-1").exists()
+    assert (home / "crops" / "P-OTHER-2" / "home_phone.png").exists()
+    # the audit rows are all there, the chain verifies, and the purge is one event of counts
+    assert after["audit"] == before["audit"] + 1
+    with store.transaction():
+        assert store.verify_audit()[1] is None
+        event = store.audit_events(what="purge")[-1]
+    detail = json.loads(event["detail"])
+    assert event["action"] == "purge.ceased" and detail["stations"]["S01"]["premises"] == len(world["due"])
+    assert not any(n in event["detail"] for n in names)
+    # nothing is left to purge
+    again = retention.purge_ceased(store, home, YEARS, "試験", today=TODAY)
+    assert again.premises == 0
+
+
+def test_old_output_files_go_and_recent_ones_stay(store, tmp_path):
+    out = tmp_path / "output"
+    (out / "2026-10-01" / "S01").mkdir(parents=True)
+    old = out / "2026-10-01" / "S01" / "visits.pdf"
+    new = out / "cards-S01.pdf"
+    keep = out / "README.txt"  # not something junkai writes
+    for p in (old, new, keep):
+        p.write_bytes(b"x" * 10)
+    past = datetime(2026, 10, 1).timestamp()
+    os.utime(old, (past, past))
+    os.utime(keep, (past, past))
+    dry = retention.purge_output(store, [out], 30, "試験", dry_run=True, now=NOW)
+    assert (dry.files, dry.bytes) == (1, 10) and old.exists()
+    r = retention.purge_output(store, [out], 30, "試験", now=NOW)
+    assert r.files == 1 and not old.exists() and new.exists() and keep.exists()
+    assert not (out / "2026-10-01").exists()  # emptied folders go too
+    with store.transaction():
+        event = store.audit_events(what="purge")[-1]
+        assert store.verify_audit()[1] is None
+    assert event["action"] == "purge.output" and json.loads(event["detail"]) == dict(days=30, files=1, bytes=10,
+                                                                                     failed=0)
+
+
+def test_purge_commands(home, tmp_path):
+    def run(*args):
+        return runner.invoke(app, list(args))
+
+    assert run("seed", "--premises", "40", "--seed", "3", "--until", "2026-11-20").exit_code == 0
+    from junkai import settings
+    from junkai.store import Store
+
+    store = Store(settings.load().db_url)
+    with store.transaction():
+        p = store.frame("premises")
+        pid = int(p[p.status == model.ACTIVE].id.iloc[0])
+        store.set_status(pid, model.CEASED, datetime.combine(date(2010, 1, 1), time(12)), "operator", "試験")
+        names = [m["name"] for m in store.card(pid).data.get("members", {}).values() if m.get("name")]
+    r = run("purge", "--dry-run")
+    assert r.exit_code == 0, r.output
+    assert "S01" in r.output and "実行していません" in r.output
+    assert not any(n in r.output for n in names)
+    assert rows_of(store, "premises", "id", pid) == 1
+    r = run("purge")
+    assert r.exit_code == 0, r.output
+    assert rows_of(store, "premises", "id", pid) == 0
+    assert run("audit", "verify").exit_code == 0
+    out = home / "output"
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "old.csv").write_text("x")
+    os.utime(out / "old.csv", (0, 0))
+    r = run("purge", "--output", "--days", "7", "--dry-run")
+    assert r.exit_code == 0 and "1 件" in r.output and (out / "old.csv").exists(), r.output
+    r = run("purge", "--output", "--days", "7")
+    assert r.exit_code == 0 and not (out / "old.csv").exists(), r.output
+    store.close()
