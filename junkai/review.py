@@ -75,8 +75,10 @@ def decide(store: Store, item_id: int, action: str, operator: str, value: Any = 
         store.decide_review(item_id, status, final, operator, datetime.now(), (reason or "").strip() or None)
         if status != "rejected":
             apply_decided(store, operator, today)
+        # the field, not its values: audit rows are kept for ever (the chain), values only as long
+        # as the card's retention; the values stay in the review item and the card events
         store.audit(operator, f"review.{status}", "review_item", str(item_id), field=item["field"],
-                    before=item["guess"], after=final, reason=reason)
+                    reason=reason)
         return store.review_item(item_id)
 
 

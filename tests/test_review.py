@@ -95,7 +95,9 @@ def test_cli_accept_correct_reject_with_validation_and_audit(queue):
     assert (b["status"], b["value"], c["status"], c["reason"]) == ("accepted", "017-777-1234", "rejected", "判読できない")
     decisions = [e for e in audit if e["action"] in ("review.corrected", "review.accepted", "review.rejected")]
     assert [e["operator"] for e in decisions] == ["地域課 試験"] * 3
-    assert '"before": "090-1234-567"' in decisions[0]["detail"] and '"after": "090-1234-5678"' in decisions[0]["detail"]
+    # the audit names the field decided, never the resident's values: audit rows outlive retention
+    assert '"field": "members.1.mobile"' in decisions[0]["detail"]
+    assert all("090-1234-567" not in e["detail"] and "017-777-1234" not in e["detail"] for e in decisions)
 
 
 def _free_port():
