@@ -31,7 +31,7 @@ class Page:
     image: np.ndarray | None  # H×W grey or H×W×3 RGB, uint8
     dpi: float | None
     error: str | None = None  # why the page could not be loaded (Japanese, one line)
-    reason: str | None = None  # machine code of the error
+    reason: str | None = None  # machine code of the error, or "blank_page" (no image, nothing to read)
 
     @property
     def name(self) -> str:
@@ -117,9 +117,14 @@ def _pdf_pages(path: Path, only: Collection[int] | None = None) -> Iterator[Page
                 continue
             try:
                 w_pt, h_pt = page.get_size()
-                dpi = _scan_dpi(page, w_pt, h_pt)
+                if not pdfium.raw.FPDFPage_CountObjects(page.raw):
+                    # nothing drawn on it: blank without rendering, so a run of empty pages costs little
+                    yield Page(src, i, None, None, None, "blank_page")
+                    continue
+                dpi, image_px = _scan_dpi(page, w_pt, h_pt)
                 scale = dpi / 72.0
-                if w_pt * scale * h_pt * scale > MAX_PIXELS:
+                if w_pt * scale * h_pt * scale > MAX_PIXELS or image_px > MAX_PIXELS:
+                    # an image inside can be huge though its file is small: pdfium would decode it whole
                     yield Page(src, i, None, dpi, "頁が大きすぎます (カードの走査画像ではありません)", "too_large")
                     continue
                 bitmap = page.render(scale=scale, grayscale=False)
@@ -141,22 +146,24 @@ def _to_rgb(image: np.ndarray, mode: str | None) -> np.ndarray:
     return np.ascontiguousarray(image[:, :, :3])
 
 
-def _scan_dpi(page, w_pt: float, h_pt: float) -> float:
-    """The resolution of the largest image on the page (a scan is one image), else the default."""
+def _scan_dpi(page, w_pt: float, h_pt: float) -> tuple[float, int]:
+    """The resolution of the largest image on the page (a scan is one image), else the default;
+    and the pixel count of the largest image."""
     import pypdfium2.raw as raw
 
-    best = 0.0
+    best, largest = 0.0, 0
     try:
         for obj in page.get_objects(filter=(raw.FPDF_PAGEOBJ_IMAGE,), max_depth=2):
             px_w, px_h = obj.get_px_size()
+            largest = max(largest, px_w * px_h)
             left, bottom, right, top = obj.get_bounds()
             if right - left > 0.5 * w_pt:
                 best = max(best, px_w / ((right - left) / 72.0), px_h / max(1e-6, (top - bottom) / 72.0))
     except Exception:
         best = 0.0
     if best <= 0:
-        return float(DEFAULT_DPI)
-    return float(min(MAX_DPI, max(MIN_DPI, round(best))))
+        return float(DEFAULT_DPI), largest
+    return float(min(MAX_DPI, max(MIN_DPI, round(best)))), largest
 
 
 def rasterise_pdf(path: Path, dpi: float) -> Iterator[np.ndarray]:

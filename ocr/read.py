@@ -93,12 +93,14 @@ MESSAGES = {
     "markers_not_found": "位置合わせマーカーが見つかりません",
     "orientation_unknown": "カードの向きが分かりません",
     "qr_unreadable": "QR コードを読めません。カードの特定は住所・氏名による照合に回します",
-    "qr_integrity": "QR コードの内容を確認できません (改ざん・読み誤り・他の署の印刷)",
+    "qr_integrity": "QR コードの署名が合いません (他の署で印刷したカードか、書き換えられたカードです)",
+    "qr_foreign": "QR コードが巡回連絡カードのものではありません",
     "form_guessed": "様式は QR コードでなく印刷の配置から推定しました",
     "form_version": "この版の様式は読めません",
     "markers_inferred": "マーカー 1 個が見つからず、残り 3 個から補いました",
     "skewed_markers": "マーカーの配置が様式とずれています (用紙の折れ・しわの可能性)",
     "ocr_unavailable": "文字認識 (Tesseract) を実行できません",
+    "ocr_timeout": "文字認識 (Tesseract) が時間内に終わらず、手書きの欄は確認待ちにします",
     "internal_error": "読み取り中に予期しないエラーが起きました",
 }
 
@@ -144,7 +146,10 @@ class Reader:
         t0 = time.perf_counter()
         result = PageResult(page.source, page.index + 1, OK, dpi=page.dpi)
         try:
-            if page.image is None:
+            if page.image is None and page.reason == "blank_page":
+                result.status = SKIPPED
+                _note(result, "blank_page")
+            elif page.image is None:
                 _fail(result, page.reason or "unreadable", page.error)
             else:
                 self._read(page, result)
@@ -179,6 +184,8 @@ class Reader:
         if al.residual_mm > 2.0:
             _note(result, "skewed_markers")
         payload = self._identity(al, image, result)
+        if result.status == FAILED:
+            return
         if payload is not None:
             try:
                 layout = F.page(payload.form, payload.page, payload.form_version)
@@ -203,7 +210,7 @@ class Reader:
             _note(result, "qr_unreadable")
             return None
         if self.key is None:
-            _note(result, "qr_integrity")
+            _note(result, "qr_integrity", "署の鍵がないため QR コードを確かめられません")
             return None
         for text in texts:
             try:
@@ -213,7 +220,10 @@ class Reader:
             result.identity = dict(print_id=p.print_id, premises_id=p.premises_id, card_version=p.card_version,
                                    beat=p.beat, sheet=p.page, sheets=p.pages, form=p.form, form_version=p.form_version)
             return p
-        _note(result, "qr_integrity")
+        # Reed-Solomon inside the code makes a misread all but impossible: a code that decodes
+        # and does not verify was printed elsewhere or altered, so nothing on the page is trusted
+        ours = any(t.strip().startswith(Q.PREFIX) for t in texts)
+        _fail(result, "qr_integrity" if ours else "qr_foreign", None)
         return None
 
     # --- fields -----------------------------------------------------------------
@@ -248,7 +258,7 @@ class Reader:
                     texts.append((fr, crop))
             out.append(fr)
         self._read_digits(digit_jobs, img)
-        self._read_texts(texts)
+        self._read_texts(texts, result)
         for fr in out:
             ch = changes.get(fr.section)
             if ch is not None and fr is not ch and ch.value == F.UNCHANGED and ch.confidence >= 0.8:
@@ -274,11 +284,19 @@ class Reader:
             ds = per.get(id(fr), [])
             _digits_value(f, fr, ds, img)
 
-    def _read_texts(self, texts: list[tuple[FieldResult, np.ndarray]]) -> None:
+    def _read_texts(self, texts: list[tuple[FieldResult, np.ndarray]], result: PageResult) -> None:
         if not texts:
             return
         crops = [c for _, c in texts]
-        read = T.read_batch(crops) if self.batched else T.read_each(crops)
+        try:
+            read = T.read_batch(crops) if self.batched else T.read_each(crops)
+        except T.TesseractTimeout as exc:
+            # the tick boxes and digits of the page stand; its writing goes to a person
+            for fr, _ in texts:
+                fr.value, fr.confidence = None, 0.0
+                fr.reasons.append("ocr_timeout")
+            _note(result, "ocr_timeout", str(exc))
+            return
         for (fr, _), t in zip(texts, read):
             fr.value = t.text or None
             fr.confidence = round(t.confidence, 3) if t.text else 0.0
@@ -323,7 +341,8 @@ class Reader:
             result.messages.append(f"隔離フォルダに保存できません: {exc}")
 
 
-PARTIAL_REASONS = {"qr_unreadable", "qr_integrity", "form_guessed", "markers_inferred", "skewed_markers"}
+PARTIAL_REASONS = {"qr_unreadable", "qr_integrity", "form_guessed", "markers_inferred", "skewed_markers",
+                   "ocr_timeout"}
 
 
 def _note(result: PageResult, reason: str, message: str | None = None) -> None:
