@@ -1,13 +1,16 @@
 """The review page: one field at a time, the crop beside the guess, driven by the keyboard.
 
 Listens on 127.0.0.1 only (the caller binds it). Forms carry a per-server token so
-that another web page cannot post decisions to it.
+that another web page cannot post decisions to it. The page asks who is working (the
+operator who started it, until someone else gives their name) and keeps to that
+operator's scope, as the commands do (junkai.access).
 """
 
 from __future__ import annotations
 
 import secrets
 from pathlib import Path
+from urllib.parse import quote, unquote
 
 import jinja2
 from starlette.applications import Starlette
@@ -15,7 +18,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from junkai import JunkaiError
+from junkai import JunkaiError, access
 from junkai.review import decide, progress
 from junkai.store import Store
 
@@ -38,25 +41,41 @@ def create_app(store: Store, operator: str, home: Path) -> Starlette:
     template = env.get_template("review.html.j2")
     token = secrets.token_urlsafe(16)
     home = home.resolve()
+    started_by = operator
+
+    def who(request: Request) -> str:
+        # quoted: a cookie carries ASCII only, names are Japanese
+        return unquote(request.cookies.get("junkai_operator", "")).strip() or started_by
+
+    def refused(request: Request, item_id: int) -> str | None:
+        """Why this operator may not see or decide the item (audited), or None."""
+        with store.transaction():
+            pid = store.review_item(item_id)["premises_id"]
+        try:
+            access.check(store, who(request), "review", [("premises", pid) if pid else None])
+        except access.Refused as exc:
+            return str(exc)
+        return None
 
     def next_pending(after: int) -> int | None:
         with store.transaction():
             items = store.review_items(("pending",), after=after, limit=1) or store.review_items(("pending",), limit=1)
         return items[0]["id"] if items else None
 
-    def page(item: dict | None, error: str | None = None, typed: str | None = None, status: int = 200):
+    def page(request: Request, item: dict | None, error: str | None = None, typed: str | None = None,
+             status: int = 200):
         address = None
         if item and item["premises_id"]:
             with store.transaction():
                 p = store.premises(item["premises_id"])
             address = f"{p['city']}{p['town']}{p['block']} {p['building'] or ''} {p['room'] or ''}".strip()
         html = template.render(item=item, error=error, typed=typed, progress=progress(store), token=token,
-                               operator=operator, address=address)
+                               operator=who(request), address=address)
         return HTMLResponse(html, status_code=status)
 
     async def index(request: Request) -> Response:
         nxt = next_pending(0)
-        return RedirectResponse(f"/item/{nxt}", 303) if nxt else page(None)
+        return RedirectResponse(f"/item/{nxt}", 303) if nxt else page(request, None)
 
     async def show(request: Request) -> Response:
         try:
@@ -64,7 +83,8 @@ def create_app(store: Store, operator: str, home: Path) -> Starlette:
                 item = store.review_item(int(request.path_params["id"]))
         except JunkaiError:
             return RedirectResponse("/", 303)
-        return page(item)
+        why = refused(request, item["id"])
+        return page(request, None, why, status=403) if why else page(request, item)
 
     async def post(request: Request) -> Response:
         item_id = int(request.path_params["id"])
@@ -72,16 +92,19 @@ def create_app(store: Store, operator: str, home: Path) -> Starlette:
         if form.get("token") != token:
             return Response("不正な送信です", status_code=403)
         action = form.get("action", "correct")
+        why = refused(request, item_id)
+        if why:
+            return page(request, None, why, status=403)
         if action == "skip":
             nxt = next_pending(item_id)
             return RedirectResponse(f"/item/{nxt}" if nxt else "/", 303)
         try:
-            decide(store, item_id, action, operator, value=form.get("value"), reason=form.get("reason"),
+            decide(store, item_id, action, who(request), value=form.get("value"), reason=form.get("reason"),
                    complaint=form.get("complaint") == "on")
         except JunkaiError as exc:
             with store.transaction():
                 item = store.review_item(item_id)
-            return page(item, str(exc), form.get("value"), 422)
+            return page(request, item, str(exc), form.get("value"), 422)
         nxt = next_pending(item_id)
         return RedirectResponse(f"/item/{nxt}" if nxt else "/", 303)
 
@@ -89,12 +112,22 @@ def create_app(store: Store, operator: str, home: Path) -> Starlette:
         with store.transaction():
             item = store.review_item(int(request.path_params["id"]))
         path = Path(item["crop"] or "").resolve()
-        # only images inside the data folder are served
-        if not item["crop"] or home not in path.parents or not path.is_file():
+        # only images inside the data folder are served, and only to whom the item is
+        if not item["crop"] or home not in path.parents or not path.is_file() or refused(request, item["id"]):
             return Response(status_code=404)
         return FileResponse(path)
 
+    async def set_operator(request: Request) -> Response:
+        form = await request.form()
+        if form.get("token") != token:
+            return Response("不正な送信です", status_code=403)
+        name = str(form.get("operator", "")).strip()
+        response = RedirectResponse("/", 303)
+        if name:
+            response.set_cookie("junkai_operator", quote(name), httponly=True, samesite="strict")
+        return response
+
     return Starlette(routes=[
         Route("/", index), Route("/item/{id:int}", show), Route("/item/{id:int}", post, methods=["POST"]),
-        Route("/crop/{id:int}", crop),
+        Route("/crop/{id:int}", crop), Route("/operator", set_operator, methods=["POST"]),
     ])

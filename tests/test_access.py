@@ -256,3 +256,39 @@ def test_unknown_and_disabled_operators_are_refused_once_users_exist(seeded):
     assert run("--as", "管理者 山田", "user", "disable", "地域課長 佐藤").exit_code == 0
     refused(run("--as", "地域課長 佐藤", "history", pid), "地域課長 佐藤", "管理者 山田 が無効にした利用者です")
     assert run("--as", "管理者 山田", "audit", "verify").exit_code == 0
+
+
+def test_the_review_page_asks_for_the_operator_and_keeps_to_their_scope(seeded):
+    import re
+
+    from starlette.testclient import TestClient
+
+    from junkai import settings
+    from junkai.review_web import create_app
+    from junkai.store import Store
+
+    store = Store(settings.load().db_url)
+    with store.transaction():
+        household = next(c.premises["id"] for c in store.cards_of_beat("S01-P01-B1") if c.premises["kind"] == "household")
+        item = store.add_review_item(page_id="sha:0", premises_id=household, topic="value",
+                                     field="home_phone", label="自宅電話", kind="phone", guess="017-777-1234",
+                                     confidence=0.4, crop=None, printed=None, rules=[])
+    client = TestClient(create_app(store, "地域課長 佐藤", seeded))
+    r = client.get(f"/item/{item}")
+    assert r.status_code == 200 and "017-777-1234" in r.text and 'value="地域課長 佐藤"' in r.text
+    token = re.search(r'name="token" value="([^"]+)"', r.text).group(1)
+    client.post("/operator", data={"token": token, "operator": "交番所長 田中"})  # a handler: no review
+    r = client.get(f"/item/{item}")
+    assert r.status_code == 403 and "交番所長 田中 は" in r.text and "確認作業" in r.text
+    assert "017-777-1234" not in r.text
+    r = client.post(f"/item/{item}", data={"token": token, "action": "correct", "value": "017-777-1234"})
+    assert r.status_code == 403
+    with store.transaction():
+        assert store.review_item(item)["status"] == "pending"
+        assert (store.audit_events()[-1]["operator"], store.audit_events()[-1]["action"]) == ("交番所長 田中", "refused")
+    client.post("/operator", data={"token": token, "operator": "地域課長 佐藤"})
+    r = client.post(f"/item/{item}", data={"token": token, "action": "correct", "value": "017-777-1234"})
+    assert r.status_code == 200, re.search(r'id="error">([^<]*)', r.text)
+    with store.transaction():
+        assert store.review_item(item)["decided_by"] == "地域課長 佐藤"
+    store.close()
