@@ -305,3 +305,18 @@ def test_a_page_without_a_readable_qr_is_still_aligned_and_read(damage):
         if f.kind == "checkbox":
             assert set(value if isinstance(value, list) else [value]) == set(
                 f.value if isinstance(f.value, list) else [f.value]), fid
+
+
+def test_thresholds_are_the_lowest_that_keep_passing_values_right():
+    """The calibration of junkai.toml's thresholds on hand-made decisions: wrong values at high
+    confidence push the threshold up; a kind that is never reliable never passes on its own."""
+    from bench.ocr import calibrate
+
+    def d(kind, conf, right, clean=True):
+        return dict(card="c", kind=kind, confidence=conf, clean=clean, right=right)
+
+    ds = ([d("digits", 0.99, True)] * 400 + [d("digits", 0.8, False)] * 3 + [d("digits", 0.8, True)] * 50
+          + [d("digits", 0.6, False, clean=False)] * 50  # caught by the rules: never passes, whatever the threshold
+          + [d("text", 0.95, True)] * 10 + [d("text", 0.97, False)] * 5)
+    advised = calibrate(ds)
+    assert advised["digits"] == 0.81 and advised["text"] == 1.01
