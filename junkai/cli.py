@@ -810,6 +810,46 @@ def purge(
 
 
 @command()
+def backup(out_path: Annotated[Path, typer.Argument(help="作成するバックアップのフォルダ (まだないもの)")]):
+    """ストアとデータフォルダ (走査の原本 scans/、切り出し画像 crops/、隔離 quarantine/、鍵) をバックアップする。
+
+    SQLite のストアは他の処理が書き込み中でも一貫した状態で写す。中のファイルはすべて所有者のみ読み書き (0600)。
+    PostgreSQL のときはファイルと鍵だけを写す (データベースは pg_dump で。README 参照)。
+
+    例: junkai backup /mnt/backup/junkai-2026-11-20
+    """
+    from junkai import backup as backup_mod
+
+    s, store = _open()
+    _allow(store, "setup")
+    try:
+        r = backup_mod.backup(s, store, out_path, _operator())
+    finally:
+        store.close()
+    out.print(f"バックアップを作成しました: {r.path} (ファイル {r.files} 件、{r.bytes:,} バイト)", highlight=False)
+    if r.database != "sqlite":
+        err.print("データベースはこのバックアップに含まれません。pg_dump で別にバックアップしてください "
+                  "(例: pg_dump -Fc -f junkai.dump \"$JUNKAI_DB_URL\" の URL から +psycopg を除いたもの)",
+                  highlight=False, soft_wrap=True)
+
+
+@command()
+def restore(backup_path: Annotated[Path, typer.Argument(help="junkai backup で作ったフォルダ")]):
+    """バックアップを空のデータフォルダ (JUNKAI_HOME) に戻す。既存のストアは上書きしない。
+
+    戻す前にすべてのファイルを作成時の SHA-256 と照合し、戻した後に監査ログを検査する。
+
+    例: JUNKAI_HOME=/srv/junkai/data junkai restore /mnt/backup/junkai-2026-11-20
+    """
+    from junkai import backup as backup_mod
+
+    s = settings_mod.load()
+    r = backup_mod.restore(backup_path, s, _operator())
+    out.print(f"バックアップを戻しました: {r.path} (ファイル {r.files} 件、各戸 {r.rows.get('premises', 0)} 戸)",
+              highlight=False)
+
+
+@command()
 def ingest(
     paths: Annotated[list[Path], typer.Argument(help="走査したファイルまたはフォルダ (PDF, TIFF, PNG, JPEG)")],
     as_json: Annotated[bool, typer.Option("--json", help="頁ごとの結果を JSON (1 行 1 頁) で出力する")] = False,

@@ -121,9 +121,8 @@ def purge_ceased(store: Store, home: Path, years: int, operator: str, dry_run: b
     root = home.resolve()
     folders = set()
     for name in sorted(set(files)):
-        p = Path(name) if Path(name).is_absolute() else root / name
-        p = p.resolve()
-        if root not in p.parents:  # never delete outside the data folder
+        p = _in_home(root, Path(name))
+        if p is None:  # never delete outside the data folder
             result.failed += 1
             continue
         try:
@@ -139,6 +138,19 @@ def purge_ceased(store: Store, home: Path, years: int, operator: str, dry_run: b
             if folder != root and not any(folder.iterdir()):
                 folder.rmdir()
     return result
+
+
+def _in_home(root: Path, path: Path) -> Path | None:
+    """Where a recorded file is now: paths are recorded absolute, and a store restored into
+    another data folder (junkai restore) keeps them under the same scans/ or crops/."""
+    p = (path if path.is_absolute() else root / path).resolve()
+    if root in p.parents:
+        return p
+    parts = p.parts
+    for i in range(len(parts) - 1, -1, -1):
+        if parts[i] in ("scans", "crops"):
+            return root.joinpath(*parts[i:])
+    return None
 
 
 def _remove_empty_folders(folder: Path) -> None:

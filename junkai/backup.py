@@ -1,0 +1,215 @@
+"""Backup and restore of a data folder.
+
+A backup is a folder: the SQLite store as one self-contained file (taken with SQLite's
+online backup API, so it is consistent while ingests and the nightly batch keep
+writing), the kept scans, crops and quarantined pages, the station key, and a manifest
+with the SHA-256 of every file. Everything in it is owner-only (files 0600, folders
+0700); it appears under its final name only when complete.
+
+With PostgreSQL the database is backed up with pg_dump and restored with pg_restore
+(see README); `junkai backup` then copies the files and the key only.
+
+Restore goes into an empty data folder only: it never overwrites a store.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import sqlite3
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from junkai import JunkaiError, files, qr
+from junkai.settings import Settings
+from junkai.store import Store
+
+FORMAT = 1
+MANIFEST = "manifest.json"
+DB = "junkai.sqlite3"
+# The data folder's own records. inbox/ holds copies of what scans/ keeps, output/ is
+# temporary by design (junkai purge --output), prefect/ is rebuilt by Prefect.
+FOLDERS = ("scans", "crops", "quarantine")
+CHUNK = 1 << 20
+
+
+@dataclass
+class Summary:
+    path: Path
+    database: str
+    files: int
+    bytes: int
+    rows: dict[str, int]
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while chunk := fh.read(CHUNK):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _private_dir(path: Path) -> None:
+    """Create `path` and any missing parents owner-only (mkdir's parents follow the umask)."""
+    missing = []
+    while not path.exists():
+        missing.append(path)
+        path = path.parent
+    for d in reversed(missing):
+        d.mkdir(mode=0o700, exist_ok=True)
+        os.chmod(d, 0o700)
+
+
+def _copy(src: Path, dest: Path) -> None:
+    """Copy one file owner-only, whole or not at all."""
+    _private_dir(dest.parent)
+    with open(src, "rb") as fh:
+        tmp, _ = files.write_temp(dest.parent, dest.name, lambda out: shutil.copyfileobj(fh, out, CHUNK))
+    files.place(tmp, dest)
+
+
+def _snapshot(db: Path, dest: Path) -> None:
+    """A consistent copy of a live SQLite store through the online backup API, as one file."""
+    fd = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    os.close(fd)
+    src = sqlite3.connect(db, timeout=60)
+    dst = sqlite3.connect(dest)
+    try:
+        src.backup(dst)
+        # no -wal beside it: the backup is one file that opens anywhere
+        dst.execute("PRAGMA journal_mode=DELETE")
+    finally:
+        dst.close()
+        src.close()
+    with open(dest, "rb+") as fh:
+        os.fsync(fh.fileno())
+
+
+def row_counts(store: Store) -> dict[str, int]:
+    import sqlalchemy as sa
+
+    from junkai.store import metadata
+
+    with store.transaction():
+        return {t.name: store.conn.execute(sa.select(sa.func.count()).select_from(t)).scalar_one()
+                for t in metadata.sorted_tables}
+
+
+def _snapshot_counts(db: Path) -> dict[str, int]:
+    """Rows per table of a snapshot, read-only: opening it as a store would switch it to WAL."""
+    from junkai.store import metadata
+
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    try:
+        return {t.name: conn.execute(f'SELECT count(*) FROM "{t.name}"').fetchone()[0] for t in metadata.sorted_tables}
+    finally:
+        conn.close()
+
+
+def backup(s: Settings, store: Store, out: Path, operator: str) -> Summary:
+    out = out.resolve()
+    if out.exists():
+        raise JunkaiError(f"バックアップ先がすでにあります (上書きしません): {out}")
+    if not out.parent.is_dir():
+        raise JunkaiError(f"バックアップ先のフォルダがありません: {out.parent}")
+    home = s.home.resolve()
+    if out == home or home in out.parents:
+        raise JunkaiError(f"バックアップはデータフォルダの外に作ってください: {out}")
+    database = store.engine.dialect.name
+    work = out.parent / f".{out.name}.partial-{os.getpid()}"
+    _private_dir(work)
+    try:
+        # recorded before the snapshot, so the backup holds its own event
+        with store.transaction():
+            store.audit(operator, "backup", "store", None, path=str(out), database=database)
+        with files.clear_disk_errors(out.parent):
+            if database == "sqlite":
+                _snapshot(Path(store.engine.url.database), work / DB)
+            # after the snapshot: a file recorded in it was kept before its row was written
+            key = home / qr.KEY_FILE
+            if key.is_file():
+                _copy(key, work / qr.KEY_FILE)
+            for folder in FOLDERS:
+                root = home / folder
+                if not root.is_dir():
+                    continue
+                for p in sorted(root.rglob("*")):
+                    if p.is_file() and not p.is_symlink() and not p.name.endswith((".part", ".tmp")):
+                        _copy(p, work / p.relative_to(home))
+            rows = _snapshot_counts(work / DB) if database == "sqlite" else {}
+            listed = {str(p.relative_to(work)): _sha256(p) for p in sorted(work.rglob("*")) if p.is_file()}
+            manifest = dict(format=FORMAT, created_at=datetime.now().isoformat(timespec="seconds"),
+                            database=database, rows=rows, files=listed)
+            files.write_private(work / MANIFEST, json.dumps(manifest, ensure_ascii=False, indent=1).encode())
+            os.replace(work, out)
+    except BaseException:
+        shutil.rmtree(work, ignore_errors=True)
+        raise
+    size = sum((out / name).stat().st_size for name in listed)
+    return Summary(out, database, len(listed), size, rows)
+
+
+def read_manifest(path: Path) -> dict:
+    try:
+        manifest = json.loads((path / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise JunkaiError(f"バックアップではありません ({MANIFEST} を読めません): {path} ({exc})")
+    if manifest.get("format") != FORMAT:
+        raise JunkaiError(f"このバックアップの形式 ({manifest.get('format')!r}) には対応していません: {path}")
+    return manifest
+
+
+def verify(path: Path) -> dict:
+    """Every file the manifest lists is there with its content; returns the manifest."""
+    manifest = read_manifest(path)
+    for name, digest in manifest["files"].items():
+        p = path / name
+        if not p.is_file():
+            raise JunkaiError(f"バックアップのファイルがありません: {name}")
+        if _sha256(p) != digest:
+            raise JunkaiError(f"バックアップのファイルが作成時と異なります (壊れているか改ざんされています): {name}")
+    return manifest
+
+
+def restore(path: Path, s: Settings, operator: str) -> Summary:
+    path = path.resolve()
+    manifest = verify(path)
+    home = s.home.resolve()
+    if home.exists() and (not home.is_dir() or any(home.iterdir())):
+        raise JunkaiError(f"データフォルダが空ではありません (既存のストアは上書きしません): {home}")
+    sqlite_here = s.db_url == f"sqlite:///{home / DB}"
+    if manifest["database"] == "sqlite" and not sqlite_here:
+        raise JunkaiError("このバックアップは SQLite のストアです。JUNKAI_DB_URL を外し、データフォルダへ戻してください")
+    if manifest["database"] != "sqlite" and sqlite_here:
+        raise JunkaiError("このバックアップのデータベースは PostgreSQL です。JUNKAI_DB_URL を指定し、"
+                          "データベースは pg_restore で戻してください")
+    work = home.parent / f".{home.name}.restore-{os.getpid()}"
+    _private_dir(work)
+    try:
+        with files.clear_disk_errors(home.parent):
+            for name in manifest["files"]:
+                _copy(path / name, work / name)
+            if home.exists():
+                home.rmdir()  # empty, checked above
+            os.replace(work, home)
+    except BaseException:
+        shutil.rmtree(work, ignore_errors=True)
+        raise
+    store = Store(s.db_url)
+    try:
+        store.check_ready()
+        with store.transaction():
+            n, problem = store.verify_audit()
+            if problem:
+                raise JunkaiError(f"戻したストアの監査ログが正しくありません: {problem}")
+            store.audit(operator, "restore", "store", None, backup=str(path), created_at=manifest["created_at"],
+                        files=len(manifest["files"]))
+        rows = row_counts(store)
+    finally:
+        store.close()
+    return Summary(home, manifest["database"], len(manifest["files"]),
+                   sum((home / n).stat().st_size for n in manifest["files"]), rows)
