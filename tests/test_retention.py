@@ -186,3 +186,15 @@ def test_purge_commands(home, tmp_path):
     r = run("purge", "--output", "--days", "7")
     assert r.exit_code == 0 and not (out / "old.csv").exists(), r.output
     store.close()
+
+
+def test_retention_settings_are_read_and_checked(tmp_path):
+    from junkai import JunkaiError, settings
+
+    conf = tmp_path / "junkai.toml"
+    conf.write_text("[retention]\noutput_days = 7\nceased_years = 10\n", encoding="utf-8")
+    s = settings.load({"JUNKAI_CONFIG": str(conf), "JUNKAI_HOME": str(tmp_path)})
+    assert (s.output_days, s.ceased_years) == (7, 10)
+    conf.write_text("[retention]\nceased_years = 0\n", encoding="utf-8")
+    with pytest.raises(JunkaiError, match="retention.ceased_years"):
+        settings.load({"JUNKAI_CONFIG": str(conf), "JUNKAI_HOME": str(tmp_path)})
