@@ -72,10 +72,13 @@ def seeded(home):
     ("print", "cards", "--beat", "S01-P01-B1"),
     ("report", "chief", "--station", "S01", "--period", "2026-11"),
     ("handover", "S01-P01-B1", "--as-of", "2026-11-20"),
-], ids=["print", "report", "handover"])
+    ("overdue", "--beat", "S01-P01-B1", "--as-of", "2026-11-20", "--format", "pdf", "--out", "{full}/visits.pdf"),
+    ("export", "--what", "cards", "--out", "{full}/cards.csv"),
+], ids=["print", "report", "handover", "visit-list", "export"])
 def test_a_full_disk_is_a_clear_error_and_leaves_the_store_as_it_was(seeded, full, args):
     before = counts()
-    r = run(*args, "--out-dir", str(full))
+    given = [a.format(full=full) for a in args]
+    r = run(*given, *([] if any("{full}" in a for a in args) else ["--out-dir", str(full)]))
     assert r.exit_code == 2, r.output
     assert "空き容量が足りない" in r.output and "Traceback" not in r.output
     assert [p.name for p in full.iterdir()] == ["filler"]  # neither the final name nor a temporary file
