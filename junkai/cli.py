@@ -441,7 +441,7 @@ def visit_import(
     with store.transaction():
         known = store.premises_id_set()
     # every premises named in the file must be in the operator's scope; unknown ids are the rows' errors
-    ids = {int(v["premises_id"]) for _, v in rows if str(v.get("premises_id", "")).strip().isdigit()}
+    ids = {int(v["premises_id"]) for _, v in rows if str(v.get("premises_id", "")).strip().isdecimal()}
     _allow(store, "card.change", *[("premises", i) for i in sorted(ids & known)])
     operator = _operator()
     now = datetime.now()

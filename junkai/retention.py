@@ -165,5 +165,6 @@ def _remove_empty_folders(folder: Path) -> None:
 def describe_counts() -> dict[str, str]:
     """Japanese column names for the counts of Store.purge_premises, in display order."""
     return {"premises": "各戸", "card": "カード", "card_event": "変更履歴", "visit": "訪問", "night_approval": "夜間承認",
-            "opinion": "意見・要望", "review_item": "確認待ち", "printed_card": "印刷したカード", "scan_page": "走査頁",
+            "opinion": "意見・要望", "review_item": "確認待ち", "review_item_scrubbed": "候補から外した確認待ち",
+            "printed_card": "印刷したカード", "scan_page": "走査頁",
             "scan_file": "走査ファイル", "scan_file_shared": "他の各戸と共有の走査ファイル (残す)"}

@@ -1066,7 +1066,7 @@ class Store:
 
         Audit rows stay: deleting one would break the chain, and they name premises by id only."""
         counts = dict.fromkeys(("premises", "card", "card_event", "visit", "night_approval", "opinion",
-                                "review_item", "printed_card", "scan_page", "scan_file"), 0)
+                                "review_item", "review_item_scrubbed", "printed_card", "scan_page", "scan_file"), 0)
         files: list[str] = []
         shas: set[str] = set()
 
@@ -1082,8 +1082,15 @@ class Store:
             page_ids = [p.id for p in pages]
             shas.update(p.file_sha256 for p in pages)
             files.extend(c for p in pages for c in _crops_in(loads(p.result)))
-            items = sa.or_(review_item.c.premises_id.in_(chunk), review_item.c.page_id.in_(page_ids))
+            # an identity question of another card's page only guessed these premises: it stays,
+            # without the guess (below); everything else about them goes
+            items = sa.or_(sa.and_(review_item.c.premises_id.in_(chunk), review_item.c.topic != "identity"),
+                           review_item.c.page_id.in_(page_ids))
             files.extend(c for c in self.conn.execute(sa.select(review_item.c.crop).where(items)).scalars() if c)
+            self.conn.execute(review_item.update().where(review_item.c.premises_id.in_(chunk),
+                                                         review_item.c.topic == "identity",
+                                                         review_item.c.page_id.not_in(page_ids))
+                              .values(premises_id=None))
             delete(opinion, opinion.c.premises_id.in_(chunk))
             delete(visit, visit.c.premises_id.in_(chunk))
             delete(night_approval, night_approval.c.premises_id.in_(chunk))
@@ -1093,6 +1100,17 @@ class Store:
             delete(card_event, card_event.c.premises_id.in_(chunk))
             delete(card, card.c.premises_id.in_(chunk))
             delete(premises, premises.c.id.in_(chunk))
+        # identity questions that remain list candidate premises with their names and address
+        gone = set(ids)
+        for item_id, text in self.conn.execute(sa.select(review_item.c.id, review_item.c.candidates).where(
+                review_item.c.topic == "identity", review_item.c.candidates.is_not(None))).all():
+            candidates = loads(text)
+            if isinstance(candidates, list):
+                kept = [c for c in candidates if not (isinstance(c, dict) and c.get("premises_id") in gone)]
+                if len(kept) != len(candidates):
+                    self.conn.execute(review_item.update().where(review_item.c.id == item_id)
+                                      .values(candidates=dumps(kept)))
+                    counts["review_item_scrubbed"] += 1
         orphans = self.conn.execute(
             sa.select(scan_file.c.sha256, scan_file.c.stored).where(
                 scan_file.c.sha256.in_(sorted(shas)),

@@ -77,13 +77,18 @@ def world(store, tmp_path):
                                  form_type="household", form_version=1, sheets=1, rows={})])
         shared = _scan(store, home, "a" * 64, [(old, "P-OLD"), (other, "P-OTHER")])
         only_old = _scan(store, home, "b" * 64, [(None, "P-OLD")])  # a second scan of the card: found by its print id
+        # another card's page whose address only resembled the old premises: a question that must stay
+        guess = store.add_review_item(page_id=f"{'a' * 64}:2", premises_id=old, topic="identity", field="identity",
+                                      label="各戸", kind="identity",
+                                      candidates=[dict(premises_id=old, names="旧 住人", score=80.0),
+                                                  dict(premises_id=other, names="他 住人", score=70.0)])
         store.audit("試験", "history", "premises", str(old))
         cutoff = retention.ceased_cutoff(TODAY, YEARS)
         due = store.frame("premises").query("status == 'ceased'")
         due = set(due[due.status_since.map(lambda d: d <= cutoff)].id)
     assert old in due and recent not in due
     return dict(store=store, home=home, old=old, recent=recent, other=other, due=due, shared=shared,
-                only_old=only_old)
+                only_old=only_old, guess=guess)
 
 
 def test_dry_run_shows_counts_and_changes_nothing(world):
@@ -118,6 +123,10 @@ def test_purge_removes_only_what_belongs_to_the_ceased_and_the_audit_still_verif
     assert rows_of(store, "scan_file", "sha256", "b" * 64) == 0 and not os.path.exists(world["only_old"])
     assert not (home / "crops" / "r").exists() and not (home / "crops" / "P-OLD-1").exists()
     assert (home / "crops" / "P-OTHER-2" / "home_phone.png").exists()
+    with store.transaction():
+        question = store.review_item(world["guess"])
+    assert question["premises_id"] is None and [c["premises_id"] for c in question["candidates"]] == [world["other"]]
+    assert r.stations["S01"]["review_item_scrubbed"] == 1
     # the audit rows are all there, the chain verifies, and the purge is one event of counts
     assert after["audit"] == before["audit"] + 1
     with store.transaction():
