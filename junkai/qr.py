@@ -114,8 +114,13 @@ def show_print_id(print_id: str) -> str:
 # --- payload ---------------------------------------------------------------------------
 
 
+def _bytes(text: str) -> bytes:
+    # what a scanner decodes may hold anything, lone surrogates included; never an exception here
+    return text.encode("utf-8", "surrogatepass")
+
+
 def _tag(key: bytes, body: str) -> str:
-    digest = hmac.new(key, body.encode("utf-8"), hashlib.sha256).digest()[:TAG_BYTES]
+    digest = hmac.new(key, _bytes(body), hashlib.sha256).digest()[:TAG_BYTES]
     return base64.b32encode(digest).decode("ascii").rstrip("=")
 
 
@@ -128,7 +133,7 @@ def decode(text: str, key: bytes) -> Payload:
     """Parse and verify a payload read from a card; IntegrityError when it is not genuine."""
     text = text.strip()
     head, _, tag = text.rpartition(":")
-    if not head.startswith(PREFIX) or not hmac.compare_digest(_tag(key, head), tag):
+    if not head.startswith(PREFIX) or not hmac.compare_digest(_tag(key, head).encode("ascii"), _bytes(tag)):
         raise IntegrityError(f"QR コードの内容を確認できません (改ざん・読み誤り・他の署の印刷): {text[:60]!r}")
     fields = head.split(":")
     try:

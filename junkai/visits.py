@@ -39,13 +39,18 @@ def parse_datetime(text: str) -> datetime:
     raise JunkaiError(f"日時は YYYY-MM-DD HH:MM 形式です: {text!r}")
 
 
+def _ascii_number(text: str) -> bool:
+    # str.isdigit is true of digits int() refuses (𐩁) and int() reads "1_0" and "١": only 0-9
+    return text.isascii() and text.isdigit()
+
+
 def parse_guidance(text: str | None) -> list[int]:
     """第6-4 (1)-(5): "1,3" or "1・3" or "(1)(3)"."""
     text = unicodedata.normalize("NFKC", text or "")
     for ch in "()・、 ":
         text = text.replace(ch, ",")
-    items = sorted({int(p) for p in text.split(",") if p.strip().isdigit()})
-    rest = [p for p in text.split(",") if p.strip() and not p.strip().isdigit()]
+    items = sorted({int(p) for p in text.split(",") if _ascii_number(p.strip())})
+    rest = [p for p in text.split(",") if p.strip() and not _ascii_number(p.strip())]
     if rest or any(i not in model.GUIDANCE for i in items):
         raise JunkaiError(f"指導連絡事項は 1〜5 の番号です (第6-4): {text!r}")
     return items
@@ -56,10 +61,10 @@ def validate(values: dict, premises_ids: set[int], officer_ids: set[str], now: d
     missing = [c for c in REQUIRED if not str(values.get(c) or "").strip()]
     if missing:
         raise JunkaiError(f"必須の項目がありません: {', '.join(missing)}")
-    try:
-        pid = int(unicodedata.normalize("NFKC", str(values["premises_id"])).strip())
-    except ValueError:
+    pid_text = unicodedata.normalize("NFKC", str(values["premises_id"])).strip()
+    if not _ascii_number(pid_text):
         raise JunkaiError(f"各戸IDは数字です: {values['premises_id']!r}")
+    pid = int(pid_text)
     if pid not in premises_ids:
         raise JunkaiError(f"各戸が見つかりません: {pid}")
     officer_id = str(values["officer_id"]).strip()
@@ -92,6 +97,8 @@ def read_csv(path: Path) -> list[tuple[int, dict]]:
         header = next(reader)
     except StopIteration:
         raise JunkaiError(f"ファイルが空です: {path}")
+    except csv.Error as exc:
+        raise JunkaiError(f"{path}:1: CSV として読めません ({exc})")
     index = {}
     for canonical, names in COLUMNS.items():
         for i, name in enumerate(header):
@@ -101,8 +108,12 @@ def read_csv(path: Path) -> list[tuple[int, dict]]:
     if missing:
         raise JunkaiError(f"見出し行に必要な列がありません: {', '.join(missing)} (見出し: {', '.join(header)})")
     rows = []
-    for line, cells in enumerate(reader, start=2):
-        if not any(c.strip() for c in cells):
-            continue
-        rows.append((line, {c: (cells[i] if i < len(cells) else "") for c, i in index.items()}))
+    line = 1
+    try:
+        for line, cells in enumerate(reader, start=2):
+            if not any(c.strip() for c in cells):
+                continue
+            rows.append((line, {c: (cells[i] if i < len(cells) else "") for c, i in index.items()}))
+    except csv.Error as exc:  # a field beyond the csv module's limit, and the like
+        raise JunkaiError(f"{path}:{line + 1}: CSV として読めません ({exc})")
     return rows
