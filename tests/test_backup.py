@@ -142,3 +142,39 @@ def test_restore_never_overwrites_and_refuses_a_damaged_backup(source, tmp_path,
     r = run("restore", str(bk))
     assert r.exit_code == 2 and "print.key" in r.output and "異なります" in r.output
     assert not (tmp_path / "new").exists()
+
+
+def test_postgresql_is_backed_up_with_pg_dump_beside_the_files(pg_server, home, tmp_path, monkeypatch):
+    """The procedure of the README: pg_dump, junkai backup; then pg_restore into a new database
+    and junkai restore into an empty data folder."""
+    import subprocess
+
+    from tests.conftest import _pg_bindir, new_pg_database
+
+    url = new_pg_database(pg_server)
+    monkeypatch.setenv("JUNKAI_DB_URL", url)
+    assert run("seed", "--premises", "30", "--seed", "4", "--until", "2026-11-20").exit_code == 0
+    assert run("print", "cards", "--beat", "S01-P01-B1", "--out-dir", str(tmp_path / "out")).exit_code == 0
+    bindir = _pg_bindir()
+    dump = tmp_path / "junkai.dump"
+    subprocess.run([bindir / "pg_dump", "-Fc", "-f", dump, url.replace("postgresql+psycopg", "postgresql")],
+                   check=True, capture_output=True)
+    expected = tables(url)
+    r = run("backup", str(tmp_path / "bk"))
+    assert r.exit_code == 0 and "pg_dump" in r.output, r.output
+    manifest = json.loads((tmp_path / "bk" / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["database"] == "postgresql" and "print.key" in manifest["files"]
+    assert "junkai.sqlite3" not in manifest["files"]
+    target = new_pg_database(pg_server)
+    subprocess.run([bindir / "pg_restore", "-d", target.replace("postgresql+psycopg", "postgresql"), dump],
+                   check=True, capture_output=True)
+    monkeypatch.setenv("JUNKAI_DB_URL", target)
+    monkeypatch.setenv("JUNKAI_HOME", str(tmp_path / "elsewhere"))
+    r = run("restore", str(tmp_path / "bk"))
+    assert r.exit_code == 0, r.output
+    got = tables(target)
+    assert got.pop("audit")[:-1] == expected.pop("audit")
+    got["audit_head"] = expected["audit_head"]
+    assert got == expected
+    assert (tmp_path / "elsewhere" / "print.key").read_bytes() == (home / "print.key").read_bytes()
+    assert run("audit", "verify").exit_code == 0
