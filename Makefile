@@ -47,7 +47,8 @@ setup: system-deps python-deps
 
 demo: setup
 	rm -rf $(DEMO_HOME)
-	$(J) seed --premises 150 --stations 1 --seed 1
+	@# --users: デモ is the administrator and custodian; a chief, a handler, a beat officer and HQ besides
+	$(J) seed --premises 150 --stations 1 --seed 1 --users
 	@# print a beat's pre-filled cards and a few blank ones, let simulated residents fill them in, scan them
 	cards=$$($(J) print cards --beat S01-P01-B1 | tail -n 1) && \
 	blank=$$($(J) print cards --blank 3 --beat S01-P01-B1 | tail -n 1) && \
@@ -58,7 +59,9 @@ demo: setup
 	$(J) overdue --station S01 --out $(DEMO_HOME)/overdue.csv
 	$(J) overdue --beat S01-P01-B1 --format pdf
 	$(J) report chief --station S01 --period $$(date +%Y-%m)
-	$(J) report hq --period $$(date +%Y-%m)
+	@# HQ gets the prefecture's figures, never a resident's card: the second is refused and audited
+	$(J) --as "本部 デモ" report hq --period $$(date +%Y-%m)
+	! $(J) --as "本部 デモ" history 1
 	$(J) run nightly --station S01
 
 test: setup

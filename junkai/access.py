@@ -120,7 +120,7 @@ def check(store, operator: str, action: str, targets: Iterable[Target] = (None,)
             able = [g for g in active if g["role"] in roles]
             if not able:
                 held = "・".join(sorted({ROLES[g["role"]] for g in active}))
-                refusal = (None, f"{held} には{label}の権限がありません")
+                refusal = (None, f"{held}には{label}の権限がありません")
             else:
                 for target in targets:
                     if not any(_covers(store, g, target, today) for g in able):

@@ -113,12 +113,17 @@ def seed(
     stations: Annotated[int, typer.Option(help="警察署の数 (1〜17)")] = 1,
     seed: Annotated[int, typer.Option(help="乱数の種 (同じ種なら同じデータ)")] = 1,
     until: Annotated[Optional[str], typer.Option(help="履歴の最終日 YYYY-MM-DD (既定: 今日)")] = None,
+    users: Annotated[bool, typer.Option("--users", help="最初の警察署に役割ごとのデモの利用者を作る (操作者は管理者・管理責任者)")] = False,
 ):
     """デモ用の警察署・交番・受持区・各戸・訪問履歴を作成する (架空のデータ)。
 
+    --users を付けると、操作者を管理者と管理責任者にし、署長・交番所長・受持警察官・本部の利用者を一人ずつ作る。
+
     例: junkai seed --premises 300 --stations 1 --seed 1
+        junkai seed --premises 150 --users
     """
-    from junkai.seed import seed as run_seed
+    from junkai import access
+    from junkai.seed import demo_users, seed as run_seed
 
     end = _day(until, "--until") or date.today()
     s, store = _open(migrate=True)
@@ -127,11 +132,14 @@ def seed(
     with store.transaction():
         result = run_seed(store, premises, stations, seed, end, operator, s.default_frequency_months,
                           (s.night_start, s.night_end))
+        made = demo_users(store, operator, datetime.now().replace(microsecond=0)) if users else []
     out.print(
         f"デモデータを作成しました: 警察署 {result.stations}、交番・駐在所 {result.posts}、受持区 {result.beats}、"
         f"警察官 {result.officers}、各戸 {result.premises} (世帯 {result.households}・事業所 {result.businesses})、"
         f"カード {result.cards}、訪問 {result.visits} (夜間 {result.night_visits})、"
         f"意見・要望 {result.opinions} (うち苦情 {result.complaints})")
+    for name, grant in made:
+        out.print(f"利用者 {name}: {access.describe_grant(grant)}", highlight=False)
     _print_summary(store)
 
 

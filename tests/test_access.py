@@ -234,7 +234,7 @@ def test_an_officer_cannot_export_a_station_but_lists_their_beat(seeded, tmp_pat
 def test_hq_gets_figures_and_complaints_but_no_card(seeded, tmp_path):
     pid = a_premises_of("S01-P01-B1")
     refused(run("--as", "本部 地域課", "history", pid), "本部 地域課", f"各戸 {pid} のカードの閲覧")
-    refused(run("--as", "本部 地域課", "history", pid, "--json"), "本部 地域課", "警察本部 には")
+    refused(run("--as", "本部 地域課", "history", pid, "--json"), "本部 地域課", "警察本部には")
     refused(run("--as", "本部 地域課", "report", "chief", "--station", "S01", "--period", "2026-11",
                 "--out-dir", str(tmp_path)), "本部 地域課", "署長への報告")
     r = run("--as", "本部 地域課", "report", "hq", "--period", "2026-11", "--out-dir", str(tmp_path))
@@ -292,3 +292,15 @@ def test_the_review_page_asks_for_the_operator_and_keeps_to_their_scope(seeded):
     with store.transaction():
         assert store.review_item(item)["decided_by"] == "地域課長 佐藤"
     store.close()
+
+
+def test_seed_users_make_a_demo_of_each_role(home, tmp_path):
+    r = run("--as", "デモ", "seed", "--premises", "40", "--seed", "3", "--until", "2026-11-20", "--users")
+    assert r.exit_code == 0, r.output
+    users = json.loads(run("--as", "デモ", "user", "list", "--json").output)
+    assert sorted((u["name"], u["role"]) for u in users) == sorted([
+        ("デモ", "admin"), ("デモ", "custodian"), ("署長 デモ", "chief"), ("交番所長 デモ", "handler"),
+        ("巡査 デモ", "officer"), ("本部 デモ", "hq")])
+    assert run("--as", "デモ", "overdue", "--station", "S01").exit_code == 0  # the one who set it up runs it all
+    refused(run("--as", "本部 デモ", "history", "1"), "本部 デモ", "カードの閲覧")
+    assert run("--as", "本部 デモ", "report", "hq", "--period", "2026-11", "--out-dir", str(tmp_path)).exit_code == 0
