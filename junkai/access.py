@@ -79,19 +79,26 @@ def _target_text(target: Target) -> str:
     return "ストア全体" if target is None else f"{LEVELS[target[0]]} {target[1]}"
 
 
-def _covers(store, user: dict, target: Target, today: date) -> bool:
-    """Whether one grant's scope holds the target. Roles without a scope hold the prefecture."""
+def _covers(store, user: dict, target: Target, today: date, memo: dict) -> bool:
+    """Whether one grant's scope holds the target. Roles without a scope hold the prefecture.
+
+    `memo` keeps lookups for one check: a visit import asks about thousands of premises."""
     kind = ROLE_SCOPE[user["role"]]
     if kind is None:
         return True
     if target is None:  # the whole store: only a station's grant, and only if it is the store's one station
         return kind == "station" and store.station_ids() == [user["station_id"]]
-    place = store.place(*target)
+    if target not in memo:
+        memo[target] = store.place(*target)
+    place = memo[target]
     if kind == "station":
         return place["station"] == user["station_id"]
     if kind == "post":
         return place["post"] == user["post_id"]
-    return place["beat"] is not None and place["beat"] in store.beats_of_officer(user["officer_id"], today)
+    key = ("officer", user["officer_id"])
+    if key not in memo:
+        memo[key] = store.beats_of_officer(user["officer_id"], today)
+    return place["beat"] is not None and place["beat"] in memo[key]
 
 
 def check(store, operator: str, action: str, targets: Iterable[Target] = (None,),
@@ -122,8 +129,9 @@ def check(store, operator: str, action: str, targets: Iterable[Target] = (None,)
                 held = "・".join(sorted({ROLES[g["role"]] for g in active}))
                 refusal = (None, f"{held}には{label}の権限がありません")
             else:
+                memo: dict = {}
                 for target in targets:
-                    if not any(_covers(store, g, target, today) for g in able):
+                    if not any(_covers(store, g, target, today, memo) for g in able):
                         held = "、".join(describe_grant(g) for g in able)
                         refusal = (target, f"担当 ({held}) の範囲外です")
                         break

@@ -55,6 +55,12 @@ def test_without_users_the_store_is_in_setup_mode_and_allows_everyone(store):
     assert access.check(store, "誰か", "card.read", [("beat", "S02-P01-B1")]).setup
 
 
+def test_a_store_from_before_the_user_table_is_in_setup_mode(store):
+    with store.engine.begin() as conn:
+        conn.exec_driver_sql("DROP TABLE user_account")
+    assert access.check(store, "誰か", "export", [None]).setup
+
+
 P = "premises"
 
 
