@@ -65,6 +65,20 @@ def _allow(store: Store, action: str, *targets) -> None:
         err.print(access.SETUP_WARNING, highlight=False, soft_wrap=True)
 
 
+def _allow_if_store(s: settings_mod.Settings, action: str) -> None:
+    """For a command that works without a store: ask the store's users where there is a store to ask."""
+    import sqlalchemy as sa
+
+    if s.db_url.startswith("sqlite:///") and not Path(s.db_url.removeprefix("sqlite:///")).exists():
+        return
+    store = Store(s.db_url)
+    try:
+        if sa.inspect(store.engine).has_table("premises"):
+            _allow(store, action)
+    finally:
+        store.close()
+
+
 def _open(migrate: bool = False) -> tuple[settings_mod.Settings, Store]:
     s = settings_mod.load()
     store = Store(s.db_url)
@@ -1116,6 +1130,7 @@ def read_scans(
     if workers < 1:
         raise JunkaiError(f"--workers は 1 以上です: {workers}")
     s = settings_mod.load()
+    _allow_if_store(s, "batch")  # what is read off the scans is personal data
     reader = Reader.for_home(s.home, crops)
     counts: dict[str, int] = {}
     results = reader.read_paths(files, workers=workers)

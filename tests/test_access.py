@@ -310,3 +310,9 @@ def test_seed_users_make_a_demo_of_each_role(home, tmp_path):
     assert run("--as", "デモ", "overdue", "--station", "S01").exit_code == 0  # the one who set it up runs it all
     refused(run("--as", "本部 デモ", "history", "1"), "本部 デモ", "カードの閲覧")
     assert run("--as", "本部 デモ", "report", "hq", "--period", "2026-11", "--out-dir", str(tmp_path)).exit_code == 0
+
+
+def test_reading_scans_asks_too_where_there_is_a_store(seeded, tmp_path):
+    scan = tmp_path / "scan.png"
+    scan.write_bytes(b"not looked at")
+    refused(run("--as", "本部 地域課", "read", str(scan)), "本部 地域課", "取込・夜間処理")
