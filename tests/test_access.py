@@ -94,6 +94,8 @@ P = "premises"
     ("本部 地域課", "report.hq", None, True),
     ("本部 地域課", "report.complaint", ("station", "S02"), True),
     ("本部 地域課", "card.read", (P, "S01-P01-B1"), False),
+    ("本部 地域課", "print", (P, "S01-P01-B1"), False),
+    ("本部 地域課", "card.change", (P, "S01-P01-B1"), False),
     ("本部 地域課", "export", None, False),
     ("本部 地域課", "report.chief", ("station", "S01"), False),
     # administrator: users and the store, no personal data
