@@ -820,11 +820,12 @@ def purge(
     labels = retention.describe_counts()
     table = Table(title=f"{r.ceased_before} 以前に転出・廃業した各戸 ({n} 年を経過)"
                         + (" — 削除します (実行していません)" if dry_run else " — 削除しました"))
-    table.add_column("警察署")
-    for label in labels.values():
-        table.add_column(label, justify="right")
-    for station, counts in r.stations.items():
-        table.add_row(station, *(str(counts.get(k, 0)) for k in labels))
+    # one row per kind, one column per station: 17 stations fit a terminal, a dozen kinds side by side do not
+    table.add_column("")
+    for station in r.stations:
+        table.add_column(station, justify="right")
+    for key, label in labels.items():
+        table.add_row(label, *(str(counts.get(key, 0)) for counts in r.stations.values()))
     out.print(table)
     out.print(f"各戸 {r.premises} 戸、ファイル {r.files} 件"
               + ("" if dry_run else f" (削除 {r.files_removed} 件)")
