@@ -47,6 +47,7 @@ def configure(home: Path | None = None, quiet: bool = False, api_url: str | None
         s = settings.load()
         home, api_url, port = s.home, api_url or s.prefect_api_url, port or s.prefect_port
     ph = prefect_home(Path(home))
+    ph.mkdir(parents=True, exist_ok=True)  # Prefect makes only the last folder, and a fresh data folder may not exist yet
     os.environ["PREFECT_HOME"] = str(ph)
     os.environ.update(OFFLINE)
     for k, v in DEFAULTS.items():

@@ -183,6 +183,8 @@ def train(seed: int = 0) -> Model:
     # extremely randomised trees: a few seconds to fit on two cores, and their vote
     # shares order the answers well by how sure they are
     trees = ExtraTreesClassifier(n_estimators=200, random_state=seed, n_jobs=2).fit(x / 16, y)
+    # pages are read in parallel already, and a page has a few dozen cells: predict in the calling thread
+    trees.set_params(n_jobs=1)
     hx = np.vstack([data.data[test_idx], fx[fcut:]]) / 16
     hy = np.concatenate([data.target[test_idx], fy[fcut:]])
     proba = trees.predict_proba(hx)
