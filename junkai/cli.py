@@ -816,7 +816,7 @@ def purge(
     n = years if years is not None else s.ceased_years
     if n < 1:
         raise JunkaiError(f"--years は 1 以上です: {n}")
-    r = retention.purge_ceased(store, s.home, n, operator, dry_run=dry_run)
+    r = retention.purge_ceased(store, s.home, n, operator, dry_run=dry_run, inbox_of=s.inbox_of)
     labels = retention.describe_counts()
     table = Table(title=f"{r.ceased_before} 以前に転出・廃業した各戸 ({n} 年を経過)"
                         + (" — 削除します (実行していません)" if dry_run else " — 削除しました"))
@@ -828,7 +828,7 @@ def purge(
         table.add_row(label, *(str(counts.get(key, 0)) for counts in r.stations.values()))
     out.print(table)
     out.print(f"各戸 {r.premises} 戸、ファイル {r.files} 件"
-              + ("" if dry_run else f" (削除 {r.files_removed} 件)")
+              + ("" if dry_run else f" (削除 {r.files_removed} 件、受付フォルダに残っていた写し {r.archive_removed} 件)")
               + (f"。削除できなかったファイル {r.failed} 件" if r.failed else ""), highlight=False)
 
 

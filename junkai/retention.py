@@ -13,11 +13,13 @@ it shows is exactly what a real run would do.
 
 from __future__ import annotations
 
+import hashlib
 from collections import defaultdict
 from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
+from typing import Callable
 
 from dateutil.relativedelta import relativedelta
 
@@ -42,6 +44,7 @@ class CeasedPurge:
     stations: dict[str, dict[str, int]] = field(default_factory=dict)
     files: int = 0  # kept scans and crops that belonged only to the purged premises
     files_removed: int = 0
+    archive_removed: int = 0  # copies of removed scans that the inbox kept in archive/ or quarantine/
     failed: int = 0
 
     @property
@@ -95,8 +98,11 @@ def ceased_cutoff(today: date, years: int) -> date:
 
 
 def purge_ceased(store: Store, home: Path, years: int, operator: str, dry_run: bool = False,
-                 today: date | None = None) -> CeasedPurge:
-    """Delete the premises that ceased more than `years` years ago, with their history."""
+                 today: date | None = None, inbox_of: Callable[[str], Path] | None = None) -> CeasedPurge:
+    """Delete the premises that ceased more than `years` years ago, with their history.
+
+    `inbox_of` gives a station's scan inbox (Settings.inbox_of), whose archive/ and
+    quarantine/ keep the files as they came in: copies of removed scans go too."""
     cutoff = ceased_cutoff(today or date.today(), years)
     result = CeasedPurge(years, cutoff)
     files: list[str] = []
@@ -120,12 +126,15 @@ def purge_ceased(store: Store, home: Path, years: int, operator: str, dry_run: b
     # missing file would be worse
     root = home.resolve()
     folders = set()
+    removed_scans: dict[int, set[str]] = defaultdict(set)  # size -> sha256 of the kept scans removed
     for name in sorted(set(files)):
         p = _in_home(root, Path(name))
         if p is None:  # never delete outside the data folder
             result.failed += 1
             continue
         try:
+            if root / "scans" in p.parents:
+                removed_scans[p.stat().st_size].add(p.stem)  # kept under its SHA-256
             p.unlink()
             result.files_removed += 1
             folders.add(p.parent)
@@ -137,7 +146,34 @@ def purge_ceased(store: Store, home: Path, years: int, operator: str, dry_run: b
         with suppress(OSError):
             if folder != root and not any(folder.iterdir()):
                 folder.rmdir()
+    if removed_scans:
+        inbox_of = inbox_of or (lambda station: root / "inbox" / station)
+        for station in result.stations:
+            for kept in ("archive", "quarantine"):
+                _remove_copies(Path(inbox_of(station)) / kept, removed_scans, result)
     return result
+
+
+def _remove_copies(folder: Path, removed: dict[int, set[str]], result: CeasedPurge) -> None:
+    """Files in `folder` with the content of a removed scan (size first, then SHA-256)."""
+    if not folder.is_dir():
+        return
+    for p in folder.rglob("*"):
+        try:
+            if p.is_file() and not p.is_symlink() and p.stat().st_size in removed \
+                    and _sha256(p) in removed[p.stat().st_size]:
+                p.unlink()
+                result.archive_removed += 1
+        except OSError:
+            result.failed += 1
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while chunk := fh.read(1 << 20):
+            h.update(chunk)
+    return h.hexdigest()
 
 
 def _in_home(root: Path, path: Path) -> Path | None:

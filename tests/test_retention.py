@@ -4,6 +4,7 @@ chain still verifies. On SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from datetime import date, datetime, time
@@ -20,6 +21,7 @@ from junkai.store import metadata
 TODAY = date(2026, 11, 20)
 NOW = datetime(2026, 11, 20, 9, 0)
 YEARS = 5
+SHARED, ONLY_OLD = b"%PDF-1.7 a scan of two cards", b"%PDF-1.7 a second scan of one card"
 runner = CliRunner()
 
 
@@ -35,12 +37,13 @@ def rows_of(store, table: str, column: str, value) -> int:
         return store.conn.execute(sa.select(sa.func.count()).select_from(t).where(t.c[column] == value)).scalar_one()
 
 
-def _scan(store, home, sha: str, pages: list[tuple[int, str | None]]) -> str:
+def _scan(store, home, content: bytes, pages: list[tuple[int, str | None]]) -> str:
     """A kept scan file with pages of the given premises (and print ids), as ingest records them."""
+    sha = hashlib.sha256(content).hexdigest()
     path = home / "scans" / sha[:2] / f"{sha}.pdf"
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(b"%PDF-1.7 scan")
-    store.add_scan_file(sha, "scan.pdf", 13, str(path), NOW, "試験")
+    path.write_bytes(content)
+    store.add_scan_file(sha, "scan.pdf", len(content), str(path), NOW, "試験")
     for n, (pid, print_id) in enumerate(pages, start=1):
         crop = home / "crops" / f"{print_id or sha[:6]}-{n}" / "home_phone.png"
         crop.parent.mkdir(parents=True, exist_ok=True)
@@ -75,10 +78,16 @@ def world(store, tmp_path):
                                  form_type="household", form_version=1, sheets=1, rows={}),
                             dict(print_id="P-OTHER", premises_id=other, card_version=1, beat_id=p.beat_id.iloc[0],
                                  form_type="household", form_version=1, sheets=1, rows={})])
-        shared = _scan(store, home, "a" * 64, [(old, "P-OLD"), (other, "P-OTHER")])
-        only_old = _scan(store, home, "b" * 64, [(None, "P-OLD")])  # a second scan of the card: found by its print id
+        shared = _scan(store, home, SHARED, [(old, "P-OLD"), (other, "P-OTHER")])
+        only_old = _scan(store, home, ONLY_OLD, [(None, "P-OLD")])  # a second scan of the card: found by its print id
+        # the inbox keeps the original it took in; a copy of the purged one must go, others stay
+        archive = home / "inbox" / "S01" / "archive" / "2026-11-20"
+        archive.mkdir(parents=True)
+        (archive / "scan.pdf").write_bytes(ONLY_OLD)
+        (archive / "scan-2.pdf").write_bytes(SHARED)
+        (archive / "other.pdf").write_bytes(b"%PDF-1.7 same size as the copy, another file!"[:len(ONLY_OLD)])
         # another card's page whose address only resembled the old premises: a question that must stay
-        guess = store.add_review_item(page_id=f"{'a' * 64}:2", premises_id=old, topic="identity", field="identity",
+        guess = store.add_review_item(page_id=f"{hashlib.sha256(SHARED).hexdigest()}:2", premises_id=old, topic="identity", field="identity",
                                       label="各戸", kind="identity",
                                       candidates=[dict(premises_id=old, names="旧 住人", score=80.0),
                                                   dict(premises_id=other, names="他 住人", score=70.0)])
@@ -119,8 +128,11 @@ def test_purge_removes_only_what_belongs_to_the_ceased_and_the_audit_still_verif
     # what is not theirs stays: the recent one, the other premises, its page and the shared file
     assert rows_of(store, "premises", "id", world["recent"]) == 1
     assert rows_of(store, "scan_page", "premises_id", world["other"]) == 1
-    assert rows_of(store, "scan_file", "sha256", "a" * 64) == 1 and os.path.exists(world["shared"])
-    assert rows_of(store, "scan_file", "sha256", "b" * 64) == 0 and not os.path.exists(world["only_old"])
+    assert rows_of(store, "scan_file", "sha256", hashlib.sha256(SHARED).hexdigest()) == 1
+    assert rows_of(store, "scan_file", "sha256", hashlib.sha256(ONLY_OLD).hexdigest()) == 0
+    assert os.path.exists(world["shared"]) and not os.path.exists(world["only_old"])
+    archive = home / "inbox" / "S01" / "archive" / "2026-11-20"
+    assert sorted(p.name for p in archive.iterdir()) == ["other.pdf", "scan-2.pdf"] and r.archive_removed == 1
     assert not (home / "crops" / "r").exists() and not (home / "crops" / "P-OLD-1").exists()
     assert (home / "crops" / "P-OTHER-2" / "home_phone.png").exists()
     with store.transaction():
