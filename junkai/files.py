@@ -43,7 +43,10 @@ def clear_disk_errors(folder: Path) -> Iterator[None]:
     try:
         yield
     except OSError as exc:
-        raise disk_error(exc, folder) from exc
+        clear = disk_error(exc, folder)
+        if clear is exc:
+            raise
+        raise clear from exc
 
 
 def write_temp(folder: Path, name: str, write: Callable[[BinaryIO], T]) -> tuple[Path, T]:
@@ -51,8 +54,8 @@ def write_temp(folder: Path, name: str, write: Callable[[BinaryIO], T]) -> tuple
 
     Returns the temporary path and what `write` returned. If anything fails the temporary
     file is removed, and a full disk is a JunkaiError."""
-    folder.mkdir(parents=True, exist_ok=True)
     with clear_disk_errors(folder):
+        folder.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{name}.", suffix=".tmp")
         try:
             os.fchmod(fd, MODE)  # before the first byte: never readable by others, even briefly

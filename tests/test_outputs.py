@@ -123,3 +123,13 @@ def test_json_exports_name_the_marking(outputs):
             continue
         doc = json.loads(path.read_text(encoding="utf-8"))
         assert doc["classification"] == CLASSIFICATION and isinstance(doc["rows"], list) and doc["rows"], name
+
+
+def test_only_a_full_disk_is_reworded_other_write_errors_stay_as_they_are(tmp_path):
+    from junkai import files
+
+    blocker = tmp_path / "a-file"
+    blocker.write_text("x")
+    with pytest.raises(OSError):  # not a JunkaiError about free space
+        files.write_private(blocker / "sub" / "x.pdf", b"%PDF")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a-file"]
