@@ -94,6 +94,19 @@ def ingest_files(store: Store, s: settings_mod.Settings, paths: list[Path], oper
         if not new:
             run.summary.files_seen_before += 1
             run.summary.notes.append(f"{path.name}: 同じ内容のファイルはすでに受け付けています")
+        try:
+            # pages with nothing drawn on them, in one transaction and without a task each: a file of
+            # thousands of them otherwise spends minutes on the tasks' own overhead
+            empty = I.record_empty(store, sha, kept, path.name, unread, operator, s.thresholds, today)
+        except Exception:  # read one by one below, like any other page
+            empty = []
+        for result, out in empty:
+            run.summary.add(f"{sha}:{result['page']}", path.name, result["page"], out, result["status"])
+            outcome.pages.append(result["page"])
+            for listener in list(_page_listeners):
+                listener(result, out)
+        recorded = {result["page"] - 1 for result, _ in empty}
+        unread = [i for i in unread if i not in recorded]
         jobs += [(outcome, sha, job) for job in I.page_jobs(s.home, kept, path.name, unread, key, s.db_url)]
 
     progress = Progress("頁の読み取りと照合", len(jobs))

@@ -116,6 +116,35 @@ def unread_pages(store: Store, sha: str, kept: Path) -> list[int]:
     return [i for i in range(P.page_count(kept)) if i + 1 not in done]
 
 
+def record_empty(store: Store, sha: str, kept: Path, source: str, indexes: list[int], operator: str,
+                 thresholds: dict, today: date) -> list[tuple[dict, object]]:
+    """Those of the pages not yet recorded that have nothing drawn on them (found without rasterising),
+    recorded as skipped in one transaction: a file of thousands of empty pages must not cost a read and
+    a commit each. Returns (result, outcome) of each page recorded."""
+    from ocr import pages as P
+    from ocr.read import Reader
+
+    wanted = set(indexes)
+    empty = [i for i in P.empty_pages(kept) if i in wanted]
+    if not empty:
+        return []
+    reader = Reader(None)
+    done, rows = [], []
+    with store.transaction():
+        for i in empty:
+            result = asdict(reader.read(P.Page(str(kept), i, None, None, None, "blank_page")))
+            result["source"] = source
+            page_id = f"{sha}:{result['page']}"
+            out = reconcile_page(store, page_id, result, operator, thresholds, today)
+            rows.append(dict(id=page_id, file_sha256=sha, page=result["page"], read_status=result["status"],
+                             state=out.state, print_id=None, sheet=None, premises_id=None, result=result,
+                             summary=asdict(out)))
+            done.append((result, out))
+        store.add_scan_pages(rows)
+        store.audit(operator, "ingest.empty_pages", "scan_file", sha, pages=len(empty))
+    return done
+
+
 @dataclass(frozen=True)
 class PageJob:
     """One page to read, as sent to a worker that may be another process or machine: a path
@@ -237,6 +266,11 @@ def ingest(store: Store, home: Path, paths: list[Path], operator: str, threshold
         if not new:
             summary.files_seen_before += 1
             summary.notes.append(f"{path.name}: 同じ内容のファイルはすでに受け付けています")
+        for result, out in record_empty(store, sha, kept, path.name, unread_pages(store, sha, kept), operator,
+                                        thresholds, today):
+            summary.add(f"{sha}:{result['page']}", path.name, result["page"], out, result["status"])
+            if on_page:
+                on_page(result, out)
         for page in pages_to_read(store, sha, kept):
             result = read_page(reader, page, store)
             result["source"] = path.name

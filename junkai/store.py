@@ -912,6 +912,13 @@ class Store:
         self.conn.execute(scan_page.insert().values(
             recorded_at=datetime.now(), **{k: (dumps(v) if k in ("result", "summary") else v) for k, v in row.items()}))
 
+    def add_scan_pages(self, rows: list[dict]) -> None:
+        """Many pages in one statement (the empty pages of a file)."""
+        now = datetime.now()
+        self.conn.execute(scan_page.insert(), [
+            dict(recorded_at=now, **{k: (dumps(v) if k in ("result", "summary") else v) for k, v in row.items()})
+            for row in rows])
+
     def update_scan_page(self, page_id: str, **values: Any) -> None:
         self.conn.execute(scan_page.update().where(scan_page.c.id == page_id).values(
             **{k: (dumps(v) if k in ("result", "summary") else v) for k, v in values.items()}))

@@ -73,6 +73,36 @@ def page_count(path: Path) -> int:
         return 1
 
 
+def empty_pages(path: Path) -> list[int]:
+    """0-based indexes of the pages of a PDF with nothing drawn on them, found without rendering any
+    (none for another file, or a PDF that cannot be opened: what is wrong shows when it is read)."""
+    path = Path(path)
+    try:
+        with open(path, "rb") as fh:
+            if not fh.read(8).startswith(b"%PDF"):
+                return []
+        import pypdfium2 as pdfium
+
+        doc = pdfium.PdfDocument(str(path))
+    except Exception:
+        return []
+    out = []
+    try:
+        for i in range(len(doc)):
+            try:
+                page = doc[i]
+            except Exception:
+                continue
+            try:
+                if not pdfium.raw.FPDFPage_CountObjects(page.raw):
+                    out.append(i)
+            finally:
+                page.close()
+    finally:
+        doc.close()
+    return out
+
+
 def iter_pages(path: Path, only: Collection[int] | None = None) -> Iterator[Page]:
     """Every page of a file, or only those whose 0-based index is in `only` (the others are not decoded)."""
     path = Path(path)

@@ -25,7 +25,7 @@ import pytest
 
 from junkai import qr
 from junkai import simulate as S
-from junkai.ingest import ingest
+from junkai.ingest import ingest, sha256_of
 from junkai.reconcile import DEFAULT_THRESHOLDS
 from junkai.store import Store
 from ocr import pages as P
@@ -119,6 +119,27 @@ def test_ten_thousand_empty_pages_are_skipped_quickly(corpus, tmp_path):
     # measured 10 s and 100 MB on a busy machine; rasterising every page took about 17 minutes
     assert seconds < 60, seconds
     assert rss < 300, rss
+
+
+def test_ingest_records_ten_thousand_empty_pages_as_skipped_in_seconds(corpus, tmp_path):
+    home, _, _ = corpus
+    folder = tmp_path / "scans"
+    folder.mkdir()
+    H.many_empty_pages(folder)
+    store = Store(f"sqlite:///{home / 'junkai.sqlite3'}")
+    try:
+        t0 = time.perf_counter()
+        summary = ingest(store, home, [folder], "地域課 試験", DEFAULT_THRESHOLDS)
+        seconds = time.perf_counter() - t0
+        with store.transaction():
+            pages = store.scan_pages(sha256_of(folder / "empty-pages.pdf"))
+    finally:
+        store.close()
+    assert summary.pages == 10_000 and summary.states == {"skipped": 10_000} and not summary.failures
+    assert len(pages) == 10_000 and {p["state"] for p in pages} == {"skipped"}
+    # measured 6 s; a read and a commit per page took a minute, and two Prefect tasks per page in
+    # `junkai ingest` some 25 minutes
+    assert seconds < 30, seconds
 
 
 def test_ingest_quarantines_each_bad_page_with_its_reason_and_records_the_good_card(corpus, tmp_path):
