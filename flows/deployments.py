@@ -2,8 +2,9 @@
 
 Per station: the nightly batch at 02:00 local time (one run at a time per station: a run
 still going when the next is due makes the next wait) and the inbox checked every few
-minutes (a check still going when the next is due makes the next one skip). Without a
-schedule, run from the UI when needed: ingest, print, handover and report.
+minutes (a check still going when the next is due makes the next one skip). For the whole
+store, retention once a month. Without a schedule, run from the UI when needed: ingest,
+print, handover and report.
 
 `tests/test_flows.py` checks every schedule's parameters against its flow's signature.
 """
@@ -23,6 +24,7 @@ from flows.ingest import ingest
 from flows.nightly import nightly
 from flows.print import print_cards
 from flows.report import report
+from flows.retention import retention
 from junkai.settings import Settings
 
 
@@ -55,6 +57,10 @@ def declared(s: Settings, stations: list[str]) -> list[Planned]:
             inbox, f"inbox-{station}",
             [Interval(timedelta(minutes=s.inbox_check_minutes), parameters={"station": station})],
             concurrency=1, skip_when_busy=True, when=f"{s.inbox_check_minutes} 分ごと"))
+    # retention (個人情報保護法 第66条・第69条): store-wide, monthly, an hour after the nightly batch began
+    hour = (at.hour + 1) % 24
+    planned.append(Planned(retention, "retention", [Cron(f"{at.minute} {hour} 1 * *", timezone=s.timezone)],
+                           concurrency=1, when=f"毎月 1 日 {hour:02d}:{at.minute:02d} ({s.timezone})"))
     planned += [Planned(ingest, "ingest"), Planned(print_cards, "print"), Planned(handover, "handover"),
                 Planned(report, "report")]
     return planned

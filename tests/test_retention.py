@@ -7,7 +7,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -219,3 +219,34 @@ def test_retention_settings_are_read_and_checked(tmp_path):
     conf.write_text("[retention]\nceased_years = 0\n", encoding="utf-8")
     with pytest.raises(JunkaiError, match="retention.ceased_years"):
         settings.load({"JUNKAI_CONFIG": str(conf), "JUNKAI_HOME": str(tmp_path)})
+
+
+def test_the_monthly_flow_purges_by_the_settings_and_is_scheduled(home, tmp_path):
+    from flows.deployments import declared
+    from flows.retention import retention as flow
+
+    assert runner.invoke(app, ["seed", "--premises", "40", "--seed", "3", "--until", "2026-11-20"]).exit_code == 0
+    from junkai import settings
+    from junkai.store import Store
+
+    s = settings.load()
+    store = Store(s.db_url)
+    with store.transaction():
+        p = store.frame("premises")
+        gone, kept = (int(i) for i in p[p.status == model.ACTIVE].id.iloc[:2])
+        store.set_status(gone, model.CEASED, datetime(2015, 1, 1, 12), "operator", "試験")
+        store.set_status(kept, model.CEASED, datetime.now() - timedelta(days=30), "operator", "試験")
+    old = s.output / "2026-01-01" / "S01" / "visits.pdf"
+    old.parent.mkdir(parents=True)
+    old.write_bytes(b"%PDF")
+    os.utime(old, (0, 0))
+    assert flow.fn(dry_run=True)["premises"] >= 1 and rows_of(store, "premises", "id", gone) == 1
+    done = flow.fn()
+    assert done["premises"] >= 1 and done["output_files"] == 1 and not old.exists()
+    assert rows_of(store, "premises", "id", gone) == 0 and rows_of(store, "premises", "id", kept) == 1
+    with store.transaction():
+        assert [e["action"] for e in store.audit_events(what="purge")] == ["purge.ceased", "purge.output"]
+        assert store.verify_audit()[1] is None
+    store.close()
+    (monthly,) = [d for d in declared(s, ["S01"]) if d.name == "retention"]
+    assert monthly.schedules[0].cron == "0 3 1 * *" and monthly.limit().limit == 1
