@@ -1118,13 +1118,16 @@ class Store:
                     self.conn.execute(review_item.update().where(review_item.c.id == item_id)
                                       .values(candidates=dumps(kept)))
                     counts["review_item_scrubbed"] += 1
-        orphans = self.conn.execute(
-            sa.select(scan_file.c.sha256, scan_file.c.stored).where(
-                scan_file.c.sha256.in_(sorted(shas)),
-                ~sa.exists().where(scan_page.c.file_sha256 == scan_file.c.sha256))).all()
-        files.extend(o.stored for o in orphans)
-        delete(scan_file, scan_file.c.sha256.in_([o.sha256 for o in orphans]))
-        counts["scan_file_shared"] = len(shas) - len(orphans)  # kept: they hold pages of other premises
+        touched, orphans = sorted(shas), 0
+        for i in range(0, len(touched), 2000):
+            gone = self.conn.execute(
+                sa.select(scan_file.c.sha256, scan_file.c.stored).where(
+                    scan_file.c.sha256.in_(touched[i:i + 2000]),
+                    ~sa.exists().where(scan_page.c.file_sha256 == scan_file.c.sha256))).all()
+            files.extend(o.stored for o in gone)
+            delete(scan_file, scan_file.c.sha256.in_([o.sha256 for o in gone]))
+            orphans += len(gone)
+        counts["scan_file_shared"] = len(shas) - orphans  # kept: they hold pages of other premises
         return counts, sorted(set(files))
 
     # --- audit ---------------------------------------------------------------
