@@ -250,3 +250,23 @@ def test_the_monthly_flow_purges_by_the_settings_and_is_scheduled(home, tmp_path
     store.close()
     (monthly,) = [d for d in declared(s, ["S01"]) if d.name == "retention"]
     assert monthly.schedules[0].cron == "0 3 1 * *" and monthly.limit().limit == 1
+
+
+def test_a_purge_larger_than_one_batch_removes_every_premises(store, tmp_path):
+    """More premises than one statement's batch (2,000): every one goes, in one transaction."""
+    with store.transaction():
+        seed(store, 10, 1, 3, TODAY, "試験")
+        beat = store.frame("premises").beat_id.iloc[0]
+        before = store.frame("premises").id.tolist()
+        address = dict(postal_code="0300111", prefecture="青森県", city="青森市", town="試験町", block="1-1")
+        ids = [store.add_premises("household", beat, address, datetime(2010, 1, 1), "試験") for _ in range(2100)]
+        for pid in ids:
+            store.change_card(pid, [("home_phone", "017-777-1234")], datetime(2010, 1, 1), "operator", "試験",
+                              today=date(2010, 1, 1))
+            store.set_status(pid, model.CEASED, datetime(2012, 1, 1), "operator", "試験")
+    r = retention.purge_ceased(store, tmp_path, YEARS, "試験", today=TODAY)
+    assert r.premises >= 2100 and r.stations["S01"]["card"] >= 2100
+    with store.transaction():
+        left = set(store.frame("premises").id)
+        assert not left & set(ids) and left <= set(before)
+        assert store.verify_audit()[1] is None
