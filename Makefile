@@ -63,6 +63,8 @@ demo: setup
 	$(J) --as "本部 デモ" report hq --period $$(date +%Y-%m)
 	! $(J) --as "本部 デモ" history 1
 	$(J) run nightly --station S01
+	@# every print, export, decision and refusal above is in the hash-chained audit log
+	$(J) audit verify
 
 test: setup
 	$(BIN)/python -m pytest -q

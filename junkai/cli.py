@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import json
+import os
 import sys
 from datetime import date, datetime
 from enum import Enum
@@ -35,6 +36,8 @@ _state: dict = {"as": None}
 @app.callback()
 def _main(as_: Annotated[Optional[str], typer.Option("--as", help="操作者名 (既定: JUNKAI_USER、なければログイン名)")] = None):
     _state["as"] = as_
+    # everything junkai writes (store, scans, crops, quarantine, outputs) holds residents' data: owner only
+    os.umask(0o077)
 
 
 def command(group: typer.Typer = app, name: str | None = None):

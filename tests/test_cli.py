@@ -156,3 +156,24 @@ def test_audit_verify_passes_and_fails_on_a_hand_edited_store(seeded):
         conn.execute("update audit set operator = '誰か' where action = 'history'")
     r = run("audit", "verify")
     assert r.exit_code == 2 and "改ざん" in r.output and "id 2 " in r.output
+
+
+def test_everything_junkai_writes_is_readable_by_its_owner_only(tmp_path):
+    """The store, the station key and the crops of a read hold residents' data: no group or world bits,
+    whatever the login's umask (the real console script, so the umask is its own)."""
+    import os
+    import stat
+
+    env = dict(os.environ, JUNKAI_HOME=str(tmp_path / "home"), JUNKAI_USER="試験")
+    env.pop("JUNKAI_DB_URL", None)
+    old = os.umask(0o022)
+    try:
+        subprocess.run([JUNKAI, "seed", "--premises", "12", "--seed", "1"], env=env, check=True, capture_output=True)
+        subprocess.run([JUNKAI, "print", "cards", "--blank", "1", "--beat", "S01-P01-B1", "--out-dir",
+                        str(tmp_path / "out")], env=env, check=True, capture_output=True)
+    finally:
+        os.umask(old)
+    written = [p for p in tmp_path.rglob("*")]
+    assert any(p.name == "junkai.sqlite3" for p in written) and any(p.suffix == ".pdf" for p in written)
+    loose = [str(p) for p in written if stat.S_IMODE(p.stat().st_mode) & 0o077]
+    assert loose == []
