@@ -191,7 +191,7 @@ def test_a_tesseract_that_does_not_finish_is_stopped_and_said_on_the_page(writte
     monkeypatch.setattr(T, "TIMEOUT_PER_MPX", 0.0)
     t0 = time.perf_counter()
     results = list(reader.read_paths([folder], workers=2))
-    assert time.perf_counter() - t0 < 30
+    assert time.perf_counter() - t0 < 5  # measured 0.4 s; reading both in full takes 13 s
     assert len(results) == 2
     for r in results:
         assert r.status == "partial" and "ocr_timeout" in r.reasons, r.reasons
