@@ -153,8 +153,12 @@ def _pdf_pages(path: Path, only: Collection[int] | None = None) -> Iterator[Page
                     continue
                 dpi, image_px = _scan_dpi(page, w_pt, h_pt)
                 scale = dpi / 72.0
-                if w_pt * scale * h_pt * scale > MAX_PIXELS or image_px > MAX_PIXELS:
+                if image_px > MAX_PIXELS:
                     # an image inside can be huge though its file is small: pdfium would decode it whole
+                    yield Page(src, i, None, dpi, f"頁の中の画像が大きすぎます ({image_px // 1_000_000} 百万画素、"
+                               f"上限 {MAX_PIXELS // 1_000_000} 百万画素)", "too_large")
+                    continue
+                if w_pt * scale * h_pt * scale > MAX_PIXELS:
                     yield Page(src, i, None, dpi, "頁が大きすぎます (カードの走査画像ではありません)", "too_large")
                     continue
                 bitmap = page.render(scale=scale, grayscale=False)

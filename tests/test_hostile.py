@@ -86,6 +86,7 @@ def test_every_hostile_file_fails_alone_with_its_reason_and_the_good_card_is_rea
         assert x["quarantine"] and Path(x["quarantine"]).exists(), name
         kept = Path(x["quarantine"] + ".reason.txt").read_text(encoding="utf-8")
         assert x["messages"][0] in kept
+    assert "400 百万画素" in by_name["huge-image.pdf"]["messages"][0]  # the image inside, not the page
     # measured 9 s (5 s of it for a good card alone) and 170 MB (120 MB for a good card alone)
     assert seconds < 60, seconds
     assert rss < 500, rss
