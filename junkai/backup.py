@@ -14,7 +14,6 @@ Restore goes into an empty data folder only: it never overwrites a store.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -43,14 +42,6 @@ class Summary:
     files: int
     bytes: int
     rows: dict[str, int]
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while chunk := fh.read(CHUNK):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def _private_dir(path: Path) -> None:
@@ -141,7 +132,7 @@ def backup(s: Settings, store: Store, out: Path, operator: str) -> Summary:
                     if p.is_file() and not p.is_symlink() and not p.name.endswith((".part", ".tmp")):
                         _copy(p, work / p.relative_to(home))
             rows = _snapshot_counts(work / DB) if database == "sqlite" else {}
-            listed = {str(p.relative_to(work)): _sha256(p) for p in sorted(work.rglob("*")) if p.is_file()}
+            listed = {str(p.relative_to(work)): files.sha256_of(p) for p in sorted(work.rglob("*")) if p.is_file()}
             manifest = dict(format=FORMAT, created_at=datetime.now().isoformat(timespec="seconds"),
                             database=database, rows=rows, files=listed)
             files.write_private(work / MANIFEST, json.dumps(manifest, ensure_ascii=False, indent=1).encode())
@@ -170,7 +161,7 @@ def verify(path: Path) -> dict:
         p = path / name
         if not p.is_file():
             raise JunkaiError(f"バックアップのファイルがありません: {name}")
-        if _sha256(p) != digest:
+        if files.sha256_of(p) != digest:
             raise JunkaiError(f"バックアップのファイルが作成時と異なります (壊れているか改ざんされています): {name}")
     return manifest
 

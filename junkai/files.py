@@ -85,3 +85,11 @@ def write_private(path: Path, data: bytes | Callable[[BinaryIO], object]) -> Pat
     tmp, _ = write_temp(path.parent, path.name, write)
     place(tmp, path)
     return path
+
+
+def sha256_of(path: Path) -> str:
+    """A file's SHA-256 in hex: how scans are named, backups checked and purged copies found."""
+    import hashlib
+
+    with open(path, "rb") as fh:
+        return hashlib.file_digest(fh, "sha256").hexdigest()

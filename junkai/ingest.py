@@ -9,7 +9,6 @@ with the same store as one clean run.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
 import tempfile
@@ -20,6 +19,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Iterator
 
+from junkai.files import sha256_of
 from junkai.reconcile import reconcile_page
 from junkai.store import Store
 
@@ -56,14 +56,6 @@ class Summary:
         d = asdict(self)
         d["states"] = dict(self.states)
         return d
-
-
-def sha256_of(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while chunk := fh.read(CHUNK):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def keep(home: Path, path: Path, sha: str) -> Path:

@@ -13,7 +13,6 @@ it shows is exactly what a real run would do.
 
 from __future__ import annotations
 
-import hashlib
 from collections import defaultdict
 from contextlib import suppress
 from dataclasses import dataclass, field
@@ -23,6 +22,7 @@ from typing import Callable
 
 from dateutil.relativedelta import relativedelta
 
+from junkai.files import sha256_of
 from junkai.store import Store
 
 # What junkai writes into output folders, and the temporary files of an interrupted write.
@@ -161,19 +161,11 @@ def _remove_copies(folder: Path, removed: dict[int, set[str]], result: CeasedPur
     for p in folder.rglob("*"):
         try:
             if p.is_file() and not p.is_symlink() and p.stat().st_size in removed \
-                    and _sha256(p) in removed[p.stat().st_size]:
+                    and sha256_of(p) in removed[p.stat().st_size]:
                 p.unlink()
                 result.archive_removed += 1
         except OSError:
             result.failed += 1
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while chunk := fh.read(1 << 20):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def _in_home(root: Path, path: Path) -> Path | None:
