@@ -354,3 +354,66 @@ def test_ingest_on_a_dask_cluster_equals_the_threaded_run(harness, station, copy
     assert a["pages"] == b["pages"] == station["pages"] and a["states"] == b["states"]
     first, second = _outcome(threaded), _outcome(on_dask)
     assert first["pages"] and first == second
+
+
+CHILD = """
+import sys
+from pathlib import Path
+from junkai.ingest import ingest
+from junkai.reconcile import DEFAULT_THRESHOLDS
+from junkai.store import Store
+ingest(Store(sys.argv[1]), Path(sys.argv[2]), [Path(sys.argv[3])], "地域課 試験", DEFAULT_THRESHOLDS)
+"""
+
+
+def _resaved(scans: Path, into: Path) -> Path:
+    """The same scans as other files (other bytes, same pages), as a second scanner would send them."""
+    import pypdfium2 as pdfium
+    from PIL import Image
+
+    into.mkdir()
+    for f in sorted(scans.iterdir()):
+        if f.suffix == ".pdf":
+            pdfium.PdfDocument(str(f)).save(str(into / f"again-{f.name}"), version=17)
+        elif f.suffix.lower() in (".png", ".tif", ".tiff", ".jpg", ".jpeg"):
+            with Image.open(f) as img:
+                frames = []
+                for i in range(getattr(img, "n_frames", 1)):
+                    img.seek(i)
+                    frames.append(img.convert("L"))
+            frames[0].save(into / f"again-{f.stem}.tiff", save_all=True, append_images=frames[1:],
+                           compression="tiff_deflate")
+    return into
+
+
+def test_two_ingests_at_once_on_postgresql_apply_every_page_exactly_once(station, copy, tmp_path):
+    """Two scanners of one station feeding the same cards at once into one PostgreSQL store."""
+    import subprocess
+    import sys
+
+    from junkai.store import card
+
+    once, both = (_clone(station["pg"], station["pg_template"]) for _ in range(2))
+    alone = tmp_path / "alone"
+    shutil.copytree(copy, alone)
+    subprocess.run([sys.executable, "-c", CHILD, once, str(alone), str(station["scans"])], check=True,
+                   capture_output=True)
+    second = _resaved(station["scans"], tmp_path / "second")
+    procs = [subprocess.Popen([sys.executable, "-c", CHILD, both, str(copy), str(d)], stdout=subprocess.DEVNULL,
+                              stderr=subprocess.PIPE) for d in (station["scans"], second)]
+    for p in procs:
+        assert p.wait() == 0, p.stderr.read().decode()
+
+    def cards(url):
+        s = Store(url)
+        with s.transaction():
+            out = {r.premises_id: r.data for r in s.conn.execute(sa.select(card))}
+            pages = [dict(r._mapping) for r in s.conn.execute(sa.select(scan_page))]
+        s.close()
+        return out, pages
+
+    (a, _), (b, pages) = cards(once), cards(both)
+    assert a == b
+    claimed = [(p["print_id"], p["sheet"]) for p in pages if p["state"] in ("applied", "waiting") and p["print_id"]]
+    assert claimed and len(claimed) == len(set(claimed))
+    assert any(p["state"] == "duplicate" for p in pages)
