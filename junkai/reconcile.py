@@ -22,6 +22,21 @@ from junkai.store import Store
 # OCR confidence needed per form field kind for a value to pass on its own (junkai.toml [ocr.thresholds]),
 # as calibrated by the OCR benchmark: handwritten text is wrong too often even when confident (1.01: never).
 DEFAULT_THRESHOLDS = {"checkbox": 0.8, "digits": 0.8, "date": 0.8, "text": 1.01, "kana": 1.01, "free": 1.01}
+# The reader's reason codes of a field, as the person reviewing it reads them.
+READ_REASONS = {
+    "low_confidence": "読み取りの確信度が低い",
+    "ambiguous": "数字がほかの数字とも読める",
+    "unreadable": "記入はあるが読み取れない",
+    "ocr_timeout": "文字認識が時間内に終わらなかった",
+    "ambiguous_mark": "チェックか空欄か判別しにくい",
+    "cancelled_mark": "チェックが取り消されている",
+    "multiple_ticks": "一つだけ選ぶ欄に複数のチェック",
+    "gap_in_digits": "数字の途中に空欄がある",
+    "era_missing": "元号が選ばれていない",
+    "date_incomplete": "年・月・日のどれかが空欄",
+    "ink_in_unchanged_section": "「変更なし」の欄に記入がある",
+    "section_unchanged": "「変更なし」の欄",
+}
 MATCH_MIN, MATCH_MARGIN = 85.0, 10.0  # an unreadable QR: one clear match by address and names
 VISIT_TIME = time(12, 0)  # a card says the day it was filled in, not the hour
 
@@ -77,7 +92,7 @@ class _Page:
             page_id=self.page_id, print_id=ident.get("print_id"), premises_id=premises_id or self.out.premises_id,
             topic=topic, field=path, label=label, kind=kind, guess=guess,
             confidence=None if f is None else f["confidence"], crop=None if f is None else f.get("crop"),
-            rules=rules or ([{"code": r, "message": r} for r in f.get("reasons", [])] if f else []),
+            rules=rules or [{"code": r, "message": READ_REASONS.get(r, r)} for r in (f or {}).get("reasons", [])],
             printed=printed, candidates=candidates)
         self.out.review += 1
         self.out.conflicts += topic == "conflict"

@@ -156,3 +156,13 @@ def test_with_the_shipped_thresholds_handwriting_waits_for_a_person_and_ticks_pa
         waiting = [i["field"] for i in store.review_items() if i["page_id"] == "c:1"]
     assert card["visit_days"] == ["平日"] and card.get("notes") != "犬を飼っている"
     assert waiting == ["notes"] and out.review == 1
+
+
+def test_the_readers_doubts_reach_the_reviewer_in_words(printed):
+    store, job = printed
+    result = reading(job, [("visit.change", F.CHANGED, 0.99), ("visit_days", ["平日"], 0.97)])
+    result["fields"][1]["reasons"] = ["ambiguous_mark", "some_future_code"]
+    with store.transaction():
+        reconcile_page(store, "d:1", result, "試験", DEFAULT_THRESHOLDS, TODAY)
+        item = next(i for i in store.review_items() if i["page_id"] == "d:1")
+    assert [r["message"] for r in item["rules"]] == ["チェックか空欄か判別しにくい", "some_future_code"]
