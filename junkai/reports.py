@@ -20,13 +20,14 @@ import base64
 import calendar
 import json
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
 import pandas as pd
 from dateutil.relativedelta import relativedelta
 
 from junkai import JunkaiError, charts, files, model
+from junkai.access import ROLES
 from junkai.lists import LONG_UNCONFIRMED, LONG_UNVISITED, Definitions, overdue_counts
 from junkai.store import Store
 
@@ -338,6 +339,9 @@ def hq_figures(store: Store, p: Period, today: date | None = None,
         opinions = store.opinion_counts(p.start, as_of)
         printed = store.printed_between(p.start, as_of)
         audit = store.audit_counts(p.start, as_of)
+        purges = [e for e in store.audit_events(what="purge.ceased", since=datetime.combine(p.start, time.min))
+                  if e["at"] <= datetime.combine(as_of, time.max)]
+        grants = store.users()
     beat_station = org.set_index("beat_id").station_id
     stations = org.drop_duplicates("station_id")[["station_id", "station"]]
     for df in (visits, changes, counts, printed, opinions):
@@ -353,7 +357,13 @@ def hq_figures(store: Store, p: Period, today: date | None = None,
            .merge(act, left_on="station_id", right_index=True, how="left")
            .merge(op, left_on="station_id", right_index=True, how="left")
            .merge(pr, left_on="station_id", right_index=True, how="left"))
-    extra = ["cards", "ceased_cards", "opinions", "complaints", "printed", "blank", "batches"]
+    # premises purged after their retention period (第7: the cards' end), from the purge's own audit event
+    purged: dict[str, int] = {}
+    for e in purges:
+        for station_id, removed in json.loads(e["detail"]).get("stations", {}).items():
+            purged[station_id] = purged.get(station_id, 0) + int(removed.get("premises", 0))
+    per["purged"] = per.station_id.map(purged)
+    extra = ["cards", "ceased_cards", "opinions", "complaints", "printed", "blank", "batches", "purged"]
     per[MEASURES + extra] = per[MEASURES + extra].fillna(0).astype(int)
     station_rows = [_rates(r) for r in _records(per)]
     total = _sum(station_rows)
@@ -367,6 +377,10 @@ def hq_figures(store: Store, p: Period, today: date | None = None,
                                    received_on=r["received_on"], reported=r["reported_to_hq_on"], text=r["text"],
                                    status=status, flagged=flagged, in_period=r["received_on"] >= p.start))
     # 第7: who did what with the cards; roles come with user accounts, so actions and operators for now
+    roles: dict[str, set[str]] = {}
+    for g in grants:
+        roles.setdefault(g["name"], set()).add(ROLES.get(g["role"], g["role"]))
+    audit = audit.assign(role=[("・".join(sorted(roles[o])) if o in roles else "未登録") for o in audit.operator])
     audit_rows = _records(audit)
     audit_actions = _records(audit.groupby("action", as_index=False).events.sum()) if len(audit) else []
     exported = int(audit.loc[audit.action == "export", "events"].sum()) if len(audit) else 0

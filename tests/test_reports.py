@@ -337,8 +337,8 @@ def test_the_hq_report_card_management(world):
     tables = read_tables(world["hq"])
     rows = {r[0]: r for r in tables["stations"][len(names) + 1:]}  # the second table headed 警察署
     for s, name in names.items():
-        assert list(map(num, rows[name][1:6])) == [held[s], ceased[s], printed[s, "printed"], printed[s, "blank"],
-                                                   1 if printed[s, "printed"] else 0], s
+        assert list(map(num, rows[name][1:7])) == [held[s], ceased[s], printed[s, "printed"], printed[s, "blank"],
+                                                   1 if printed[s, "printed"] else 0, 0], s
     assert list(map(num, rows["合計"][1:3])) == [sum(held.values()), sum(ceased.values())]
     assert printed["S01", "printed"] == 3
 
@@ -529,3 +529,28 @@ def test_overdue_counts_on_many_days_agree_with_the_lists_on_each(store):
             d = store.list_inputs(day, ("station", "S02"))
         status = {r.premises_id: r.status for r in d["status"].itertuples()}  # ordered: the last one wins
         assert got.premises.sum() == sum(status.get(pid) != '"ceased"' for pid in d["premises"].premises_id)
+
+
+def test_the_hq_report_counts_purged_premises_and_names_each_operators_role(small, tmp_path):
+    """A purge of the period shows per station; the audit table gives every operator's role."""
+    from junkai import retention
+
+    store, _, out = small
+    with store.transaction():
+        pid = store.premises_ids_of_beat(store.organisation().beat_id.iloc[0])[1]
+        store.set_status(pid, model.CEASED, datetime(2015, 3, 1, 12), "test", "op")
+        store.add_user("管理者 試験", "admin", NOW, "試験")
+        store.add_user("地域課長 試験", "custodian", NOW, "管理者 試験", station_id="S01")
+        store.audit("地域課長 試験", "export", "station", "S01", rows=1)
+        store.audit("名前だけの操作者", "history", "premises", str(pid))
+    result = retention.purge_ceased(store, tmp_path, 5, "管理者 試験", today=AS_OF)
+    assert result.stations["S01"]["premises"] >= 1
+    month = reports.period(f"{date.today():%Y-%m}")  # the purge is audited at the real time
+    path = reports.hq(store, month.start, month.end, out, "本部", now=datetime.now())
+    tables = read_tables(path)
+    rows = {r[0]: r for r in tables["stations"] if r and r[0]}
+    purged = [num(r[6]) for name, r in rows.items() if name != "合計" and len(r) == 7]
+    assert purged == [result.stations["S01"]["premises"]]
+    roles = {r[1]: r[2] for r in tables["audit"]}
+    assert roles["地域課長 試験"].startswith("管理責任者") and roles["管理者 試験"] == "管理者"
+    assert roles["名前だけの操作者"] == "未登録"
