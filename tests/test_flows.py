@@ -417,3 +417,64 @@ def test_two_ingests_at_once_on_postgresql_apply_every_page_exactly_once(station
     claimed = [(p["print_id"], p["sheet"]) for p in pages if p["state"] in ("applied", "waiting") and p["print_id"]]
     assert claimed and len(claimed) == len(set(claimed))
     assert any(p["state"] == "duplicate" for p in pages)
+
+
+def test_the_nightly_run_killed_at_any_moment_and_run_again_ends_as_one_clean_run(station, tmp_path):
+    """SIGKILL of `junkai run nightly` (with its temporary Prefect server) at several points; the next
+    run finishes the night: the same files, print batches and report events as one uninterrupted run,
+    and no unreadable PDF under a final name."""
+    import os
+    import re
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    import pdfplumber
+
+    junkai = Path(sys.executable).with_name("junkai")
+
+    def home(name):
+        h = tmp_path / name
+        shutil.copytree(station["home"], h)
+        return h
+
+    def nightly(h, timeout=None):
+        env = dict(os.environ, JUNKAI_HOME=str(h), JUNKAI_CONFIG=str(station["config"]), JUNKAI_USER="夜間処理")
+        env.pop("JUNKAI_DB_URL", None)
+        env.pop("PREFECT_API_URL", None)
+        proc = subprocess.Popen([junkai, "run", "nightly", "--station", "S01", "--as-of", AS_OF.isoformat()],
+                                env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                start_new_session=True)  # its Prefect server dies with it
+        try:
+            return proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+            return None
+
+    def outcome(h):
+        store = Store(f"sqlite:///{h / 'junkai.sqlite3'}")
+        batches = _count(store, print_batch)
+        reports = _count(store, audit, audit.c.action.like("report.%"))
+        with store.transaction():
+            last = store.nightly_runs("S01", AS_OF)[-1]
+        store.close()
+        files = sorted(re.sub(r"-\d{6}(?=\.pdf$)", "", str(p.relative_to(h / "output")))
+                       for p in (h / "output").rglob("*") if p.is_file() and not p.name.startswith("."))
+        for p in (h / "output").rglob("*.pdf"):
+            if not p.name.startswith("."):
+                with pdfplumber.open(p) as pdf:
+                    assert pdf.pages, p
+        return dict(batches=batches, reports=reports, state=last["state"], files=files)
+
+    clean, crashed = home("clean"), home("crashed")
+    t0 = time.monotonic()
+    assert nightly(clean) == 0
+    whole = time.monotonic() - t0
+    kills = sum(nightly(crashed, timeout=whole * share) is None for share in (0.3, 0.5, 0.7, 0.85))
+    assert nightly(crashed) == 0
+    assert kills >= 2  # really stopped part-way
+    a, b = outcome(clean), outcome(crashed)
+    assert a["files"] and a["state"] == "done"
+    assert a == b
