@@ -9,9 +9,7 @@ with the same store as one clean run.
 
 from __future__ import annotations
 
-import os
 import shutil
-import tempfile
 import threading
 from collections import Counter
 from dataclasses import asdict, dataclass, field
@@ -19,6 +17,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Iterator
 
+from junkai import files
 from junkai.files import sha256_of
 from junkai.reconcile import reconcile_page
 from junkai.store import Store
@@ -63,19 +62,8 @@ def keep(home: Path, path: Path, sha: str) -> Path:
     dest = home / "scans" / sha[:2] / f"{sha}{path.suffix.lower()}"
     if dest.exists():
         return dest
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=".", suffix=".part")
-    try:
-        with os.fdopen(fd, "wb") as out, open(path, "rb") as src:
-            shutil.copyfileobj(src, out, CHUNK)
-            out.flush()
-            os.fsync(out.fileno())
-        os.chmod(tmp, 0o600)
-        os.replace(tmp, dest)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return dest
+    with open(path, "rb") as src:
+        return files.write_private(dest, lambda out: shutil.copyfileobj(src, out, CHUNK))
 
 
 def receive(store: Store, home: Path, path: Path, operator: str) -> tuple[str, Path, bool]:

@@ -316,7 +316,7 @@ def test_ingest_killed_at_any_moment_and_run_again_equals_one_clean_run(returned
             kills += 1
     subprocess.run([sys.executable, "-c", CHILD, str(crashed), str(scans)], check=True, capture_output=True)
     assert kills >= 3  # it was really stopped part-way, several times
-    assert not list((crashed / "scans").rglob("*.part"))  # no half-copied original left as if complete
+    assert not list((crashed / "scans").rglob("*.tmp"))  # no half-copied original left as if complete
     assert _snapshot(crashed) == _snapshot(clean)
 
 
