@@ -655,14 +655,8 @@ class Store:
 
     def list_inputs(self, as_of: date, scope: tuple[str, str] | None) -> dict[str, "pd.DataFrame"]:
         """Everything the long-unvisited / long-unconfirmed lists need, aggregated in SQL, as of a day."""
-        import pandas as pd
-
         end = end_of(as_of)
         ids = self.scope_filter(scope)
-
-        def frame(q) -> pd.DataFrame:
-            # plain tuples: per-value conversion by the ORM layer would cost more than the query
-            return pd.DataFrame([tuple(r) for r in self.conn.execute(q)], columns=[c.name for c in q.selected_columns])
 
         def raw(column, name):
             # dates stay as the driver returns them; pandas converts whole columns at once
@@ -672,38 +666,38 @@ class Store:
             return sa.true() if scope is None else column.in_(ids)
 
         out = {}
-        out["premises"] = frame(
+        out["premises"] = self._tuples(
             sa.select(premises.c.id.label("premises_id"), premises.c.kind, premises.c.beat_id,
                       beat.c.post_id, post.c.station_id, premises.c.postal_code, premises.c.city, premises.c.town,
                       premises.c.block, premises.c.building, premises.c.room, raw(premises.c.created_at, "created_at"))
             .select_from(premises.join(beat).join(post))
             .where(within(premises.c.id), premises.c.created_at <= end))
-        out["status"] = frame(
+        out["status"] = self._tuples(
             sa.select(card_event.c.premises_id, card_event.c.after.label("status"), raw(card_event.c.at, "at"))
             .where(card_event.c.path == model.STATUS, card_event.c.at <= end, within(card_event.c.premises_id))
             .order_by(card_event.c.premises_id, card_event.c.at, card_event.c.id))
-        out["met"] = frame(
+        out["met"] = self._tuples(
             sa.select(visit.c.premises_id, raw(sa.func.max(visit.c.visited_at), "last_met"))
             .where(visit.c.outcome.in_(model.MET_OUTCOMES), visit.c.visited_at <= end,
                    within(visit.c.premises_id))
             .group_by(visit.c.premises_id))
-        out["refusals"] = frame(
+        out["refusals"] = self._tuples(
             sa.select(visit.c.premises_id, sa.func.count().label("refusals"),
                       raw(sa.func.max(visit.c.visited_at), "last_refusal"))
             .where(visit.c.outcome == "拒否", visit.c.visited_at <= end, within(visit.c.premises_id))
             .group_by(visit.c.premises_id))
         content = sa.not_(card_event.c.path.like("@%"))
-        out["cards"] = frame(
+        out["cards"] = self._tuples(
             sa.select(card_event.c.premises_id,
                       raw(sa.func.min(sa.case((content, card_event.c.at))), "card_created"),
                       raw(sa.func.max(card_event.c.at), "last_confirmed"))
             .where(card_event.c.path != model.STATUS, card_event.c.at <= end, within(card_event.c.premises_id))
             .group_by(card_event.c.premises_id))
         for name, table, column in (("frequency", beat_frequency, "months"), ("officer", assignment, "officer_id")):
-            out[name] = frame(
+            out[name] = self._tuples(
                 sa.select(table.c.beat_id, table.c[column], table.c.effective_from, table.c.id)
                 .where(table.c.effective_from <= as_of).order_by(table.c.beat_id, table.c.effective_from, table.c.id))
-        out["officer_names"] = frame(sa.select(officer.c.id.label("officer_id"), officer.c.name.label("officer")))
+        out["officer_names"] = self._tuples(sa.select(officer.c.id.label("officer_id"), officer.c.name.label("officer")))
         return out
 
     def beats_frame(self, as_of: date, station_id: str | None = None) -> "pd.DataFrame":
@@ -1210,6 +1204,7 @@ class Store:
     # --- what the reports to the chief and to HQ are computed from (第4-5, 第4-6, 第6-5, 第7) ----
 
     def _tuples(self, q) -> "pd.DataFrame":
+        # plain tuples: per-value conversion by the ORM layer would cost more than the query
         import pandas as pd
 
         return pd.DataFrame([tuple(r) for r in self.conn.execute(q)], columns=[c.name for c in q.selected_columns])
