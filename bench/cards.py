@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import resource
-import shutil
 import subprocess
 import sys
 import time
@@ -58,14 +57,11 @@ def _child(home: Path, ids_file: Path, out_dir: Path) -> None:
 
 
 def run(args, workdir) -> dict:
+    from bench.store import fresh_store
     from junkai.seed import seed
-    from junkai.store import Store
 
     home = workdir / "cards"
-    shutil.rmtree(home, ignore_errors=True)
-    home.mkdir(parents=True)
-    store = Store(f"sqlite:///{home / 'junkai.sqlite3'}")
-    store.migrate()
+    store = fresh_store(home)
     with store.transaction():
         seed(store, SEED_PREMISES, 1, 1, UNTIL, "bench")
         beats = store.summary().sort_values("premises", ascending=False)

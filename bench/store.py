@@ -23,12 +23,18 @@ def _median_time(fn, repeat: int = 5) -> float:
     return statistics.median(times)
 
 
-def seed_store(args, workdir):
-    home = workdir / "store"
+def fresh_store(home) -> Store:
+    """An empty, migrated SQLite store in `home`, whatever an earlier run left there."""
     shutil.rmtree(home, ignore_errors=True)
     home.mkdir(parents=True)
     store = Store(f"sqlite:///{home / 'junkai.sqlite3'}")
     store.migrate()
+    return store
+
+
+def seed_store(args, workdir):
+    home = workdir / "store"
+    store = fresh_store(home)
     with store.transaction():
         result = seed(store, args.premises, 17, 1, UNTIL, "bench")
     (home / "premises.txt").write_text(str(args.premises))
