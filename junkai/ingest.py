@@ -170,7 +170,7 @@ def read_job(job: PageJob) -> dict:
 
 def read_page(reader, page, store: Store) -> dict:
     """Read one page into plain data; a pre-filled card whose QR cannot be read is identified by
-    the print id printed beside it, when that reads with a valid check character."""
+    the print id printed beside it, when exactly one id it could be was printed here."""
     from dataclasses import asdict as plain
 
     from ocr.printed_id import read_print_id
@@ -178,16 +178,19 @@ def read_page(reader, page, store: Store) -> dict:
     result = plain(reader.read(page))
     if result.get("identity") or result["status"] in ("failed", "skipped") or page.image is None:
         return result
-    print_id = read_print_id(page.image, page.dpi or 200)
-    if print_id is None:
-        return result
     from junkai import JunkaiError
 
-    try:
-        with store.transaction():
-            printed = store.printed_card(print_id)
-    except JunkaiError:
+    printed_cards = []
+    with store.transaction():
+        for candidate in read_print_id(page.image, page.dpi or 200):
+            try:
+                printed_cards.append(store.printed_card(candidate))
+            except JunkaiError:
+                pass  # not an id this station printed: a misreading
+    if len(printed_cards) != 1:
         return result
+    printed = printed_cards[0]
+    print_id = printed["print_id"]
     sheet = result.get("sheet") or 1
     result["identity"] = dict(print_id=print_id, premises_id=printed["premises_id"],
                               card_version=printed["card_version"], beat=printed["beat_id"], sheet=sheet,

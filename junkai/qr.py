@@ -107,6 +107,27 @@ def normalize_print_id(text: str) -> str:
     return t
 
 
+def print_id_candidates(text: str) -> list[str]:
+    """The ids a machine reading of a printed id could stand for: the reading itself when its
+    check character holds, else every id one edit away (one character wrong, dropped or extra)
+    whose check character holds. Each is a handful; the store says which one was printed."""
+    t = text.strip().upper().replace("-", "").replace(" ", "").translate(str.maketrans("OIL", "011"))
+    if any(c not in ALPHABET for c in t):
+        return []
+    n = 9
+    if len(t) == n and _check_char(t[:-1]) == t[-1]:
+        return [t]
+    if len(t) == n:
+        near = (t[:i] + c + t[i + 1:] for i in range(n) for c in ALPHABET if c != t[i])
+    elif len(t) == n - 1:
+        near = (t[:i] + c + t[i:] for i in range(n) for c in ALPHABET)
+    elif len(t) == n + 1:
+        near = (t[:i] + t[i + 1:] for i in range(n + 1))
+    else:
+        return []
+    return sorted({c for c in near if _check_char(c[:-1]) == c[-1]})
+
+
 def show_print_id(print_id: str) -> str:
     return f"{print_id[:4]}-{print_id[4:]}"
 

@@ -3,6 +3,7 @@
 import hashlib
 import itertools
 import json
+import random
 import stat
 from datetime import date
 
@@ -234,6 +235,24 @@ def test_print_ids_carry_a_check_character():
             if c != pid[i]:
                 with pytest.raises(JunkaiError):
                     qr.normalize_print_id(pid[:i] + c + pid[i + 1:])
+
+
+def test_a_misread_print_id_offers_the_ids_one_edit_away_that_pass_their_check():
+    """OCR misreads seen on scans: one character wrong (6 as G, 0 as Q), one dropped, one extra."""
+    rng = random.Random(5)
+    for _ in range(200):
+        pid = qr.new_print_id()
+        i = rng.randrange(9)
+        wrong = rng.choice([c for c in qr.ALPHABET if c != pid[i]])
+        for read in (pid[:i] + wrong + pid[i + 1:], pid[:i] + pid[i + 1:], pid[:i] + wrong + pid[i:]):
+            shown = qr.show_print_id(read) if len(read) == 9 else read
+            candidates = qr.print_id_candidates(shown)
+            assert pid in candidates
+            assert all(qr.normalize_print_id(c) == c for c in candidates)
+            assert len(candidates) <= 12  # each checked against the store: few lookups
+        assert qr.print_id_candidates(qr.show_print_id(pid)) == [pid]
+    assert qr.print_id_candidates("") == [] and qr.print_id_candidates("ABC") == []
+    assert qr.print_id_candidates("日本語の文字です") == []
 
 
 def test_station_key_is_made_once_and_private(tmp_path):
