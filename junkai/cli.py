@@ -344,21 +344,29 @@ def export(
     what: Annotated[What, typer.Option(help="|".join(EXPORTS))],
     out_path: Annotated[Path, typer.Option("--out", help="出力ファイル")],
     fmt: Annotated[Format, typer.Option("--format", help="csv (UTF-8 BOM 付き、表計算ソフト向け) または json")] = Format.csv,
+    beat: Annotated[Optional[str], typer.Option(help="この受持区の各戸だけ")] = None,
+    post: Annotated[Optional[str], typer.Option(help="この交番・駐在所の各戸だけ")] = None,
+    station: Annotated[Optional[str], typer.Option(help="この警察署の各戸だけ")] = None,
 ):
     """ストアの内容をファイルに書き出す (個人情報を含む。監査ログに記録される)。
 
+    範囲を指定しなければストア全体。取扱責任者や受持警察官は担当の範囲を指定して書き出す。
+
     例: junkai export --what cards --format csv --out output/cards.csv
+        junkai export --what visits --post S01-P01 --out output/visits-P01.csv
     """
     from junkai.export import write_export
 
+    scope = _scope(beat, post, station)
     if not out_path.parent.is_dir():
         raise JunkaiError(f"出力先のフォルダがありません: {out_path.parent}")
     _, store = _open()
-    _allow(store, "export")
+    _allow(store, "export", scope)
     operator = _operator()
     with store.transaction():
-        rows = write_export(store, what.value, fmt.value, out_path)
-        store.audit(operator, "export", what.value, None, format=fmt.value, rows=rows, path=str(out_path))
+        rows = write_export(store, what.value, fmt.value, out_path, scope)
+        store.audit(operator, "export", what.value, None, format=fmt.value, rows=rows, path=str(out_path),
+                    scope=" ".join(scope) if scope else "全体")
     out.print(f"{rows} 件を書き出しました: {out_path}")
 
 

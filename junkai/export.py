@@ -13,9 +13,9 @@ from junkai.files import CLASSIFICATION, CSV_MARK, write_private
 from junkai.store import Store, loads
 
 
-def cards_frame(store: Store) -> pd.DataFrame:
+def cards_frame(store: Store, scope: tuple[str, str] | None = None) -> pd.DataFrame:
     """One row per card; members and contacts flattened to numbered columns (members.1.name ...)."""
-    df = store.frame("cards")
+    df = store.frame("cards", scope)
     if df.empty:
         return df.drop(columns=["data"])
     flat = pd.json_normalize([_renumber(loads(d)) for d in df["data"]], sep=".")
@@ -37,12 +37,13 @@ def _column_order(col: str) -> tuple:
     return (len(parts) > 1, parts[0], int(parts[1]) if len(parts) > 1 else 0, col)
 
 
-def frame(store: Store, what: str) -> pd.DataFrame:
-    return cards_frame(store) if what == "cards" else store.frame(what)
+def frame(store: Store, what: str, scope: tuple[str, str] | None = None) -> pd.DataFrame:
+    """A table for export; with a scope (beat, post or station), only the rows of its premises."""
+    return cards_frame(store, scope) if what == "cards" else store.frame(what, scope)
 
 
-def write_export(store: Store, what: str, fmt: str, path: Path) -> int:
-    df = frame(store, what)
+def write_export(store: Store, what: str, fmt: str, path: Path, scope: tuple[str, str] | None = None) -> int:
+    df = frame(store, what, scope)
     if fmt == "csv":
         write_text(path, marked_csv(df.to_csv(index=False)), bom=True)
     else:

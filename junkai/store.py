@@ -1187,18 +1187,20 @@ class Store:
         df = df.merge(visits, on="beat", how="left").fillna({"visits": 0, "households": 0})
         return df.astype({"premises": int, "households": int, "cards": int, "visits": int})
 
-    def frame(self, what: str) -> "pd.DataFrame":
-        """A whole table for export, in a stable order."""
+    def frame(self, what: str, scope: tuple[str, str] | None = None) -> "pd.DataFrame":
+        """A table for export in a stable order: whole, or the rows of the premises of a beat, post or station."""
         import pandas as pd
 
         tables = {"premises": premises, "visits": visit, "opinions": opinion, "events": card_event}
         if what == "cards":
-            q = sa.select(card).order_by(card.c.premises_id)
+            t, q = card, sa.select(card).order_by(card.c.premises_id)
         elif what in tables:
             t = tables[what]
             q = sa.select(t).order_by(*t.primary_key.columns)
         else:
             raise JunkaiError(f"出力できる種類は {'|'.join(EXPORTS)} です: {what!r}")
+        if scope is not None:
+            q = q.where((t.c.id if t is premises else t.c.premises_id).in_(self.scope_filter(scope)))
         return pd.DataFrame(self.conn.execute(q).mappings().all(), columns=[c.name for c in q.selected_columns])
 
     # --- what the reports to the chief and to HQ are computed from (第4-5, 第4-6, 第6-5, 第7) ----

@@ -239,6 +239,49 @@ def test_an_officer_cannot_export_a_station_but_lists_their_beat(seeded, tmp_pat
     assert run("--as", "地域課長 佐藤", "export", "--what", "cards", "--out", str(tmp_path / "c.csv")).exit_code == 0
 
 
+def test_an_export_of_a_station_holds_no_row_of_another(store, org):
+    with store.transaction():
+        for pid in org.values():
+            store.add_visit(premises_id=pid, officer_id="S01-O001", visited_at=AT, outcome="面接", guidance="",
+                            notes=None, night=False, night_approval_id=None, source="試験", recorded_by="試験",
+                            recorded_at=AT)
+        s02 = {what: store.frame(what, ("station", "S02")) for what in ("premises", "visits")}
+        whole = store.frame("visits")
+    assert list(s02["premises"].id) == [org["S02-P01-B1"]]
+    assert list(s02["visits"].premises_id) == [org["S02-P01-B1"]] and len(whole) == 4
+
+
+def test_a_handler_exports_their_post_and_only_its_premises(seeded, tmp_path):
+    import pandas as pd
+
+    from junkai import settings
+    from junkai.store import Store
+
+    store = Store(settings.load().db_url)
+    with store.transaction():
+        own = set(store.conn.execute(store.scope_filter(("post", "S01-P02"))).scalars())
+        everyone = set(store.frame("premises").id)
+    assert own and everyone - own
+    refused(run("--as", "交番所長 田中", "export", "--what", "cards", "--post", "S01-P01",
+                "--out", str(tmp_path / "other.csv")), "交番所長 田中", "交番・駐在所 S01-P01")
+    assert not (tmp_path / "other.csv").exists()
+    for what in ("premises", "cards", "visits", "opinions", "events"):
+        path = tmp_path / f"{what}.csv"
+        r = run("--as", "交番所長 田中", "export", "--what", what, "--post", "S01-P02", "--out", str(path))
+        assert r.exit_code == 0, r.output
+        df = pd.read_csv(path, comment="#", encoding="utf-8-sig")
+        ids = set(df["id" if what == "premises" else "premises_id"])
+        assert ids <= own and (ids or what == "opinions"), what
+        if what == "premises":
+            assert ids == own
+    last = audit_events()[-1]
+    assert (last["action"], last["target_kind"]) == ("export", "events")
+    assert json.loads(last["detail"])["scope"] == "post S01-P02"
+    r = run("--as", "交番所長 田中", "export", "--what", "cards", "--post", "S01-P02", "--beat", "S01-P02-B1",
+            "--out", str(tmp_path / "two.csv"))
+    assert r.exit_code == 2 and "どれか一つ" in r.output
+
+
 def test_hq_gets_figures_and_complaints_but_no_card(seeded, tmp_path):
     pid = a_premises_of("S01-P01-B1")
     refused(run("--as", "本部 地域課", "history", pid), "本部 地域課", f"各戸 {pid} のカードの閲覧")
