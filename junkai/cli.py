@@ -624,17 +624,23 @@ def _show_value(v) -> str:
 def review_list(
     as_json: Annotated[bool, typer.Option("--json", help="JSON で出力する")] = False,
     everything: Annotated[bool, typer.Option("--all", help="判断済みのものも含める")] = False,
+    beat: Annotated[Optional[str], typer.Option(help="この受持区の項目だけ")] = None,
+    post: Annotated[Optional[str], typer.Option(help="この交番・駐在所の項目だけ")] = None,
+    station: Annotated[Optional[str], typer.Option(help="この警察署の項目だけ")] = None,
 ):
-    """確認待ちの項目の一覧。
+    """確認待ちの項目の一覧。範囲を指定すると、その各戸と、その受持区に印刷した白紙カードの項目だけ。
 
     例: junkai review list
+        junkai review list --station S01
     """
+    scope = _scope(beat, post, station)
     _, store = _open()
-    _allow(store, "review")
+    _allow(store, "review", scope)
     operator = _operator()
     with store.transaction():
-        items = store.review_items(None if everything else ("pending",))
-        store.audit(operator, "review.list", "review_item", None, count=len(items))
+        items = store.review_items(None if everything else ("pending",), scope=scope)
+        store.audit(operator, "review.list", "review_item", None, count=len(items),
+                    scope=" ".join(scope) if scope else "全体")
     if as_json:
         out.print_json(json.dumps([{k: _plain(v) for k, v in i.items()} for i in items], ensure_ascii=False))
         return
@@ -671,8 +677,8 @@ def review_show(item_id: Annotated[int, typer.Argument(help="項目の番号")])
 
 def _allow_review(store: Store, item_id: int) -> None:
     with store.transaction():
-        pid = store.review_item(item_id)["premises_id"]
-    _allow(store, "review", ("premises", pid) if pid else None)
+        target = store.review_target(store.review_item(item_id))
+    _allow(store, "review", target)
 
 
 COMPLAINT = typer.Option("--complaint", help="要望・意見が警察活動への苦情であるとき (本部へ報告、第4-5)")
@@ -725,20 +731,30 @@ def review_reject(item_id: Annotated[int, typer.Argument(help="項目の番号")
 
 
 @command(review_app, "serve")
-def review_serve(port: Annotated[int, typer.Option(help="ポート番号 (127.0.0.1 のみで待ち受ける)")] = 8765):
+def review_serve(
+    port: Annotated[int, typer.Option(help="ポート番号 (127.0.0.1 のみで待ち受ける)")] = 8765,
+    beat: Annotated[Optional[str], typer.Option(help="この受持区の項目だけ")] = None,
+    post: Annotated[Optional[str], typer.Option(help="この交番・駐在所の項目だけ")] = None,
+    station: Annotated[Optional[str], typer.Option(help="この警察署の項目だけ")] = None,
+):
     """確認作業の画面をブラウザで開けるようにする (http://127.0.0.1:8765/)。Enter で採用、Esc で飛ばす。
 
+    範囲を指定すると、その範囲の項目だけを順に示す (複数の警察署を持つストアでは警察署ごとに)。
+
     例: junkai review serve --port 8765
+        junkai review serve --station S01
     """
     import uvicorn
 
     from junkai.review_web import create_app
 
+    scope = _scope(beat, post, station)
     s, store = _open()
-    _allow(store, "review")
+    _allow(store, "review", scope)
     operator = _operator()
-    out.print(f"確認画面: http://127.0.0.1:{port}/  (操作者: {operator}、終了は Ctrl-C)")
-    uvicorn.run(create_app(store, operator, s.home), host="127.0.0.1", port=port, log_level="warning")
+    where = f"、範囲: {' '.join(scope)}" if scope else ""
+    out.print(f"確認画面: http://127.0.0.1:{port}/  (操作者: {operator}{where}、終了は Ctrl-C)")
+    uvicorn.run(create_app(store, operator, s.home, scope), host="127.0.0.1", port=port, log_level="warning")
 
 
 audit_app = typer.Typer(help="監査ログ (誰が、いつ、何を読み・出力し・変更したか)", no_args_is_help=True)

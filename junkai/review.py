@@ -82,7 +82,7 @@ def decide(store: Store, item_id: int, action: str, operator: str, value: Any = 
         return store.review_item(item_id)
 
 
-def progress(store: Store) -> dict[str, int]:
+def progress(store: Store, scope: tuple[str, str] | None = None) -> dict[str, int]:
     with store.transaction():
-        counts = store.review_counts()
+        counts = store.review_counts(scope)
     return {"pending": counts.get("pending", 0), "done": sum(v for k, v in counts.items() if k != "pending")}

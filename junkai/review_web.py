@@ -35,7 +35,8 @@ def _shown(v) -> str:
     return str(v)
 
 
-def create_app(store: Store, operator: str, home: Path) -> Starlette:
+def create_app(store: Store, operator: str, home: Path, scope: tuple[str, str] | None = None) -> Starlette:
+    """The page for one queue: the whole store's, or a beat's, post's or station's (`scope`)."""
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True)
     env.filters["shown"] = _shown
     template = env.get_template("review.html.j2")
@@ -50,16 +51,17 @@ def create_app(store: Store, operator: str, home: Path) -> Starlette:
     def refused(request: Request, item_id: int) -> str | None:
         """Why this operator may not see or decide the item (audited), or None."""
         with store.transaction():
-            pid = store.review_item(item_id)["premises_id"]
+            target = store.review_target(store.review_item(item_id))
         try:
-            access.check(store, who(request), "review", [("premises", pid) if pid else None])
+            access.check(store, who(request), "review", [target])
         except access.Refused as exc:
             return str(exc)
         return None
 
     def next_pending(after: int) -> int | None:
         with store.transaction():
-            items = store.review_items(("pending",), after=after, limit=1) or store.review_items(("pending",), limit=1)
+            items = (store.review_items(("pending",), after=after, limit=1, scope=scope)
+                     or store.review_items(("pending",), limit=1, scope=scope))
         return items[0]["id"] if items else None
 
     def page(request: Request, item: dict | None, error: str | None = None, typed: str | None = None,
@@ -69,7 +71,7 @@ def create_app(store: Store, operator: str, home: Path) -> Starlette:
             with store.transaction():
                 p = store.premises(item["premises_id"])
             address = f"{p['city']}{p['town']}{p['block']} {p['building'] or ''} {p['room'] or ''}".strip()
-        html = template.render(item=item, error=error, typed=typed, progress=progress(store), token=token,
+        html = template.render(item=item, error=error, typed=typed, progress=progress(store, scope), token=token,
                                operator=who(request), address=address)
         return HTMLResponse(html, status_code=status)
 

@@ -772,18 +772,41 @@ class Store:
             raise JunkaiError(f"確認待ちの項目が見つかりません: {item_id}")
         return self._review_row(r)
 
+    def _in_review_scope(self, q, scope: tuple[str, str] | None):
+        """Narrow a query on review_item to a beat, post or station: the items of its premises and of
+        the blank cards printed for its beats. An item with neither belongs to the whole store only."""
+        if scope is None:
+            return q
+        level, key = scope
+        self.scope_filter(scope)  # refuses an unknown beat, post or station
+        beats = sa.select(beat.c.id).select_from(beat.join(post)).where(
+            {"beat": beat.c.id, "post": post.c.id, "station": post.c.station_id}[level] == key)
+        return (q.select_from(review_item.outerjoin(premises, premises.c.id == review_item.c.premises_id)
+                              .outerjoin(printed_card, printed_card.c.print_id == review_item.c.print_id))
+                .where(sa.func.coalesce(premises.c.beat_id, printed_card.c.beat_id).in_(beats)))
+
     def review_items(self, statuses: tuple[str, ...] | None = ("pending",), after: int = 0,
-                     limit: int | None = None) -> list[dict]:
-        q = sa.select(review_item).where(review_item.c.id > after).order_by(review_item.c.id)
+                     limit: int | None = None, scope: tuple[str, str] | None = None) -> list[dict]:
+        q = self._in_review_scope(sa.select(review_item).where(review_item.c.id > after), scope)
+        q = q.order_by(review_item.c.id)
         if statuses:
             q = q.where(review_item.c.status.in_(statuses))
         if limit:
             q = q.limit(limit)
         return [self._review_row(r) for r in self.conn.execute(q).mappings()]
 
-    def review_counts(self) -> dict[str, int]:
-        rows = self.conn.execute(sa.select(review_item.c.status, sa.func.count()).group_by(review_item.c.status))
-        return {status: n for status, n in rows}
+    def review_target(self, item: dict) -> tuple[str, object] | None:
+        """What a review item is about, for access checks: its premises, else the beat its blank card was
+        printed for, else nothing known (the whole store)."""
+        if item["premises_id"]:
+            return ("premises", item["premises_id"])
+        beat_id = self.conn.execute(sa.select(printed_card.c.beat_id).where(
+            printed_card.c.print_id == item["print_id"])).scalar() if item["print_id"] else None
+        return ("beat", beat_id) if beat_id else None
+
+    def review_counts(self, scope: tuple[str, str] | None = None) -> dict[str, int]:
+        q = self._in_review_scope(sa.select(review_item.c.status, sa.func.count()), scope)
+        return {status: n for status, n in self.conn.execute(q.group_by(review_item.c.status))}
 
     def decide_review(self, item_id: int, status: str, value: Any, by: str, at: datetime, reason: str | None) -> None:
         done = self.conn.execute(review_item.update().where(

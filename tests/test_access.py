@@ -345,6 +345,70 @@ def test_the_review_page_asks_for_the_operator_and_keeps_to_their_scope(seeded):
     store.close()
 
 
+def review_queue(store, premises: dict[str, int]) -> dict[str, int]:
+    """Items of a premises in each station, a blank card printed for an S02 beat, and a page with no identity."""
+    with store.transaction():
+        store.record_print(dict(id="B1", printed_at=AT, operator="試験", scope={"blank": 1}, cards=1, sheets=1,
+                                path="-"), [dict(print_id="BLANKS02X", premises_id=None, card_version=0,
+                                                 beat_id="S02-P01-B1", form_type="household", form_version=1,
+                                                 sheets=1, rows={})])
+        value = dict(topic="value", field="home_phone", label="自宅電話", kind="phone", guess="017-777-1234",
+                     confidence=0.4, crop=None, printed=None, rules=[])
+        s02 = store.add_review_item(page_id="a:1", premises_id=premises["S02-P01-B1"], **value)
+        return dict(s02=s02, s01=store.add_review_item(page_id="a:2", premises_id=premises["S01-P02-B1"], **value),
+                    blank=store.add_review_item(page_id="a:3", print_id="BLANKS02X", **dict(value, topic="identity",
+                                                field="identity", label="各戸の確認", kind="identity")),
+                    nobody=store.add_review_item(page_id="a:4", **dict(value, topic="identity", field="identity",
+                                                 label="各戸の確認", kind="identity")))
+
+
+def test_each_station_reviews_its_own_queue(store, org, tmp_path):
+    items = review_queue(store, org)
+    with store.transaction():
+        ids = {scope: [i["id"] for i in store.review_items(scope=scope)]
+               for scope in (None, ("station", "S01"), ("station", "S02"), ("post", "S01-P01"), ("beat", "S02-P01-B1"))}
+        targets = {k: store.review_target(store.review_item(v)) for k, v in items.items()}
+    assert ids[None] == sorted(items.values())
+    assert ids[("station", "S01")] == [items["s01"]] and ids[("post", "S01-P01")] == []
+    assert ids[("station", "S02")] == ids[("beat", "S02-P01-B1")] == [items["s02"], items["blank"]]
+    assert targets == dict(s01=("premises", org["S01-P02-B1"]), s02=("premises", org["S02-P01-B1"]),
+                           blank=("beat", "S02-P01-B1"), nobody=None)
+    assert access.check(store, "地域課長 佐藤", "review", [("station", "S01")])
+    with pytest.raises(access.Refused):
+        access.check(store, "地域課長 佐藤", "review", [None])  # the whole queue of two stations
+    with pytest.raises(access.Refused):
+        access.check(store, "地域課長 佐藤", "review", [targets["blank"]])
+
+    from starlette.testclient import TestClient
+
+    from junkai.review_web import create_app
+
+    whole = TestClient(create_app(store, "地域課長 佐藤", tmp_path), follow_redirects=False)
+    assert whole.get("/").headers["location"] == f"/item/{items['s02']}"  # the queue of every station
+    own = TestClient(create_app(store, "地域課長 佐藤", tmp_path, ("station", "S01")), follow_redirects=False)
+    assert own.get("/").headers["location"] == f"/item/{items['s01']}"
+    page = own.get(f"/item/{items['s01']}")
+    assert page.status_code == 200 and "017-777-1234" in page.text
+
+
+def test_review_list_of_a_station(seeded):
+    from junkai import settings
+    from junkai.store import Store
+
+    store = Store(settings.load().db_url)
+    with store.transaction():
+        pid = store.premises_ids_of_beat("S01-P02-B1")[0]
+        item = store.add_review_item(page_id="a:1", premises_id=pid, topic="value", field="home_phone",
+                                     label="自宅電話", kind="phone", guess="017-777-1234", confidence=0.4)
+    store.close()
+    r = run("--as", "地域課長 佐藤", "review", "list", "--station", "S01", "--json")
+    assert r.exit_code == 0, r.output
+    assert [i["id"] for i in json.loads(r.output)] == [item]
+    assert json.loads(run("--as", "地域課長 佐藤", "review", "list", "--post", "S01-P01", "--json").output) == []
+    r = run("--as", "地域課長 佐藤", "review", "list", "--station", "S09")
+    assert r.exit_code == 2 and "警察署が見つかりません: S09" in r.output
+
+
 def test_seed_users_make_a_demo_of_each_role(home, tmp_path):
     r = run("--as", "デモ", "seed", "--premises", "40", "--seed", "3", "--until", "2026-11-20", "--users")
     assert r.exit_code == 0, r.output
