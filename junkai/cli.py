@@ -365,8 +365,7 @@ def export(
     operator = _operator()
     with store.transaction():
         rows = write_export(store, what.value, fmt.value, out_path, scope)
-        store.audit(operator, "export", what.value, None, format=fmt.value, rows=rows, path=str(out_path),
-                    scope=" ".join(scope) if scope else "全体")
+        store.audit_export(operator, what.value, scope, format=fmt.value, rows=rows, path=str(out_path))
     out.print(f"{rows} 件を書き出しました: {out_path}")
 
 
@@ -972,7 +971,7 @@ def amendments(
     operator = _operator()
     with store.transaction():
         df = store.amendments(day, beat)
-        store.audit(operator, "export", "amendments", beat, since=since, rows=len(df))
+        store.audit_export(operator, "amendments", ("beat", beat) if beat else None, since=since, rows=len(df))
     if fmt is AmendFormat.csv:
         for col in ("before", "after"):
             df[col] = df[col].map(lambda v: json.dumps(v, ensure_ascii=False) if isinstance(v, dict) else _show(v))
@@ -1062,8 +1061,8 @@ def overdue(
         counts = "・".join(f"{c} {int(df.category.str.contains(c).sum())}" for c in ("重点", "長期不実施", "長期未把握"))
         out.print(f"{len(df)} 戸の一覧を書き出しました ({counts}): {out_path}", highlight=False)
     with store.transaction():
-        store.audit(operator, "export", "overdue", scope[1] if scope else None, as_of=day.isoformat(), rows=len(df),
-                    path=str(out_path) if out_path else "-")
+        store.audit_export(operator, "overdue", scope, as_of=day.isoformat(), rows=len(df),
+                           path=str(out_path) if out_path else "-")
 
 
 # --- the printed card: its form, and print batches (第6-7) --------------------------

@@ -67,8 +67,8 @@ def write(store: Store, beat_id: str, as_of: date, operator: str, out_dir: Path,
     tmp, _ = files.write_temp(out_dir, final.name, lambda fh: fh.write(pdf))
     try:
         with store.transaction():
-            store.audit(operator, "export", "handover", beat_id, as_of=as_of.isoformat(), path=str(final),
-                        premises=n)
+            store.audit_export(operator, "handover", ("beat", beat_id), as_of=as_of.isoformat(), path=str(final),
+                               premises=n)
             files.place(tmp, final)
     finally:
         tmp.unlink(missing_ok=True)

@@ -131,8 +131,8 @@ def overdue_lists(store: Store, station: str, as_of: date, out_dir: Path, defini
         write_text(path, marked_csv("\n".join(lines) + "\n" + rows.to_csv(index=False)), bom=True)
         files.append(str(path))
     with store.transaction():
-        store.audit(operator, "export", "overdue", station, as_of=as_of.isoformat(), rows=len(df),
-                    files=[Path(f).name for f in files])
+        store.audit_export(operator, "overdue", ("station", station), as_of=as_of.isoformat(), rows=len(df),
+                           files=[Path(f).name for f in files])
     return StepResult(DONE, files, dict(premises=len(df), beats=len(files)))
 
 

@@ -339,8 +339,9 @@ def hq_figures(store: Store, p: Period, today: date | None = None,
         opinions = store.opinion_counts(p.start, as_of)
         printed = store.printed_between(p.start, as_of)
         audit = store.audit_counts(p.start, as_of)
-        purges = [e for e in store.audit_events(what="purge.ceased", since=datetime.combine(p.start, time.min))
-                  if e["at"] <= datetime.combine(as_of, time.max)]
+        since, until = datetime.combine(p.start, time.min), datetime.combine(as_of, time.max)
+        purges = [e for e in store.audit_events(what="purge.ceased", since=since) if e["at"] <= until]
+        exports = [e for e in store.audit_events(what="export", since=since) if e["at"] <= until]
         grants = store.users()
     beat_station = org.set_index("beat_id").station_id
     stations = org.drop_duplicates("station_id")[["station_id", "station"]]
@@ -363,12 +364,15 @@ def hq_figures(store: Store, p: Period, today: date | None = None,
         for station_id, removed in json.loads(e["detail"]).get("stations", {}).items():
             purged[station_id] = purged.get(station_id, 0) + int(removed.get("premises", 0))
     per["purged"] = per.station_id.map(purged)
-    extra = ["cards", "ceased_cards", "opinions", "complaints", "printed", "blank", "batches", "purged"]
+    exported, unscoped = _exports_per_station(exports, org)
+    per["exported"] = per.station_id.map(exported)
+    extra = ["cards", "ceased_cards", "opinions", "complaints", "printed", "blank", "batches", "purged", "exported"]
     per[MEASURES + extra] = per[MEASURES + extra].fillna(0).astype(int)
     station_rows = [_rates(r) for r in _records(per)]
     total = _sum(station_rows)
     for k in extra:
         total[k] = sum(r[k] for r in station_rows)
+    total["exported"] += unscoped
 
     complaint_rows = []
     for r in _records(complaints):
@@ -383,14 +387,13 @@ def hq_figures(store: Store, p: Period, today: date | None = None,
     audit = audit.assign(role=[("・".join(sorted(roles[o])) if o in roles else "未登録") for o in audit.operator])
     audit_rows = _records(audit)
     audit_actions = _records(audit.groupby("action", as_index=False).events.sum()) if len(audit) else []
-    exported = int(audit.loc[audit.action == "export", "events"].sum()) if len(audit) else 0
 
     trend = _trend_rows(counts)
     figures = dict(
         kind="hq", period=p, as_of=as_of, definitions=_definitions(definitions), stations=station_rows, total=total,
         complaints=complaint_rows, complaints_total=len(complaint_rows),
         complaints_flagged=sum(r["flagged"] for r in complaint_rows),
-        audit=audit_rows, audit_actions=audit_actions, exported=exported, trend=trend,
+        audit=audit_rows, audit_actions=audit_actions, exported_unscoped=unscoped, trend=trend,
     )
     figures["charts"] = _uris(
         coverage=charts.coverage([r["station"] for r in station_rows], [r["unvisited_pct"] for r in station_rows],
@@ -436,6 +439,23 @@ def chief(store: Store, station: str, start: date, end: date, out_dir: Path, ope
         store.audit(operator, "report.chief", "station", station, start=p.start.isoformat(), end=p.end.isoformat(),
                     path=str(path))
     return path
+
+
+def _exports_per_station(events: list[dict], org: pd.DataFrame) -> tuple[dict[str, int], int]:
+    """Export events per station, by the beat, post or station each covered; and those of the whole store
+    (or from before exports named their scope), which belong to no station."""
+    station_of = {"station": dict(zip(org.station_id, org.station_id)), "post": dict(zip(org.post_id, org.station_id)),
+                  "beat": dict(zip(org.beat_id, org.station_id))}
+    per: dict[str, int] = {}
+    unscoped = 0
+    for e in events:
+        level, _, key = str(json.loads(e["detail"]).get("scope", "")).partition(" ")
+        station_id = station_of.get(level, {}).get(key)
+        if station_id is None:
+            unscoped += 1
+        else:
+            per[station_id] = per.get(station_id, 0) + 1
+    return per, unscoped
 
 
 def hq(store: Store, start: date, end: date, out_dir: Path, operator: str, *, now: datetime | None = None,

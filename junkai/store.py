@@ -315,6 +315,7 @@ def audit_hash(prev: str, row: dict) -> str:
     return hashlib.sha256(payload.encode()).hexdigest()
 
 EXPORTS = ("premises", "cards", "visits", "opinions", "events")
+WHOLE_STORE = "全体"  # the scope of an export that names no beat, post or station
 
 
 def dumps(value: Any) -> str | None:
@@ -1160,6 +1161,12 @@ class Store:
         digest = audit_hash(prev, row)
         self.conn.execute(audit.update().where(audit.c.id == row["id"]).values(hash=digest))
         self.conn.execute(audit_head.update().where(audit_head.c.id == 1).values(hash=digest))
+
+    def audit_export(self, operator: str, what: str, scope: tuple[str, str] | None, **detail: Any) -> None:
+        """Personal data written out: with the beat, post or station it covered (or the whole store),
+        so that HQ can count each station's exports (第7)."""
+        self.audit(operator, "export", what, scope[1] if scope else None,
+                   scope=" ".join(scope) if scope else WHOLE_STORE, **detail)
 
     def audit_events(self, who: str | None = None, what: str | None = None,
                      since: datetime | None = None) -> list[dict]:

@@ -94,8 +94,8 @@ def write(store: Store, as_of: date, scope: tuple[str, str] | None, operator: st
             tmp_final, _ = files.write_temp(out_dir, final.name, merged.save)
             parts.append(tmp_final)  # removed below unless renamed into place
             files.place(tmp_final, final)
-            store.audit(operator, "export", "visit_list", scope[1] if scope else None, as_of=as_of.isoformat(),
-                        premises=len(df), path=str(final), batches=batches)
+            store.audit_export(operator, "visit_list", scope, as_of=as_of.isoformat(),
+                               premises=len(df), path=str(final), batches=batches)
     finally:
         for p in parts:
             p.unlink(missing_ok=True)

@@ -541,7 +541,12 @@ def test_the_hq_report_counts_purged_premises_and_names_each_operators_role(smal
         store.set_status(pid, model.CEASED, datetime(2015, 3, 1, 12), "test", "op")
         store.add_user("管理者 試験", "admin", NOW, "試験")
         store.add_user("地域課長 試験", "custodian", NOW, "管理者 試験", station_id="S01")
-        store.audit("地域課長 試験", "export", "station", "S01", rows=1)
+        assert not store.audit_events(what="export")
+        org = store.organisation()
+        beat, station_name = org.beat_id.iloc[0], org.station.iloc[0]
+        store.audit_export("地域課長 試験", "cards", ("post", beat[:7]), rows=1)
+        store.audit_export("地域課長 試験", "handover", ("beat", beat), rows=1)
+        store.audit_export("管理者 試験", "visits", None, rows=5)  # the whole store: in the total only
         store.audit("名前だけの操作者", "history", "premises", str(pid))
     result = retention.purge_ceased(store, tmp_path, 5, "管理者 試験", today=AS_OF)
     assert result.stations["S01"]["premises"] >= 1
@@ -549,8 +554,11 @@ def test_the_hq_report_counts_purged_premises_and_names_each_operators_role(smal
     path = reports.hq(store, month.start, month.end, out, "本部", now=datetime.now())
     tables = read_tables(path)
     rows = {r[0]: r for r in tables["stations"] if r and r[0]}
-    purged = [num(r[6]) for name, r in rows.items() if name != "合計" and len(r) == 7]
-    assert purged == [result.stations["S01"]["premises"]]
+    cards = {name: r for name, r in rows.items() if len(r) == 8}  # the card management table
+    assert [num(r[6]) for name, r in cards.items() if name != "合計"] == [result.stations["S01"]["premises"]]
+    exported = {name: num(r[7]) for name, r in cards.items()}
+    assert exported.pop("合計") == 3 and exported == {name: 2 if name == station_name else 0 for name in exported}
+    assert "範囲を指定しない書き出し 1 件" in text_of(path)
     roles = {r[1]: r[2] for r in tables["audit"]}
     assert roles["地域課長 試験"].startswith("管理責任者") and roles["管理者 試験"] == "管理者"
     assert roles["名前だけの操作者"] == "未登録"
