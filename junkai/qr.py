@@ -88,21 +88,32 @@ def station_key(home: Path) -> bytes:
 # --- print ids -------------------------------------------------------------------------
 
 
+ID_LEN = 9  # eight random characters and a check character
+
+
 def _check_char(body: str) -> str:
     # odd weights: any single wrong character changes the sum modulo 32
     return ALPHABET[sum((2 * i + 1) * ALPHABET.index(c) for i, c in enumerate(body)) % 32]
 
 
 def new_print_id() -> str:
-    body = "".join(secrets.choice(ALPHABET) for _ in range(8))
+    body = "".join(secrets.choice(ALPHABET) for _ in range(ID_LEN - 1))
     return body + _check_char(body)
 
 
+def _plain_id(text: str) -> str:
+    """An id as a person typed or a machine read it (lower case, hyphens, O for 0, I or L for 1), upper case."""
+    return text.strip().upper().replace("-", "").replace(" ", "").translate(str.maketrans("OIL", "011"))
+
+
+def _is_id(t: str) -> bool:
+    return len(t) == ID_LEN and all(c in ALPHABET for c in t) and _check_char(t[:-1]) == t[-1]
+
+
 def normalize_print_id(text: str) -> str:
-    """An id as a person typed it (lower case, hyphens, O for 0, I or L for 1), checked."""
-    t = text.strip().upper().replace("-", "").replace(" ", "")
-    t = t.translate(str.maketrans("OIL", "011"))
-    if len(t) != 9 or any(c not in ALPHABET for c in t) or _check_char(t[:8]) != t[8]:
+    """An id as a person typed it, checked."""
+    t = _plain_id(text)
+    if not _is_id(t):
         raise JunkaiError(f"印刷IDが正しくありません (打ち間違いの可能性があります): {text!r}")
     return t
 
@@ -111,11 +122,10 @@ def print_id_candidates(text: str) -> list[str]:
     """The ids a machine reading of a printed id could stand for: the reading itself when its
     check character holds, else every id one edit away (one character wrong, dropped or extra)
     whose check character holds. Each is a handful; the store says which one was printed."""
-    t = text.strip().upper().replace("-", "").replace(" ", "").translate(str.maketrans("OIL", "011"))
+    t, n = _plain_id(text), ID_LEN
     if any(c not in ALPHABET for c in t):
         return []
-    n = 9
-    if len(t) == n and _check_char(t[:-1]) == t[-1]:
+    if _is_id(t):
         return [t]
     if len(t) == n:
         near = (t[:i] + c + t[i + 1:] for i in range(n) for c in ALPHABET if c != t[i])
@@ -125,7 +135,7 @@ def print_id_candidates(text: str) -> list[str]:
         near = (t[:i] + t[i + 1:] for i in range(n + 1))
     else:
         return []
-    return sorted({c for c in near if _check_char(c[:-1]) == c[-1]})
+    return sorted({c for c in near if _is_id(c)})
 
 
 def show_print_id(print_id: str) -> str:
