@@ -315,7 +315,7 @@ def printed_id_report(scans: Path, truth: dict) -> dict:
     the one candidate among the printed ids, against the first reading taken as it is."""
     from junkai import JunkaiError, qr
     from ocr.pages import iter_pages
-    from ocr.printed_id import read_print_id, readings
+    from ocr.printed_id import candidates, readings
 
     printed = {t["print_id"] for t in truth["pages"] if t.get("print_id")}
     sheets = {(t["file"], t["page"]): t["print_id"] for t in truth["pages"]
@@ -327,11 +327,12 @@ def printed_id_report(scans: Path, truth: dict) -> dict:
             if pid is None or page.image is None:
                 continue
             n += 1
+            texts = readings(page.image, page.dpi)
             try:
-                first += qr.normalize_print_id((readings(page.image, page.dpi) or [""])[0]) == pid
+                first += qr.normalize_print_id((texts or [""])[0]) == pid
             except JunkaiError:
                 pass
-            hits = [c for c in read_print_id(page.image, page.dpi) if c in printed]
+            hits = [c for c in candidates(texts) if c in printed]
             right += hits == [pid]
             wrong += len(hits) == 1 and hits != [pid]
     return dict(sheets=n, first_reading_right=round(first / max(1, n), 4),

@@ -15,11 +15,16 @@ PX = A.PX_PER_MM
 def read_print_id(image: np.ndarray, dpi: float) -> list[str]:
     """The ids the printed one could be, for the store to tell which was printed.
 
-    Tesseract misreads about one clean printed id in sixteen by a character (6 as G, 0 as Q,
+    Tesseract misreads about one clean printed id in twenty by a character (6 as G, 0 as Q,
     one dropped or doubled), and often differently at twice the size; both readings and the
     ids one edit from them that pass the check character are offered."""
+    return candidates(readings(image, dpi))
+
+
+def candidates(texts: list[str]) -> list[str]:
+    """Every id the readings could stand for, in the order read, each once."""
     found: list[str] = []
-    for text in readings(image, dpi):
+    for text in texts:
         found += [c for c in Q.print_id_candidates(text) if c not in found]
     return found
 
