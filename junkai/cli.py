@@ -18,7 +18,7 @@ from rich.console import Console
 from rich.table import Table
 
 from junkai import JunkaiError, model, settings as settings_mod
-from junkai.store import EXPORTS, Store
+from junkai.store import EXPORTS, Store, scope_text
 
 app = typer.Typer(help="巡回連絡カードの管理 (印刷・読取・補正・集計)", no_args_is_help=True,
                   pretty_exceptions_enable=False, add_completion=False)
@@ -638,8 +638,7 @@ def review_list(
     operator = _operator()
     with store.transaction():
         items = store.review_items(None if everything else ("pending",), scope=scope)
-        store.audit(operator, "review.list", "review_item", None, count=len(items),
-                    scope=" ".join(scope) if scope else "全体")
+        store.audit(operator, "review.list", "review_item", None, count=len(items), scope=scope_text(scope))
     if as_json:
         out.print_json(json.dumps([{k: _plain(v) for k, v in i.items()} for i in items], ensure_ascii=False))
         return
@@ -751,7 +750,7 @@ def review_serve(
     s, store = _open()
     _allow(store, "review", scope)
     operator = _operator()
-    where = f"、範囲: {' '.join(scope)}" if scope else ""
+    where = f"、範囲: {scope_text(scope)}" if scope else ""
     out.print(f"確認画面: http://127.0.0.1:{port}/  (操作者: {operator}{where}、終了は Ctrl-C)")
     uvicorn.run(create_app(store, operator, s.home, scope), host="127.0.0.1", port=port, log_level="warning")
 

@@ -315,7 +315,11 @@ def audit_hash(prev: str, row: dict) -> str:
     return hashlib.sha256(payload.encode()).hexdigest()
 
 EXPORTS = ("premises", "cards", "visits", "opinions", "events")
-WHOLE_STORE = "全体"  # the scope of an export that names no beat, post or station
+
+
+def scope_text(scope: tuple[str, str] | None) -> str:
+    """A scope as the audit log records it: "station S01", "post S01-P01", "beat S01-P01-B1", or 全体."""
+    return " ".join(scope) if scope else "全体"
 
 
 def dumps(value: Any) -> str | None:
@@ -642,17 +646,19 @@ class Store:
 
     # --- what the lists of 第6-1 are computed from ---------------------------
 
-    def scope_filter(self, scope: tuple[str, str] | None):
-        """premises ids within a beat, post or station (None: the whole store), as a subquery."""
-        q = sa.select(premises.c.id).select_from(premises.join(beat).join(post))
-        if scope is None:
-            return q
+    def _in_scope(self, scope: tuple[str, str]):
+        """The condition, on beat joined to post, that a beat lies in a beat, post or station; refuses an unknown one."""
         level, key = scope
         table, column = {"beat": (beat, beat.c.id), "post": (post, post.c.id),
                          "station": (station, post.c.station_id)}[level]
         if self.conn.execute(sa.select(table.c.id).where(table.c.id == key)).first() is None:
             raise JunkaiError(f"{ {'beat': '受持区', 'post': '交番・駐在所', 'station': '警察署'}[level] }が見つかりません: {key}")
-        return q.where(column == key)
+        return column == key
+
+    def scope_filter(self, scope: tuple[str, str] | None):
+        """premises ids within a beat, post or station (None: the whole store), as a subquery."""
+        q = sa.select(premises.c.id).select_from(premises.join(beat).join(post))
+        return q if scope is None else q.where(self._in_scope(scope))
 
     def list_inputs(self, as_of: date, scope: tuple[str, str] | None) -> dict[str, "pd.DataFrame"]:
         """Everything the long-unvisited / long-unconfirmed lists need, aggregated in SQL, as of a day."""
@@ -778,10 +784,7 @@ class Store:
         the blank cards printed for its beats. An item with neither belongs to the whole store only."""
         if scope is None:
             return q
-        level, key = scope
-        self.scope_filter(scope)  # refuses an unknown beat, post or station
-        beats = sa.select(beat.c.id).select_from(beat.join(post)).where(
-            {"beat": beat.c.id, "post": post.c.id, "station": post.c.station_id}[level] == key)
+        beats = sa.select(beat.c.id).select_from(beat.join(post)).where(self._in_scope(scope))
         return (q.select_from(review_item.outerjoin(premises, premises.c.id == review_item.c.premises_id)
                               .outerjoin(printed_card, printed_card.c.print_id == review_item.c.print_id))
                 .where(sa.func.coalesce(premises.c.beat_id, printed_card.c.beat_id).in_(beats)))
@@ -1165,8 +1168,7 @@ class Store:
     def audit_export(self, operator: str, what: str, scope: tuple[str, str] | None, **detail: Any) -> None:
         """Personal data written out: with the beat, post or station it covered (or the whole store),
         so that HQ can count each station's exports (第7)."""
-        self.audit(operator, "export", what, scope[1] if scope else None,
-                   scope=" ".join(scope) if scope else WHOLE_STORE, **detail)
+        self.audit(operator, "export", what, scope[1] if scope else None, scope=scope_text(scope), **detail)
 
     def audit_events(self, who: str | None = None, what: str | None = None,
                      since: datetime | None = None) -> list[dict]:
