@@ -180,12 +180,11 @@ def test_the_audit_log_is_a_hash_chain_that_shows_edits_and_deletions(store):
 def test_rows_written_before_the_chain_existed_are_chained_by_the_migration(db_url):
     from alembic import command
     from alembic.config import Config
-    from pathlib import Path
     import junkai.store as st
 
     s = st.Store(db_url)
     cfg = Config()
-    cfg.set_main_option("script_location", str(Path(st.__file__).parent / "migrations"))
+    cfg.set_main_option("script_location", str(st.MIGRATIONS))
     with s.engine.begin() as conn:
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "0005")
