@@ -247,8 +247,9 @@ def card_amend(
     _allow(store, "card.change", ("premises", premises_id))
     operator = _operator()
     with store.transaction():
+        parsed = model.validate_changes(store.premises(premises_id)["kind"], parsed, date.today())
         version = store.change_card(premises_id, parsed, datetime.combine(day, datetime.now().time()),
-                                    "operator", operator, today=date.today())
+                                    "operator", operator)
         store.audit(operator, "card.amend", "premises", str(premises_id), paths=[p for p, _ in parsed])
     out.print(f"各戸 {premises_id} のカードを補正しました (版 {version})")
 

@@ -105,16 +105,15 @@ class Cards:
                     operator: str, today: date | None = None) -> int:
         """Append the changes as events and bring the card view up to date; returns the new version.
 
-        Values are validated first; a change to the value a field already has is no event.
+        The values are stored as given: the caller validates them first (model.validate_changes).
+        `today` is ignored: the day matters only to that validation. A change to the value a field
+        already has is no event.
         """
         current = self.card(premises_id)
-        kind = current.premises["kind"]
-        today = today or at.date()
         data = current.data
         rows = []
         version = current.version + 1
         for path, value in changes:
-            value = model.validate_field(kind, path, value, today)
             before = model.get_path(data, path)
             if before == value or (value is None and before in (None, [], "")):
                 continue
