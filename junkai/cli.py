@@ -70,13 +70,11 @@ def _allow(store: Store, action: str, *targets) -> None:
 
 def _allow_if_store(s: settings_mod.Settings, action: str) -> None:
     """For a command that works without a store: ask the store's users where there is a store to ask."""
-    import sqlalchemy as sa
-
     if s.db_url.startswith("sqlite:///") and not Path(s.db_url.removeprefix("sqlite:///")).exists():
         return
     store = Store(s.db_url)
     try:
-        if sa.inspect(store.engine).has_table("premises"):
+        if store.is_initialised():
             _allow(store, action)
     finally:
         store.close()
@@ -120,8 +118,8 @@ def init():
 
 
 def _safe_url(url: str) -> str:
-    from sqlalchemy.engine import make_url
-    return make_url(url).render_as_string(hide_password=True)
+    from junkai.store import display_url
+    return display_url(url)
 
 
 @command()
@@ -1496,9 +1494,7 @@ class Role(str, Enum):
 
 def _user_store() -> Store:
     _, store = _open()
-    import sqlalchemy as sa
-
-    if not sa.inspect(store.engine).has_table("user_account"):
+    if not store.has_table("user_account"):
         raise JunkaiError("ストアが古い形です。先に `junkai init` を実行してください")
     return store
 

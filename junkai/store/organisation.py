@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import sqlalchemy as sa
 
 from junkai import JunkaiError
-from junkai.store.schema import assignment, beat, beat_frequency, officer, opinion, post, station
+from junkai.store.schema import assignment, beat, beat_frequency, officer, opinion, post, premises, station
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -86,6 +86,15 @@ class Organisation:
 
     def station_ids(self) -> list[str]:
         return list(self.conn.execute(sa.select(station.c.id).order_by(station.c.id)).scalars())
+
+    def station_names(self) -> dict[str, str]:
+        return dict(self.conn.execute(sa.select(station.c.id, station.c.name).order_by(station.c.id)).all())
+
+    def premises_per_station(self) -> dict[str, int]:
+        """How many premises each station has (stations without any left out)."""
+        return dict(self.conn.execute(
+            sa.select(station.c.id, sa.func.count(premises.c.id))
+            .select_from(station.join(post).join(beat).join(premises)).group_by(station.c.id)).all())
 
     def officer_id_set(self) -> set[str]:
         return set(self.conn.execute(sa.select(officer.c.id)).scalars())

@@ -33,6 +33,13 @@ class Scans:
                                   .order_by(printed_card.c.print_id)).mappings()
         return dict(row, scope=loads(row["scope"]), printed=[dict(c, rows=loads(c["rows"])) for c in cards])
 
+    def printed_sheets(self, path: str) -> int:
+        """Card sheets of the print batch written to the file `path` (the rest of its pages is the cover)."""
+        sheets = self.conn.execute(sa.select(print_batch.c.sheets).where(print_batch.c.path == path)).scalar()
+        if sheets is None:
+            raise JunkaiError(f"この印刷ファイルの記録がありません: {path}")
+        return sheets
+
     def add_scan_file(self, sha256: str, name: str, size: int, stored: str, at: datetime, operator: str) -> bool:
         """Record a received file; False if the same content was received before."""
         if self.conn.execute(sa.select(scan_file.c.sha256).where(scan_file.c.sha256 == sha256)).first():

@@ -26,6 +26,9 @@ class Visits:
                                  .order_by(visit.c.visited_at, visit.c.id)).mappings()
         return [dict(r) for r in rows]
 
+    def visit_count(self) -> int:
+        return self.conn.execute(sa.select(sa.func.count()).select_from(visit)).scalar_one()
+
     def visit_exists(self, premises_id: int, officer_id: str, visited_at: datetime, outcome: str) -> bool:
         return self.conn.execute(sa.select(visit.c.id).where(
             visit.c.premises_id == premises_id, visit.c.officer_id == officer_id,
