@@ -1,11 +1,13 @@
 """The form definition (junkai/form.py) and the QR payload (junkai/qr.py): plain data, no rendering."""
 
+import dataclasses
 import hashlib
 import itertools
 import json
 import random
 import stat
 from datetime import date
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -171,6 +173,23 @@ def test_describe_prints_the_definition_as_json():
 def test_the_layout_does_not_change_without_a_new_version(kind):
     assert fingerprint(kind) == FINGERPRINTS[F.VERSION][kind], (
         "the form layout changed: bump junkai.form.VERSION and record the new fingerprint")
+
+
+# Version 1 as it was published: every box, text and slot of pages 1-3, exact to the float,
+# and the head of its description. A printed card is read by these numbers for as long as it
+# is out with a resident, so a published version never changes.
+PUBLISHED = Path(__file__).parent / "published_forms"
+
+
+@pytest.mark.parametrize("kind", ["household", "business"])
+def test_version_1_is_the_layout_it_was_published_with(kind):
+    frozen = json.loads((PUBLISHED / "v1.json").read_text())[kind]
+    for n, want in enumerate(frozen["pages"], start=1):
+        got = json.loads(json.dumps(dataclasses.asdict(F.page(kind, n, 1))))
+        assert got == want, f"{kind} page {n} of version 1 changed"
+    doc = F.describe(kind, 3)
+    assert doc.pop("pages") == [F.page(kind, n, 1).json() for n in (1, 2, 3)]
+    assert doc == frozen["describe"]
 
 
 # --- dates --------------------------------------------------------------------------------
