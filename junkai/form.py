@@ -21,12 +21,12 @@ from __future__ import annotations
 
 import unicodedata
 from dataclasses import asdict, dataclass, field
-from datetime import date
 from functools import lru_cache
 from typing import Any
 
 from junkai import JunkaiError, model
 from junkai.files import CLASSIFICATION
+from junkai.wareki import ERAS, to_wareki, wareki_text  # noqa: F401 (also read as form.*)
 
 VERSION = 1
 TYPES = (model.HOUSEHOLD, model.BUSINESS)
@@ -55,18 +55,6 @@ OPTION_PT = 7.5  # tick box labels
 VALUE_PT = 9.0  # largest size of a printed value
 PT = 25.4 / 72  # mm per point
 
-# (name, first day): the era boxes of a date, in order; each era ends the day before the next.
-# 明治 starts on 1868-10-23 (明治改元の詔), the start commonly used by converters; the edict made
-# 明治元年 run from the start of that lunar year, but Japan only adopted the Gregorian calendar
-# on 明治6年1月1日, so 明治1-5 dates cannot be converted exactly anyway, and any birth that
-# early is caught by the age rule of validation.
-ERAS = (
-    ("明治", date(1868, 10, 23)),
-    ("大正", date(1912, 7, 30)),
-    ("昭和", date(1926, 12, 25)),
-    ("平成", date(1989, 1, 8)),
-    ("令和", date(2019, 5, 1)),
-)
 # Change boxes of a section, and the one box of a member or contact row.
 UNCHANGED, CHANGED, REMOVED = "unchanged", "changed", "removed"
 
@@ -606,17 +594,3 @@ def model_path(field_id: str, row_keys: dict[str, dict[str, str]], form: str = m
         raise JunkaiError(f"様式にない項目です: {field_id}")
     return f.path
 
-
-def to_wareki(d: date) -> tuple[str, int]:
-    for name, start in reversed(ERAS):
-        if d >= start:
-            return name, d.year - start.year + 1
-    raise JunkaiError(f"明治より前の日付は和暦にできません: {d}")
-
-
-def wareki_text(iso: str | date | None) -> str:
-    if not iso:
-        return ""
-    d = iso if isinstance(iso, date) else date.fromisoformat(str(iso))
-    era, year = to_wareki(d)
-    return f"{era}{'元' if year == 1 else year}年{d.month}月{d.day}日"
