@@ -1080,16 +1080,20 @@ def form_describe(
     type_: Annotated[Kind, typer.Option("--type", help="household (世帯用) または business (事業所用)")] = Kind.household,
     fmt: Annotated[DescribeFormat, typer.Option("--format", help="json")] = DescribeFormat.json,
     pages: Annotated[int, typer.Option(help="何枚目の用紙まで出すか (2 枚目からは続きの用紙)")] = 2,
+    form_version: Annotated[Optional[int], typer.Option(
+        "--form-version", help="様式の版 (QR コードの版。省略時は最新版)")] = None,
 ):
     """カードの様式を表示する: 用紙、位置合わせマーカー、QR、各欄の種類と位置 (mm、左上が原点)。
 
-    例: junkai form describe --type household --format json
+    公開済みのどの版も表示できる (印刷済みのカードはその版で読む)。
+
+    例: junkai form describe --type household --format json --form-version 1
     """
     from junkai import form
 
     if pages < 1:
         raise JunkaiError(f"--pages は 1 以上です: {pages}")
-    typer.echo(json.dumps(form.describe(type_.value, pages), ensure_ascii=False, indent=1))
+    typer.echo(json.dumps(form.describe(type_.value, pages, form_version), ensure_ascii=False, indent=1))
 
 
 @command(print_app, "cards")
