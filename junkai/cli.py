@@ -918,13 +918,13 @@ def ingest(
     store.close()
     operator = _operator()
 
-    def show(result, outcome):
+    def show(reading, outcome):
         if as_json:
-            typer.echo(json.dumps(dict(source=result["source"], page=result["page"], read_status=result["status"],
+            typer.echo(json.dumps(dict(source=reading.source, page=reading.page, read_status=str(reading.status),
                                        state=outcome.state, premises_id=outcome.premises_id,
-                                       identity=result.get("identity"), applied=outcome.applied,
-                                       review=outcome.review, conflicts=outcome.conflicts,
-                                       messages=result.get("messages", []) + outcome.messages),
+                                       identity=reading.identity.to_json() if reading.identity else None,
+                                       applied=outcome.applied, review=outcome.review, conflicts=outcome.conflicts,
+                                       messages=reading.messages + outcome.messages),
                                   ensure_ascii=False, default=str))
 
     _prefect(s)
@@ -1151,7 +1151,7 @@ def read_scans(
 
     例: junkai read scans/ --json > results.jsonl
     """
-    from ocr.read import Reader, results_json
+    from ocr.read import Reader
 
     missing = [str(f) for f in files if not f.exists()]
     if missing:
@@ -1160,7 +1160,7 @@ def read_scans(
         raise JunkaiError(f"--workers は 1 以上です: {workers}")
     s = settings_mod.load()
     _allow_if_store(s, "batch")  # what is read off the scans is personal data
-    reader = Reader.for_home(s.home, crops)
+    reader = Reader.for_home(s.home, crops, engine=s.ocr_engine)
     counts: dict[str, int] = {}
     results = reader.read_paths(files, workers=workers)
     if as_json:
@@ -1174,7 +1174,7 @@ def read_scans(
         for r, _ in _tee(results, counts):
             filled = [f for f in r.fields if f.value not in (None, [], "")]
             unsure = [f for f in filled if f.confidence < 0.8 or f.reasons]
-            ident = r.identity["print_id"] if r.identity else "-"
+            ident = r.identity.print_id if r.identity else "-"
             table.add_row(Path(r.source).name, str(r.page), status_label[r.status], ident,
                           f"{r.form or '-'} {r.sheet or ''}".strip(), str(len(filled)), str(len(unsure)),
                           " / ".join(r.messages))
@@ -1184,11 +1184,9 @@ def read_scans(
 
 
 def _tee(results, counts: dict[str, int]):
-    import json as _json
-
     for r in results:
         counts[r.status] = counts.get(r.status, 0) + 1
-        yield r, _json.dumps(r.json(), ensure_ascii=False)
+        yield r, r.dumps()
 
 
 @command()
