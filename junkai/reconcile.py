@@ -218,7 +218,8 @@ def _amend(pg: _Page, printed: dict | None) -> None:
     def path_of(fid: str, template: str | None) -> str | None:
         if template is None or template.startswith("@"):
             return template
-        p = F.model_path(fid, rows, form_type) if printed else None
+        # the layout the card was printed with: a later version may have moved or dropped the field
+        p = F.model_path(fid, rows, form_type, version=printed.get("form_version")) if printed else None
         if p is not None:
             return p
         parts = fid.split(".")
