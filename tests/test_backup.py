@@ -63,6 +63,7 @@ def source(home, tmp_path):
     return home
 
 
+@pytest.mark.slow
 def test_backup_restores_an_equal_store_elsewhere(source, tmp_path, monkeypatch):
     s = settings.load()
     writer = Store(s.db_url)

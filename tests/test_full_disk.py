@@ -69,8 +69,8 @@ def seeded(home):
 
 
 @pytest.mark.parametrize("args", [
-    ("print", "cards", "--beat", "S01-P01-B1"),
-    ("report", "chief", "--station", "S01", "--period", "2026-11"),
+    pytest.param(("print", "cards", "--beat", "S01-P01-B1"), marks=pytest.mark.slow),
+    pytest.param(("report", "chief", "--station", "S01", "--period", "2026-11"), marks=pytest.mark.slow),
     ("handover", "S01-P01-B1", "--as-of", "2026-11-20"),
     ("overdue", "--beat", "S01-P01-B1", "--as-of", "2026-11-20", "--format", "pdf", "--out", "{full}/visits.pdf"),
     ("export", "--what", "cards", "--out", "{full}/cards.csv"),

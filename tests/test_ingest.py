@@ -30,6 +30,8 @@ from junkai.validate import validate_value
 
 JUNKAI = Path(sys.executable).with_name("junkai")
 TODAY = date.today()
+# every test here starts from a station whose returned cards were all read by Tesseract and ingested
+pytestmark = pytest.mark.slow
 
 
 def junkai(home: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
