@@ -417,6 +417,7 @@ def complaint_rows(path: Path) -> dict[int, list[str]]:
     return {num(r[0]): r for r in read_tables(path).get("numbered", []) if r[0] and r[0].isdigit()}
 
 
+@pytest.mark.slow
 def test_a_complaint_recorded_today_is_in_the_next_run_and_flagged_when_a_day_late(small):
     store, cid, out = small
     month = reports.period("2026-11")
@@ -428,6 +429,7 @@ def test_a_complaint_recorded_today_is_in_the_next_run_and_flagged_when_a_day_la
     assert "赤で示す" in page
 
 
+@pytest.mark.slow
 def test_the_nightly_step_writes_a_page_per_unreported_complaint_and_marks_them(small):
     store, cid, out = small
     with store.transaction():
@@ -473,6 +475,7 @@ def test_the_complaint_command_reports_at_once_and_keeps_the_first_date(small, h
     assert r.exit_code == 2 and "苦情ではありません" in r.output
 
 
+@pytest.mark.slow
 def test_report_commands_write_where_they_say(small, home):
     from junkai.cli import app
 
@@ -516,6 +519,7 @@ def test_periods():
         date(2026, 10, 31), date(2026, 11, 22)]
 
 
+@pytest.mark.slow
 def test_overdue_counts_on_many_days_agree_with_the_lists_on_each(store):
     """The trend's one-read counts are the lists' counts, day by day (both databases)."""
     with store.transaction():
@@ -540,6 +544,7 @@ def test_overdue_counts_on_many_days_agree_with_the_lists_on_each(store):
         assert got.premises.sum() == sum(status.get(pid) != '"ceased"' for pid in d["premises"].premises_id)
 
 
+@pytest.mark.slow
 def test_the_hq_report_counts_purged_premises_and_names_each_operators_role(small, tmp_path):
     """A purge of the period shows per station; the audit table gives every operator's role."""
     from junkai import retention
