@@ -239,6 +239,7 @@ def test_pdf_is_rasterised_at_the_scan_resolution(batch):
 # --- parts ----------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_digit_classifier_on_handwriting_it_was_not_trained_on():
     """Trained on scikit-learn's handwritten digits (and warped printed IPAex digits); measured
     here on the simulator's handwriting fonts, which it never saw."""
@@ -283,6 +284,7 @@ def test_tesseract_batch_gives_each_crop_its_own_words():
     assert single[0].text.replace(" ", "") == "青森市長島"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("damage", ["smudged", "covered"])
 def test_a_page_without_a_readable_qr_is_still_aligned_and_read(damage):
     """Identity is left for reconciliation (address and names); the form is told by its print."""

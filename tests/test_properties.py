@@ -50,6 +50,7 @@ def _rejected(text: str) -> bool:
     return False
 
 
+@pytest.mark.slow
 @PROPERTY
 @given(st.one_of(TEXT, st.binary(max_size=200).map(lambda b: b.decode("utf-8", "surrogateescape")),
                  st.binary(max_size=200).map(lambda b: b.decode("latin-1"))))

@@ -175,6 +175,7 @@ def test_old_output_files_go_and_recent_ones_stay(store, tmp_path):
                                                                                      failed=0)
 
 
+@pytest.mark.slow
 def test_purge_commands(home, tmp_path):
     def run(*args):
         return runner.invoke(app, list(args))
