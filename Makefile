@@ -21,11 +21,12 @@ DEMO_HOME := data/demo
 J := JUNKAI_HOME=$(DEMO_HOME) JUNKAI_USER=デモ $(BIN)/junkai
 BENCH_PREMISES ?= 600000
 
-.PHONY: help setup system-deps python-deps demo test bench clean
+.PHONY: help setup system-deps python-deps demo test test-fast bench clean
 
 help:
 	@echo "make demo   # 依存を導入し、デモの警察署を作成して概要を表示"
 	@echo "make test   # 依存を導入し、全テストを実行"
+	@echo "make test-fast  # 時間のかかるテスト (slow) を除いて実行 (開発中の確認用)"
 	@echo "make bench  # ベンチマーク (bench/results.json, bench/results.md)"
 
 system-deps:
@@ -68,6 +69,10 @@ demo: setup
 
 test: setup
 	$(BIN)/python -m pytest -q
+
+# everything but the tests marked slow (many pages through Tesseract, Prefect, Chromium, big stations)
+test-fast: setup
+	$(BIN)/python -m pytest -q -m "not slow"
 
 bench: setup
 	$(BIN)/python -m bench.run --premises $(BENCH_PREMISES)

@@ -9,7 +9,6 @@ import shutil
 import socket
 import subprocess
 import tempfile
-import uuid
 from pathlib import Path
 
 import pytest
@@ -60,13 +59,25 @@ def pg_server():
 
 
 def new_pg_database(server_url: str) -> str:
-    import psycopg
+    from tests.station import new_database
 
-    name = f"t_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(server_url.replace("postgresql+psycopg", "postgresql") + "/postgres",
-                         autocommit=True) as conn:
-        conn.execute(f"CREATE DATABASE {name}")
-    return f"{server_url}/{name}"
+    return new_database(server_url)
+
+
+@pytest.fixture(scope="session")
+def printed_station(tmp_path_factory):
+    """The printed-and-scanned station of tests/station.py, built once; copy it before changing it."""
+    from tests import station
+
+    return station.build(tmp_path_factory.mktemp("station") / "station")
+
+
+@pytest.fixture(scope="session")
+def printed_station_pg(printed_station, pg_server) -> str:
+    """The same station's store on PostgreSQL: a database name to use as a template, never to change."""
+    from tests import station
+
+    return station.on_postgresql(printed_station, pg_server)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -217,6 +217,7 @@ def test_user_add_list_disable_round_trip(home):
     refused(run("--as", "交番所長 田中", "user", "list"), "交番所長 田中", "利用者の管理")
 
 
+@pytest.mark.slow
 def test_a_handler_cannot_print_another_posts_cards(seeded, tmp_path):
     out = tmp_path / "printed"
     r = run("--as", "交番所長 田中", "print", "cards", "--beat", "S01-P01-B1", "--out-dir", str(out))
@@ -282,6 +283,7 @@ def test_a_handler_exports_their_post_and_only_its_premises(seeded, tmp_path):
     assert r.exit_code == 2 and "どれか一つ" in r.output
 
 
+@pytest.mark.slow
 def test_hq_gets_figures_and_complaints_but_no_card(seeded, tmp_path):
     pid = a_premises_of("S01-P01-B1")
     refused(run("--as", "本部 地域課", "history", pid), "本部 地域課", f"各戸 {pid} のカードの閲覧")
@@ -409,6 +411,7 @@ def test_review_list_of_a_station(seeded):
     assert r.exit_code == 2 and "警察署が見つかりません: S09" in r.output
 
 
+@pytest.mark.slow
 def test_seed_users_make_a_demo_of_each_role(home, tmp_path):
     r = run("--as", "デモ", "seed", "--premises", "40", "--seed", "3", "--until", "2026-11-20", "--users")
     assert r.exit_code == 0, r.output

@@ -63,6 +63,7 @@ def source(home, tmp_path):
     return home
 
 
+@pytest.mark.slow
 def test_backup_restores_an_equal_store_elsewhere(source, tmp_path, monkeypatch):
     s = settings.load()
     writer = Store(s.db_url)
@@ -125,6 +126,7 @@ def test_backup_restores_an_equal_store_elsewhere(source, tmp_path, monkeypatch)
     assert r.exit_code == 0, r.output
 
 
+@pytest.mark.slow
 def test_restore_never_overwrites_and_refuses_a_damaged_backup(source, tmp_path, monkeypatch):
     bk = tmp_path / "bk"
     assert run("backup", str(bk)).exit_code == 0
@@ -144,6 +146,7 @@ def test_restore_never_overwrites_and_refuses_a_damaged_backup(source, tmp_path,
     assert not (tmp_path / "new").exists()
 
 
+@pytest.mark.slow
 def test_postgresql_is_backed_up_with_pg_dump_beside_the_files(pg_server, home, tmp_path, monkeypatch):
     """The procedure of the README: pg_dump, junkai backup; then pg_restore into a new database
     and junkai restore into an empty data folder."""

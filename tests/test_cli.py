@@ -32,6 +32,7 @@ def seeded(home):
     return str(premises[premises.kind == "household"].id.iloc[0])
 
 
+@pytest.mark.slow
 def test_every_command_has_help():
     top = subprocess.run([JUNKAI, "--help"], capture_output=True, text=True, check=True)
     for name in ("init", "seed", "summary", "history", "export", "premises", "card"):
@@ -158,6 +159,7 @@ def test_audit_verify_passes_and_fails_on_a_hand_edited_store(seeded):
     assert r.exit_code == 2 and "改ざん" in r.output and "id 2 " in r.output
 
 
+@pytest.mark.slow
 def test_everything_junkai_writes_is_readable_by_its_owner_only(tmp_path):
     """The store, the station key and the crops of a read hold residents' data: no group or world bits,
     whatever the login's umask (the real console script, so the umask is its own)."""

@@ -24,11 +24,10 @@ from flows import common  # noqa: E402
 from flows import ingest as ingest_flow  # noqa: E402
 from flows import nightly as nightly_flow  # noqa: E402
 from flows.deployments import declared  # noqa: E402
-from junkai import JunkaiError, printing, qr, settings  # noqa: E402
+from junkai import JunkaiError, settings  # noqa: E402
 from junkai import nightly as N  # noqa: E402
-from junkai.seed import seed  # noqa: E402
 from junkai.store import Store, audit, nightly_run, print_batch, scan_page  # noqa: E402
-from tests.conftest import new_pg_database  # noqa: E402
+from tests.station import first_cards  # noqa: E402
 
 AS_OF = date.today()
 BEAT = "S01-P01-B1"
@@ -57,42 +56,19 @@ def _clone(server_url: str, template: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def station(tmp_path_factory, pg_server):
-    """One seeded station on SQLite and, identically, on PostgreSQL; a beat's cards printed once and
-    recorded in both; three of them returned filled in and scanned."""
-    from junkai.simulate import simulate
-
+def station(tmp_path_factory, pg_server, printed_station, printed_station_pg):
+    """The shared printed station (tests/station.py), this module's own copy on SQLite and, identically,
+    on PostgreSQL; the first three returned cards of its beat, filled in and scanned, to ingest."""
     root = tmp_path_factory.mktemp("flows")
     home = root / "home"
-    sqlite_url = f"sqlite:///{home / 'junkai.sqlite3'}"
-    pg_template = new_pg_database(pg_server)
-    stores = [Store(sqlite_url), Store(pg_template)]
-    for s in stores:
-        s.migrate()
-        with s.transaction():
-            seed(s, 40, 1, 5, AS_OF, "試験")
-    key = qr.station_key(home)
-    with stores[0].transaction():
-        batch = printing.plan(stores[0], beat=BEAT, operator="試験")
-    tmp, _ = printing.write_file(batch, root / "print", key)
-    pdf = tmp.rename(root / "print" / printing.file_name(batch))
-    for s in stores:
-        with s.transaction():
-            printing.record(s, batch, pdf)
-        s.close()
+    shutil.copytree(printed_station.home, home)
+    pg_template = _clone(pg_server, printed_station_pg)
     scans = root / "scans"
-    simulate(pdf, scans, 3, key, today=AS_OF, limit=3)
-    (scans / "truth.json").rename(root / "truth.json")
+    pages = first_cards(printed_station.scans / "a", 3, scans)
     config = root / "junkai.toml"
     config.write_text("[inbox]\nsettle_seconds = 0\n", encoding="utf-8")
     return dict(root=root, home=home, scans=scans, config=config, pg=pg_server,
-                pg_template=pg_template.rsplit("/", 1)[1], pages=len(list(_pages(root))))
-
-
-def _pages(root: Path):
-    import json
-
-    return json.loads((root / "truth.json").read_text(encoding="utf-8"))["pages"]
+                pg_template=pg_template.rsplit("/", 1)[1], pages=len(pages))
 
 
 @pytest.fixture
@@ -170,6 +146,7 @@ def test_the_task_runner_is_a_setting(tmp_path):
 # --- the ingest flow --------------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_the_ingest_flow_records_every_page_once_and_publishes_its_summary(harness, station, copy):
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
@@ -198,6 +175,7 @@ def _files(*folders: Path) -> list[str]:
     return sorted(str(p) for f in folders for p in f.rglob("*") if p.is_file() and not p.name.startswith("."))
 
 
+@pytest.mark.slow
 def test_the_nightly_flow_writes_the_lists_and_reports_and_a_second_run_does_nothing_new(harness, station, copy):
     inbox = copy / "inbox" / "S01"
     inbox.mkdir(parents=True)
@@ -245,6 +223,7 @@ def test_the_nightly_flow_writes_the_lists_and_reports_and_a_second_run_does_not
     store.close()
 
 
+@pytest.mark.slow
 def test_a_failing_step_is_recorded_and_the_others_go_on(harness, station, copy, monkeypatch):
     def broken(*args, **kwargs):
         raise RuntimeError("プリンタの用紙切れ")
@@ -263,6 +242,7 @@ def test_a_failing_step_is_recorded_and_the_others_go_on(harness, station, copy,
     assert again["visit_lists"]["state"] == N.DONE and again["chief_report"]["state"] == N.SKIPPED
 
 
+@pytest.mark.slow
 def test_the_print_handover_and_report_flows_write_their_files(harness, station, copy):
     from flows.handover import handover
     from flows.print import print_cards
@@ -302,6 +282,7 @@ def _outcome(url: str) -> dict:
     return dict(pages=pages, cards=cards, review=review, visits=visits)
 
 
+@pytest.mark.slow
 def test_ingest_on_a_dask_cluster_equals_the_threaded_run(harness, station, copy, monkeypatch):
     from prefect_dask import DaskTaskRunner
 
@@ -346,6 +327,7 @@ def _resaved(scans: Path, into: Path) -> Path:
     return into
 
 
+@pytest.mark.slow
 def test_two_ingests_at_once_on_postgresql_apply_every_page_exactly_once(station, copy, tmp_path):
     """Two scanners of one station feeding the same cards at once into one PostgreSQL store."""
     import subprocess
@@ -379,6 +361,7 @@ def test_two_ingests_at_once_on_postgresql_apply_every_page_exactly_once(station
     assert any(p["state"] == "duplicate" for p in pages)
 
 
+@pytest.mark.slow
 def test_the_nightly_run_killed_at_any_moment_and_run_again_ends_as_one_clean_run(station, tmp_path):
     """SIGKILL of `junkai run nightly` (with its temporary Prefect server) at several points; the next
     run finishes the night: the same files, print batches and report events as one uninterrupted run,

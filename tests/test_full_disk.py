@@ -69,10 +69,11 @@ def seeded(home):
 
 
 @pytest.mark.parametrize("args", [
-    ("print", "cards", "--beat", "S01-P01-B1"),
-    ("report", "chief", "--station", "S01", "--period", "2026-11"),
+    pytest.param(("print", "cards", "--beat", "S01-P01-B1"), marks=pytest.mark.slow),
+    pytest.param(("report", "chief", "--station", "S01", "--period", "2026-11"), marks=pytest.mark.slow),
     ("handover", "S01-P01-B1", "--as-of", "2026-11-20"),
-    ("overdue", "--beat", "S01-P01-B1", "--as-of", "2026-11-20", "--format", "pdf", "--out", "{full}/visits.pdf"),
+    pytest.param(("overdue", "--beat", "S01-P01-B1", "--as-of", "2026-11-20", "--format", "pdf",
+                  "--out", "{full}/visits.pdf"), marks=pytest.mark.slow),
     ("export", "--what", "cards", "--out", "{full}/cards.csv"),
 ], ids=["print", "report", "handover", "visit-list", "export"])
 def test_a_full_disk_is_a_clear_error_and_leaves_the_store_as_it_was(seeded, full, args):

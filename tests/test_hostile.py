@@ -68,6 +68,7 @@ def corpus(tmp_path_factory):
     return home, folder, sheet
 
 
+@pytest.mark.slow
 def test_every_hostile_file_fails_alone_with_its_reason_and_the_good_card_is_read(corpus):
     home, folder, sheet = corpus
     r, seconds, rss = measured(home, "read", "--json", "--workers", "2", str(folder))
@@ -91,6 +92,7 @@ def test_every_hostile_file_fails_alone_with_its_reason_and_the_good_card_is_rea
     assert rss < 500, rss
 
 
+@pytest.mark.slow
 def test_the_reason_of_each_qr_failure_is_its_own(corpus):
     """Another station's card and an edited code are told apart from a code that is not ours."""
     home, folder, _ = corpus
@@ -107,6 +109,7 @@ def test_the_reason_of_each_qr_failure_is_its_own(corpus):
     assert reader.read(next(P.iter_pages(folder / "good.png"))).status == "ok"
 
 
+@pytest.mark.slow
 def test_ten_thousand_empty_pages_are_skipped_quickly(corpus, tmp_path):
     home, _, _ = corpus
     pdf = H.many_empty_pages(tmp_path)
@@ -121,6 +124,7 @@ def test_ten_thousand_empty_pages_are_skipped_quickly(corpus, tmp_path):
     assert rss < 300, rss
 
 
+@pytest.mark.slow
 def test_ingest_records_ten_thousand_empty_pages_as_skipped_in_seconds(corpus, tmp_path):
     home, _, _ = corpus
     folder = tmp_path / "scans"
@@ -142,6 +146,7 @@ def test_ingest_records_ten_thousand_empty_pages_as_skipped_in_seconds(corpus, t
     assert seconds < 30, seconds
 
 
+@pytest.mark.slow
 def test_ingest_quarantines_each_bad_page_with_its_reason_and_records_the_good_card(corpus, tmp_path):
     home, folder, sheet = corpus
     store = Store(f"sqlite:///{home / 'junkai.sqlite3'}")
@@ -179,6 +184,7 @@ def written_pages(tmp_path_factory):
     return key, folder
 
 
+@pytest.mark.slow
 def test_a_tesseract_that_does_not_finish_is_stopped_and_said_on_the_page(written_pages, monkeypatch):
     key, folder = written_pages
     reader = R.Reader(key)

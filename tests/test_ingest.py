@@ -30,6 +30,8 @@ from junkai.validate import validate_value
 
 JUNKAI = Path(sys.executable).with_name("junkai")
 TODAY = date.today()
+# every test here starts from a station whose returned cards were all read by Tesseract and ingested
+pytestmark = pytest.mark.slow
 
 
 def ingest(store: Store, home: Path, paths: list[Path], **kwargs) -> I.Run:
@@ -43,26 +45,6 @@ def junkai(home: Path, *args: str, check: bool = True) -> subprocess.CompletedPr
     r = subprocess.run([str(JUNKAI), *args], env=env, capture_output=True, text=True, cwd=home.parent)
     assert not check or r.returncode == 0, r.stderr
     return r
-
-
-def make_returns(root: Path, premises: int, seed: int, blank: int) -> tuple[Path, Path, dict]:
-    """A seeded store with one beat's cards printed and returned by simulated residents."""
-    home = root / "home"
-    junkai(home, "seed", "--premises", str(premises), "--seed", str(seed))
-    out = root / "print"
-    cards = junkai(home, "print", "cards", "--beat", "S01-P01-B1", "--out-dir", str(out)).stdout.split()[-1]
-    scans = root / "scans"
-    junkai(home, "simulate", cards, "--out", str(scans / "a"), "--seed", str(seed))
-    if blank:
-        blanks = junkai(home, "print", "cards", "--blank", str(blank), "--beat", "S01-P01-B1",
-                        "--out-dir", str(out)).stdout.split()[-1]
-        junkai(home, "simulate", blanks, "--out", str(scans / "b"), "--seed", str(seed + 1))
-    truth = {}
-    for t in sorted(scans.glob("*/truth.json")):
-        for p in json.loads(t.read_text(encoding="utf-8"))["pages"]:
-            if p.get("print_id"):
-                truth[(p["print_id"], p["sheet"])] = dict(p, folder=t.parent.name)
-    return home, scans, truth
 
 
 def _hide_qr(path: Path) -> bool:
@@ -79,9 +61,11 @@ def _hide_qr(path: Path) -> bool:
 
 
 @pytest.fixture(scope="module")
-def returned(tmp_path_factory):
+def returned(tmp_path_factory, printed_station):
+    """The shared printed station (tests/station.py), this module's own copy, with every returned card ingested."""
     root = tmp_path_factory.mktemp("ingest")
-    home, scans, truth = make_returns(root, 45, 21, blank=2)
+    station = printed_station.copy(root / "station")
+    home, scans, truth = station.home, station.scans, station.truth()
     shutil.copytree(home, root / "pristine")  # the store before any ingest, for the crash test
     # a page whose QR cannot be read: a lone pre-filled sheet saved as an image
     lone = [p for p in truth.values() if p["folder"] == "a" and p["prefilled"] and p["sheets"] == 1

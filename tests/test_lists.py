@@ -168,6 +168,7 @@ def independent(store, as_of, multiplier=2):
     return out
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("as_of", [date(2023, 3, 1), date(2026, 11, 20)])
 def test_lists_equal_an_independent_computation_on_seeded_data(tmp_path, as_of):
     store = Store(f"sqlite:///{tmp_path / 's.db'}")

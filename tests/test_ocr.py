@@ -90,6 +90,7 @@ def _by_page(results):
     return {(r["source"], r["page"]): r for r in results}
 
 
+@pytest.mark.slow
 def test_every_card_page_is_identified_in_every_orientation(batch):
     results, truth, _, _, _ = batch
     found = _by_page(results)
@@ -103,12 +104,14 @@ def test_every_card_page_is_identified_in_every_orientation(batch):
         assert r["rotation"] == t["quarter"]
 
 
+@pytest.mark.slow
 def test_blank_back_side_is_skipped_and_said(batch):
     results, _, _, _, _ = batch
     r = _by_page(results)[("adf.pdf", 2)]
     assert r["status"] == "skipped" and r["reasons"] == ["blank_page"] and r["fields"] == []
 
 
+@pytest.mark.slow
 def test_values_match_what_was_written(batch):
     results, truth, _, _, _ = batch
     s = score(results, truth)
@@ -126,6 +129,7 @@ def test_values_match_what_was_written(batch):
     assert float(right) >= 0.97
 
 
+@pytest.mark.slow
 def test_every_value_has_confidence_crop_and_form_field_id(batch):
     results, _, _, home, _ = batch
     from junkai import form as F
@@ -141,6 +145,7 @@ def test_every_value_has_confidence_crop_and_form_field_id(batch):
                 assert f["crop"] and Path(f["crop"]).is_file()
 
 
+@pytest.mark.slow
 def test_unchanged_sections_are_not_read(batch):
     results, truth, _, _, _ = batch
     found = _by_page(results)
@@ -189,6 +194,7 @@ def _huge_png(path: Path, w: int, h: int) -> None:
                      + chunk(b"IEND", b""))
 
 
+@pytest.mark.slow
 def test_hostile_files_fail_alone_with_a_reason(batch, tmp_path):
     _, _, scans, home, _ = batch
     folder = tmp_path / "inbox"
@@ -214,6 +220,7 @@ def test_hostile_files_fail_alone_with_a_reason(batch, tmp_path):
         assert Path(r.quarantine + ".reason.txt").read_text(encoding="utf-8").strip()
 
 
+@pytest.mark.slow
 def test_pages_are_loaded_one_at_a_time(batch):
     _, _, scans, _, _ = batch
     it = P.iter_pages(scans / "adf.tiff")
@@ -223,6 +230,7 @@ def test_pages_are_loaded_one_at_a_time(batch):
     assert second.index == 1 and second.image is not None
 
 
+@pytest.mark.slow
 def test_pdf_is_rasterised_at_the_scan_resolution(batch):
     _, _, scans, _, _ = batch
     page = next(P.iter_pages(scans / "adf.pdf"))
@@ -234,6 +242,7 @@ def test_pdf_is_rasterised_at_the_scan_resolution(batch):
 # --- parts ----------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_digit_classifier_on_handwriting_it_was_not_trained_on():
     """Trained on scikit-learn's handwritten digits (and warped printed IPAex digits); measured
     here on the simulator's handwriting fonts, which it never saw."""
@@ -302,6 +311,7 @@ def _damaged(damage: str, blank: bool = False):
     return key, sheet, P.Page("damaged.png", 0, np.asarray(img), 300.0)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("damage", ["smudged", "covered"])
 def test_a_page_without_a_readable_qr_is_still_aligned_and_read(damage):
     """Identity is left for reconciliation (the printed id's candidates, else address and names);

@@ -70,6 +70,7 @@ def outputs(tmp_path_factory):
         mp.undo()
 
 
+@pytest.mark.slow
 def test_every_output_is_owner_only_and_nothing_half_written_is_left(outputs):
     files = outputs["files"]
     assert all(p.is_file() for p in files.values()), files
@@ -79,6 +80,7 @@ def test_every_output_is_owner_only_and_nothing_half_written_is_left(outputs):
     assert leftovers == []
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", ["cards", "blank", "visits", "handover", "chief", "complaint", "hq"])
 def test_every_page_of_every_pdf_is_marked(outputs, kind):
     path = outputs["files"][kind]
@@ -88,6 +90,7 @@ def test_every_page_of_every_pdf_is_marked(outputs, kind):
     assert unmarked == [], f"{path.name}: pages without {CLASSIFICATION}: {unmarked}"
 
 
+@pytest.mark.slow
 def test_the_card_marking_stays_out_of_what_is_read(outputs):
     """The marking sits in the top margin, clear of the markers, the QR code and every field."""
     from junkai import form as F
@@ -104,6 +107,7 @@ def test_the_card_marking_stays_out_of_what_is_read(outputs):
                 assert apart, (form, number, o)
 
 
+@pytest.mark.slow
 def test_csv_files_start_with_the_marking_and_still_read_as_tables(outputs):
     import pandas as pd
 
@@ -117,6 +121,7 @@ def test_csv_files_start_with_the_marking_and_still_read_as_tables(outputs):
             assert len(df.columns) > 2 and not df.empty, name
 
 
+@pytest.mark.slow
 def test_json_exports_name_the_marking(outputs):
     for name, path in outputs["files"].items():
         if path.suffix != ".json":

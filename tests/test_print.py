@@ -24,6 +24,8 @@ from junkai.store import Store
 MM = 72 / 25.4
 TOL = 1.0  # mm: the tolerance for a printed value and its box
 NOW = datetime(2026, 11, 26, 9, 30)
+# every test renders cards through WeasyPrint, most of them from one batch printed for the module
+pytestmark = pytest.mark.slow
 
 # Long but real: a four-character surname, the longest town names of Aomori Prefecture in
 # the postal data, an apartment name from the demo word lists stacked twice.

@@ -50,6 +50,7 @@ def _rejected(text: str) -> bool:
     return False
 
 
+@pytest.mark.slow
 @PROPERTY
 @given(st.one_of(TEXT, st.binary(max_size=200).map(lambda b: b.decode("utf-8", "surrogateescape")),
                  st.binary(max_size=200).map(lambda b: b.decode("latin-1"))))
@@ -81,6 +82,7 @@ def test_a_payload_decodes_to_itself(p):
     assert qr.decode(qr.encode(p, KEY), KEY) == p
 
 
+@pytest.mark.slow
 @PROPERTY
 @given(PAYLOAD, st.data())
 def test_a_payload_with_any_single_byte_changed_never_verifies(p, data):
@@ -128,6 +130,7 @@ def test_a_date_of_any_shape_never_crashes_and_a_date_accepted_is_a_real_birth_d
         assert not result.issues or not result.ok
 
 
+@pytest.mark.slow
 @PROPERTY
 @given(ANY, st.sampled_from(["mobile", "home_phone", "phone"]))
 def test_a_phone_of_any_shape_never_crashes_and_a_number_accepted_is_a_real_number(value, field):
@@ -139,6 +142,7 @@ def test_a_phone_of_any_shape_never_crashes_and_a_number_accepted_is_a_real_numb
         assert v.normalize_phone(result.value).value == result.value
 
 
+@pytest.mark.slow
 @PROPERTY
 @given(ANY, st.one_of(st.none(), ANY))
 def test_a_postal_code_of_any_shape_never_crashes_and_a_code_accepted_exists(value, address):
@@ -173,6 +177,7 @@ NOW = __import__("datetime").datetime(2026, 11, 20, 12, 0)
 PREMISES, OFFICERS = {3, 5}, {"S01-O001"}
 
 
+@pytest.mark.slow
 @PROPERTY
 @given(st.dictionaries(st.sampled_from(list(visits.COLUMNS)), st.one_of(CELL, ANY), max_size=6))
 def test_a_visit_row_of_anything_is_either_valid_or_one_error(values):
@@ -246,6 +251,7 @@ def _visits(home) -> int:
         return conn.execute("select count(*) from visit").fetchone()[0]
 
 
+@pytest.mark.slow
 def test_a_premises_id_of_a_digit_int_refuses_is_a_row_error(seeded, tmp_path):
     """The import crashed on int() of a character str.isdigit() takes for a digit, before validating the rows."""
     import shutil
@@ -266,6 +272,7 @@ def test_a_premises_id_of_a_digit_int_refuses_is_a_row_error(seeded, tmp_path):
     assert _visits(home) == before
 
 
+@pytest.mark.slow
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow,
                                                                  HealthCheck.function_scoped_fixture])
 @given(st.one_of(

@@ -167,6 +167,7 @@ BEAT_COLUMNS = ["premises", "households", "businesses", "visits", "visited", "me
 # --- the chief's report ---------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_the_chief_report_beat_table_matches_an_independent_count(world):
     db, store = world["db"], world["store"]
     expected = beat_figures(db, store, START, AS_OF, STATION)
@@ -200,6 +201,7 @@ def test_the_chief_report_beat_table_matches_an_independent_count(world):
         [{k: posts[p][k] for k in BEAT_COLUMNS} for p in sorted(posts)]
 
 
+@pytest.mark.slow
 def test_the_chief_report_officer_table(world):
     db, store = world["db"], world["store"]
     rows = {re.search(r"S\d\d-O\d+", r[0]).group(): r for r in read_tables(world["chief"])["officers"]}
@@ -245,6 +247,7 @@ def test_the_chief_report_officer_table(world):
     assert sum(num(r[13]) for r in rows.values()) == len(target) > 0
 
 
+@pytest.mark.slow
 def test_the_chief_report_lists_night_visits_and_opinions_of_the_period(world):
     db = world["db"]
     tables = read_tables(world["chief"])
@@ -271,6 +274,7 @@ def test_the_chief_report_lists_night_visits_and_opinions_of_the_period(world):
     assert all(r[8] == "" for r in rows)  # the section chief's confirmation is left to be stamped
 
 
+@pytest.mark.slow
 def test_the_chief_report_header_classification_and_pages(world):
     with pdfplumber.open(world["chief"]) as pdf:
         pages = pdf.pages
@@ -290,6 +294,7 @@ def test_the_chief_report_header_classification_and_pages(world):
 # --- the HQ report -----------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_the_hq_report_station_table_matches_an_independent_count(world):
     db, store = world["db"], world["store"]
     per_beat = beat_figures(db, store, START, AS_OF, None)
@@ -308,6 +313,7 @@ def test_the_hq_report_station_table_matches_an_independent_count(world):
     assert dict(zip(order, map(num, rows["合計"][1:16]))) == {k: whole[k] for k in columns}
 
 
+@pytest.mark.slow
 def test_the_hq_report_trend_is_the_lists_at_each_month_end(world):
     store = world["store"]
     rows = read_tables(world["hq"])["trend"]
@@ -321,6 +327,7 @@ def test_the_hq_report_trend_is_the_lists_at_each_month_end(world):
                                             int(listed.category.str.contains(LONG_UNCONFIRMED).sum())], day
 
 
+@pytest.mark.slow
 def test_the_hq_report_card_management(world):
     db = world["db"]
     names = {s: name for s, name, *_ in organisation(db)}
@@ -343,6 +350,7 @@ def test_the_hq_report_card_management(world):
     assert printed["S01", "printed"] == 3
 
 
+@pytest.mark.slow
 def test_the_hq_report_contains_no_resident_name_phone_or_address(world):
     db = world["db"]
     officers = {name for (name,) in q(db, "select name from officer")}
@@ -368,6 +376,7 @@ def test_the_hq_report_contains_no_resident_name_phone_or_address(world):
     assert [a for a in places if a and a.replace(" ", "") in flat] == []
 
 
+@pytest.mark.slow
 def test_the_hq_report_lists_the_complaints_and_flags_the_late(world):
     db = world["db"]
     rows = [r for r in read_tables(world["hq"])["numbered"] if r[0] and r[0].isdigit()]
@@ -408,6 +417,7 @@ def complaint_rows(path: Path) -> dict[int, list[str]]:
     return {num(r[0]): r for r in read_tables(path).get("numbered", []) if r[0] and r[0].isdigit()}
 
 
+@pytest.mark.slow
 def test_a_complaint_recorded_today_is_in_the_next_run_and_flagged_when_a_day_late(small):
     store, cid, out = small
     month = reports.period("2026-11")
@@ -419,6 +429,7 @@ def test_a_complaint_recorded_today_is_in_the_next_run_and_flagged_when_a_day_la
     assert "赤で示す" in page
 
 
+@pytest.mark.slow
 def test_the_nightly_step_writes_a_page_per_unreported_complaint_and_marks_them(small):
     store, cid, out = small
     with store.transaction():
@@ -464,6 +475,7 @@ def test_the_complaint_command_reports_at_once_and_keeps_the_first_date(small, h
     assert r.exit_code == 2 and "苦情ではありません" in r.output
 
 
+@pytest.mark.slow
 def test_report_commands_write_where_they_say(small, home):
     from junkai.cli import app
 
@@ -507,6 +519,7 @@ def test_periods():
         date(2026, 10, 31), date(2026, 11, 22)]
 
 
+@pytest.mark.slow
 def test_overdue_counts_on_many_days_agree_with_the_lists_on_each(store):
     """The trend's one-read counts are the lists' counts, day by day (both databases)."""
     with store.transaction():
@@ -531,6 +544,7 @@ def test_overdue_counts_on_many_days_agree_with_the_lists_on_each(store):
         assert got.premises.sum() == sum(status.get(pid) != '"ceased"' for pid in d["premises"].premises_id)
 
 
+@pytest.mark.slow
 def test_the_hq_report_counts_purged_premises_and_names_each_operators_role(small, tmp_path):
     """A purge of the period shows per station; the audit table gives every operator's role."""
     from junkai import retention

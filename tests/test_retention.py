@@ -175,6 +175,7 @@ def test_old_output_files_go_and_recent_ones_stay(store, tmp_path):
                                                                                      failed=0)
 
 
+@pytest.mark.slow
 def test_purge_commands(home, tmp_path):
     def run(*args):
         return runner.invoke(app, list(args))
@@ -221,6 +222,7 @@ def test_retention_settings_are_read_and_checked(tmp_path):
         settings.load({"JUNKAI_CONFIG": str(conf), "JUNKAI_HOME": str(tmp_path)})
 
 
+@pytest.mark.slow
 def test_the_monthly_flow_purges_by_the_settings_and_is_scheduled(home, tmp_path):
     from flows.deployments import declared
     from flows.retention import retention as flow
@@ -252,6 +254,7 @@ def test_the_monthly_flow_purges_by_the_settings_and_is_scheduled(home, tmp_path
     assert monthly.schedules[0].cron == "0 3 1 * *" and monthly.limit().limit == 1
 
 
+@pytest.mark.slow
 def test_a_purge_larger_than_one_batch_removes_every_premises(store, tmp_path):
     """More premises than one statement's batch (2,000): every one goes, in one transaction."""
     with store.transaction():

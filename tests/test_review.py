@@ -63,6 +63,7 @@ def queue(home):
     store.close()
 
 
+@pytest.mark.slow
 def test_cli_accept_correct_reject_with_validation_and_audit(queue):
     store, ids = queue
     r = run("review", "list")
@@ -127,6 +128,7 @@ def server(queue, home):
     thread.join(5)
 
 
+@pytest.mark.slow
 def test_a_queue_of_eleven_items_by_keyboard_in_a_real_browser(server, tmp_path):
     from playwright.sync_api import sync_playwright
 

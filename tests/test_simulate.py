@@ -34,6 +34,7 @@ def simulated(tmp_path_factory):
     return home, cards_pdf, out, json.loads((out / "truth.json").read_text(encoding="utf-8"))
 
 
+@pytest.mark.slow
 def test_simulate_writes_scans_and_the_truth(simulated):
     _, _, out, truth = simulated
     assert truth["cards"] == 4
@@ -47,6 +48,7 @@ def test_simulate_writes_scans_and_the_truth(simulated):
             assert p["scan"]["dpi"] in (200, 300) and p["scan"]["mode"] in ("colour", "grey", "bw")
 
 
+@pytest.mark.slow
 def test_same_seed_same_truth(simulated, tmp_path):
     home, cards_pdf, _, truth = simulated
     r = _run(home, "simulate", str(cards_pdf), "--out", str(tmp_path), "--seed", "4", "--limit", "4")
@@ -55,6 +57,7 @@ def test_same_seed_same_truth(simulated, tmp_path):
     assert again["pages"] == truth["pages"]
 
 
+@pytest.mark.slow
 def test_read_command_prints_one_json_object_per_page(simulated, tmp_path):
     home, _, out, truth = simulated
     empty = tmp_path / "empty.png"

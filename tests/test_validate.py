@@ -643,6 +643,7 @@ def _in_era(era: str, iso: str) -> bool:
     return start <= d and (end is None or d <= end)
 
 
+@pytest.mark.slow
 @PROPERTY
 @given(st.one_of(st.sampled_from(list(v.ERAS) + ["S", "H", "R"]), st.text(max_size=4)), ERA_PART, ERA_PART, ERA_PART)
 def test_parse_era_date_never_crashes_and_accepts_only_real_dates_of_the_era(era, year, month, day):

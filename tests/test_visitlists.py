@@ -14,6 +14,8 @@ from junkai.store import Store
 from junkai.visitlists import write as write_lists
 
 AS_OF = date(2026, 11, 20)
+# both tests render every card of a beat into one PDF and read it back
+pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
