@@ -166,16 +166,11 @@ def publish(run: Run, key: str = "ingest") -> None:
 @flow(name="ingest", description="走査したカードの取込: 読み取り → 検証 → 照合 → 補正")
 def ingest(paths: list[str], operator: str = "junkai", as_of: date | None = None) -> dict:
     """Ingest scan files or folders; returns the summary with an outcome per file."""
-    s = settings_mod.load()
-    store = Store(s.db_url)
-    try:
-        store.check_ready()
-        run = ingest_files(store, s, [Path(p) for p in paths], operator, as_of or date.today())
-        with store.transaction():
-            store.audit(operator, "ingest", "scan_file", None, **{k: v for k, v in run.summary.as_dict().items()
-                                                                  if k not in ("failures", "notes")})
-    finally:
-        store.close()
+    from junkai.actions import Context, batches
+
+    # the operator's "batch" right is checked first (refused and audited), the run audited once
+    with Context.open(operator) as ctx:
+        run = batches.ingest(ctx, [Path(p) for p in paths], as_of or date.today())
     publish(run)
     return run.as_dict()
 

@@ -38,11 +38,18 @@ def show(ctx: Context, item_id: int) -> dict:
     """One item, with the address of its premises (None for a blank card's)."""
     may_review(ctx, item_id)
     with ctx.store.transaction():
-        item = dict(ctx.store.review_item(item_id), address=None)
-        if item["premises_id"]:
-            p = ctx.store.premises(item["premises_id"])
-            item["address"] = f"{p['city']}{p['town']}{p['block']} {p['building'] or ''} {p['room'] or ''}".strip()
+        item = with_address(ctx.store, ctx.store.review_item(item_id))
         ctx.store.audit(ctx.operator, "review.show", "review_item", str(item_id))
+    return item
+
+
+def with_address(store, item: dict) -> dict:
+    """The item with the address of its premises (None for a blank card's), for the person deciding."""
+    item = dict(item, address=None)
+    with store.transaction():
+        if item["premises_id"]:
+            p = store.premises(item["premises_id"])
+            item["address"] = f"{p['city']}{p['town']}{p['block']} {p['building'] or ''} {p['room'] or ''}".strip()
     return item
 
 
