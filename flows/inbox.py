@@ -43,7 +43,7 @@ def take(s: settings_mod.Settings, station: str, operator: str, as_of: date | No
             if not files:
                 return dict(station=station, files=0, archived=[], quarantined=[], pages=0)
             result = ingest.with_options(task_runner=task_runner(s))(
-                paths=[str(f) for f in files], operator=operator, as_of=as_of)
+                paths=[str(f) for f in files], operator=operator, as_of=as_of, station=station)
             moved = settle(folder, files, result["by_file"], datetime.now())
     except IB.Busy as exc:
         return dict(station=station, files=0, archived=[], quarantined=[], pages=0, busy=str(exc))

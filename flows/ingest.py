@@ -164,13 +164,14 @@ def publish(run: Run, key: str = "ingest") -> None:
 
 
 @flow(name="ingest", description="走査したカードの取込: 読み取り → 検証 → 照合 → 補正")
-def ingest(paths: list[str], operator: str = "junkai", as_of: date | None = None) -> dict:
-    """Ingest scan files or folders; returns the summary with an outcome per file."""
+def ingest(paths: list[str], operator: str = "junkai", as_of: date | None = None, station: str | None = None) -> dict:
+    """Ingest scan files or folders; returns the summary with an outcome per file. `station`: the
+    station whose scans they are (an inbox's), over which the operator's right is checked."""
     from junkai.actions import Context, batches
 
     # the operator's "batch" right is checked first (refused and audited), the run audited once
     with Context.open(operator) as ctx:
-        run = batches.ingest(ctx, [Path(p) for p in paths], as_of or date.today())
+        run = batches.ingest(ctx, [Path(p) for p in paths], as_of or date.today(), station=station)
     publish(run)
     return run.as_dict()
 

@@ -128,3 +128,16 @@ def test_review_decisions_keep_to_the_reviewers_scope(store, org, tmp_path):
     assert review.decide(ctx, item, "accept")["status"] == "accepted"
     actions = [(r["operator"], r["action"]) for r in audit_rows(store)[-3:]]
     assert actions == [("交番所長 田中", "refused"), ("地域課長 佐藤", "review.show"), ("地域課長 佐藤", "review.accepted")]
+
+
+def test_a_custodian_runs_the_batches_of_their_own_station_only(store, org, tmp_path):
+    from junkai.actions import batches
+
+    ctx = as_(store, tmp_path, "地域課長 佐藤")
+    assert batches.nightly_stations(ctx, "S01") == ["S01"] and batches.inbox_stations(ctx, "S01") == ["S01"]
+    with pytest.raises(access.Refused, match="ストア全体"):
+        batches.nightly_stations(ctx)  # the store holds another station too
+    with pytest.raises(access.Refused, match="警察署 S02"):
+        batches.ingest(ctx, [tmp_path], station="S02")
+    with pytest.raises(access.Refused, match="ストアの作成・更新"):
+        batches.retention(ctx)

@@ -22,11 +22,12 @@ def may_run(ctx: Context, station: str | None = None) -> None:
 
 
 def ingest(ctx: Context, paths: list[Path], today: date | None = None, read_map: Callable | None = None,
-           on_page: Callable | None = None):
+           on_page: Callable | None = None, *, station: str | None = None):
     """Ingest scan files or folders: receive, read, validate, reconcile and record each page in its own
     transaction; then one "ingest" audit row with the run's counts. Returns the run (its summary and
-    an outcome per file)."""
-    may_run(ctx)
+    an outcome per file). `station`: the scans are that station's (its inbox), so that its custodian
+    may ingest them in a store of several stations."""
+    may_run(ctx, station)
     run = _drive(ctx, paths, today or date.today(), read_map, on_page)
     with ctx.store.transaction():
         ctx.store.audit(ctx.operator, "ingest", "scan_file", None, **{k: v for k, v in run.summary.as_dict().items()
