@@ -12,11 +12,10 @@ from prefect import flow, task
 from flows.common import PRIVATE, RETRY_DELAYS, retry_transient
 from junkai.actions import Context
 from junkai.actions import printing as P
-from junkai.nightly import Printed
 
 
 @task(name="カードの印刷", retries=2, retry_delay_seconds=RETRY_DELAYS, retry_condition_fn=retry_transient, **PRIVATE)
-def write(ctx: Context, out_dir: Path, premises: list[int], beat: str | None, blank: int, form: str) -> Printed:
+def write(ctx: Context, out_dir: Path, premises: list[int], beat: str | None, blank: int, form: str) -> P.Printed:
     return P.print_cards(ctx, out_dir, premises_ids=premises, beat=beat, blank=blank, blank_form=form)
 
 

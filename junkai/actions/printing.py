@@ -3,14 +3,23 @@ print batch is recorded with the card versions printed, and audited."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Callable
 
 from junkai.actions import Context, allow
-from junkai.nightly import Printed
 
 Scope = tuple[str, str] | None
+
+
+@dataclass
+class Printed:
+    path: Path
+    batch_id: str
+    cards: int
+    sheets: int
+    pages: int
 
 
 def print_cards(ctx: Context, out_dir: Path, premises_ids: list[int] | None = None, beat: str | None = None,
