@@ -107,14 +107,12 @@ def run(args, workdir) -> dict:
 
 def _sheets(home: Path, pdf: Path) -> int:
     """Card pages of the batch written to `pdf`, as the print record has them (the rest is the cover)."""
-    import sqlalchemy as sa
-
-    from junkai.store import Store, print_batch
+    from junkai.store import Store
 
     store = Store(f"sqlite:///{home / 'junkai.sqlite3'}")
     try:
         with store.transaction():
-            return store.conn.execute(sa.select(print_batch.c.sheets).where(print_batch.c.path == str(pdf))).scalar_one()
+            return store.printed_sheets(str(pdf))
     finally:
         store.close()
 

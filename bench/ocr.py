@@ -57,7 +57,7 @@ def same(kind: str, truth: Any, read: Any) -> bool:
 
 
 def score(results: list[dict], truth: dict) -> dict:
-    """Compare reader results (PageResult.json()) with the simulator's truth.json."""
+    """Compare reader results (PageReading.to_json()) with the simulator's truth.json."""
     from rapidfuzz.distance import Levenshtein
 
     by_page = {(r["source"], r["page"]): r for r in results}  # source: the file as truth.json names it
@@ -172,6 +172,7 @@ def decisions(results: list[dict], truth: dict, today) -> list[dict]:
     """Every inked field as reconciliation would weigh it: its kind, confidence, whether the reader
     and the validation rules left it clean (then the threshold alone decides), and whether it is right.
     Each carries its card, so that calibration and measurement can use different cards."""
+    from junkai.readings import FieldReading
     from junkai.reconcile import _model_field, _value_of
 
     by_page = {(t["file"], t["page"]): t for t in truth["pages"] if t["kind"] != "blank_back"}
@@ -185,7 +186,7 @@ def decisions(results: list[dict], truth: dict, today) -> list[dict]:
                 continue
             path = f["path"] or ""
             spec = None if path.startswith("@") else _model_field(r["form"], path.replace("{key}", "1"))
-            _, rules = _value_of(f, spec, today)
+            _, rules = _value_of(FieldReading.from_json(f), spec, today)
             truth_value = t["values"].get(f["id"])
             right = same(f["kind"], truth_value, f["value"]) if truth_value not in (None, [], "") \
                 else f["value"] in (None, [], "")
@@ -304,7 +305,7 @@ def read_all(home: Path, scans: Path, workers: int, batched: bool = True, files:
     t0 = time.perf_counter()
     results = []
     for r in reader.read_paths(paths, workers=workers):
-        d = r.json()
+        d = r.to_json()
         d["source"] = str(Path(r.source).relative_to(scans))
         results.append(d)
     return results, time.perf_counter() - t0
@@ -314,8 +315,12 @@ def printed_id_report(scans: Path, truth: dict) -> dict:
     """Every pre-filled first sheet identified by its printed id alone, as if its QR were torn:
     the one candidate among the printed ids, against the first reading taken as it is."""
     from junkai import JunkaiError, qr
+    from ocr import engines, printed_id
+    from ocr.align import AlignmentError
     from ocr.pages import iter_pages
-    from ocr.printed_id import candidates, readings
+    from ocr.read import align
+
+    engine = engines.create()
 
     printed = {t["print_id"] for t in truth["pages"] if t.get("print_id")}
     sheets = {(t["file"], t["page"]): t["print_id"] for t in truth["pages"]
@@ -327,12 +332,16 @@ def printed_id_report(scans: Path, truth: dict) -> dict:
             if pid is None or page.image is None:
                 continue
             n += 1
-            texts = readings(page.image, page.dpi)
             try:
-                first += qr.normalize_print_id((texts or [""])[0]) == pid
+                aligned = align(page.image, page.dpi).image
+            except AlignmentError:
+                continue
+            read = engine.read([engines.Crop(printed_id.crop(aligned), engines.CropKind.PRINT_ID)])[0]
+            try:
+                first += qr.normalize_print_id(read[0].text if read else "") == pid
             except JunkaiError:
                 pass
-            hits = [c for c in candidates(texts) if c in printed]
+            hits = [c for c in printed_id.candidates(read) if c in printed]
             right += hits == [pid]
             wrong += len(hits) == 1 and hits != [pid]
     return dict(sheets=n, first_reading_right=round(first / max(1, n), 4),

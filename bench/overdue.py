@@ -66,7 +66,7 @@ def run(args, workdir) -> dict:
             per_premises(store, pid, UNTIL)
         loop = (time.perf_counter() - t0) * len(ids) / len(sample)
     with store.transaction():
-        visits = store.conn.execute(__import__("sqlalchemy").text("select count(*) from visit")).scalar_one()
+        visits = store.visit_count()
     return {
         "premises": n,
         "visits": visits,

@@ -57,16 +57,10 @@ def _run(url: str, which: str, station: str, out_dir: str) -> dict:
 
 def run(args, workdir) -> dict:
     url, n = ensure_store(args, workdir)
-    import sqlalchemy as sa
-
-    from junkai.store import beat, post, premises, station
-
     store = Store(url)
     with store.transaction():
-        sizes = dict(store.conn.execute(
-            sa.select(station.c.id, sa.func.count(premises.c.id))
-            .select_from(station.join(post).join(beat).join(premises)).group_by(station.c.id)).all())
-        names = dict(store.conn.execute(sa.select(station.c.id, station.c.name)).all())
+        sizes = store.premises_per_station()
+        names = store.station_names()
     chosen = min(sizes, key=lambda s: abs(sizes[s] - STATION_SIZE))
     out_dir = str(workdir / "reports")
     chief = _run(url, "chief", chosen, out_dir)

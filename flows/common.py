@@ -3,24 +3,17 @@ a retry, and progress for the terminal and for the Prefect UI."""
 
 from __future__ import annotations
 
-import errno
 import time
 from typing import Callable
 
 from prefect.cache_policies import NO_CACHE
 
-from junkai import JunkaiError
 from junkai.settings import Settings
+from junkai.transient import is_transient  # shared with the ingest driver's own retries
 
 # Tasks carry personal data: never cached, never written to Prefect's result storage.
 PRIVATE = dict(cache_policy=NO_CACHE, persist_result=False)
 RETRY_DELAYS = [2, 10, 30]
-
-_TRANSIENT_ERRNOS = {errno.EAGAIN, errno.EBUSY, errno.ETIMEDOUT, errno.EINTR, errno.EIO, errno.ESTALE,
-                     errno.ECONNRESET, errno.ECONNREFUSED, errno.ECONNABORTED, errno.EHOSTUNREACH, errno.ENETDOWN,
-                     errno.ENETUNREACH}
-# a worker that died or a connection to it that dropped (Dask), named so that distributed need not be imported
-_TRANSIENT_NAMES = {"KilledWorker", "CommClosedError", "FutureCancelledError", "TimeoutError"}
 
 
 def task_runner(s: Settings):
@@ -44,25 +37,6 @@ def local_cluster(workers: int) -> dict:
     # one thread per worker (OCR is CPU-bound); the scheduler's status page on a free loopback port
     return dict(n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
                 dashboard_address="127.0.0.1:0")
-
-
-def is_transient(exc: BaseException) -> bool:
-    """A failure that may pass on a second try (a locked or dropped database, a lost worker, a busy
-    disk); never bad input, which fails the same way every time."""
-    if isinstance(exc, JunkaiError):
-        return False
-    import sqlalchemy.exc as sx
-
-    if isinstance(exc, (sx.OperationalError, sx.InterfaceError, sx.DisconnectionError, sx.TimeoutError)):
-        return True
-    if isinstance(exc, sx.IntegrityError):
-        # a concurrent ingest recorded the same page or claimed the same sheet first: the retry sees it
-        return "scan_page" in str(exc)
-    if isinstance(exc, OSError) and not isinstance(exc, (FileNotFoundError, PermissionError, IsADirectoryError)):
-        return exc.errno in _TRANSIENT_ERRNOS
-    if isinstance(exc, TimeoutError):
-        return True
-    return type(exc).__name__ in _TRANSIENT_NAMES
 
 
 def retry_transient(task, task_run, state) -> bool:

@@ -17,14 +17,13 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import sqlite3
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
 from junkai import JunkaiError, files, qr
 from junkai.settings import Settings
-from junkai.store import Store
+from junkai.store import Store, snapshot_row_counts
 
 FORMAT = 1
 MANIFEST = "manifest.json"
@@ -63,42 +62,13 @@ def _copy(src: Path, dest: Path) -> None:
     files.place(tmp, dest)
 
 
-def _snapshot(db: Path, dest: Path) -> None:
-    """A consistent copy of a live SQLite store through the online backup API, as one file."""
+def _snapshot(store: Store, dest: Path) -> None:
+    """A consistent copy of the live SQLite store as one owner-only file, on disk before we go on."""
     fd = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     os.close(fd)
-    src = sqlite3.connect(db, timeout=60)
-    dst = sqlite3.connect(dest)
-    try:
-        src.backup(dst)
-        # no -wal beside it: the backup is one file that opens anywhere
-        dst.execute("PRAGMA journal_mode=DELETE")
-    finally:
-        dst.close()
-        src.close()
+    store.snapshot(dest)
     with open(dest, "rb+") as fh:
         os.fsync(fh.fileno())
-
-
-def row_counts(store: Store) -> dict[str, int]:
-    import sqlalchemy as sa
-
-    from junkai.store import metadata
-
-    with store.transaction():
-        return {t.name: store.conn.execute(sa.select(sa.func.count()).select_from(t)).scalar_one()
-                for t in metadata.sorted_tables}
-
-
-def _snapshot_counts(db: Path) -> dict[str, int]:
-    """Rows per table of a snapshot, read-only: opening it as a store would switch it to WAL."""
-    from junkai.store import metadata
-
-    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
-    try:
-        return {t.name: conn.execute(f'SELECT count(*) FROM "{t.name}"').fetchone()[0] for t in metadata.sorted_tables}
-    finally:
-        conn.close()
 
 
 def backup(s: Settings, store: Store, out: Path, operator: str) -> Summary:
@@ -110,7 +80,7 @@ def backup(s: Settings, store: Store, out: Path, operator: str) -> Summary:
     home = s.home.resolve()
     if out == home or home in out.parents:
         raise JunkaiError(f"バックアップはデータフォルダの外に作ってください: {out}")
-    database = store.engine.dialect.name
+    database = store.dialect
     work = out.parent / f".{out.name}.partial-{os.getpid()}"
     _private_dir(work)
     try:
@@ -119,7 +89,7 @@ def backup(s: Settings, store: Store, out: Path, operator: str) -> Summary:
             store.audit(operator, "backup", "store", None, path=str(out), database=database)
         with files.clear_disk_errors(out.parent):
             if database == "sqlite":
-                _snapshot(Path(store.engine.url.database), work / DB)
+                _snapshot(store, work / DB)
             # after the snapshot: a file recorded in it was kept before its row was written
             key = home / qr.KEY_FILE
             if key.is_file():
@@ -131,7 +101,7 @@ def backup(s: Settings, store: Store, out: Path, operator: str) -> Summary:
                 for p in sorted(root.rglob("*")):
                     if p.is_file() and not p.is_symlink() and not p.name.endswith((".part", ".tmp")):
                         _copy(p, work / p.relative_to(home))
-            rows = _snapshot_counts(work / DB) if database == "sqlite" else {}
+            rows = snapshot_row_counts(work / DB) if database == "sqlite" else {}
             listed = {str(p.relative_to(work)): files.sha256_of(p) for p in sorted(work.rglob("*")) if p.is_file()}
             manifest = dict(format=FORMAT, created_at=datetime.now().isoformat(timespec="seconds"),
                             database=database, rows=rows, files=listed)
@@ -199,7 +169,7 @@ def restore(path: Path, s: Settings, operator: str) -> Summary:
                 raise JunkaiError(f"戻したストアの監査ログが正しくありません: {problem}")
             store.audit(operator, "restore", "store", None, backup=str(path), created_at=manifest["created_at"],
                         files=len(manifest["files"]))
-        rows = row_counts(store)
+        rows = store.row_counts()
     finally:
         store.close()
     return Summary(home, manifest["database"], len(manifest["files"]),

@@ -1,28 +1,46 @@
 """Ingest: scan files → kept by content → pages read → reconciled → the store.
 
+    run ─▶ receive each file (a file that fails stops only itself)
+        ─▶ its empty pages recorded as skipped, in one transaction
+        ─▶ the other pages as jobs ─▶ read_map (in process, threads, Prefect tasks, Dask)
+        ─▶ each reading recorded in page order, in its own transaction (a page that fails
+           to read or record is noted, and the batch goes on)
+
 Crash-safe by construction: the original file is copied into the data folder
 (temporary name, then rename) before anything is recorded; each page is recorded
 together with everything reconciling it did, in one transaction; a page already
 recorded is never read again. Killing it at any moment and running it again ends
-with the same store as one clean run.
+with the same store as one clean run. Exactly once: a page id is its file's hash and
+its number, and a printed card's sheet is claimed by one page (a unique index), so
+two ingests at once record each page and apply each sheet once.
+
+Workers get a page's path and the station key, never the store: a reading carries
+the identity candidates it found (a verified QR, else the ids the printed one may
+be), and the recording step resolves them against the store.
 """
 
 from __future__ import annotations
 
 import shutil
-import threading
-from collections import Counter
+import time
+from collections import Counter, deque
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator, Sequence
 
 from junkai import files
 from junkai.files import sha256_of
-from junkai.reconcile import reconcile_page
+from junkai.inbox import FileOutcome
+from junkai.readings import PageReading
+from junkai.reconcile import Outcome, identify, reconcile_page
+from junkai.settings import Settings
 from junkai.store import Store
+from junkai.transient import is_transient
 
 CHUNK = 1 << 20
+RETRY_DELAYS = [2, 10, 30]  # seconds before each further try of a failure that may pass (a locked database)
 
 
 @dataclass
@@ -39,7 +57,7 @@ class Summary:
     failures: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
-    def add(self, page_id: str, source: str, page: int, out, read_status: str) -> None:
+    def add(self, source: str, page: int, out: Outcome, read_status: str) -> None:
         self.pages += 1
         self.states[out.state] += 1
         self.applied += len(out.applied)
@@ -55,6 +73,30 @@ class Summary:
         d = asdict(self)
         d["states"] = dict(self.states)
         return d
+
+
+@dataclass
+class Run:
+    """What one ingest did: the sums, and per file given what became of it (the inbox files it by this)."""
+    summary: Summary = field(default_factory=Summary)
+    files: dict[str, FileOutcome] = field(default_factory=dict)  # by the path given
+
+    def as_dict(self) -> dict:
+        return dict(self.summary.as_dict(), by_file={k: asdict(v) for k, v in self.files.items()})
+
+    def recorded(self, outcome: FileOutcome, reading: PageReading, out: Outcome) -> None:
+        self.summary.add(reading.source, reading.page, out, str(reading.status))
+        if out.state == "failed":
+            outcome.failures.append(f"{reading.page} 頁: {' / '.join(out.messages or reading.messages)}")
+        else:
+            outcome.pages.append(reading.page)
+
+    def not_recorded(self, outcome: FileOutcome, page: int, what: str, exc: BaseException) -> None:
+        outcome.failures.append(f"{page} 頁: {what} ({type(exc).__name__}: {exc})")
+        self.summary.failures.append(f"{outcome.name} {outcome.failures[-1]}")
+
+
+# --- files ----------------------------------------------------------------------------------
 
 
 def keep(home: Path, path: Path, sha: str) -> Path:
@@ -76,17 +118,6 @@ def receive(store: Store, home: Path, path: Path, operator: str) -> tuple[str, P
     return sha, kept, new
 
 
-def pages_to_read(store: Store, sha: str, kept: Path) -> Iterator:
-    """The pages of a kept file not yet recorded, one at a time."""
-    from ocr import pages as P
-
-    with store.transaction():
-        done = {p["page"] for p in store.scan_pages(sha)}
-    for page in P.iter_pages(kept):
-        if page.index + 1 not in done:
-            yield page
-
-
 def unread_pages(store: Store, sha: str, kept: Path) -> list[int]:
     """0-based indexes of the pages of a kept file not yet recorded (no page is decoded)."""
     from ocr import pages as P
@@ -96,33 +127,15 @@ def unread_pages(store: Store, sha: str, kept: Path) -> list[int]:
     return [i for i in range(P.page_count(kept)) if i + 1 not in done]
 
 
-def record_empty(store: Store, sha: str, kept: Path, source: str, indexes: list[int], operator: str,
-                 thresholds: dict, today: date) -> list[tuple[dict, object]]:
-    """Those of the pages not yet recorded that have nothing drawn on them (found without rasterising),
-    recorded as skipped in one transaction: a file of thousands of empty pages must not cost a read and
-    a commit each. Returns (result, outcome) of each page recorded."""
+def find_files(paths: list[Path], home: Path) -> list[Path]:
+    """Scans given or inside folders given, leaving out the copies the store keeps itself."""
     from ocr import pages as P
-    from ocr.read import Reader
 
-    wanted = set(indexes)
-    empty = [i for i in P.empty_pages(kept) if i in wanted]
-    if not empty:
-        return []
-    reader = Reader(None)
-    done, rows = [], []
-    with store.transaction():
-        for i in empty:
-            result = asdict(reader.read(P.Page(str(kept), i, None, None, None, "blank_page")))
-            result["source"] = source
-            page_id = f"{sha}:{result['page']}"
-            out = reconcile_page(store, page_id, result, operator, thresholds, today)
-            rows.append(dict(id=page_id, file_sha256=sha, page=result["page"], read_status=result["status"],
-                             state=out.state, print_id=None, sheet=None, premises_id=None, result=result,
-                             summary=asdict(out)))
-            done.append((result, out))
-        store.add_scan_pages(rows)
-        store.audit(operator, "ingest.empty_pages", "scan_file", sha, pages=len(empty))
-    return done
+    kept = (home / "scans").resolve()
+    return [f for f in P.find_files(paths) if kept not in f.resolve().parents]
+
+
+# --- reading: on any worker ------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -135,130 +148,208 @@ class PageJob:
     key: bytes | None
     crops_dir: str | None = None
     quarantine_dir: str | None = None
-    db_url: str | None = None  # to check a print id read off the page when its QR is unreadable
+    engine: str = "tesseract"  # the text recogniser (ocr.engines)
 
 
 def page_jobs(home: Path, kept: Path, source: str, indexes: list[int], key: bytes | None,
-              db_url: str | None = None) -> list[PageJob]:
-    return [PageJob(str(kept), i, source, key, str(home / "crops"), str(home / "quarantine"), db_url)
+              engine: str = "tesseract") -> list[PageJob]:
+    return [PageJob(str(kept), i, source, key, str(home / "crops"), str(home / "quarantine"), engine)
             for i in indexes]
 
 
-_worker = threading.local()  # a worker thread's own store: Store is one connection at a time
-
-
-def read_job(job: PageJob) -> dict:
-    """Read one page of a job, on whatever worker runs it (never raises for a bad page: the result
+def read_job(job: PageJob) -> PageReading:
+    """Read one page of a job, on whatever worker runs it (never raises for a bad page: the reading
     says what is wrong)."""
     from ocr import pages as P
     from ocr.read import Reader
 
     reader = Reader(job.key, Path(job.crops_dir) if job.crops_dir else None,
-                    Path(job.quarantine_dir) if job.quarantine_dir else None)
+                    Path(job.quarantine_dir) if job.quarantine_dir else None, engine=job.engine)
     page = next(iter(P.iter_pages(Path(job.path), only={job.index})), None)
     if page is None:  # the file has fewer pages than it had when counted
         page = P.Page(job.path, job.index, None, None, f"{job.index + 1} 頁目がありません", "missing_page")
-    if job.db_url:
-        stores = _worker.__dict__.setdefault("stores", {})
-        store = stores.get(job.db_url) or stores.setdefault(job.db_url, Store(job.db_url))
-        result = read_page(reader, page, store)
-    else:
-        result = asdict(reader.read(page))
-    result["source"] = job.source
-    return result
+    reading = reader.read(page)
+    reading.source = job.source
+    return reading
 
 
-def read_page(reader, page, store: Store) -> dict:
-    """Read one page into plain data; a pre-filled card whose QR cannot be read is identified by
-    the print id printed beside it, when exactly one id it could be was printed here."""
-    from dataclasses import asdict as plain
-
-    from ocr.printed_id import read_print_id
-
-    result = plain(reader.read(page))
-    if result.get("identity") or result["status"] in ("failed", "skipped") or page.image is None:
-        return result
-    from junkai import JunkaiError
-
-    printed_cards = []
-    with store.transaction():
-        for candidate in read_print_id(page.image, page.dpi or 200):
-            try:
-                printed_cards.append(store.printed_card(candidate))
-            except JunkaiError:
-                pass  # not an id this station printed: a misreading
-    if len(printed_cards) != 1:
-        return result
-    printed = printed_cards[0]
-    print_id = printed["print_id"]
-    sheet = result.get("sheet") or 1
-    result["identity"] = dict(print_id=print_id, premises_id=printed["premises_id"],
-                              card_version=printed["card_version"], beat=printed["beat_id"], sheet=sheet,
-                              sheets=printed["sheets"], form=printed["form_type"], form_version=printed["form_version"])
-    result["reasons"] = result.get("reasons", []) + ["identity_from_printed_id"]
-    result["messages"] = result.get("messages", []) + ["QR が読めないため、印刷IDの文字で照合しました"]
-    return result
+# Readings of the jobs, in the jobs' order, one per job; a job whose read did not complete is given
+# back as its exception, in its place (that page is not recorded: the next run reads it again).
+ReadMap = Callable[[Sequence[PageJob]], Iterator["PageReading | BaseException"]]
 
 
-def record(store: Store, sha: str, result: dict, operator: str, thresholds: dict, today: date):
-    """Reconcile one read page and record it, in one transaction.
+def sequential(jobs: Sequence[PageJob]) -> Iterator[PageReading | BaseException]:
+    """Read in this process, one page after the other."""
+    for job in jobs:
+        try:
+            yield read_job(job)
+        except Exception as exc:
+            yield exc
 
-    Two ingests may claim the same printed card's sheet at the same moment; the store's
-    unique index lets one win, and the other reconciles again and finds a duplicate."""
-    import sqlalchemy as sa
 
+def in_threads(workers: int, window: int | None = None) -> ReadMap:
+    """Read in a pool of threads (Tesseract runs in its own process and OpenCV releases the GIL),
+    with at most `window` pages in hand at once."""
+    window = window or max(4, 3 * workers)
+
+    def read_map(jobs: Sequence[PageJob]) -> Iterator[PageReading | BaseException]:
+        with ThreadPoolExecutor(workers) as pool:
+            pending: deque = deque()
+            for job in jobs:
+                pending.append(pool.submit(read_job, job))
+                while len(pending) >= window:
+                    yield settled(pending.popleft())
+            while pending:
+                yield settled(pending.popleft())
+
+    return read_map
+
+
+def settled(future) -> PageReading | BaseException:
+    """A future's reading, or the exception that ended it."""
     try:
-        return _record(store, sha, result, operator, thresholds, today)
-    except sa.exc.IntegrityError:
-        return _record(store, sha, result, operator, thresholds, today)
+        return future.result()
+    except Exception as exc:
+        return exc
 
 
-def _record(store: Store, sha: str, result: dict, operator: str, thresholds: dict, today: date):
-    page_id = f"{sha}:{result['page']}"
-    with store.transaction():
-        out = reconcile_page(store, page_id, result, operator, thresholds, today)
-        ident = result.get("identity") or {}
-        store.add_scan_page(id=page_id, file_sha256=sha, page=result["page"], read_status=result["status"],
-                            state=out.state, print_id=ident.get("print_id"),
-                            sheet=result.get("sheet") if ident else None, premises_id=out.premises_id,
-                            result=result, summary=asdict(out))
-        store.audit(operator, "ingest.page", "scan_page", page_id, state=out.state, premises_id=out.premises_id,
-                    applied=len(out.applied), review=out.review)
-    return out
+# --- recording: in the driver's process ------------------------------------------------------
 
 
-def find_files(paths: list[Path], home: Path) -> list[Path]:
-    """Scans given or inside folders given, leaving out the copies the store keeps itself."""
+def record_empty(store: Store, sha: str, kept: Path, source: str, indexes: list[int], operator: str,
+                 thresholds: dict, today: date) -> list[tuple[PageReading, Outcome]]:
+    """Those of the pages not yet recorded that have nothing drawn on them (found without rasterising),
+    recorded as skipped in one transaction: a file of thousands of empty pages must not cost a read and
+    a commit each. Returns (reading, outcome) of each page recorded."""
     from ocr import pages as P
-
-    kept = (home / "scans").resolve()
-    return [f for f in P.find_files(paths) if kept not in f.resolve().parents]
-
-
-def ingest(store: Store, home: Path, paths: list[Path], operator: str, thresholds: dict,
-           today: date | None = None, reader=None, on_page=None) -> Summary:
-    """Ingest files or folders, sequentially (the Prefect flow maps pages over workers)."""
     from ocr.read import Reader
 
+    wanted = set(indexes)
+    empty = [i for i in P.empty_pages(kept) if i in wanted]
+    if not empty:
+        return []
+    reader = Reader(None)
+    done, rows = [], []
+    with store.transaction():
+        for i in empty:
+            reading = reader.read(P.Page(str(kept), i, None, None, None, "blank_page"))
+            reading.source = source
+            page_id = f"{sha}:{reading.page}"
+            out = reconcile_page(store, page_id, reading, operator, thresholds, today)
+            rows.append(dict(id=page_id, file_sha256=sha, page=reading.page, read_status=str(reading.status),
+                             state=out.state, print_id=None, sheet=None, premises_id=None, result=reading.to_json(),
+                             summary=asdict(out)))
+            done.append((reading, out))
+        store.add_scan_pages(rows)
+        store.audit(operator, "ingest.empty_pages", "scan_file", sha, pages=len(empty))
+    return done
+
+
+def record(store: Store, sha: str, reading: PageReading, operator: str, thresholds: dict,
+           today: date) -> tuple[PageReading, Outcome]:
+    """Identify, validate and reconcile one read page and record it with all its effects, in one
+    transaction; returns the reading as recorded (its identity resolved) and what it did.
+
+    Exactly once: a page found recorded (by an earlier try, or by a concurrent ingest) is not
+    recorded again. Two ingests may claim the same printed card's sheet at the same moment; the
+    store's unique index lets one win, and the other tries again and finds a duplicate."""
+    return retrying(lambda: _record(store, sha, reading, operator, thresholds, today))
+
+
+def _record(store: Store, sha: str, reading: PageReading, operator: str, thresholds: dict,
+            today: date) -> tuple[PageReading, Outcome]:
+    page_id = f"{sha}:{reading.page}"
+    with store.transaction():
+        done = store.scan_pages_by_id(page_id)
+        if done:
+            return PageReading.from_json(done[0]["result"]), Outcome(**done[0]["summary"])
+        reading = identify(store, reading)
+        out = reconcile_page(store, page_id, reading, operator, thresholds, today)
+        ident = reading.identity
+        store.add_scan_page(id=page_id, file_sha256=sha, page=reading.page, read_status=str(reading.status),
+                            state=out.state, print_id=ident.print_id if ident else None,
+                            sheet=reading.sheet if ident else None, premises_id=out.premises_id,
+                            result=reading.to_json(), summary=asdict(out))
+        store.audit(operator, "ingest.page", "scan_page", page_id, state=out.state, premises_id=out.premises_id,
+                    applied=len(out.applied), review=out.review)
+    return reading, out
+
+
+def retrying(call: Callable):
+    """The call, tried again after a failure that may pass (RETRY_DELAYS apart); a unique index
+    refusing it (another ingest was first) is tried again at once, since the next try sees why."""
+    import sqlalchemy as sa
+
+    delays = list(RETRY_DELAYS)
+    integrity_retried = False
+    while True:
+        try:
+            return call()
+        except sa.exc.IntegrityError:
+            if integrity_retried:
+                raise
+            integrity_retried = True
+        except Exception as exc:
+            if not delays or not is_transient(exc):
+                raise
+            time.sleep(delays.pop(0))
+
+
+# --- the driver ---------------------------------------------------------------------------------
+
+
+def run(store: Store, settings: Settings, paths: list[Path], operator: str, today: date | None, *,
+        read_map: ReadMap | None = None, on_page: Callable[[PageReading, Outcome], None] | None = None) -> Run:
+    """Ingest files or folders: receive each file, record its empty pages, read the others through
+    `read_map` (default: threads, as many as the settings' workers) and record each reading in page
+    order. `on_page(reading, outcome)` hears of every page recorded. The run's own audit row is the
+    caller's to write."""
+    from junkai import qr
+
     today = today or date.today()
-    reader = reader or Reader.for_home(home)
-    summary = Summary()
+    home = settings.home
+    key = qr.station_key(home)
+    result = Run()
+    jobs: list[tuple[FileOutcome, str, PageJob]] = []
     for path in find_files(paths, home):
-        sha, kept, new = receive(store, home, path, operator)
-        summary.files += 1
+        outcome = result.files.setdefault(str(path), FileOutcome(path.name))
+        try:
+            sha, kept, new = retrying(lambda: receive(store, home, path, operator))
+            unread = retrying(lambda: unread_pages(store, sha, kept))
+        except Exception as exc:  # this file only: the others go on
+            outcome.error = f"{type(exc).__name__}: {exc}"
+            result.summary.failures.append(f"{path.name}: {outcome.error}")
+            continue
+        result.summary.files += 1
         if not new:
-            summary.files_seen_before += 1
-            summary.notes.append(f"{path.name}: 同じ内容のファイルはすでに受け付けています")
-        for result, out in record_empty(store, sha, kept, path.name, unread_pages(store, sha, kept), operator,
-                                        thresholds, today):
-            summary.add(f"{sha}:{result['page']}", path.name, result["page"], out, result["status"])
+            result.summary.files_seen_before += 1
+            result.summary.notes.append(f"{path.name}: 同じ内容のファイルはすでに受け付けています")
+        try:
+            empty = record_empty(store, sha, kept, path.name, unread, operator, settings.thresholds, today)
+        except Exception:  # read one by one below, like any other page
+            empty = []
+        for reading, out in empty:
+            result.recorded(outcome, reading, out)
             if on_page:
-                on_page(result, out)
-        for page in pages_to_read(store, sha, kept):
-            result = read_page(reader, page, store)
-            result["source"] = path.name
-            out = record(store, sha, result, operator, thresholds, today)
-            summary.add(f"{sha}:{result['page']}", path.name, result["page"], out, result["status"])
-            if on_page:
-                on_page(result, out)
-    return summary
+                on_page(reading, out)
+        recorded = {reading.page - 1 for reading, _ in empty}
+        jobs += [(outcome, sha, job) for job in page_jobs(home, kept, path.name,
+                                                          [i for i in unread if i not in recorded], key,
+                                                          settings.ocr_engine)]
+
+    if read_map is None:
+        read_map = in_threads(settings.workers) if settings.workers > 1 else sequential
+    readings = read_map([job for _, _, job in jobs])
+    for (outcome, sha, job), reading in zip(jobs, readings):
+        if isinstance(reading, BaseException):
+            result.not_recorded(outcome, job.index + 1, "読み取りが中断しました", reading)
+            continue
+        try:
+            reading, out = record(store, sha, reading, operator, settings.thresholds, today)
+        except Exception as exc:  # this page only: the next run reads it again
+            result.not_recorded(outcome, job.index + 1, "記録できませんでした", exc)
+            continue
+        result.recorded(outcome, reading, out)
+        if on_page:
+            on_page(reading, out)
+    return result

@@ -202,6 +202,12 @@ def validate_field(kind: str, path: str, value: Any, today: date) -> Any:
     return result.value
 
 
+def validate_changes(kind: str, changes: Iterable[tuple[str, Any]], today: date) -> list[tuple[str, Any]]:
+    """The (path, value) changes to a card of `kind`, each value checked and normalised by validate_field;
+    JunkaiError at the first one that cannot be taken. The store records what it is given: validate first."""
+    return [(path, validate_field(kind, path, value, today)) for path, value in changes]
+
+
 def field_spec(kind: str, path: str) -> Field | None:
     """The field a path names; None for a whole row; JunkaiError for an unknown path."""
     parts = path.split(".")

@@ -10,33 +10,18 @@ events with the scan page as their source, and advances its confirmation date.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import date, datetime, time
 from typing import Any
 
 from rapidfuzz import fuzz
 
 from junkai import JunkaiError, model
+from junkai.readings import (MESSAGES, READ_REASONS, FieldKind, FieldReading, Identity, PageReading, PageStatus,
+                             Reason)
+from junkai.settings import DEFAULT_THRESHOLDS
 from junkai.store import Store
 
-# OCR confidence needed per form field kind for a value to pass on its own (junkai.toml [ocr.thresholds]),
-# as calibrated by the OCR benchmark: handwritten text is wrong too often even when confident (1.01: never).
-DEFAULT_THRESHOLDS = {"checkbox": 0.8, "digits": 0.8, "date": 0.8, "text": 1.01, "kana": 1.01, "free": 1.01}
-# The reader's reason codes of a field, as the person reviewing it reads them.
-READ_REASONS = {
-    "low_confidence": "読み取りの確信度が低い",
-    "ambiguous": "数字がほかの数字とも読める",
-    "unreadable": "記入はあるが読み取れない",
-    "ocr_timeout": "文字認識が時間内に終わらなかった",
-    "ambiguous_mark": "チェックか空欄か判別しにくい",
-    "cancelled_mark": "チェックが取り消されている",
-    "multiple_ticks": "一つだけ選ぶ欄に複数のチェック",
-    "gap_in_digits": "数字の途中に空欄がある",
-    "era_missing": "元号が選ばれていない",
-    "date_incomplete": "年・月・日のどれかが空欄",
-    "ink_in_unchanged_section": "「変更なし」の欄に記入がある",
-    "section_unchanged": "「変更なし」の欄",
-}
 MATCH_MIN, MATCH_MARGIN = 85.0, 10.0  # an unreadable QR: one clear match by address and names
 VISIT_TIME = time(12, 0)  # a card says the day it was filled in, not the hour
 
@@ -61,66 +46,70 @@ def _model_field(form_type: str, path: str) -> model.Field | None:
         return None
 
 
-def _value_of(f: dict, spec: model.Field | None, today: date) -> tuple[Any, list[dict]]:
+def _value_of(f: FieldReading, spec: model.Field | None, today: date) -> tuple[Any, list[dict]]:
     """The read value normalised for its card path, and the rules it failed."""
     from junkai.validate import validate_value
 
     if spec is None:
-        return f["value"], []
-    raw = f["value"]
+        return f.value, []
+    raw = f.value
     result = validate_value(spec.kind, raw, today, field=spec.id, label=spec.label, choices=spec.choices)
     return result.value, [dict(code=i.code, message=i.message, severity=i.severity) for i in result.issues]
 
 
-def _sure(f: dict, rules: list[dict], thresholds: dict[str, float]) -> bool:
-    return (f["confidence"] >= thresholds.get(f["kind"], 1.01) and not f.get("reasons") and not rules)
+def _sure(f: FieldReading, rules: list[dict], thresholds: dict[str, float]) -> bool:
+    return f.confidence >= thresholds.get(f.kind, 1.01) and not f.reasons and not rules
 
 
 class _Page:
     """One page being reconciled: its reading, the printed card it stands for, and what it did."""
 
-    def __init__(self, store: Store, page_id: str, result: dict, thresholds: dict, operator: str, today: date):
-        self.store, self.page_id, self.result = store, page_id, result
+    def __init__(self, store: Store, page_id: str, reading: PageReading, thresholds: dict, operator: str,
+                 today: date):
+        self.store, self.page_id, self.reading = store, page_id, reading
         self.thresholds, self.operator, self.today = thresholds, operator, today
         self.out = Outcome("applied")
-        self.fields = {f["id"]: f for f in result.get("fields", [])}
 
-    def review(self, topic: str, path: str, label: str, kind: str, f: dict | None, guess: Any, rules: list[dict],
-               printed: Any = None, candidates: Any = None, premises_id: int | None = None) -> None:
-        ident = self.result.get("identity") or {}
+    def review(self, topic: str, path: str, label: str, kind: str, f: FieldReading | None, guess: Any,
+               rules: list[dict], printed: Any = None, candidates: Any = None, premises_id: int | None = None) -> None:
+        ident = self.reading.identity
         self.store.add_review_item(
-            page_id=self.page_id, print_id=ident.get("print_id"), premises_id=premises_id or self.out.premises_id,
+            page_id=self.page_id, print_id=ident.print_id if ident else None,
+            premises_id=premises_id or self.out.premises_id,
             topic=topic, field=path, label=label, kind=kind, guess=guess,
-            confidence=None if f is None else f["confidence"], crop=None if f is None else f.get("crop"),
-            rules=rules or [{"code": r, "message": READ_REASONS.get(r, r)} for r in (f or {}).get("reasons", [])],
+            confidence=None if f is None else f.confidence, crop=None if f is None else f.crop,
+            rules=rules or [{"code": str(r), "message": READ_REASONS.get(r, str(r))} for r in (f.reasons if f else [])],
             printed=printed, candidates=candidates)
         self.out.review += 1
         self.out.conflicts += topic == "conflict"
 
 
-def filled_on(result: dict, today: date) -> date | None:
+def filled_on(reading: PageReading, today: date) -> date | None:
     """The 記入日 the resident wrote, if it reads as a plausible date."""
     from junkai.validate import validate_value
 
-    f = next((f for f in result.get("fields", []) if f["id"] == "filled_on"), None)
-    if not f or not f.get("ink") or f["value"] is None:
+    f = reading.get("filled_on")
+    if not f or not f.ink or f.value is None:
         return None
-    r = validate_value("date", f["value"], today, label="記入日")
+    r = validate_value("date", f.value, today, label="記入日")
     if not r.ok or r.value is None:
         return None
     day = date.fromisoformat(r.value)
     return day if (today - day).days <= 366 else None
 
 
-def match_by_address(store: Store, result: dict) -> tuple[int | None, list[dict]]:
+def _text_of(reading: PageReading, field_id: str) -> str:
+    f = reading.get(field_id)
+    return str(f.value or "") if f else ""
+
+
+def match_by_address(store: Store, reading: PageReading) -> tuple[int | None, list[dict]]:
     """A page without a readable QR: premises with the postal code read, scored on address and names."""
-    fields = {f["id"]: f for f in result.get("fields", [])}
-    code = "".join(ch for ch in str((fields.get("postal_code") or {}).get("value") or "") if ch.isdigit())
+    code = "".join(ch for ch in _text_of(reading, "postal_code") if ch.isdigit())
     if len(code) != 7:
         return None, []
-    address = str((fields.get("address") or {}).get("value") or "")
-    names = " ".join(str(f["value"]) for fid, f in fields.items()
-                     if fid.endswith(".name") and f.get("value") and f.get("ink"))
+    address = _text_of(reading, "address")
+    names = " ".join(str(f.value) for f in reading.fields if f.id.endswith(".name") and f.value and f.ink)
     scored = []
     for c in store.premises_by_postal_code(code):
         p = c.premises
@@ -137,35 +126,60 @@ def match_by_address(store: Store, result: dict) -> tuple[int | None, list[dict]
     return (best["premises_id"] if clear else None), scored[:5]
 
 
-def reconcile_page(store: Store, page_id: str, result: dict, operator: str,
+def identify(store: Store, reading: PageReading) -> PageReading:
+    """A page without a verified QR, identified by the id printed beside it (inside the caller's
+    transaction): when exactly one of the ids it could be was printed here, the reading gets that
+    card's identity. The reader only offers the candidates: it never opens the store."""
+    if reading.identity is not None or not reading.printed_ids or reading.status in (PageStatus.FAILED,
+                                                                                       PageStatus.SKIPPED):
+        return reading
+    printed_cards = {}
+    for candidate in reading.printed_ids:
+        try:
+            card = store.printed_card(candidate)
+        except JunkaiError:
+            continue  # not an id this station printed: a misreading
+        printed_cards[card["print_id"]] = card
+    if len(printed_cards) != 1:
+        return reading
+    printed = next(iter(printed_cards.values()))
+    identified = replace(reading, reasons=list(reading.reasons), messages=list(reading.messages), identity=Identity(
+        print_id=printed["print_id"], premises_id=printed["premises_id"], card_version=printed["card_version"],
+        beat=printed["beat_id"], sheet=reading.sheet or 1, sheets=printed["sheets"], form=printed["form_type"],
+        form_version=printed["form_version"]))
+    identified.note(Reason.IDENTITY_FROM_PRINTED_ID, MESSAGES[Reason.IDENTITY_FROM_PRINTED_ID])
+    return identified
+
+
+def reconcile_page(store: Store, page_id: str, reading: PageReading, operator: str,
                    thresholds: dict[str, float] | None = None, today: date | None = None,
                    premises_id: int | None = None) -> Outcome:
     """Apply one read page to the store (inside the caller's transaction). Never applies twice:
     a printed card's sheet that another page already stands for is a duplicate."""
     today = today or date.today()
-    pg = _Page(store, page_id, result, thresholds or DEFAULT_THRESHOLDS, operator, today)
+    pg = _Page(store, page_id, reading, thresholds or DEFAULT_THRESHOLDS, operator, today)
     out = pg.out
-    if result["status"] in ("failed", "skipped"):
-        out.state = result["status"]
-        out.messages = list(result.get("messages", []))
+    if reading.status in (PageStatus.FAILED, PageStatus.SKIPPED):
+        out.state = str(reading.status)
+        out.messages = list(reading.messages)
         return out
-    ident = result.get("identity")
+    ident = reading.identity
     printed = None
     if ident:
         try:
-            printed = store.printed_card(ident["print_id"])
+            printed = store.printed_card(ident.print_id)
         except JunkaiError as exc:
             out.state = "failed"
             out.messages.append(str(exc))
             return out
-        claimed = store.claimed_page(printed["print_id"], result.get("sheet") or 1)
+        claimed = store.claimed_page(printed["print_id"], reading.sheet or 1)
         if claimed and claimed != page_id:
             out.state = "duplicate"
             out.messages.append(f"同じカードの同じ用紙はすでに取り込み済みです ({claimed})")
             return out
         premises_id = premises_id or printed["premises_id"]
     elif premises_id is None:
-        premises_id, candidates = match_by_address(store, result)
+        premises_id, candidates = match_by_address(store, reading)
         if premises_id is None:
             out.state = "waiting"
             pg.review("identity", "identity", "どの各戸のカードか", "premises", None,
@@ -177,9 +191,9 @@ def reconcile_page(store: Store, page_id: str, result: dict, operator: str,
     if premises_id is None:
         # a blank card: a new premises only after a person accepts its address
         out.state = "waiting"
-        address = " ".join(str((pg.fields.get(k) or {}).get("value") or "") for k in ("postal_code", "address"))
-        _, candidates = match_by_address(store, result)
-        pg.review("identity", "identity", "新しい各戸 (白紙カード)", "premises", pg.fields.get("address"), "new",
+        address = " ".join(_text_of(reading, k) for k in ("postal_code", "address"))
+        _, candidates = match_by_address(store, reading)
+        pg.review("identity", "identity", "新しい各戸 (白紙カード)", "premises", reading.get("address"), "new",
                   [{"code": "identity.new", "message": f"白紙カードです。住所を確かめ、既存の各戸か新規 (new) かを決めてください: {address}"}],
                   candidates=candidates)
         return out
@@ -189,7 +203,7 @@ def reconcile_page(store: Store, page_id: str, result: dict, operator: str,
 
 
 def _amend(pg: _Page, printed: dict | None) -> None:
-    store, out, result = pg.store, pg.out, pg.result
+    store, out, reading = pg.store, pg.out, pg.reading
     pid = out.premises_id
     current = store.card(pid)
     form_type = current.premises["kind"]
@@ -219,34 +233,34 @@ def _amend(pg: _Page, printed: dict | None) -> None:
         return template.replace("{key}", parts[1]) if "{key}" in template else template
 
     unchanged_sections, changes, opinion = set(), [], None
-    for f in result.get("fields", []):
-        if f["path"] and f["path"].startswith("@change."):
-            if f["value"] == F.UNCHANGED and f["confidence"] >= pg.thresholds.get("checkbox", 0.9):
-                unchanged_sections.add(f["section"])
+    for f in reading.fields:
+        if f.path and f.path.startswith("@change."):
+            if f.value == F.UNCHANGED and f.confidence >= pg.thresholds.get(FieldKind.CHECKBOX, 0.9):
+                unchanged_sections.add(f.section)
             continue
-        if not f.get("ink"):
+        if not f.ink:
             continue
-        path = path_of(f["id"], f["path"])
+        path = path_of(f.id, f.path)
         if path is None or path in ("@filled_on",) or path.startswith("@premises"):
             if path and path.startswith("@premises"):
-                pg.review("value", path, f"所在地の変更 ({f['id']})", "text", f, f["value"],
+                pg.review("value", path, f"所在地の変更 ({f.id})", "text", f, f.value,
                           [{"code": "address.changed", "message": "所在地の記入があります (転居なら新しい各戸として登録してください)"}],
                           printed=None)
             continue
         if path == "@opinion":
             opinion = f
             continue
-        if f["id"].endswith(".remove"):
-            if f["value"] in (F.REMOVED, True) and not f.get("reasons") and f["confidence"] >= pg.thresholds["checkbox"]:
+        if f.id.endswith(".remove"):
+            if f.value in (F.REMOVED, True) and not f.reasons and f.confidence >= pg.thresholds[FieldKind.CHECKBOX]:
                 changes.append((path, None, f, []))
-            elif f["value"] is not None or f.get("reasons"):
+            elif f.value is not None or f.reasons:
                 pg.review("value", path, "転出・削除", "text", f, "削除", [], printed=model.get_path(current.data, path))
             continue
         spec = _model_field(form_type, path)
         value, rules = _value_of(f, spec, pg.today)
         changes.append((path, value, f, rules))
 
-    removed = {p for p, v, f, _ in changes if v is None and f["id"].endswith(".remove")}
+    removed = {p for p, v, f, _ in changes if v is None and f.id.endswith(".remove")}
     apply = []
     for path, value, f, rules in changes:
         spec = _model_field(form_type, path)
@@ -257,7 +271,7 @@ def _amend(pg: _Page, printed: dict | None) -> None:
         b, c = model.get_path(base, path), model.get_path(current.data, path)
         kind = spec.kind if spec else "text"
         if not _sure(f, rules, pg.thresholds):  # warnings too: a person looks at them
-            pg.review("value", path, label, kind, f, value if value is not None else f["value"], rules, printed=b)
+            pg.review("value", path, label, kind, f, value if value is not None else f.value, rules, printed=b)
             continue
         if c == value:
             continue  # the store already says so
@@ -281,15 +295,15 @@ def _amend(pg: _Page, printed: dict | None) -> None:
     if opinion is not None:
         from junkai.validate import validate_value
 
-        text = validate_value("text", opinion["value"], pg.today).value
+        text = validate_value("text", opinion.value, pg.today).value
         pg.review("opinion", "@opinion", "ご要望・ご意見", "text", opinion, text, [
             {"code": "opinion.read", "message": "要望・意見の記入があります。文面を確かめ、警察活動への苦情なら苦情としてください"}])
-    if (result.get("sheet") or 1) == 1:
+    if (reading.sheet or 1) == 1:
         out.visit_id = _visit(pg, printed, at)
 
 
 def _day(pg: _Page, printed: dict | None) -> date:
-    written = filled_on(pg.result, pg.today)
+    written = filled_on(pg.reading, pg.today)
     if written:
         return written
     if printed:
@@ -349,25 +363,25 @@ def _resolve_identity(store: Store, item: dict, operator: str, today: date | Non
     page = next(iter(store.scan_pages_by_id(item["page_id"])), None)
     if page is None or page["state"] != "waiting":
         return 0
-    result = page["result"]
+    reading = PageReading.from_json(page["result"])  # stored readings are read back through their types
     value = item["value"]
     if value == "new":
-        pid = _new_premises(store, result, operator)
+        pid = _new_premises(store, reading, operator)
     else:
         pid = int(value)
-    out = reconcile_page(store, page["id"], result, operator, today=today, premises_id=pid)
+    out = reconcile_page(store, page["id"], reading, operator, today=today, premises_id=pid)
     store.update_scan_page(page["id"], state=out.state, premises_id=out.premises_id, summary=asdict(out))
     return 1
 
 
-def _new_premises(store: Store, result: dict, operator: str) -> int:
+def _new_premises(store: Store, reading: PageReading, operator: str) -> int:
     from junkai.validate import check_postal
 
-    fields = {f["id"]: f for f in result.get("fields", [])}
-    ident = result.get("identity") or {}
-    printed = store.printed_card(ident["print_id"])
-    code = str((fields.get("postal_code") or {}).get("value") or "")
-    address = str((fields.get("address") or {}).get("value") or "")
+    if reading.identity is None:
+        raise JunkaiError("カードを特定できない頁からは新しい各戸を登録できません。各戸 ID を入力してください")
+    printed = store.printed_card(reading.identity.print_id)
+    code = _text_of(reading, "postal_code")
+    address = _text_of(reading, "address")
     checked = check_postal(code, address)
     if not checked.ok:
         raise JunkaiError("白紙カードの住所をそのまま登録できません (" + " / ".join(i.message for i in checked.issues)

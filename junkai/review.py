@@ -41,6 +41,10 @@ def check(store: Store, item: dict, value: Any, today: date) -> Any:
     errors = [i.message for i in result.issues if i.severity == "error"]
     if errors:
         raise JunkaiError("この値は取り込めません: " + " / ".join(errors))
+    if item["premises_id"] and item["topic"] not in ("identity", "opinion") and not item["field"].startswith("@"):
+        # the value goes onto the card as it is (reconcile.apply_decided): it must be one its field takes
+        kind = store.premises(item["premises_id"])["kind"]
+        return model.validate_changes(kind, [(item["field"], result.value)], today)[0][1]
     return result.value
 
 

@@ -18,6 +18,12 @@ from pathlib import Path
 
 from junkai import JunkaiError
 
+# OCR confidence needed per form field kind for a value to pass on its own (junkai.toml [ocr.thresholds]),
+# as calibrated by the OCR benchmark on Tesseract: handwriting is wrong too often even when confident
+# (1.01: never). An engine without thresholds of its own starts from these.
+DEFAULT_THRESHOLDS = {"checkbox": 0.8, "digits": 0.8, "date": 0.8, "text": 1.01, "kana": 1.01, "free": 1.01}
+DEFAULT_ENGINE = "tesseract"
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -35,8 +41,12 @@ class Settings:
     # from the turnover of the last `turnover_years` years.
     stale_share: float = 0.10
     turnover_years: int = 3
-    # OCR confidence a value needs, per form field kind, to pass without review (calibrated by `junkai bench ocr`)
-    thresholds: dict = field(default_factory=dict)
+    # The text recogniser (ocr.engines), and the OCR confidence a value needs, per form field kind, to pass
+    # without review: `thresholds` those of the engine chosen, `engine_thresholds` every engine's
+    # (calibrated by `junkai bench ocr`)
+    ocr_engine: str = DEFAULT_ENGINE
+    thresholds: dict = field(default_factory=lambda: dict(DEFAULT_THRESHOLDS))
+    engine_thresholds: dict = field(default_factory=dict)
     # The scan inbox: one folder per station (`<inbox>/<station id>` unless named in [inbox.stations]);
     # a file is taken once it has not changed for `inbox_settle_seconds`.
     inbox: Path | None = None
@@ -116,7 +126,7 @@ def load(env: dict[str, str] | None = None) -> Settings:
         unconfirmed_multiplier=number("lists.unconfirmed_multiplier", 2, 1, 10),
         stale_share=number("beats.stale_share", 0.10, 0.01, 0.9, (int, float)),
         turnover_years=number("beats.turnover_years", 3, 1, 10),
-        thresholds=_thresholds(raw.get("ocr", {}).get("thresholds", {}), config_path),
+        **_ocr_settings(raw.get("ocr", {}), config_path),
         output_days=number("retention.output_days", 30, 1, 3650),
         ceased_years=number("retention.ceased_years", 5, 1, 100),
         **_flow_settings(raw, home, config_path, number),
@@ -164,16 +174,38 @@ def _flow_settings(raw: dict, home: Path, path: Path | None, number) -> dict:
     )
 
 
-def _thresholds(given: dict, path: Path | None) -> dict:
-    from junkai.reconcile import DEFAULT_THRESHOLDS
+def _ocr_settings(ocr: dict, path: Path | None) -> dict:
+    """[ocr]: the engine, and thresholds per engine. The numbers of [ocr.thresholds] are those of the
+    default engine (Tesseract); [ocr.thresholds.<engine>] sets an engine's own over the defaults."""
+    from ocr.engines import ENGINES  # the registry alone: no engine is loaded
 
-    out = dict(DEFAULT_THRESHOLDS)
+    engine = ocr.get("engine", DEFAULT_ENGINE)
+    if not isinstance(engine, str) or engine not in ENGINES:
+        raise JunkaiError(f"設定ファイル {path} の ocr.engine が分かりません: {engine!r} (使えるもの: {', '.join(ENGINES)})")
+    given = ocr.get("thresholds", {})
+    if not isinstance(given, dict):
+        raise JunkaiError(f"設定ファイル {path} の ocr.thresholds は 種類 = 数 の表です")
+    plain = {k: v for k, v in given.items() if not isinstance(v, dict)}
+    per_engine = {DEFAULT_ENGINE: _thresholds(DEFAULT_THRESHOLDS, plain, "ocr.thresholds", path)}
+    for name, table in given.items():
+        if not isinstance(table, dict):
+            continue
+        if name not in ENGINES:
+            raise JunkaiError(f"設定ファイル {path} の ocr.thresholds.{name} は知らないエンジンです "
+                              f"(使えるもの: {', '.join(ENGINES)})")
+        per_engine[name] = _thresholds(per_engine.get(name, DEFAULT_THRESHOLDS), table, f"ocr.thresholds.{name}", path)
+    chosen = per_engine.get(engine, dict(DEFAULT_THRESHOLDS))
+    return dict(ocr_engine=engine, thresholds=chosen, engine_thresholds=per_engine)
+
+
+def _thresholds(base: dict, given: dict, key: str, path: Path | None) -> dict:
+    out = dict(base)
     for kind, value in given.items():
         if kind not in out:
-            raise JunkaiError(f"設定ファイル {path} の ocr.thresholds に不明な種類があります: {kind} "
+            raise JunkaiError(f"設定ファイル {path} の {key} に不明な種類があります: {kind} "
                               f"(使える種類: {', '.join(out)})")
         if not isinstance(value, (int, float)) or isinstance(value, bool) or not 0 <= value <= 1.01:
-            raise JunkaiError(f"設定ファイル {path} の ocr.thresholds.{kind} は 0〜1 の数にしてください: {value!r}")
+            raise JunkaiError(f"設定ファイル {path} の {key}.{kind} は 0〜1 の数にしてください: {value!r}")
         out[kind] = float(value)
     return out
 

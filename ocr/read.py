@@ -1,22 +1,22 @@
-"""A scanned page in, a PageResult out: identity, form, and every field with a
+"""A scanned page in, a PageReading out: identity, form, and every field with a
 confidence, its crop and its reason codes.
 
-    pages.iter_pages ─▶ blank? ─▶ align (markers, rotation) ─▶ QR (identity, form)
+    pages.iter_pages ─▶ blank? ─▶ align once (markers, rotation) ─▶ QR (identity, form)
         ─▶ fields: ink? ─▶ checkboxes by fill ratio, comb cells by the digit
-           classifier, text by one batched Tesseract call ─▶ PageResult
+           classifier, text by one call to the text recogniser (ocr.engines)
+        ─▶ no verified QR: the printed id's crop, from the same alignment ─▶ PageReading
 
-Nothing here raises out of a batch: a page that cannot be read is a result with
-status "failed" and its reasons, kept in the quarantine folder. The form
-definition (junkai.form) is the only source of coordinates.
+Nothing here raises out of a batch: a page that cannot be read is a reading with
+status failed and its reasons, kept in the quarantine folder. The form definition
+(junkai.form) is the only source of coordinates; nothing here opens the store.
 """
 
 from __future__ import annotations
 
-import json
 import shutil
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Iterable, Iterator
@@ -27,12 +27,15 @@ import numpy as np
 from junkai import JunkaiError
 from junkai import form as F
 from junkai import qr as Q
+from junkai.readings import (MESSAGES, PARTIAL_REASONS, FieldKind, FieldReading, Identity, PageReading, PageStatus,
+                             Reason)
 from ocr import align as A
 from ocr import digits as D
+from ocr import engines as E
 from ocr import pages as P
-from ocr import tesseract as T
+from ocr import printed_id
 
-OK, PARTIAL, FAILED, SKIPPED = "ok", "partial", "failed", "skipped"
+OK, PARTIAL, FAILED, SKIPPED = PageStatus.OK, PageStatus.PARTIAL, PageStatus.FAILED, PageStatus.SKIPPED
 PX = A.PX_PER_MM
 
 # Ink: darker than this on the aligned page. The form's dropout colour is ~185 in a
@@ -47,83 +50,31 @@ CELL_INSET, BOX_INSET, ENTRY_INSET = 0.45, 0.7, 0.6  # mm kept clear of printed 
 
 
 @dataclass
-class FieldResult:
-    id: str
-    kind: str
-    section: str
-    path: str | None  # the form's card path ("members.{key}.name"): form.model_path maps it
-    value: Any
-    confidence: float
-    crop: str | None
-    reasons: list[str] = field(default_factory=list)
-    ink: bool = False
-    detail: dict | None = None  # fill ratios of tick boxes, digit confidences
-
-
-@dataclass
-class PageResult:
-    source: str
-    page: int  # 1-based within its file
-    status: str  # ok | partial | failed | skipped
-    reasons: list[str] = field(default_factory=list)  # machine codes
-    messages: list[str] = field(default_factory=list)  # the same, for a person (Japanese)
-    identity: dict | None = None  # from the verified QR code
-    form: str | None = None
-    form_version: int | None = None
-    sheet: int | None = None  # 1: the card; 2 and after: continuation sheets
-    prefilled: bool | None = None
-    rotation: int | None = None  # quarter turns clockwise it was fed with
-    dpi: float | None = None
-    fields: list[FieldResult] = field(default_factory=list)
-    quarantine: str | None = None
-    seconds: float = 0.0
-
-    def json(self) -> dict:
-        return asdict(self)
-
-    def field(self, field_id: str) -> FieldResult:
-        return next(f for f in self.fields if f.id == field_id)
-
-    def values(self) -> dict[str, Any]:
-        return {f.id: f.value for f in self.fields}
-
-
-MESSAGES = {
-    "blank_page": "白紙の頁 (裏面など) のため読み飛ばしました",
-    "markers_not_found": "位置合わせマーカーが見つかりません",
-    "orientation_unknown": "カードの向きが分かりません",
-    "qr_unreadable": "QR コードを読めません。カードの特定は住所・氏名による照合に回します",
-    "qr_integrity": "QR コードの署名が合いません (他の署で印刷したカードか、書き換えられたカードです)",
-    "qr_foreign": "QR コードが巡回連絡カードのものではありません",
-    "form_guessed": "様式は QR コードでなく印刷の配置から推定しました",
-    "form_version": "この版の様式は読めません",
-    "markers_inferred": "マーカー 1 個が見つからず、残り 3 個から補いました",
-    "skewed_markers": "マーカーの配置が様式とずれています (用紙の折れ・しわの可能性)",
-    "ocr_unavailable": "文字認識 (Tesseract) を実行できません",
-    "ocr_timeout": "文字認識 (Tesseract) が時間内に終わらず、手書きの欄は確認待ちにします",
-    "internal_error": "読み取り中に予期しないエラーが起きました",
-}
-
-
-@dataclass
 class Reader:
-    """What reading needs besides the page: the station key, and where crops and
-    failed pages go."""
+    """What reading needs besides the page: the station key, the text recogniser (a name in
+    ocr.engines.ENGINES, or one made already), and where crops and failed pages go."""
     key: bytes | None
     crops_dir: Path | None = None
     quarantine_dir: Path | None = None
     skip_unchanged: bool = True
-    batched: bool = True  # False: the naive way, one Tesseract call per text field (benchmark only)
+    batched: bool = True  # False: the naive way, one recogniser call per text field (benchmark only)
+    engine: Any = E.DEFAULT
 
     @classmethod
-    def for_home(cls, home: Path, crops_dir: Path | None = None) -> Reader:
+    def for_home(cls, home: Path, crops_dir: Path | None = None, engine: Any = E.DEFAULT) -> Reader:
         home = Path(home)
-        return cls(Q.station_key(home), crops_dir or home / "crops", home / "quarantine")
+        return cls(Q.station_key(home), crops_dir or home / "crops", home / "quarantine", engine=engine)
+
+    @property
+    def recogniser(self) -> E.TextRecogniser:
+        if isinstance(self.engine, str):
+            self.engine = E.create(self.engine)
+        return self.engine
 
     # --- batches --------------------------------------------------------------
 
-    def read_paths(self, paths: Iterable[Path], workers: int = 2) -> Iterator[PageResult]:
-        """Results of every page of every file, in order; at most a few pages in memory."""
+    def read_paths(self, paths: Iterable[Path], workers: int = 2) -> Iterator[PageReading]:
+        """Readings of every page of every file, in order; at most a few pages in memory."""
         files = P.find_files(list(paths))
         pages = (pg for f in files for pg in P.iter_pages(f))
         if workers <= 1:
@@ -141,98 +92,110 @@ class Reader:
             for fut in pending:
                 yield fut.result()
 
-    def read(self, page: P.Page) -> PageResult:
+    def read(self, page: P.Page) -> PageReading:
         """One page; never raises."""
         t0 = time.perf_counter()
-        result = PageResult(page.source, page.index + 1, OK, dpi=page.dpi)
+        reading = PageReading(page.source, page.index + 1, OK, dpi=page.dpi)
         try:
-            if page.image is None and page.reason == "blank_page":
-                result.status = SKIPPED
-                _note(result, "blank_page")
+            if page.image is None and page.reason == Reason.BLANK_PAGE:
+                reading.status = SKIPPED
+                reading.note(Reason.BLANK_PAGE)
             elif page.image is None:
-                _fail(result, page.reason or "unreadable", page.error)
+                reading.fail(Reason(page.reason or Reason.UNREADABLE), page.error)
             else:
-                self._read(page, result)
-        except T.TesseractMissing as exc:
-            _fail(result, "ocr_unavailable", str(exc))
+                self._read(page, reading)
+        except E.RecogniserUnavailable as exc:
+            reading.fields = []
+            reading.fail(Reason.OCR_UNAVAILABLE, str(exc))
         except Exception as exc:  # a page never stops the batch
-            _fail(result, "internal_error", f"{MESSAGES['internal_error']}: {type(exc).__name__}: {exc}")
-        if result.status == FAILED:
-            self._quarantine(page, result)
-        result.seconds = round(time.perf_counter() - t0, 3)
-        return result
+            reading.fields = []
+            reading.fail(Reason.INTERNAL_ERROR,
+                         f"{MESSAGES[Reason.INTERNAL_ERROR]}: {type(exc).__name__}: {exc}")
+        if reading.status == FAILED:
+            self._quarantine(page, reading)
+        reading.seconds = round(time.perf_counter() - t0, 3)
+        return reading
 
     # --- one page ---------------------------------------------------------------
 
-    def _read(self, page: P.Page, result: PageResult) -> None:
+    def _read(self, page: P.Page, reading: PageReading) -> None:
         image = page.image
         grey = A.to_grey(image)
         if _is_blank(grey):
-            result.status = SKIPPED
-            _note(result, "blank_page")
+            reading.status = SKIPPED
+            reading.note(Reason.BLANK_PAGE)
             return
-        layout1 = F.page(F.TYPES[0], 1)  # markers, QR box and title are the same on every page
-        title = next(t.box for t in layout1.texts if t.style == "title")
         try:
-            al = A.align(image, page.dpi or P.DEFAULT_DPI, F.PAGE_W, F.PAGE_H, layout1.markers, (layout1.qr, title))
+            al = align(image, page.dpi)
         except A.AlignmentError as exc:
-            _fail(result, exc.reason, str(exc))
+            reading.fail(Reason(exc.reason), str(exc))
             return
-        result.rotation = al.rotation
+        reading.rotation = al.rotation
         if al.markers_found < 4:
-            _note(result, "markers_inferred")
+            reading.note(Reason.MARKERS_INFERRED)
         if al.residual_mm > 2.0:
-            _note(result, "skewed_markers")
-        payload = self._identity(al, image, result)
-        if result.status == FAILED:
+            reading.note(Reason.SKEWED_MARKERS)
+        payload = self._identity(al, image, reading)
+        if reading.status == FAILED:
             return
         if payload is not None:
             try:
                 layout = F.page(payload.form, payload.page, payload.form_version)
             except JunkaiError as exc:
-                _fail(result, "form_version", str(exc))
+                reading.fail(Reason.FORM_VERSION, str(exc))
                 return
-            result.prefilled = payload.premises_id is not None
+            reading.prefilled = payload.premises_id is not None
         else:
             layout = _guess_layout(al.image)
-            _note(result, "form_guessed")
-        result.form, result.form_version, result.sheet = layout.form, layout.version, layout.number
-        result.fields = self._fields(layout, al.image, result)
-        if result.reasons and result.status == OK:
-            result.status = PARTIAL if any(r in PARTIAL_REASONS for r in result.reasons) else OK
+            reading.note(Reason.FORM_GUESSED)
+        reading.form, reading.form_version, reading.sheet = layout.form, layout.version, layout.number
+        reading.fields = self._fields(layout, al.image, reading)
+        if reading.identity is None:
+            reading.printed_ids = self._printed_ids(al.image)
+        if reading.reasons and reading.status == OK:
+            reading.status = PARTIAL if any(r in PARTIAL_REASONS for r in reading.reasons) else OK
 
-    def _identity(self, al: A.Alignment, image: np.ndarray, result: PageResult) -> Q.Payload | None:
+    def _identity(self, al: A.Alignment, image: np.ndarray, reading: PageReading) -> Q.Payload | None:
         box = F.page(F.TYPES[0], 1).qr
         m = 4.0
         crop = al.image[int((box.y - m) * PX): int((box.bottom + m) * PX), int((box.x - m) * PX): int((box.right + m) * PX)]
         texts = A.decode_qr(crop) or A.decode_qr(A.luminance(image))
         if not texts:
-            _note(result, "qr_unreadable")
+            reading.note(Reason.QR_UNREADABLE)
             return None
         if self.key is None:
-            _note(result, "qr_integrity", "署の鍵がないため QR コードを確かめられません")
+            reading.note(Reason.QR_INTEGRITY, "署の鍵がないため QR コードを確かめられません")
             return None
         for text in texts:
             try:
                 p = Q.decode(text, self.key)
             except JunkaiError:
                 continue
-            result.identity = dict(print_id=p.print_id, premises_id=p.premises_id, card_version=p.card_version,
-                                   beat=p.beat, sheet=p.page, sheets=p.pages, form=p.form, form_version=p.form_version)
+            reading.identity = Identity(print_id=p.print_id, premises_id=p.premises_id, card_version=p.card_version,
+                                        beat=p.beat, sheet=p.page, sheets=p.pages, form=p.form,
+                                        form_version=p.form_version)
             return p
         # Reed-Solomon inside the code makes a misread all but impossible: a code that decodes
         # and does not verify was printed elsewhere or altered, so nothing on the page is trusted
         ours = any(t.strip().startswith(Q.PREFIX) for t in texts)
-        _fail(result, "qr_integrity" if ours else "qr_foreign", None)
+        reading.fail(Reason.QR_INTEGRITY if ours else Reason.QR_FOREIGN, None)
         return None
+
+    def _printed_ids(self, aligned: np.ndarray) -> list[str]:
+        """The ids the one printed beside the QR could be, for the store to tell which was printed."""
+        try:
+            read = self.recogniser.read([E.Crop(printed_id.crop(aligned), E.CropKind.PRINT_ID)])
+        except E.RecogniserTimeout:
+            return []  # an id not read: the card is matched by its address and names instead
+        return printed_id.candidates(read[0])
 
     # --- fields -----------------------------------------------------------------
 
-    def _fields(self, layout: F.Page, img: np.ndarray, result: PageResult) -> list[FieldResult]:
-        prefilled = result.prefilled
-        out: list[FieldResult] = []
-        crops_dir = self._crops_for(result)
-        changes: dict[str, FieldResult] = {}
+    def _fields(self, layout: F.Page, img: np.ndarray, reading: PageReading) -> list[FieldReading]:
+        prefilled = reading.prefilled
+        out: list[FieldReading] = []
+        crops_dir = self._crops_for(reading)
+        changes: dict[str, FieldReading] = {}
         # change boxes first: a section ticked 変更なし needs no handwriting read
         for f in layout.fields:
             if f.id.endswith(".change"):
@@ -240,17 +203,17 @@ class Reader:
                     continue
                 fr = _checkbox(f, img)
                 changes[f.section] = fr
-        texts: list[tuple[FieldResult, np.ndarray]] = []
-        digit_jobs: list[tuple[F.Field, FieldResult]] = []
+        texts: list[tuple[FieldReading, E.Crop]] = []
+        digit_jobs: list[tuple[F.Field, FieldReading]] = []
         for f in layout.fields:
             if f.prefilled_only and prefilled is False:
                 continue
             if f.id.endswith(".change"):
                 fr = changes[f.section]
-            elif f.kind == "checkbox":
+            elif f.kind == FieldKind.CHECKBOX:
                 fr = _checkbox(f, img)
-            elif f.kind in ("digits", "date"):
-                fr = FieldResult(f.id, f.kind, f.section, f.path, None, 1.0, None)
+            elif f.kind in (FieldKind.DIGITS, FieldKind.DATE):
+                fr = FieldReading(f.id, f.kind, f.section, f.path, None, 1.0)
                 digit_jobs.append((f, fr))
             else:
                 fr, crop = _text_field(f, img, force=not self.batched)
@@ -258,19 +221,19 @@ class Reader:
                     texts.append((fr, crop))
             out.append(fr)
         self._read_digits(digit_jobs, img)
-        self._read_texts(texts, result)
+        self._read_texts(texts, reading)
         for fr in out:
             ch = changes.get(fr.section)
             if ch is not None and fr is not ch and ch.value == F.UNCHANGED and ch.confidence >= 0.8:
                 if fr.ink:
-                    fr.reasons.append("ink_in_unchanged_section")
+                    fr.reasons.append(Reason.INK_IN_UNCHANGED_SECTION)
                 else:
-                    fr.reasons.append("section_unchanged")
+                    fr.reasons.append(Reason.SECTION_UNCHANGED)
             if crops_dir is not None and (fr.ink or fr.value not in (None, [], "")):
                 fr.crop = _save_crop(crops_dir, layout.field(fr.id), img)
         return out
 
-    def _read_digits(self, jobs: list[tuple[F.Field, FieldResult]], img: np.ndarray) -> None:
+    def _read_digits(self, jobs: list[tuple[F.Field, FieldReading]], img: np.ndarray) -> None:
         cells, owners = [], []
         for f, fr in jobs:
             for i, c in enumerate(f.cells):
@@ -284,39 +247,43 @@ class Reader:
             ds = per.get(id(fr), [])
             _digits_value(f, fr, ds, img)
 
-    def _read_texts(self, texts: list[tuple[FieldResult, np.ndarray]], result: PageResult) -> None:
+    def _read_texts(self, texts: list[tuple[FieldReading, E.Crop]], reading: PageReading) -> None:
         if not texts:
             return
         crops = [c for _, c in texts]
+        engine = self.recogniser
         try:
-            read = T.read_batch(crops) if self.batched else T.read_each(crops)
-        except T.TesseractTimeout as exc:
+            # one call for the page (the recogniser batches it); the naive way, one call per crop
+            read = engine.read(crops) if self.batched else [engine.read([c])[0] for c in crops]
+        except E.RecogniserTimeout as exc:
             # the tick boxes and digits of the page stand; its writing goes to a person
             for fr, _ in texts:
                 fr.value, fr.confidence = None, 0.0
-                fr.reasons.append("ocr_timeout")
-            _note(result, "ocr_timeout", str(exc))
+                fr.reasons.append(Reason.OCR_TIMEOUT)
+            reading.note(Reason.OCR_TIMEOUT, str(exc))
             return
-        for (fr, _), t in zip(texts, read):
-            fr.value = t.text or None
-            fr.confidence = round(t.confidence, 3) if t.text else 0.0
-            if not t.text:
-                fr.reasons.append("unreadable")
-            elif t.confidence < 0.6:
-                fr.reasons.append("low_confidence")
+        for (fr, _), candidates in zip(texts, read):
+            fr.candidates = list(candidates)
+            best = candidates[0] if candidates else None
+            fr.value = best.text if best else None
+            fr.confidence = round(best.confidence, 3) if best else 0.0
+            if best is None:
+                fr.reasons.append(Reason.UNREADABLE)
+            elif best.confidence < 0.6:
+                fr.reasons.append(Reason.LOW_CONFIDENCE)
 
     # --- files --------------------------------------------------------------------
 
-    def _crops_for(self, result: PageResult) -> Path | None:
+    def _crops_for(self, reading: PageReading) -> Path | None:
         if self.crops_dir is None:
             return None
-        ident = result.identity
-        name = f"{ident['print_id']}-{ident['sheet']}" if ident else f"{Path(result.source).stem}-p{result.page}"
+        ident = reading.identity
+        name = f"{ident.print_id}-{ident.sheet}" if ident else f"{Path(reading.source).stem}-p{reading.page}"
         d = Path(self.crops_dir) / name
         d.mkdir(parents=True, exist_ok=True)
         return d
 
-    def _quarantine(self, page: P.Page, result: PageResult) -> None:
+    def _quarantine(self, page: P.Page, reading: PageReading) -> None:
         if self.quarantine_dir is None:
             return
         try:
@@ -325,7 +292,7 @@ class Reader:
             stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
             base = f"{stamp}-{Path(page.source).name}"
             if page.image is not None:
-                target = q / f"{base}-p{result.page}.png"
+                target = q / f"{base}-p{reading.page}.png"
                 cv2.imwrite(str(target), page.image if page.image.ndim == 2 else page.image[:, :, ::-1])
             else:
                 target = q / base
@@ -334,25 +301,18 @@ class Reader:
                     shutil.copyfile(src, target)
                 else:
                     target.touch()
-            reason = "\n".join([f"{page.source} の {result.page} 頁目"] + result.messages) + "\n"
+            reason = "\n".join([f"{page.source} の {reading.page} 頁目"] + reading.messages) + "\n"
             Path(str(target) + ".reason.txt").write_text(reason, encoding="utf-8")
-            result.quarantine = str(target)
+            reading.quarantine = str(target)
         except OSError as exc:
-            result.messages.append(f"隔離フォルダに保存できません: {exc}")
+            reading.messages.append(f"隔離フォルダに保存できません: {exc}")
 
 
-PARTIAL_REASONS = {"qr_unreadable", "qr_integrity", "form_guessed", "markers_inferred", "skewed_markers",
-                   "ocr_timeout"}
-
-
-def _note(result: PageResult, reason: str, message: str | None = None) -> None:
-    result.reasons.append(reason)
-    result.messages.append(message or MESSAGES.get(reason, reason))
-
-
-def _fail(result: PageResult, reason: str, message: str | None) -> None:
-    result.status = FAILED
-    _note(result, reason, message)
+def align(image: np.ndarray, dpi: float | None) -> A.Alignment:
+    """The page aligned to the form by its markers (the same on every form and sheet); raises AlignmentError."""
+    layout1 = F.page(F.TYPES[0], 1)
+    title = next(t.box for t in layout1.texts if t.style == "title")
+    return A.align(image, dpi or P.DEFAULT_DPI, F.PAGE_W, F.PAGE_H, layout1.markers, (layout1.qr, title))
 
 
 def _is_blank(grey: np.ndarray) -> bool:
@@ -386,38 +346,38 @@ def _box_state(r: float) -> tuple[str, float]:
     return "ambiguous", 0.3
 
 
-def _checkbox(f: F.Field, img: np.ndarray) -> FieldResult:
+def _checkbox(f: F.Field, img: np.ndarray) -> FieldReading:
     ratios = [_ink_share(_slice(img, o.box, BOX_INSET)) for o in f.options]
     states = [_box_state(r) for r in ratios]
     ticked = [o.value for o, (s, _) in zip(f.options, states) if s == "ticked"]
-    reasons = []
+    reasons: list[Reason] = []
     conf = min(c for _, c in states)
     if any(s == "ambiguous" for s, _ in states):
-        reasons.append("ambiguous_mark")
+        reasons.append(Reason.AMBIGUOUS_MARK)
     if any(s == "cancelled" for s, _ in states):
-        reasons.append("cancelled_mark")
+        reasons.append(Reason.CANCELLED_MARK)
     if f.multiple:
         value: Any = ticked
     elif len(ticked) > 1:
         value, conf = None, min(conf, 0.2)
-        reasons.append("multiple_ticks")
+        reasons.append(Reason.MULTIPLE_TICKS)
     else:
         value = ticked[0] if ticked else None
     detail = {o.value: round(r, 4) for o, r in zip(f.options, ratios)}
     ink = any(s != "empty" for s, _ in states)
-    return FieldResult(f.id, f.kind, f.section, f.path, value, round(conf, 3), None, reasons, ink, detail)
+    return FieldReading(f.id, f.kind, f.section, f.path, value, round(conf, 3), None, reasons, ink, detail)
 
 
 # --- comb cells -----------------------------------------------------------------------------
 
 
-def _digits_value(f: F.Field, fr: FieldResult, ds: list[D.Digit], img: np.ndarray) -> None:
+def _digits_value(f: F.Field, fr: FieldReading, ds: list[D.Digit], img: np.ndarray) -> None:
     written = [d.value is not None for d in ds]
     fr.detail = {"cells": [d.value for d in ds], "confidence": [round(d.confidence, 3) for d in ds]}
-    reasons = sorted({d.reason for d in ds if d.reason})
+    reasons = [Reason(r) for r in sorted({d.reason for d in ds if d.reason})]
     confs = [d.confidence for d in ds if d.value is not None]
     era = None
-    if f.kind == "date":
+    if f.kind == FieldKind.DATE:
         eras = _checkbox(f, img)
         era = eras.value
         if eras.ink:
@@ -430,18 +390,18 @@ def _digits_value(f: F.Field, fr: FieldResult, ds: list[D.Digit], img: np.ndarra
         return
     if any(written):
         first, last = written.index(True), len(written) - 1 - written[::-1].index(True)
-        if not all(written[first: last + 1]) and f.kind == "digits":
-            reasons.append("gap_in_digits")
-    if f.kind == "date":
+        if not all(written[first: last + 1]) and f.kind == FieldKind.DIGITS:
+            reasons.append(Reason.GAP_IN_DIGITS)
+    if f.kind == FieldKind.DATE:
         parts = {}
         for name, start, n in f.groups:
             cells = ds[start: start + n]
             parts[name] = "".join(d.value for d in cells if d.value) or None
         fr.value = dict(era=era, **parts)
         if era is None:
-            reasons.append("era_missing")
+            reasons.append(Reason.ERA_MISSING)
         if any(v is None for v in parts.values()):
-            reasons.append("date_incomplete")
+            reasons.append(Reason.DATE_INCOMPLETE)
     else:
         fr.value = "".join(d.value or "" for d in ds)
     fr.confidence = round(min(confs) if confs else 0.0, 3)
@@ -451,18 +411,27 @@ def _digits_value(f: F.Field, fr: FieldResult, ds: list[D.Digit], img: np.ndarra
 # --- text -----------------------------------------------------------------------------------
 
 
-def _text_field(f: F.Field, img: np.ndarray, force: bool = False) -> tuple[FieldResult, np.ndarray | None]:
+def _text_field(f: F.Field, img: np.ndarray, force: bool = False) -> tuple[FieldReading, E.Crop | None]:
     """The field, and the crop to read (None when there is no ink); force: read it anyway."""
     region = _slice(img, f.entry, ENTRY_INSET)
     ink = _ink_share(region)
-    fr = FieldResult(f.id, f.kind, f.section, f.path, None, 1.0, None, [], ink >= TEXT_INK_MIN)
+    fr = FieldReading(f.id, f.kind, f.section, f.path, None, 1.0, None, [], ink >= TEXT_INK_MIN)
     if not fr.ink and not force:
         fr.confidence = round(1.0 - min(1.0, ink / TEXT_INK_MIN) * 0.2, 3)
         return fr, None
-    # paper and dropout lines to white, so Tesseract sees ink only
+    # paper and dropout lines to white, so the recogniser sees ink only
     crop = region.copy()
     crop[crop > 170] = 255
-    return fr, crop
+    return fr, E.Crop(crop, _crop_kind(f))
+
+
+def _crop_kind(f: F.Field) -> E.CropKind:
+    if f.kind == FieldKind.KANA:
+        return E.CropKind.KANA
+    if f.kind == FieldKind.FREE:
+        return E.CropKind.FREE
+    last = f.id.split(".")[-1]
+    return E.CropKind.NAME if last == "name" or last.endswith("_name") else E.CropKind.TEXT
 
 
 def _save_crop(d: Path, f: F.Field, img: np.ndarray) -> str:
@@ -492,7 +461,3 @@ def _guess_layout(img: np.ndarray) -> F.Page:
             best, best_score = c, score
     return best
 
-
-def results_json(results: Iterable[PageResult]) -> Iterator[str]:
-    for r in results:
-        yield json.dumps(r.json(), ensure_ascii=False)

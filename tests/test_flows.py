@@ -138,46 +138,6 @@ def test_every_schedule_gives_its_flow_exactly_the_parameters_it_takes():
 # --- retries: transient failures only -------------------------------------------------------------------------
 
 
-def test_failures_are_retried_only_when_they_may_pass(harness, tmp_path, monkeypatch):
-    from prefect import flow
-
-    from junkai import ingest as I
-
-    store = Store(f"sqlite:///{tmp_path / 'junkai.sqlite3'}")
-    store.migrate()
-    with store.transaction():
-        store.add_scan_file("ab" * 32, "scan.pdf", 3, "scans/ab.pdf", AS_OF, "試験")
-    blank = dict(page=1, status="skipped", messages=["白紙"], identity=None, fields=[], source="scan.pdf")
-    real, calls = I.record, []
-
-    def locked_once(*args, **kwargs):
-        calls.append(1)
-        if len(calls) == 1:
-            raise sa.exc.OperationalError("INSERT", {}, Exception("database is locked"))
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(I, "record", locked_once)
-    record = ingest_flow.record.with_options(retry_delay_seconds=0)
-
-    @flow
-    def one_page(result: dict) -> str:
-        return record(store, "ab" * 32, result, "試験", {}, AS_OF).state
-
-    assert one_page(blank) == "skipped" and len(calls) == 2
-    assert _count(store, scan_page) == 1
-
-    def bad_input(*args, **kwargs):
-        calls.append(1)
-        raise JunkaiError("この印刷IDのカードは印刷されていません")
-
-    monkeypatch.setattr(I, "record", bad_input)
-    calls.clear()
-    with pytest.raises(JunkaiError):
-        one_page(dict(blank, page=2))
-    assert len(calls) == 1
-    store.close()
-
-
 def test_transient_is_what_may_pass_on_a_second_try():
     import errno
 
@@ -359,10 +319,10 @@ def test_ingest_on_a_dask_cluster_equals_the_threaded_run(harness, station, copy
 CHILD = """
 import sys
 from pathlib import Path
-from junkai.ingest import ingest
-from junkai.reconcile import DEFAULT_THRESHOLDS
+from junkai import settings
+from junkai.ingest import run
 from junkai.store import Store
-ingest(Store(sys.argv[1]), Path(sys.argv[2]), [Path(sys.argv[3])], "地域課 試験", DEFAULT_THRESHOLDS)
+run(Store(sys.argv[1]), settings.load({"JUNKAI_HOME": sys.argv[2]}), [Path(sys.argv[3])], "地域課 試験", None)
 """
 
 

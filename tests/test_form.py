@@ -1,22 +1,26 @@
-"""The form definition (junkai/form.py) and the QR payload (junkai/qr.py): plain data, no rendering."""
+"""The form definition (junkai/form/) and the QR payload (junkai/qr.py): plain data, no rendering."""
 
+import dataclasses
 import hashlib
 import itertools
 import json
 import random
 import stat
 from datetime import date
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
-from junkai import JunkaiError, form as F, model, qr
+from junkai import JunkaiError, form as F, model, qr, wareki as W
 from junkai.cli import app
 
-SHEETS = [(F.model.HOUSEHOLD, n) for n in (1, 2, 3)] + [(F.model.BUSINESS, n) for n in (1, 2)]
+SHEETS = [(v, model.HOUSEHOLD, n) for v in F.published() for n in (1, 2, 3)] + \
+    [(v, model.BUSINESS, n) for v in F.published() for n in (1, 2)]
 
-# A layout change must come with a new VERSION: scans are read with the layout they were
-# printed with. When this fails, bump form.VERSION and record the new fingerprints.
+# Each published layout, fingerprinted: scans are read with the layout they were printed
+# with, so a published version never changes. A changed layout is published as a new
+# version (junkai.form) with its own fingerprints here.
 FINGERPRINTS = {
     1: {
         "household": "0ef18ca06e4e5bde0f8c655172c819a859ed4e3a748335f091e16c53e261c818",
@@ -25,8 +29,8 @@ FINGERPRINTS = {
 }
 
 
-def fingerprint(kind: str) -> str:
-    return hashlib.sha256(json.dumps(F.describe(kind, 3), sort_keys=True).encode()).hexdigest()
+def fingerprint(kind: str, version: int) -> str:
+    return hashlib.sha256(json.dumps(F.describe(kind, 3, version), sort_keys=True).encode()).hexdigest()
 
 
 def all_boxes(page: F.Page):
@@ -39,9 +43,9 @@ def all_boxes(page: F.Page):
         yield f"marker{i}", m
 
 
-@pytest.mark.parametrize("kind,number", SHEETS)
-def test_every_box_is_on_the_page_and_nothing_overlaps(kind, number):
-    page = F.page(kind, number)
+@pytest.mark.parametrize("version,kind,number", SHEETS)
+def test_every_box_is_on_the_page_and_nothing_overlaps(version, kind, number):
+    page = F.page(kind, number, version)
     sheet = F.Box(0, 0, F.PAGE_W, F.PAGE_H)
     boxes = list(all_boxes(page))
     for name, box in boxes:
@@ -66,9 +70,9 @@ def test_every_box_is_on_the_page_and_nothing_overlaps(kind, number):
             assert not a.overlaps(b), f.id
 
 
-@pytest.mark.parametrize("kind,number", SHEETS)
-def test_boxes_are_large_enough_for_a_pen(kind, number):
-    for f in F.page(kind, number).fields:
+@pytest.mark.parametrize("version,kind,number", SHEETS)
+def test_boxes_are_large_enough_for_a_pen(version, kind, number):
+    for f in F.page(kind, number, version).fields:
         for c in f.cells:
             assert c.w >= 6.0 and c.h >= 6.5, f.id
         for o in f.options:
@@ -105,7 +109,7 @@ def test_every_card_field_of_the_model_is_on_the_form(kind):
         assert kinds["members.1.birth_date"] == "date" and kinds["members.1.kana"] == "kana"
         assert kinds["home_phone"] == "digits" and kinds["members.1.relation"] == "checkbox"
         assert [o.value for o in page.field("members.1.relation").options] == list(model.RELATIONS)
-        assert [o.value for o in page.field("members.1.birth_date").options] == [e for e, _ in F.ERAS]
+        assert [o.value for o in page.field("members.1.birth_date").options] == [e for e, _ in W.ERAS]
         assert page.field("visit_days").multiple and not page.field("dwelling").multiple
     else:
         assert [o.value for o in page.field("security").options] == list(model.SECURITY)
@@ -132,7 +136,8 @@ def test_field_ids_map_onto_card_paths_through_the_printed_rows():
 
 
 def test_continuation_sheets_number_their_rows_after_the_first_sheet():
-    first, more = F.ROWS[model.HOUSEHOLD]["members"]
+    first, more = F.rows_per_sheet(model.HOUSEHOLD)["members"]
+    assert F.rows_per_sheet(model.BUSINESS) == {"contacts": (4, 9)}
     assert F.page(model.HOUSEHOLD, 2).rows["members"] == (first + 1, first + more)
     assert F.page(model.HOUSEHOLD, 3).rows["members"] == (first + more + 1, first + 2 * more)
     assert F.pages_needed(model.HOUSEHOLD, {"members": first - 1, "contacts": 2}) == 1
@@ -167,22 +172,50 @@ def test_describe_prints_the_definition_as_json():
     assert [o["label"] for o in date_field["options"]] == ["明", "大", "昭", "平", "令"]
 
 
+@pytest.mark.parametrize("version", F.published())
 @pytest.mark.parametrize("kind", F.TYPES)
-def test_the_layout_does_not_change_without_a_new_version(kind):
-    assert fingerprint(kind) == FINGERPRINTS[F.VERSION][kind], (
-        "the form layout changed: bump junkai.form.VERSION and record the new fingerprint")
+def test_a_published_layout_never_changes(kind, version):
+    assert fingerprint(kind, version) == FINGERPRINTS[version][kind], (
+        f"the layout of published version {version} changed: publish the change as a new version instead")
+
+
+# Version 1 as it was published: every box, text and slot of pages 1-3, exact to the float,
+# and the head of its description. A printed card is read by these numbers for as long as it
+# is out with a resident, so a published version never changes.
+PUBLISHED = Path(__file__).parent / "published_forms"
+
+
+@pytest.mark.parametrize("kind", ["household", "business"])
+def test_version_1_is_the_layout_it_was_published_with(kind):
+    frozen = json.loads((PUBLISHED / "v1.json").read_text())[kind]
+    for n, want in enumerate(frozen["pages"], start=1):
+        got = json.loads(json.dumps(dataclasses.asdict(F.page(kind, n, 1))))
+        assert got == want, f"{kind} page {n} of version 1 changed"
+    doc = F.describe(kind, 3, version=1)
+    assert doc.pop("pages") == [F.page(kind, n, 1).json() for n in (1, 2, 3)]
+    assert doc == frozen["describe"]
 
 
 # --- dates --------------------------------------------------------------------------------
 
 
 def test_era_of_a_date():
-    assert F.wareki_text(date(1989, 1, 7)) == "昭和64年1月7日"
-    assert F.wareki_text(date(1989, 1, 8)) == "平成元年1月8日"
-    assert F.wareki_text("2019-04-30") == "平成31年4月30日"
-    assert F.wareki_text("2019-05-01") == "令和元年5月1日"
-    assert F.wareki_text("1926-12-25") == "昭和元年12月25日"
-    assert F.wareki_text(None) == ""
+    assert W.wareki_text(date(1989, 1, 7)) == "昭和64年1月7日"
+    assert W.wareki_text(date(1989, 1, 8)) == "平成元年1月8日"
+    assert W.wareki_text("2019-04-30") == "平成31年4月30日"
+    assert W.wareki_text("2019-05-01") == "令和元年5月1日"
+    assert W.wareki_text("1926-12-25") == "昭和元年12月25日"
+    assert W.wareki_text(None) == ""
+    assert F.wareki_text is W.wareki_text and F.to_wareki is W.to_wareki  # the names callers use
+
+
+def test_era_dates_back_to_days():
+    assert W.from_wareki("平成", 1, 1, 8) == date(1989, 1, 8)
+    assert W.from_wareki("昭和", 64, 1, 7) == date(1989, 1, 7)
+    assert W.from_wareki("令和", 1, 2, 30) is None and W.from_wareki("令和", 0, 5, 1) is None
+    assert W.from_wareki("昭和", 70, 1, 1) == date(1995, 1, 1)  # a day outside the era: the caller checks
+    assert W.era_name("S") == "昭和" and W.era_name("平") == "平成" and W.era_name("令和") == "令和"
+    assert W.era_name("X") is None and W.era_name("") is None
 
 
 # --- QR payload and print ids ---------------------------------------------------------------

@@ -23,14 +23,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from junkai import qr
+from junkai import qr, settings
 from junkai import simulate as S
-from junkai.ingest import ingest, sha256_of
-from junkai.reconcile import DEFAULT_THRESHOLDS
+from junkai.ingest import run, sha256_of
 from junkai.store import Store
 from ocr import pages as P
 from ocr import read as R
-from ocr import tesseract as T
+from ocr.engines import tesseract as T
 from tests import hostile as H
 from tests.ocr_cards import printed
 
@@ -130,7 +129,7 @@ def test_ingest_records_ten_thousand_empty_pages_as_skipped_in_seconds(corpus, t
     store = Store(f"sqlite:///{home / 'junkai.sqlite3'}")
     try:
         t0 = time.perf_counter()
-        summary = ingest(store, home, [folder], "地域課 試験", DEFAULT_THRESHOLDS)
+        summary = run(store, settings.load({"JUNKAI_HOME": str(home)}), [folder], "地域課 試験", None).summary
         seconds = time.perf_counter() - t0
         with store.transaction():
             pages = store.scan_pages(sha256_of(folder / "empty-pages.pdf"))
@@ -147,7 +146,7 @@ def test_ingest_quarantines_each_bad_page_with_its_reason_and_records_the_good_c
     home, folder, sheet = corpus
     store = Store(f"sqlite:///{home / 'junkai.sqlite3'}")
     try:
-        summary = ingest(store, home, [folder], "地域課 試験", DEFAULT_THRESHOLDS)
+        summary = run(store, settings.load({"JUNKAI_HOME": str(home)}), [folder], "地域課 試験", None).summary
         with store.transaction():
             pages = {p["file_sha256"]: p for p in store.scan_pages()}
     finally:

@@ -22,14 +22,18 @@ import pytest
 import sqlalchemy as sa
 
 from junkai import JunkaiError, form as F, model, qr, settings
-from junkai.ingest import ingest
-from junkai.reconcile import DEFAULT_THRESHOLDS
+from junkai import ingest as I
+from junkai.readings import FieldReading, PageReading, PageStatus
 from junkai.review import decide
 from junkai.store import Store, card_event, review_item, scan_page
 from junkai.validate import validate_value
 
 JUNKAI = Path(sys.executable).with_name("junkai")
 TODAY = date.today()
+
+
+def ingest(store: Store, home: Path, paths: list[Path], **kwargs) -> I.Run:
+    return I.run(store, settings.load({"JUNKAI_HOME": str(home)}), paths, "地域課 試験", None, **kwargs)
 
 
 def junkai(home: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
@@ -90,7 +94,7 @@ def returned(tmp_path_factory):
     page = pdfium.PdfDocument(str(first_pdf))[0].render(scale=200 / 72, grayscale=True).to_pil()
     page.save(scans / "rescan.png", dpi=(200, 200))
     s = Store(f"sqlite:///{home / 'junkai.sqlite3'}")
-    summary = ingest(s, home, [scans], "地域課 試験", DEFAULT_THRESHOLDS)
+    summary = ingest(s, home, [scans]).summary
     return dict(home=home, scans=scans, truth=truth, store=s, summary=summary, hidden=hidden, root=root)
 
 
@@ -149,7 +153,7 @@ def test_nothing_is_applied_twice_and_a_second_ingest_adds_nothing(returned):
             "select print_id, sheet, count(*) from scan_page where state in ('applied','waiting') "
             "and print_id is not null group by print_id, sheet having count(*) > 1")).all()
     assert claimed == []
-    again = ingest(s, returned["home"], [returned["scans"]], "地域課 試験", DEFAULT_THRESHOLDS)
+    again = ingest(s, returned["home"], [returned["scans"]]).summary
     assert again.files == again.files_seen_before and again.pages == 0
     with s.transaction():
         after = (s.conn.execute(sa.select(sa.func.count()).select_from(card_event)).scalar_one(),
@@ -190,12 +194,14 @@ def test_without_qr_or_printed_id_a_page_is_matched_by_address_and_names(returne
         card = next(c for c in s.cards_of_beat("S01-P01-B1") if c.version and c.data.get("members"))
         p = card.premises
         names = [m["name"] for m in card.data["members"].values()]
-        result = dict(fields=[
-            dict(id="postal_code", value=p["postal_code"], ink=True),
-            dict(id="address", value=f"{p['city']}{p['town']}{p['block']} {p['building'] or ''}", ink=True),
-            *[dict(id=f"members.{i + 1}.name", value=n, ink=True) for i, n in enumerate(names)]])
+        result = PageReading("x.png", 1, PageStatus.PARTIAL, fields=[
+            FieldReading("postal_code", "digits", "address", None, p["postal_code"], 0.9, ink=True),
+            FieldReading("address", "text", "address", None, f"{p['city']}{p['town']}{p['block']} {p['building'] or ''}",
+                         0.9, ink=True),
+            *[FieldReading(f"members.{i + 1}.name", "text", "members", None, n, 0.9, ink=True)
+              for i, n in enumerate(names)]])
         found, candidates = match_by_address(s, result)
-        result["fields"][0]["value"] = "0300000"  # a postal code with no premises: nothing to match
+        result.fields[0].value = "0300000"  # a postal code with no premises: nothing to match
         none, no_candidates = match_by_address(s, result)
     assert found == p["id"] and candidates[0]["premises_id"] == p["id"]
     assert none is None and no_candidates == []
@@ -269,11 +275,12 @@ def test_every_value_written_on_a_returned_card_is_applied_or_waits_for_a_person
 CHILD = """
 import sys
 from pathlib import Path
-from junkai.ingest import ingest
-from junkai.reconcile import DEFAULT_THRESHOLDS
+from junkai import settings
+from junkai.ingest import run
 from junkai.store import Store
 home = Path(sys.argv[1])
-ingest(Store(f"sqlite:///{home / 'junkai.sqlite3'}"), home, [Path(sys.argv[2])], "地域課 試験", DEFAULT_THRESHOLDS)
+run(Store(f"sqlite:///{home / 'junkai.sqlite3'}"), settings.load({"JUNKAI_HOME": str(home)}), [Path(sys.argv[2])],
+    "地域課 試験", None)
 """
 
 
@@ -353,3 +360,86 @@ def test_two_ingests_at_once_apply_every_page_exactly_once(returned):
     claimed = [(p["print_id"], p["sheet"]) for p in pages if p["state"] in ("applied", "waiting") and p["print_id"]]
     assert len(claimed) == len(set(claimed))
     assert any(p["state"] == "duplicate" for p in pages)
+
+
+def test_a_page_that_cannot_be_read_or_recorded_is_noted_and_the_next_run_takes_it(returned, monkeypatch):
+    """Per-page isolation through any read map: a read that never completed and a record that failed
+    leave their page unrecorded and said in the file's outcome; the other pages are recorded, and the
+    next run reads and records only the two."""
+    root = returned["root"]
+    home = root / "isolated"
+    shutil.copytree(root / "pristine", home)
+    pdf = max(sorted((returned["scans"] / "a").glob("*.pdf")), key=lambda p: len(pdfium_pages(p)))
+    pages = len(pdfium_pages(pdf))
+    assert pages >= 3
+    seen = []
+
+    def flaky_map(jobs):
+        for job, reading in zip(jobs, I.sequential(jobs)):
+            seen.append(job)
+            yield RuntimeError("worker lost") if job.index == 0 else reading
+
+    real = I._record
+
+    def refuses_page_2(store, sha, reading, *args):
+        if reading.page == 2:
+            raise ValueError("bad row")
+        return real(store, sha, reading, *args)
+
+    monkeypatch.setattr(I, "_record", refuses_page_2)
+    s = Store(f"sqlite:///{home / 'junkai.sqlite3'}")
+    heard = []
+    first = ingest(s, home, [pdf], read_map=flaky_map, on_page=lambda r, o: heard.append(r.page))
+    outcome = first.files[str(pdf)]
+    assert [j.index for j in seen] == list(range(pages))  # every page went to the read map, in order
+    assert outcome.failures[0].startswith("1 頁: 読み取りが中断しました (RuntimeError")
+    assert outcome.failures[1].startswith("2 頁: 記録できませんでした (ValueError")
+    assert outcome.pages == heard == list(range(3, pages + 1)) and first.summary.pages == pages - 2
+    monkeypatch.setattr(I, "_record", real)
+    again = ingest(s, home, [pdf], read_map=I.sequential)
+    assert sorted(again.files[str(pdf)].pages) == [1, 2] and not again.files[str(pdf)].failures
+    with s.transaction():
+        assert sorted(p["page"] for p in s.scan_pages(I.sha256_of(pdf))) == list(range(1, pages + 1))
+    s.close()
+
+
+def pdfium_pages(path: Path) -> list:
+    import pypdfium2 as pdfium
+
+    return list(pdfium.PdfDocument(str(path)))
+
+
+def test_recording_is_tried_again_only_for_failures_that_may_pass_and_never_twice(tmp_path, monkeypatch):
+    store = Store(f"sqlite:///{tmp_path / 'junkai.sqlite3'}")
+    store.migrate()
+    sha = "ab" * 32
+    with store.transaction():
+        store.add_scan_file(sha, "scan.pdf", 3, "scans/ab.pdf", datetime.now(), "試験")
+    blank = PageReading("scan.pdf", 1, PageStatus.SKIPPED, ["blank_page"], ["白紙"])
+    monkeypatch.setattr(I, "RETRY_DELAYS", [0, 0, 0])
+    real, calls = I._record, []
+
+    def locked_once(*args):
+        calls.append(1)
+        if len(calls) == 1:
+            raise sa.exc.OperationalError("INSERT", {}, Exception("database is locked"))
+        return real(*args)
+
+    monkeypatch.setattr(I, "_record", locked_once)
+    reading, out = I.record(store, sha, blank, "試験", {}, TODAY)
+    assert out.state == "skipped" and len(calls) == 2 and reading == blank
+    # a retry after the try that did get through finds the page recorded, and records nothing more
+    assert I.record(store, sha, blank, "試験", {}, TODAY)[1] == out
+    with store.transaction():
+        assert len(store.scan_pages(sha)) == 1
+
+    def bad_input(*args):
+        calls.append(1)
+        raise JunkaiError("この印刷IDのカードは印刷されていません")
+
+    monkeypatch.setattr(I, "_record", bad_input)
+    calls.clear()
+    with pytest.raises(JunkaiError):
+        I.record(store, sha, PageReading("scan.pdf", 2, PageStatus.SKIPPED), "試験", {}, TODAY)
+    assert len(calls) == 1
+    store.close()

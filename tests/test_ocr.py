@@ -21,10 +21,12 @@ from PIL import Image
 from bench.ocr import score
 from junkai import qr
 from junkai import simulate as S
+from junkai.readings import Candidate, FieldKind, PageReading, PageStatus, Reason
 from ocr import digits as D
+from ocr import engines as E
 from ocr import pages as P
 from ocr import read as R
-from ocr import tesseract as T
+from ocr.engines import tesseract as T
 from tests.ocr_cards import printed
 
 # (quarter turns, dpi, mode, skew°, file format): every case the issue names; the pages
@@ -77,10 +79,11 @@ def batch(tmp_path_factory):
         for n, (_, entry) in enumerate(group):
             truth["pages"].append(dict(entry, file=name, page=n + 1))
     reader = R.Reader(key, out / "crops", out / "quarantine")
-    results = [r.json() for r in reader.read_paths([out], workers=2)]
+    readings = list(reader.read_paths([out], workers=2))
+    results = [r.to_json() for r in readings]
     for r in results:
         r["source"] = Path(r["source"]).name
-    return results, truth, out, home
+    return results, truth, out, home, readings
 
 
 def _by_page(results):
@@ -88,7 +91,7 @@ def _by_page(results):
 
 
 def test_every_card_page_is_identified_in_every_orientation(batch):
-    results, truth, _, _ = batch
+    results, truth, _, _, _ = batch
     found = _by_page(results)
     cards = [t for t in truth["pages"] if t["kind"] == "card"]
     assert len(cards) >= 10
@@ -101,13 +104,13 @@ def test_every_card_page_is_identified_in_every_orientation(batch):
 
 
 def test_blank_back_side_is_skipped_and_said(batch):
-    results, _, _, _ = batch
+    results, _, _, _, _ = batch
     r = _by_page(results)[("adf.pdf", 2)]
     assert r["status"] == "skipped" and r["reasons"] == ["blank_page"] and r["fields"] == []
 
 
 def test_values_match_what_was_written(batch):
-    results, truth, _, _ = batch
+    results, truth, _, _, _ = batch
     s = score(results, truth)
     assert s["identification_rate"] == 1.0
     # measured 1.000 on these scans and 0.999+ on the 200-card benchmark set
@@ -124,7 +127,7 @@ def test_values_match_what_was_written(batch):
 
 
 def test_every_value_has_confidence_crop_and_form_field_id(batch):
-    results, _, _, home = batch
+    results, _, _, home, _ = batch
     from junkai import form as F
 
     for r in results:
@@ -139,7 +142,7 @@ def test_every_value_has_confidence_crop_and_form_field_id(batch):
 
 
 def test_unchanged_sections_are_not_read(batch):
-    results, truth, _, _ = batch
+    results, truth, _, _, _ = batch
     found = _by_page(results)
     seen = 0
     for t in truth["pages"]:
@@ -187,7 +190,7 @@ def _huge_png(path: Path, w: int, h: int) -> None:
 
 
 def test_hostile_files_fail_alone_with_a_reason(batch, tmp_path):
-    _, _, scans, home = batch
+    _, _, scans, home, _ = batch
     folder = tmp_path / "inbox"
     folder.mkdir()
     good = scans / "single-05.png"
@@ -212,7 +215,7 @@ def test_hostile_files_fail_alone_with_a_reason(batch, tmp_path):
 
 
 def test_pages_are_loaded_one_at_a_time(batch):
-    _, _, scans, _ = batch
+    _, _, scans, _, _ = batch
     it = P.iter_pages(scans / "adf.tiff")
     first = next(it)
     assert first.image is not None and first.index == 0 and 190 <= first.dpi <= 210
@@ -221,7 +224,7 @@ def test_pages_are_loaded_one_at_a_time(batch):
 
 
 def test_pdf_is_rasterised_at_the_scan_resolution(batch):
-    _, _, scans, _ = batch
+    _, _, scans, _, _ = batch
     page = next(P.iter_pages(scans / "adf.pdf"))
     assert page.dpi == 200
     # the scan window is the (skewed) sheet plus a margin
@@ -275,14 +278,14 @@ def test_tesseract_batch_gives_each_crop_its_own_words():
     assert single[0].text.replace(" ", "") == "青森市長島"
 
 
-@pytest.mark.parametrize("damage", ["smudged", "covered"])
-def test_a_page_without_a_readable_qr_is_still_aligned_and_read(damage):
-    """Identity is left for reconciliation (address and names); the form is told by its print."""
+def _damaged(damage: str, blank: bool = False):
+    """(key, the first sheet of a filled card, its scan with the QR smudged or covered); blank: a blank
+    card, filled in by hand from top to bottom."""
     from PIL import ImageDraw
 
-    home, cards_pdf, _ = printed()
+    home, cards_pdf, blank_pdf = printed()
     key = qr.station_key(home)
-    card = S._printed_sheets(cards_pdf, key, limit=1)[0]
+    card = S._printed_sheets(blank_pdf if blank else cards_pdf, key, limit=1)[0]
     sheet = card[0]
     rng = random.Random(5)
     S.fill_card(card, rng, __import__("datetime").date(2026, 11, 20))
@@ -296,15 +299,82 @@ def test_a_page_without_a_readable_qr_is_still_aligned_and_read(damage):
             y = (box.y + 3 + i * 3.5) * px
             draw.line([(box.x * px, y), (box.right * px, y)], fill="white", width=int(1.2 * px))
     img = S.Scan(300, "grey", 1.0, 2, (1, 1), 1.0, 0, 3, None).apply(sheet.image, np.random.default_rng(1))
-    r = R.Reader(key, None, None).read(P.Page("damaged.png", 0, np.asarray(img), 300.0))
+    return key, sheet, P.Page("damaged.png", 0, np.asarray(img), 300.0)
+
+
+@pytest.mark.parametrize("damage", ["smudged", "covered"])
+def test_a_page_without_a_readable_qr_is_still_aligned_and_read(damage):
+    """Identity is left for reconciliation (the printed id's candidates, else address and names);
+    the form is told by its print."""
+    key, sheet, page = _damaged(damage)
+    r = R.Reader(key, None, None).read(page)
     assert r.status == "partial" and r.identity is None
     assert "qr_unreadable" in r.reasons and "form_guessed" in r.reasons
     assert (r.form, r.sheet, r.rotation) == (sheet.payload.form, 1, 2)
+    assert sheet.payload.print_id in r.printed_ids  # read beside the QR, for the store to confirm
     for fid, value in sheet.values.items():
         f = r.field(fid)
         if f.kind == "checkbox":
             assert set(value if isinstance(value, list) else [value]) == set(
                 f.value if isinstance(f.value, list) else [f.value]), fid
+
+
+def test_readings_round_trip_through_their_json_form(batch):
+    *_, readings = batch
+    assert len(readings) >= 10
+    for r in readings:
+        back = PageReading.from_json(json.loads(r.dumps()))
+        assert back == r and isinstance(back.status, PageStatus)
+        assert all(isinstance(f.kind, FieldKind) and all(isinstance(x, Reason) for x in f.reasons)
+                   for f in back.fields)
+    texts = [f for r in readings for f in r.fields if f.kind == "text" and f.value]
+    assert texts and all(f.candidates and f.candidates[0].text == f.value and f.candidates[0].engine == "tesseract"
+                         for f in texts)
+
+
+class FakeRecogniser:
+    """A recogniser for the seam test only: answers every crop with a text naming its kind."""
+    name = "fake"
+
+    def __init__(self, print_id: str):
+        self.print_id, self.kinds = print_id, []
+
+    def read(self, crops):
+        self.kinds += [c.kind for c in crops]
+        return [[Candidate(self.print_id if c.kind == E.CropKind.PRINT_ID else f"偽の{c.kind}", 0.97, self.name)]
+                for c in crops]
+
+
+def test_an_engine_is_one_registration_away_and_the_page_is_aligned_once(monkeypatch, tmp_path):
+    from junkai import JunkaiError, settings
+    from ocr import align as A
+
+    key, sheet, page = _damaged("covered", blank=True)
+    made = []
+    monkeypatch.setitem(E.ENGINES, "fake",
+                        lambda: made.append(FakeRecogniser(qr.show_print_id(sheet.payload.print_id))) or made[-1])
+    config = tmp_path / "junkai.toml"
+    config.write_text('[ocr]\nengine = "fake"\n[ocr.thresholds]\ntext = 0.9\n[ocr.thresholds.fake]\nkana = 0.95\n',
+                      encoding="utf-8")
+    s = settings.load({"JUNKAI_HOME": str(tmp_path / "home"), "JUNKAI_CONFIG": str(config)})
+    assert s.ocr_engine == "fake" and s.thresholds["kana"] == 0.95 and s.thresholds["text"] == 1.01
+    assert s.engine_thresholds["tesseract"]["text"] == 0.9  # [ocr.thresholds] stays the default engine's
+    config.write_text('[ocr]\nengine = "nope"\n', encoding="utf-8")
+    with pytest.raises(JunkaiError, match="nope"):
+        settings.load({"JUNKAI_HOME": str(tmp_path / "home"), "JUNKAI_CONFIG": str(config)})
+
+    aligned = []
+    real = A.align
+    monkeypatch.setattr(A, "align", lambda *a, **k: aligned.append(1) or real(*a, **k))
+    r = R.Reader(key, engine=s.ocr_engine).read(page)
+    assert len(aligned) == 1  # the printed id is cut from the alignment the fields were read on
+    fake = made[0]
+    assert {E.CropKind.NAME, E.CropKind.PRINT_ID} <= set(fake.kinds)
+    assert r.printed_ids == [sheet.payload.print_id]
+    written = [f for f in r.fields if f.kind in ("text", "kana", "free") and f.ink]
+    assert written and all(f.value.startswith("偽の") and f.confidence == 0.97 for f in written)
+    assert all(f.candidates == [Candidate(f.value, 0.97, "fake")] for f in written)
+    assert {f.value for f in written if f.id.endswith(".name")} == {"偽のname"}
 
 
 def test_thresholds_are_the_lowest_that_keep_passing_values_right():

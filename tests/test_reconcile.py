@@ -6,9 +6,11 @@ from datetime import date, datetime
 import pytest
 
 from junkai import form as F, model, printing
-from junkai.reconcile import DEFAULT_THRESHOLDS, reconcile_page
+from junkai.readings import FieldReading, Identity, PageReading, PageStatus, Reason
+from junkai.reconcile import identify, reconcile_page
 from junkai.review import decide
 from junkai.seed import seed
+from junkai.settings import DEFAULT_THRESHOLDS
 from junkai.store import Store
 
 TODAY = date(2026, 11, 25)
@@ -34,18 +36,18 @@ def printed(tmp_path):
     return store, job
 
 
-def reading(job, fields, sheet=1):
-    """A page result as the reader gives it: identity from the QR, and fields by form id."""
+def reading(job, fields, sheet=1, qr=True):
+    """A page reading as the reader gives it: identity from the QR (or none), and fields by form id."""
     page = F.page(job.form, sheet)
     out = []
     for fid, value, confidence in fields:
         f = page.field(fid)
-        out.append(dict(id=fid, kind=f.kind, section=f.section, path=f.path, value=value, confidence=confidence,
-                        crop=None, reasons=[], ink=value not in (None, F.UNCHANGED), detail=None))
-    return dict(source="x.pdf", page=1, status="ok", reasons=[], messages=[], sheet=sheet,
-                identity=dict(print_id=job.print_id, premises_id=job.premises["id"], card_version=job.version,
-                              beat=job.beat_id, sheet=sheet, sheets=job.sheets, form=job.form, form_version=F.VERSION),
-                fields=out)
+        out.append(FieldReading(fid, f.kind, f.section, f.path, value, confidence,
+                                ink=value not in (None, F.UNCHANGED)))
+    identity = Identity(print_id=job.print_id, premises_id=job.premises["id"], card_version=job.version,
+                        beat=job.beat_id, sheet=sheet, sheets=job.sheets, form=job.form, form_version=F.VERSION)
+    return PageReading("x.pdf", 1, PageStatus.OK, form=job.form, form_version=F.VERSION, sheet=sheet,
+                       identity=identity if qr else None, fields=out)
 
 
 def apply(store, page_id, result):
@@ -139,7 +141,8 @@ def test_the_same_sheet_is_applied_once(printed):
         first = reconcile_page(store, "a:1", result, "試験", THRESHOLDS, TODAY)
         store.add_scan_file("a", "a.pdf", 1, "scans/a", datetime.now(), "試験")
         store.add_scan_page(id="a:1", file_sha256="a", page=1, read_status="ok", state=first.state,
-                            print_id=job.print_id, sheet=1, premises_id=first.premises_id, result=result, summary={})
+                            print_id=job.print_id, sheet=1, premises_id=first.premises_id, result=result.to_json(),
+                            summary={})
     with store.transaction():
         second = reconcile_page(store, "b:1", result, "試験", THRESHOLDS, TODAY)
     assert first.state == "applied" and second.state == "duplicate" and "取り込み済み" in second.messages[0]
@@ -161,8 +164,54 @@ def test_with_the_shipped_thresholds_handwriting_waits_for_a_person_and_ticks_pa
 def test_the_readers_doubts_reach_the_reviewer_in_words(printed):
     store, job = printed
     result = reading(job, [("visit.change", F.CHANGED, 0.99), ("visit_days", ["平日"], 0.97)])
-    result["fields"][1]["reasons"] = ["ambiguous_mark", "some_future_code"]
+    result.fields[1].reasons = [Reason.AMBIGUOUS_MARK, Reason("some_future_code")]  # a code of a newer reader
     with store.transaction():
         reconcile_page(store, "d:1", result, "試験", DEFAULT_THRESHOLDS, TODAY)
         item = next(i for i in store.review_items() if i["page_id"] == "d:1")
     assert [r["message"] for r in item["rules"]] == ["チェックか空欄か判別しにくい", "some_future_code"]
+
+
+def test_a_reading_round_trips_through_its_json_and_the_stored_row(printed):
+    store, job = printed
+    result = reading(job, [("visit.change", F.CHANGED, 0.99), ("visit_days", ["平日"], 0.97),
+                           ("filled_on", dict(era="令和", year="8", month="11", day="23"), 0.93)])
+    result.reasons, result.messages, result.printed_ids = [Reason.QR_UNREADABLE], ["QR コードを読めません"], ["ABC"]
+    result.fields[1].reasons = [Reason.AMBIGUOUS_MARK, Reason("some_future_code")]
+    result.fields[1].detail = {"平日": 0.12, "土曜": 0.0}
+    from junkai.readings import Candidate
+
+    result.fields[2].candidates = [Candidate("令和8年11月23日", 0.5, "tesseract")]
+    assert PageReading.from_json(result.to_json()) == result
+    assert PageReading.from_json(result.dumps()) == result
+    with store.transaction():
+        store.add_scan_file("r", "r.pdf", 1, "scans/r", datetime.now(), "試験")
+        store.add_scan_page(id="r:1", file_sha256="r", page=1, read_status="ok", state="applied", print_id=None,
+                            sheet=None, premises_id=None, result=result.to_json(), summary={})
+        stored = store.scan_pages_by_id("r:1")[0]["result"]
+    back = PageReading.from_json(stored)
+    assert back == result
+    assert back.status is PageStatus.OK and back.fields[1].reasons[0] is Reason.AMBIGUOUS_MARK
+    assert stored["status"] == "ok" and stored["fields"][1]["reasons"] == ["ambiguous_mark", "some_future_code"]
+    # a row stored before candidates and printed ids were kept still loads
+    old = dict(stored)
+    del old["printed_ids"]
+    old["fields"] = [{k: v for k, v in f.items() if k != "candidates"} for f in stored["fields"]]
+    assert PageReading.from_json(old).printed_ids == [] and PageReading.from_json(old).fields[2].candidates == []
+
+
+def test_a_page_without_its_qr_is_identified_by_exactly_one_printed_id(printed):
+    store, job = printed
+    pid = job.premises["id"]
+    result = reading(job, [("visit.change", F.CHANGED, 0.99), ("visit_days", ["土曜"], 0.97)], qr=False)
+    with store.transaction():
+        assert identify(store, result) is result  # no candidates: nothing to look up
+        result.printed_ids = ["NOTPRINTED", job.print_id]  # a misreading first, then the id printed
+        found = identify(store, result)
+        out = reconcile_page(store, "i:1", found, "試験", THRESHOLDS, TODAY)
+        card = store.card(pid).data
+    assert result.identity is None and found.identity.print_id == job.print_id
+    assert found.identity.premises_id == pid and found.reasons[-1] is Reason.IDENTITY_FROM_PRINTED_ID
+    assert out.state == "applied" and out.premises_id == pid and card["visit_days"] == ["土曜"]
+    with store.transaction():
+        two = identify(store, PageReading.from_json(dict(result.to_json(), printed_ids=[job.print_id] * 2)))
+    assert two.identity is not None  # the same id read twice is one card

@@ -102,7 +102,7 @@ def test_the_reader_cannot_see_the_simulator():
     """The reader shares the form, the QR check and the rasteriser, never the simulator or its truth."""
     import re
 
-    for path in Path(__file__).resolve().parent.parent.joinpath("ocr").glob("*.py"):
+    for path in Path(__file__).resolve().parent.parent.joinpath("ocr").rglob("*.py"):
         text = path.read_text(encoding="utf-8")
         imports = re.findall(r"^\s*(?:from|import)\s+[\w.]+(?:\s+import\s+[\w, ]+)?", text, re.M)
         assert not [i for i in imports if "simulate" in i], path

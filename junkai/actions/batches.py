@@ -27,30 +27,15 @@ def ingest(ctx: Context, paths: list[Path], today: date | None = None, read_map:
     transaction; then one "ingest" audit row with the run's counts. Returns the run (its summary and
     an outcome per file). `station`: the scans are that station's (its inbox), so that its custodian
     may ingest them in a store of several stations."""
+    from junkai import ingest as I
+
     may_run(ctx, station)
-    run = _drive(ctx, paths, today or date.today(), read_map, on_page)
+    run = I.run(ctx.store, ctx.settings, paths, ctx.operator, today or date.today(), read_map=read_map,
+                on_page=on_page)
     with ctx.store.transaction():
         ctx.store.audit(ctx.operator, "ingest", "scan_file", None, **{k: v for k, v in run.summary.as_dict().items()
                                                                       if k not in ("failures", "notes")})
     return run
-
-
-def _drive(ctx: Context, paths: list[Path], today: date, read_map, on_page):
-    from junkai import ingest as I
-
-    driver = getattr(I, "run", None)
-    if driver is not None:
-        return driver(ctx.store, ctx.settings, paths, ctx.operator, today, read_map=read_map, on_page=on_page)
-    # the driver is still the ingest flow's body: run it, inside the flow that called us
-    from flows import ingest as F
-
-    if on_page is not None:
-        F.listen_pages(on_page)
-    try:
-        return F.ingest_files(ctx.store, ctx.settings, paths, ctx.operator, today)
-    finally:
-        if on_page is not None:
-            F.listen_pages(None)
 
 
 def nightly_stations(ctx: Context, station: str | None = None) -> list[str]:
@@ -88,14 +73,12 @@ def may_read_scans(settings: settings_mod.Settings, operator: str,
                    notice: Callable[[str], None] | None = None) -> None:
     """What is read off scans is personal data: ask the store's users, where there is a store to ask
     (reading works without one)."""
-    import sqlalchemy as sa
-
     s = settings
     if s.db_url.startswith("sqlite:///") and not Path(s.db_url.removeprefix("sqlite:///")).exists():
         return
     ctx = Context.open(operator, s, ready=False, notice=notice)
     try:
-        if sa.inspect(ctx.store.engine).has_table("premises"):
+        if ctx.store.is_initialised():
             may_run(ctx)
     finally:
         ctx.close()

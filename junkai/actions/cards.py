@@ -47,8 +47,10 @@ def amend_card(ctx: Context, premises_id: int, changes: list[tuple[str, Any]], o
         raise JunkaiError(f"補正した日が未来です: {day}")
     allow(ctx, "card.change", ("premises", premises_id))
     with ctx.store.transaction():
+        # the store records what it is given: each value is checked and normalised first
+        changes = model.validate_changes(ctx.store.premises(premises_id)["kind"], changes, today)
         version = ctx.store.change_card(premises_id, changes, datetime.combine(day, datetime.now().time()),
-                                        "operator", ctx.operator, today=today)
+                                        "operator", ctx.operator)
         ctx.store.audit(ctx.operator, "card.amend", "premises", str(premises_id), paths=[p for p, _ in changes])
     return version
 

@@ -37,13 +37,13 @@ def ingest(
         batches.may_run(ctx)
         s, operator = ctx.settings, ctx.operator
 
-    def show(result, outcome):
+    def show(reading, outcome):
         if as_json:
-            typer.echo(json.dumps(dict(source=result["source"], page=result["page"], read_status=result["status"],
+            typer.echo(json.dumps(dict(source=reading.source, page=reading.page, read_status=str(reading.status),
                                        state=outcome.state, premises_id=outcome.premises_id,
-                                       identity=result.get("identity"), applied=outcome.applied,
-                                       review=outcome.review, conflicts=outcome.conflicts,
-                                       messages=result.get("messages", []) + outcome.messages),
+                                       identity=reading.identity.to_json() if reading.identity else None,
+                                       applied=outcome.applied, review=outcome.review, conflicts=outcome.conflicts,
+                                       messages=reading.messages + outcome.messages),
                                   ensure_ascii=False, default=str))
 
     prefect(s)

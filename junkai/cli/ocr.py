@@ -28,17 +28,21 @@ def form_describe(
     type_: Annotated[Kind, typer.Option("--type", help="household (世帯用) または business (事業所用)")] = Kind.household,
     fmt: Annotated[DescribeFormat, typer.Option("--format", help="json")] = DescribeFormat.json,
     pages: Annotated[int, typer.Option(help="何枚目の用紙まで出すか (2 枚目からは続きの用紙)")] = 2,
+    form_version: Annotated[Optional[int], typer.Option(
+        "--form-version", help="様式の版 (QR コードの版。省略時は最新版)")] = None,
 ):
     """カードの様式を表示する: 用紙、位置合わせマーカー、QR、各欄の種類と位置 (mm、左上が原点)。
 
-    例: junkai form describe --type household --format json
+    公開済みのどの版も表示できる (印刷済みのカードはその版で読む)。
+
+    例: junkai form describe --type household --format json --form-version 1
     """
     # the form's layout only, no personal data: no store, no operator
     from junkai import form
 
     if pages < 1:
         raise JunkaiError(f"--pages は 1 以上です: {pages}")
-    typer.echo(json.dumps(form.describe(type_.value, pages), ensure_ascii=False, indent=1))
+    typer.echo(json.dumps(form.describe(type_.value, pages, form_version), ensure_ascii=False, indent=1))
 
 
 @command(print_app, "cards")
@@ -103,7 +107,7 @@ def read_scans(
         raise JunkaiError(f"--workers は 1 以上です: {workers}")
     s = settings_mod.load()
     batches.may_read_scans(s, operator(), notice)  # what is read off the scans is personal data
-    reader = Reader.for_home(s.home, crops)
+    reader = Reader.for_home(s.home, crops, engine=s.ocr_engine)
     counts: dict[str, int] = {}
     results = reader.read_paths(files, workers=workers)
     if as_json:
@@ -117,7 +121,7 @@ def read_scans(
         for r, _ in _tee(results, counts):
             filled = [f for f in r.fields if f.value not in (None, [], "")]
             unsure = [f for f in filled if f.confidence < 0.8 or f.reasons]
-            ident = r.identity["print_id"] if r.identity else "-"
+            ident = r.identity.print_id if r.identity else "-"
             table.add_row(Path(r.source).name, str(r.page), status_label[r.status], ident,
                           f"{r.form or '-'} {r.sheet or ''}".strip(), str(len(filled)), str(len(unsure)),
                           " / ".join(r.messages))
@@ -129,7 +133,7 @@ def read_scans(
 def _tee(results, counts: dict[str, int]):
     for r in results:
         counts[r.status] = counts.get(r.status, 0) + 1
-        yield r, json.dumps(r.json(), ensure_ascii=False)
+        yield r, r.dumps()
 
 
 @command()

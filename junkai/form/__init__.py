@@ -1,0 +1,166 @@
+"""The one definition of the printed 巡回連絡カード (第6-7(1), (4)), in every published version.
+
+Every field of each card type has an id, a label, a kind and boxes in millimetres,
+measured from the top-left corner of an A4 page (junkai.form.geometry). The templates
+draw the form from this definition, the overlay prints pre-filled values into its value
+boxes, `ocr/` reads scans by it, and `junkai form describe` prints it as JSON for anyone
+placing ink on a test scan. No coordinate is written anywhere else.
+
+A field id names a form row, not a model key ("members.2.name" is the second member
+row printed); `model_path` turns it into a card path with the keys recorded for that
+printed card.
+
+Layouts are published like migrations: each version is a builder in its own module
+(junkai.form.v1, ...), registered below. Publish a new version when a box moves; never
+edit a published one. The version travels in every QR code and a card may stay with a
+resident for years, so a scan is read with the layout it was printed with, however old.
+New cards are printed with the newest version (VERSION). Every version keeps the markers,
+the QR code, the title and the print id where version 1 has them: they are read before
+the version is known.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Callable
+
+from junkai import JunkaiError, model
+from junkai.form import v1
+from junkai.form.geometry import (BAND_W, CELL_W, CHANGED, DROPOUT, ENTRY, LABEL_PT, LEFT, MARKER,  # noqa: F401
+                                  MARKER_INSET, OPTION_PT, PAGE_H, PAGE_W, PT, QR_BOX, REMOVED, RIGHT, STRIP,
+                                  TICK, TINT, UNCHANGED, VALUE_PT, Box, Builder, Field, Option, Page, Section,
+                                  Slot, Text, text_width)
+from junkai.wareki import ERAS, to_wareki, wareki_text  # noqa: F401  (read as form.* before junkai.wareki)
+
+TYPES = (model.HOUSEHOLD, model.BUSINESS)
+TITLES = {model.HOUSEHOLD: "巡回連絡カード（世帯用）", model.BUSINESS: "巡回連絡カード（事業所用）"}
+
+Build = Callable[[str, int], Page]  # (card type, page number) -> the page, stamped with its version
+
+_PUBLISHED: dict[int, Build] = {}
+
+
+def published() -> tuple[int, ...]:
+    """Every version a scan may carry, oldest first."""
+    return tuple(sorted(_PUBLISHED))
+
+
+def latest() -> int:
+    """The version new cards are printed with."""
+    return max(_PUBLISHED)
+
+
+def __getattr__(name: str) -> int:
+    # VERSION follows the registry rather than being fixed at import, so that whatever
+    # prints a card stamps the version its layout was drawn with.
+    if name in ("VERSION", "LATEST"):
+        return latest()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def _anchors(p: Page) -> tuple:
+    title = next(t.box for t in p.texts if t.style == "title")
+    return p.markers, p.qr, title, p.slot("print_id").box
+
+
+def publish(version: int, build: Build) -> None:
+    """Register a layout under a new version number; a published number is never reused."""
+    if version in _PUBLISHED:
+        raise JunkaiError(f"様式 第{version}版 は公開済みです。変えるときは新しい版として公開してください")
+    if version < 1:
+        raise JunkaiError(f"様式の版は 1 以上です: {version}")
+    first = _PUBLISHED[min(_PUBLISHED)] if _PUBLISHED else None
+    for form in TYPES:
+        for number in (1, 2):
+            p = _built(build, form, number)
+            if (p.form, p.version, p.number) != (form, version, number):
+                raise JunkaiError(f"様式 第{version}版 の {form} {number}枚目が別の版・用紙として作られています")
+            if first is not None and _anchors(p) != _anchors(_built(first, form, number)):
+                raise JunkaiError(f"様式 第{version}版 はマーカー・QR コード・表題・印刷ID の位置を変えています"
+                                  "（版を読む前に読む場所なので、どの版でも同じ位置に置きます）")
+    _PUBLISHED[version] = build
+
+
+@lru_cache(maxsize=128)
+def _built(build: Build, form: str, number: int) -> Page:
+    # keyed by the builder itself: a version withdrawn from the registry is not served from here
+    return build(form, number)
+
+
+def page(form: str, number: int = 1, version: int | None = None) -> Page:
+    """The layout of one page of a card: 1 is the card, 2 and after are continuation sheets.
+
+    `version` is the one the card was printed with (from its QR code); None: the newest.
+    """
+    if form not in TYPES:
+        raise JunkaiError(f"カードの種類は {' / '.join(TYPES)} です: {form!r}")
+    if version is None:
+        version = latest()
+    build = _PUBLISHED.get(version)
+    if build is None:
+        known = "・".join(f"第{v}版" for v in published())
+        raise JunkaiError(f"この版の様式は読めません: {form} 第{version}版 (公開済み: {known})")
+    if number < 1:
+        raise JunkaiError(f"用紙の番号は 1 以上です: {number}")
+    return _built(build, form, number)
+
+
+def rows_per_sheet(form: str, version: int | None = None) -> dict[str, tuple[int, int]]:
+    """group -> (rows on the card, rows on each continuation sheet) in a version's layout."""
+    card, sheet = page(form, 1, version).rows, page(form, 2, version).rows
+    return {g: (last, sheet[g][1] - sheet[g][0] + 1) for g, (_, last) in card.items()}
+
+
+def pages_needed(form: str, counts: dict[str, int], version: int | None = None) -> int:
+    """Sheets a card needs: every row printed, and at least one empty member row for a newcomer."""
+    need = 1
+    for group, (first, more) in rows_per_sheet(form, version).items():
+        rows = counts.get(group, 0) + (1 if group == "members" else 0)
+        if rows > first:
+            need = max(need, 1 + -(-(rows - first) // more))
+    return need
+
+
+def describe(form: str, pages: int = 2, version: int | None = None) -> dict:
+    """The whole definition of one version (None: the newest) as plain data: what `junkai form describe` prints."""
+    first = page(form, 1, version)
+    return dict(
+        form=form, version=first.version, title=TITLES[form], units="mm", origin="top_left",
+        page_size=dict(w=PAGE_W, h=PAGE_H, name="A4"), dropout_color=DROPOUT,
+        kinds=dict(text="手書きの文字", kana="カタカナ", digits="1マス1字の数字", date="元号の□と年月日の数字",
+                   checkbox="□ に ✓ (multiple: 複数可)", free="自由記述"),
+        rows={g: dict(first_page=a, each_continuation=b) for g, (a, b) in rows_per_sheet(form, version).items()},
+        qr=dict(box=first.qr.json(), payload="junkai.qr: JK<form><version>:<print id>:<page>/<pages>:"
+                                              "<premises id>:<card version>:<beat>:<tag>"),
+        pages=[page(form, n, first.version).json() for n in range(1, pages + 1)],
+    )
+
+
+# --- from a form field to the card model ---------------------------------------------------
+
+
+def model_path(field_id: str, row_keys: dict[str, dict[str, str]], form: str = model.HOUSEHOLD,
+               version: int | None = None) -> str | None:
+    """The card path a field of a printed card stands for.
+
+    `row_keys` is what was recorded when the card was printed: form row -> member or
+    contact key. An empty row (a newcomer) has no key yet: None is returned for its
+    fields and the caller allocates one (model.next_key). Facts outside the card keep
+    their "@" path. `version` is the layout the card was printed with (None: the newest).
+    """
+    parts = field_id.split(".")
+    group_fields = {"members": model.MEMBER_FIELDS, "contacts": model.CONTACT_FIELDS}
+    if parts[0] in group_fields and len(parts) >= 2 and parts[1].isdigit():
+        key = row_keys.get(parts[0], {}).get(parts[1])
+        if key is None:
+            return None
+        if len(parts) == 3 and parts[2] == "remove":
+            return f"{parts[0]}.{key}"
+        return ".".join([parts[0], key, *parts[2:]])
+    fields = {f.id: f for f in page(form, 1, version).fields}
+    if field_id not in fields:
+        raise JunkaiError(f"様式にない項目です: {field_id}")
+    return fields[field_id].path
+
+
+publish(v1.VERSION, v1.build)
