@@ -13,7 +13,6 @@ from flows.ingest import ingest
 from junkai import inbox as IB
 from junkai import settings as settings_mod
 from junkai.inbox import FileOutcome
-from junkai.store import Store
 
 
 @task(name="走査済みファイルの確認", **PRIVATE)
@@ -44,7 +43,7 @@ def take(s: settings_mod.Settings, station: str, operator: str, as_of: date | No
             if not files:
                 return dict(station=station, files=0, archived=[], quarantined=[], pages=0)
             result = ingest.with_options(task_runner=task_runner(s))(
-                paths=[str(f) for f in files], operator=operator, as_of=as_of)
+                paths=[str(f) for f in files], operator=operator, as_of=as_of, station=station)
             moved = settle(folder, files, result["by_file"], datetime.now())
     except IB.Busy as exc:
         return dict(station=station, files=0, archived=[], quarantined=[], pages=0, busy=str(exc))
@@ -56,15 +55,9 @@ def take(s: settings_mod.Settings, station: str, operator: str, as_of: date | No
 @flow(name="inbox", description="受付フォルダの走査済みカードを取り込み、保管または隔離する")
 def inbox(station: str | None = None, operator: str = "受付フォルダ", settle_seconds: int | None = None) -> list[dict]:
     """Check the inbox of one station (or of every station in the store)."""
-    s = settings_mod.load()
-    if station:
-        stations = [station]
-    else:
-        store = Store(s.db_url)
-        try:
-            store.check_ready()
-            with store.transaction():
-                stations = store.station_ids()
-        finally:
-            store.close()
+    from junkai.actions import Context, batches
+
+    # the operator's "batch" right is checked first (refused and audited), as for `junkai ingest`
+    with Context.open(operator) as ctx:
+        s, stations = ctx.settings, batches.inbox_stations(ctx, station)
     return [take(s, st, operator, settle_seconds=settle_seconds) for st in stations]

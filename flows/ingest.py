@@ -21,7 +21,6 @@ from flows.common import PRIVATE, RETRY_DELAYS, Progress, retry_transient, task_
 from junkai import ingest as I
 from junkai import settings as settings_mod
 from junkai.readings import PageReading
-from junkai.store import Store
 
 _page_listeners: list = []  # the CLI's --json: (reading, outcome) of every page recorded
 
@@ -89,19 +88,16 @@ def publish(run: I.Run, key: str = "ingest") -> None:
 
 
 @flow(name="ingest", description="走査したカードの取込: 読み取り → 検証 → 照合 → 補正")
-def ingest(paths: list[str], operator: str = "junkai", as_of: date | None = None) -> dict:
-    """Ingest scan files or folders; returns the summary with an outcome per file."""
-    s = settings_mod.load()
-    store = Store(s.db_url)
-    try:
-        store.check_ready()
-        run = I.run(store, s, [Path(p) for p in paths], operator, as_of or date.today(),
-                    read_map=read_in_tasks(max(4, 3 * s.workers)), on_page=_tell)
-        with store.transaction():
-            store.audit(operator, "ingest", "scan_file", None, **{k: v for k, v in run.summary.as_dict().items()
-                                                                  if k not in ("failures", "notes")})
-    finally:
-        store.close()
+def ingest(paths: list[str], operator: str = "junkai", as_of: date | None = None, station: str | None = None) -> dict:
+    """Ingest scan files or folders; returns the summary with an outcome per file. `station`: the
+    station whose scans they are (an inbox's), over which the operator's right is checked."""
+    from junkai.actions import Context, batches
+
+    # the operator's "batch" right is checked first (refused and audited), the run audited once
+    with Context.open(operator) as ctx:
+        run = batches.ingest(ctx, [Path(p) for p in paths], as_of or date.today(),
+                             read_map=read_in_tasks(max(4, 3 * ctx.settings.workers)), on_page=_tell,
+                             station=station)
     publish(run)
     return run.as_dict()
 

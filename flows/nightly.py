@@ -17,6 +17,7 @@ from flows.common import PRIVATE, RETRY_DELAYS, Progress, retry_transient
 from flows.inbox import take
 from junkai import nightly as N
 from junkai import settings as settings_mod
+from junkai.actions import Context, batches
 from junkai.store import Store
 
 STEP = dict(retries=2, retry_delay_seconds=RETRY_DELAYS, retry_condition_fn=retry_transient, **PRIVATE)
@@ -134,19 +135,15 @@ def today(s: settings_mod.Settings) -> date:
 
 @flow(name="nightly", description="夜間処理: 取込 → 反映 → 一覧 → 訪問リストとカード → 報告")
 def nightly(station: str | None = None, as_of: date | None = None, operator: str = "夜間処理") -> dict:
-    """The night's batch for one station or for every station of the store; returns the steps per station."""
-    s = settings_mod.load()
-    as_of = as_of or today(s)
-    store = Store(s.db_url)
-    try:
-        store.check_ready()
-        with store.transaction():
-            stations = [station] if station else store.station_ids()
-            if station:
-                store.scope_filter(("station", station))  # refuses an unknown station
+    """The night's batch for one station or for every station of the store; returns the steps per station.
+    `operator` must hold the "batch" right there (a deployment passes the one who serves it)."""
+    with Context.open(operator) as ctx:
+        s, store = ctx.settings, ctx.store
+        as_of = as_of or today(s)
+        # the operator's "batch" right over the station (or the whole store), refused and audited as
+        # `junkai run nightly` is; the steps then run as that operator
+        stations = batches.nightly_stations(ctx, station)
         summary = {st: station_night(s, store, st, as_of, operator) for st in stations}
-    finally:
-        store.close()
     create_markdown_artifact(markdown(as_of, summary), key="nightly", description=f"夜間処理 {as_of}")
     if any(r["state"] == N.FAILED for steps in summary.values() for r in steps.values()):
         failed = StepsFailed(summary)

@@ -1,5 +1,6 @@
 """The report flow: the chief's report of a station, or the HQ report, for a period
-(junkai.reports), recorded as a run and retried on transient failures."""
+(junkai.actions.reports, as `junkai report`: the operator's right is checked and the report
+audited), recorded as a run and retried on transient failures."""
 
 from __future__ import annotations
 
@@ -10,23 +11,17 @@ from prefect import flow, task
 
 from flows.common import PRIVATE, RETRY_DELAYS, retry_transient
 from junkai import JunkaiError
-from junkai import settings as settings_mod
-from junkai.store import Store
+from junkai.actions import Context
+from junkai.actions import reports as R
 
 KINDS = ("chief", "hq")
 
 
 @task(name="報告の作成", retries=2, retry_delay_seconds=RETRY_DELAYS, retry_condition_fn=retry_transient, **PRIVATE)
-def write(store: Store, s: settings_mod.Settings, kind: str, station: str | None, start: date, end: date,
-          operator: str, out_dir: Path) -> Path:
-    from junkai import reports
-    from junkai.lists import Definitions
-
-    definitions = Definitions(s.unconfirmed_multiplier)
+def write(ctx: Context, kind: str, station: str | None, start: date, end: date, out_dir: Path) -> Path:
     if kind == "chief":
-        return reports.chief(store, station, start, end, out_dir, operator, definitions=definitions,
-                             turnover_years=s.turnover_years, stale_share=s.stale_share)
-    return reports.hq(store, start, end, out_dir, operator, definitions=definitions)
+        return R.chief(ctx, station, start, end, out_dir)
+    return R.hq(ctx, start, end, out_dir)
 
 
 @flow(name="report", description="署長報告または本部報告 (期間を指定)")
@@ -37,11 +32,6 @@ def report(kind: str, start: date, end: date, station: str | None = None, operat
         raise JunkaiError(f"報告の種類は chief (署長) か hq (本部) です: {kind!r}")
     if kind == "chief" and not station:
         raise JunkaiError("署長報告には警察署 (station) を指定してください")
-    s = settings_mod.load()
-    store = Store(s.db_url)
-    try:
-        store.check_ready()
-        target = Path(out_dir) if out_dir else s.output / date.today().isoformat() / (station or "hq")
-        return str(write(store, s, kind, station, start, end, operator, target))
-    finally:
-        store.close()
+    with Context.open(operator) as ctx:
+        target = Path(out_dir) if out_dir else ctx.settings.output / date.today().isoformat() / (station or "hq")
+        return str(write(ctx, kind, station, start, end, target))

@@ -12,7 +12,8 @@ the handlers of the cards):
 While no user is registered the store is in setup mode and every operator is allowed, so
 that a new or older store keeps working until its administrator registers the first user.
 A refusal is written to the audit log (action "refused") in its own transaction, so it
-stays even though the command stops.
+stays even though the command stops. The actions (junkai.actions) ask here before their own
+transaction, whichever door calls them: a command, a Prefect flow or the review page.
 """
 
 from __future__ import annotations

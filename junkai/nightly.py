@@ -152,35 +152,6 @@ def visit_lists(store: Store, station: str, as_of: date, out_dir: Path, key: byt
                                                       pages=written.pages, batches=written.batches))
 
 
-@dataclass
-class Printed:
-    path: Path
-    batch_id: str
-    cards: int
-    sheets: int
-    pages: int
-
-
-def print_cards(store: Store, key: bytes, out_dir: Path, operator: str, *, premises_ids: list[int] | None = None,
-                beat: str | None = None, blank: int = 0, blank_form: str = "household",
-                now: datetime | None = None) -> Printed:
-    """One print batch written and recorded together: the PDF appears only if its record is kept."""
-    from junkai import files, printing
-
-    with store.transaction():
-        batch = printing.plan(store, premises_ids=premises_ids or [], beat=beat, blank=blank,
-                              blank_form=blank_form, operator=operator, now=now)
-        tmp, pages = printing.write_file(batch, out_dir, key)
-        final = out_dir / printing.file_name(batch)
-        try:
-            printing.record(store, batch, final)
-            files.place(tmp, final)
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            raise
-    return Printed(final, batch.id, len(batch.jobs), batch.sheets, pages)
-
-
 # --- reports (junkai.reports) ---------------------------------------------------------------------
 
 

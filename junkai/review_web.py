@@ -3,12 +3,13 @@
 Listens on 127.0.0.1 only (the caller binds it). Forms carry a per-server token so
 that another web page cannot post decisions to it. The page asks who is working (the
 operator who started it, until someone else gives their name) and keeps to that
-operator's scope, as the commands do (junkai.access).
+operator's scope, as the commands do: it calls the same review actions (junkai.actions.review).
 """
 
 from __future__ import annotations
 
 import secrets
+from dataclasses import replace
 from pathlib import Path
 from urllib.parse import quote, unquote
 
@@ -19,7 +20,8 @@ from starlette.responses import FileResponse, HTMLResponse, RedirectResponse, Re
 from starlette.routing import Route
 
 from junkai import JunkaiError, access
-from junkai.review import decide, progress
+from junkai.actions import Context, review
+from junkai.settings import Settings
 from junkai.store import Store
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
@@ -36,57 +38,47 @@ def _shown(v) -> str:
 
 
 def create_app(store: Store, operator: str, home: Path, scope: tuple[str, str] | None = None) -> Starlette:
-    """The page for one queue: the whole store's, or a beat's, post's or station's (`scope`)."""
+    """The page for one queue: the whole store's, or a beat's, post's or station's (`scope`).
+
+    Everything it shows or decides goes through the review actions (junkai.actions.review), as
+    the commands do: the same rights, the same audit rows. `home` is the data folder, the only
+    place crops are served from."""
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True)
     env.filters["shown"] = _shown
     template = env.get_template("review.html.j2")
     token = secrets.token_urlsafe(16)
-    home = home.resolve()
-    started_by = operator
+    # the page needs of the settings only the data folder; the store is the one it was given
+    started = Context(Settings(home=home.resolve(), db_url=store.url, config_path=None), store, operator)
 
     def who(request: Request) -> str:
         # quoted: a cookie carries ASCII only, names are Japanese
-        return unquote(request.cookies.get("junkai_operator", "")).strip() or started_by
+        return unquote(request.cookies.get("junkai_operator", "")).strip() or started.operator
 
-    def refused(request: Request, item_id: int) -> str | None:
-        """Why this operator may not see or decide the item (audited), or None."""
-        with store.transaction():
-            target = store.review_target(store.review_item(item_id))
-        try:
-            access.check(store, who(request), "review", [target])
-        except access.Refused as exc:
-            return str(exc)
-        return None
-
-    def next_pending(after: int) -> int | None:
-        with store.transaction():
-            items = (store.review_items(("pending",), after=after, limit=1, scope=scope)
-                     or store.review_items(("pending",), limit=1, scope=scope))
-        return items[0]["id"] if items else None
+    def ctx(request: Request) -> Context:
+        return replace(started, operator=who(request))
 
     def page(request: Request, item: dict | None, error: str | None = None, typed: str | None = None,
              status: int = 200):
-        address = None
-        if item and item["premises_id"]:
-            with store.transaction():
-                p = store.premises(item["premises_id"])
-            address = f"{p['city']}{p['town']}{p['block']} {p['building'] or ''} {p['room'] or ''}".strip()
-        html = template.render(item=item, error=error, typed=typed, progress=progress(store, scope), token=token,
-                               operator=who(request), address=address)
+        html = template.render(item=item, error=error, typed=typed, progress=review.progress(started, scope),
+                               token=token, operator=who(request), address=item["address"] if item else None)
         return HTMLResponse(html, status_code=status)
 
+    def after(item_id: int) -> Response:
+        nxt = review.next_pending(started, item_id, scope)
+        return RedirectResponse(f"/item/{nxt}" if nxt else "/", 303)
+
     async def index(request: Request) -> Response:
-        nxt = next_pending(0)
+        nxt = review.next_pending(started, 0, scope)
         return RedirectResponse(f"/item/{nxt}", 303) if nxt else page(request, None)
 
     async def show(request: Request) -> Response:
         try:
-            with store.transaction():
-                item = store.review_item(int(request.path_params["id"]))
+            item = review.show(ctx(request), int(request.path_params["id"]))
+        except access.Refused as exc:
+            return page(request, None, str(exc), status=403)
         except JunkaiError:
             return RedirectResponse("/", 303)
-        why = refused(request, item["id"])
-        return page(request, None, why, status=403) if why else page(request, item)
+        return page(request, item)
 
     async def post(request: Request) -> Response:
         item_id = int(request.path_params["id"])
@@ -94,30 +86,30 @@ def create_app(store: Store, operator: str, home: Path, scope: tuple[str, str] |
         if form.get("token") != token:
             return Response("不正な送信です", status_code=403)
         action = form.get("action", "correct")
-        why = refused(request, item_id)
-        if why:
-            return page(request, None, why, status=403)
-        if action == "skip":
-            nxt = next_pending(item_id)
-            return RedirectResponse(f"/item/{nxt}" if nxt else "/", 303)
         try:
-            decide(store, item_id, action, who(request), value=form.get("value"), reason=form.get("reason"),
-                   complaint=form.get("complaint") == "on")
+            if action == "skip":
+                review.may_review(ctx(request), item_id)
+                return after(item_id)
+            review.decide(ctx(request), item_id, action, value=form.get("value"), reason=form.get("reason"),
+                          complaint=form.get("complaint") == "on")
+        except access.Refused as exc:
+            return page(request, None, str(exc), status=403)
         except JunkaiError as exc:
-            with store.transaction():
-                item = store.review_item(item_id)
-            return page(request, item, str(exc), form.get("value"), 422)
-        nxt = next_pending(item_id)
-        return RedirectResponse(f"/item/{nxt}" if nxt else "/", 303)
+            return page(request, _item(item_id), str(exc), form.get("value"), 422)
+        return after(item_id)
+
+    def _item(item_id: int) -> dict:
+        """The item again beside a decision that failed (its operator may review it: just checked)."""
+        with store.transaction():
+            return review.with_address(store, store.review_item(item_id))
 
     async def crop(request: Request) -> Response:
-        with store.transaction():
-            item = store.review_item(int(request.path_params["id"]))
-        path = Path(item["crop"] or "").resolve()
         # only images inside the data folder are served, and only to whom the item is
-        if not item["crop"] or home not in path.parents or not path.is_file() or refused(request, item["id"]):
+        try:
+            path = review.crop(ctx(request), int(request.path_params["id"]))
+        except JunkaiError:
             return Response(status_code=404)
-        return FileResponse(path)
+        return FileResponse(path) if path else Response(status_code=404)
 
     async def set_operator(request: Request) -> Response:
         form = await request.form()

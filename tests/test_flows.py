@@ -421,3 +421,54 @@ def test_the_nightly_run_killed_at_any_moment_and_run_again_ends_as_one_clean_ru
     a, b = outcome(clean), outcome(crashed)
     assert a["files"] and a["state"] == "done"
     assert a == b
+
+
+# --- every flow asks the operator's right, whoever starts it -------------------------------------------------------
+
+
+def test_every_flow_started_through_the_prefect_api_refuses_an_operator_without_the_right(harness, station, copy):
+    """Each flow as a deployment, a run of it created through the Prefect client (as the UI or the API
+    would) and executed: an HQ user may not print, hand over, report to a chief, ingest, run the night or
+    the inbox, or purge. Each run fails with the refusal, and the refusal is in the audit log, once."""
+    import json
+
+    from prefect.client.orchestration import get_client
+    from prefect.flow_engine import run_flow
+
+    from flows.handover import handover
+    from flows.inbox import inbox
+    from flows.ingest import ingest
+    from flows.nightly import nightly
+    from flows.print import print_cards
+    from flows.report import report
+    from flows.retention import retention
+
+    hq = "本部 地域課"
+    store = Store(f"sqlite:///{copy / 'junkai.sqlite3'}")
+    with store.transaction():
+        store.add_user("管理者 山田", "admin", AS_OF, "試験")
+        store.add_user(hq, "hq", AS_OF, "試験")
+    day = AS_OF - timedelta(days=1)
+    runs = [(print_cards, dict(beat=BEAT, blank=1), "print"),
+            (handover, dict(beat=BEAT, as_of=AS_OF), "print"),
+            (report, dict(kind="chief", start=day, end=day, station="S01"), "report.chief"),
+            (ingest, dict(paths=[str(station["scans"])]), "batch"),
+            (nightly, dict(station="S01", as_of=AS_OF), "batch"),
+            (inbox, dict(station="S01"), "batch"),
+            (retention, dict(), "setup")]
+    for flow_, params, right in runs:
+        deployment = flow_.to_deployment(name=f"refusal-{flow_.name}").apply()
+        with get_client(sync_client=True) as client:
+            created = client.create_flow_run_from_deployment(deployment, parameters=dict(params, operator=hq))
+            before = _count(store, audit, audit.c.action == "refused")
+            run_flow(flow_, flow_run=client.read_flow_run(created.id), return_type="state")
+            state = client.read_flow_run(created.id).state
+        assert state.is_failed(), (flow_.name, state)
+        assert f"{hq} は" in state.message and "行えません" in state.message, (flow_.name, state.message)
+        assert _count(store, audit, audit.c.action == "refused") == before + 1, flow_.name
+        with store.transaction():
+            last = store.audit_events()[-1]
+        assert (last["operator"], last["action"]) == (hq, "refused"), flow_.name
+        assert json.loads(last["detail"])["attempted"] == right, flow_.name
+    assert _count(store, print_batch) == 1 and _count(store, scan_page) == 0 and _count(store, nightly_run) == 0
+    store.close()

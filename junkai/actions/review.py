@@ -1,0 +1,91 @@
+"""The review queue, for the command line and the review page alike: list, show, decide (accept,
+correct, reject). Each item is checked against the operator's scope: its premises, or the beat
+of the blank card it was read from."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from junkai.actions import Context, allow
+from junkai.store import scope_text
+
+Scope = tuple[str, str] | None
+
+
+def items(ctx: Context, everything: bool = False, scope: Scope = None) -> list[dict]:
+    """The pending items (or all, `everything`) of the store or of a beat, post or station."""
+    allow(ctx, "review", scope)
+    with ctx.store.transaction():
+        found = ctx.store.review_items(None if everything else ("pending",), scope=scope)
+        ctx.store.audit(ctx.operator, "review.list", "review_item", None, count=len(found), scope=scope_text(scope))
+    return found
+
+
+def may_review_queue(ctx: Context, scope: Scope = None) -> None:
+    """Refused (audited) unless the operator may review the queue of the scope (the review page's)."""
+    allow(ctx, "review", scope)
+
+
+def may_review(ctx: Context, item_id: int) -> None:
+    """Refused (audited) unless the operator may review this item."""
+    with ctx.store.transaction():
+        target = ctx.store.review_target(ctx.store.review_item(item_id))
+    allow(ctx, "review", target)
+
+
+def show(ctx: Context, item_id: int) -> dict:
+    """One item, with the address of its premises (None for a blank card's)."""
+    may_review(ctx, item_id)
+    with ctx.store.transaction():
+        item = with_address(ctx.store, ctx.store.review_item(item_id))
+        ctx.store.audit(ctx.operator, "review.show", "review_item", str(item_id))
+    return item
+
+
+def with_address(store, item: dict) -> dict:
+    """The item with the address of its premises (None for a blank card's), for the person deciding."""
+    item = dict(item, address=None)
+    with store.transaction():
+        if item["premises_id"]:
+            p = store.premises(item["premises_id"])
+            item["address"] = f"{p['city']}{p['town']}{p['block']} {p['building'] or ''} {p['room'] or ''}".strip()
+    return item
+
+
+def decide(ctx: Context, item_id: int, action: str, value: Any = None, reason: str | None = None,
+           complaint: bool = False) -> dict:
+    """accept, correct (with `value`) or reject (with `reason`); the value taken reaches the card at once.
+    Returns the decided item (audited by junkai.review.decide, in its transaction)."""
+    from junkai.review import decide as run
+
+    may_review(ctx, item_id)
+    return run(ctx.store, item_id, action, ctx.operator, value=value, reason=reason, complaint=complaint)
+
+
+def crop(ctx: Context, item_id: int) -> Path | None:
+    """The image of an item's field, if it lies inside the data folder and the operator may review
+    the item (a part of showing it: not audited again)."""
+    may_review(ctx, item_id)
+    with ctx.store.transaction():
+        item = ctx.store.review_item(item_id)
+    path = Path(item["crop"] or "").resolve()
+    home = ctx.settings.home.resolve()
+    if not item["crop"] or home not in path.parents or not path.is_file():
+        return None
+    return path
+
+
+def next_pending(ctx: Context, after: int, scope: Scope = None) -> int | None:
+    """The id of the next pending item after `after`, round to the start (an id only: not audited)."""
+    with ctx.store.transaction():
+        found = (ctx.store.review_items(("pending",), after=after, limit=1, scope=scope)
+                 or ctx.store.review_items(("pending",), limit=1, scope=scope))
+    return found[0]["id"] if found else None
+
+
+def progress(ctx: Context, scope: Scope = None) -> dict[str, int]:
+    """Pending and decided counts."""
+    from junkai.review import progress as counts
+
+    return counts(ctx.store, scope)

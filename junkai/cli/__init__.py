@@ -1,0 +1,166 @@
+"""The `junkai` command: each command parses its arguments, calls one action (junkai.actions),
+which checks the operator's right, does the work in one transaction and audits it, and shows
+what the action returned. One module per area; this one holds the app and what they share."""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import os
+import sys
+from datetime import date, datetime
+from enum import Enum
+from typing import Annotated, Iterator, Optional
+
+import typer
+from rich.console import Console
+
+from junkai import JunkaiError
+from junkai import settings as settings_mod
+
+app = typer.Typer(help="巡回連絡カードの管理 (印刷・読取・補正・集計)", no_args_is_help=True,
+                  pretty_exceptions_enable=False, add_completion=False)
+
+# piped output (logs, make) gets room for the wide tables instead of the 80 columns default
+out = Console(width=None if sys.stdout.isatty() else 160)
+err = Console(stderr=True, width=None if sys.stderr.isatty() else 160)
+_state: dict = {"as": None}
+
+
+@app.callback()
+def _main(as_: Annotated[Optional[str], typer.Option("--as", help="操作者名 (既定: JUNKAI_USER、なければログイン名)")] = None):
+    _state["as"] = as_
+    # everything junkai writes (store, scans, crops, quarantine, outputs) holds residents' data: owner only
+    os.umask(0o077)
+
+
+def command(group: typer.Typer = app, name: str | None = None):
+    """Register a command whose JunkaiError becomes a one-line message and exit status 2."""
+    def deco(fn):
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            try:
+                return fn(*args, **kwargs)
+            except JunkaiError as exc:
+                err.print(f"エラー: {exc}", highlight=False, soft_wrap=True)
+                raise typer.Exit(2)
+        return group.command(name)(wrapper)
+    return deco
+
+
+def group(name: str, help: str) -> typer.Typer:
+    """A group of commands (`junkai <name> ...`)."""
+    sub = typer.Typer(help=help, no_args_is_help=True)
+    app.add_typer(sub, name=name)
+    return sub
+
+
+def operator() -> str:
+    return settings_mod.operator(_state["as"])
+
+
+def notice(text: str) -> None:
+    """A warning from an action (the store in setup mode), for a person at a terminal only."""
+    if err.is_terminal:
+        err.print(text, highlight=False, soft_wrap=True)
+
+
+@contextlib.contextmanager
+def context(migrate: bool = False, ready: bool = True) -> Iterator:
+    """The actions' context for this command: its settings, store and operator."""
+    from junkai.actions import Context
+
+    s = settings_mod.load()
+    ctx = Context.open(operator(), s, migrate=migrate, ready=ready, notice=notice)
+    try:
+        yield ctx
+    finally:
+        ctx.close()
+
+
+def day(value: str | None, what: str) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise JunkaiError(f"{what} は YYYY-MM-DD 形式の日付です: {value!r}")
+
+
+def scope(beat: str | None, post: str | None, station: str | None) -> tuple[str, str] | None:
+    given = [(k, v) for k, v in (("beat", beat), ("post", post), ("station", station)) if v]
+    if len(given) > 1:
+        raise JunkaiError("--beat、--post、--station はどれか一つだけ指定してください")
+    return given[0] if given else None
+
+
+def plain(v):
+    return v.isoformat() if isinstance(v, (date, datetime)) else v
+
+
+def show(v) -> str:
+    if v is None:
+        return ""
+    if isinstance(v, dict):
+        return " ".join(str(x) for x in v.values())
+    if isinstance(v, list):
+        return "・".join(v)
+    return str(v)
+
+
+class Kind(str, Enum):
+    household = "household"
+    business = "business"
+
+
+# --- progress and Prefect ---------------------------------------------------------------------
+
+
+def rich_progress():
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    # on stderr, so that stdout stays data; left on screen only in a terminal
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                    console=err, transient=not err.is_terminal)
+
+
+@contextlib.contextmanager
+def bar(label: str):
+    """One bar; yields the callback (done, total) that moves it."""
+    with rich_progress() as progress:
+        task = progress.add_task(label, total=None)
+        yield lambda done, total: progress.update(task, completed=done, total=total)
+
+
+@contextlib.contextmanager
+def flow_progress():
+    """A bar per long step of the flows run in this process."""
+    from flows import common
+
+    bars: dict[str, int] = {}
+    with rich_progress() as progress:
+        def on(label: str, done: int, total: int) -> None:
+            if label not in bars:
+                bars[label] = progress.add_task(label, total=total)
+            progress.update(bars[label], completed=done, total=total)
+
+        common.listen(on)
+        try:
+            yield
+        finally:
+            common.listen(None)
+
+
+def prefect(s: settings_mod.Settings, quiet: bool = True) -> None:
+    """Prefect's environment (data folder, telemetry off) before Prefect is first imported."""
+    from junkai import prefect_env
+
+    prefect_env.configure(s.home, quiet=quiet, api_url=s.prefect_api_url, port=s.prefect_port)
+
+
+# the commands, area by area (their order is that of `junkai --help`)
+from junkai.cli import admin, cards, exports, visits, review, reports, ocr, flows  # noqa: E402,F401
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,180 @@
+"""The batches, run as Prefect flows: ingest, run nightly, serve."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.table import Table
+
+from junkai import JunkaiError
+from junkai.actions import batches
+from junkai.cli import command, context, day, err, flow_progress, group, out, prefect
+
+
+@command()
+def ingest(
+    paths: Annotated[list[Path], typer.Argument(help="走査したファイルまたはフォルダ (PDF, TIFF, PNG, JPEG)")],
+    as_json: Annotated[bool, typer.Option("--json", help="頁ごとの結果を JSON (1 行 1 頁) で出力する")] = False,
+):
+    """返ってきたカードの走査を取り込む: 読み取り → 検証 → 照合 → 補正。確信のない値は確認待ちになる。
+
+    同じファイルや同じカードの頁を二度取り込んでも、反映は一度だけ。途中で止まっても、もう一度実行すれば
+    一度で最後まで実行したのと同じ結果になる。
+
+    Prefect のフローとして実行する (頁の読み取りは設定 [prefect] task_runner で並列に)。
+
+    例: junkai ingest inbox/2026-11-20/
+    """
+    missing = [str(p) for p in paths if not p.exists()]
+    if missing:
+        raise JunkaiError(f"ファイルまたはフォルダがありません: {', '.join(missing)}")
+    # asked here too, so that a refusal comes before Prefect is started; the flow asks again
+    with context() as ctx:
+        batches.may_run(ctx)
+        s, operator = ctx.settings, ctx.operator
+
+    def show(reading, outcome):
+        if as_json:
+            typer.echo(json.dumps(dict(source=reading.source, page=reading.page, read_status=str(reading.status),
+                                       state=outcome.state, premises_id=outcome.premises_id,
+                                       identity=reading.identity.to_json() if reading.identity else None,
+                                       applied=outcome.applied, review=outcome.review, conflicts=outcome.conflicts,
+                                       messages=reading.messages + outcome.messages),
+                                  ensure_ascii=False, default=str))
+
+    prefect(s)
+    from flows import ingest as ingest_flow
+    from junkai.ingest import Summary
+
+    ingest_flow.listen_pages(show)
+    try:
+        with flow_progress():
+            result = ingest_flow.run(paths, operator, s)
+    finally:
+        ingest_flow.listen_pages(None)
+    summary = Summary(**{k: v for k, v in result.items() if k in Summary.__dataclass_fields__})
+    st = summary.states
+    lines = [f"ファイル {summary.files} (うち受付済み {summary.files_seen_before})、読み取った頁 {summary.pages} "
+             f"(白紙・裏面 {st.get('skipped', 0)})、照合できたカード {summary.matched}、補正を反映 {summary.applied} 項目、"
+             f"確認待ち {summary.review} 件 (うち矛盾 {summary.conflicts})、重複 {st.get('duplicate', 0)}、"
+             f"各戸の確認待ち {st.get('waiting', 0)}、失敗 {st.get('failed', 0)}"]
+    lines += [f"  重複: {n}" for n in summary.notes]
+    lines += [f"  失敗: {f}" for f in summary.failures]
+    (err if as_json else out).print("\n".join(lines), highlight=False, soft_wrap=True)
+
+
+run_app = group("run", "Prefect のフローを今すぐ一度実行する")
+
+
+@command(run_app, "nightly")
+def run_nightly(
+    station: Annotated[Optional[str], typer.Option(help="警察署 ID (既定: すべての警察署)")] = None,
+    as_of: Annotated[Optional[str], typer.Option("--as-of", help="基準日 YYYY-MM-DD (既定: 今日)")] = None,
+):
+    """夜間処理を今すぐ一度実行する: 受付フォルダの取込 → 確認済みの値の反映 → 長期不実施・長期未把握の一覧 →
+    訪問リストと記入済みカード → 署長への日報 (前日分) → 本部への苦情報告 → 本部への報告 (月初め、前月分)。
+
+    同じ署・同じ基準日に二度実行しても、済んだ処理は繰り返さない。一覧と報告は
+    データフォルダの output/<基準日>/<署ID>/ に書き出し、書き出したファイルを表示する。
+
+    例: junkai run nightly --station S01
+        junkai run nightly --as-of 2026-11-20
+    """
+    when = day(as_of, "--as-of")
+    # asked here too, so that a refusal comes before Prefect is started; the flow asks again
+    with context() as ctx:
+        batches.may_run(ctx, station)
+        s, operator = ctx.settings, ctx.operator
+    prefect(s)
+    from flows import nightly as nightly_flow
+    from junkai import nightly as N
+
+    failed = None
+    with flow_progress():
+        try:
+            summary = nightly_flow.nightly(station=station, as_of=when, operator=operator)
+        except nightly_flow.StepsFailed as exc:
+            summary, failed = exc.summary, exc
+    for st, steps in summary.items():
+        table = Table(title=f"夜間処理 {st}")
+        for label in ("処理", "結果", "ファイル", "内容"):
+            table.add_column(label)
+        for step in N.STEPS:
+            r = steps.get(step)
+            if r is None:
+                continue
+            table.add_row(N.STEPS[step], N.STATE_LABELS.get(r["state"], r["state"]), str(len(r.get("files", []))),
+                          N.describe(r))
+        out.print(table)
+    files = [f for steps in summary.values() for step in N.STEPS for f in steps.get(step, {}).get("files", [])
+             if step != "inbox"]
+    out.print("書き出したファイル:" if files else "新しく書き出したファイルはありません")
+    for f in files:
+        typer.echo(f)
+    if failed:
+        err.print(f"エラー: {failed}", highlight=False, soft_wrap=True)
+        raise typer.Exit(1)
+
+
+@command()
+def serve(
+    port: Annotated[Optional[int], typer.Option(help="Prefect サーバのポート (127.0.0.1 のみ、既定: 設定 prefect.port)")] = None,
+):
+    """Prefect サーバを 127.0.0.1 で起動し、予定どおりにフローを実行する (Ctrl-C で停止)。
+
+    夜間処理は毎日 02:00 (設定 nightly.at、署ごとに同時に一つまで)、受付フォルダの確認は数分ごと
+    (設定 inbox.check_minutes)。サーバのデータベースはデータフォルダの prefect/ に置かれ、外部へは
+    何も送らない。実行の様子はブラウザで http://127.0.0.1:4200/ を開いて見る。
+
+    例: junkai serve
+    """
+    import os
+    import subprocess
+    import time
+
+    from junkai import prefect_env
+
+    # the deployments run as this operator (flows/deployments.py): their rights are checked on every run
+    with context() as ctx:
+        stations = batches.serving(ctx)
+        s, operator = ctx.settings, ctx.operator
+    port = port or s.prefect_port
+    api = prefect_env.local_api_url(port)
+    if prefect_env.server_answers(api):
+        raise JunkaiError(f"ポート {port} ではすでに Prefect サーバが動いています (別の junkai serve?)")
+    prefect_env.configure(s.home, api_url=api)
+    log = prefect_env.prefect_home(s.home) / "server.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    out.print(f"Prefect サーバを起動しています (127.0.0.1:{port}、データベース {log.parent}) ...", highlight=False)
+    with open(log, "ab") as fh:
+        # its own session: Ctrl-C stops the runner first, then the server is stopped here
+        server = subprocess.Popen([sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1",
+                                   "--port", str(port)], stdout=fh, stderr=subprocess.STDOUT, env=os.environ,
+                                  start_new_session=True)
+    try:
+        deadline = time.monotonic() + 180
+        while not prefect_env.server_answers(api, timeout=1.0):
+            if server.poll() is not None:
+                raise JunkaiError(f"Prefect サーバが起動しませんでした (記録: {log})")
+            if time.monotonic() > deadline:
+                raise JunkaiError(f"Prefect サーバが 180 秒以内に応答しませんでした (記録: {log})")
+            time.sleep(0.5)
+        from flows import deployments
+
+        planned = deployments.declared(s, stations, operator)
+        out.print(f"Prefect の画面: http://127.0.0.1:{port}/  (終了は Ctrl-C)", highlight=False)
+        for d in planned:
+            out.print(f"  {d.name}: {d.when}", highlight=False)
+        deployments.serve(planned)
+    finally:
+        server.terminate()
+        try:
+            server.wait(30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+    out.print("停止しました")

@@ -1,0 +1,130 @@
+"""The review queue on the command line: review list, show, accept, correct, reject, serve."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Optional
+
+import typer
+from rich.table import Table
+
+from junkai.actions import review as A
+from junkai.cli import command, context, group, out, plain, scope, show
+from junkai.store import scope_text
+
+review_app = group("review", "確認待ちの値 (読み取りに自信がない、または検証に通らなかった値)")
+COMPLAINT = typer.Option("--complaint", help="要望・意見が警察活動への苦情であるとき (本部へ報告、第4-5)")
+
+
+def _shown(v) -> str:
+    return "(空欄)" if v in (None, "", []) else show(v)
+
+
+@command(review_app, "list")
+def review_list(
+    as_json: Annotated[bool, typer.Option("--json", help="JSON で出力する")] = False,
+    everything: Annotated[bool, typer.Option("--all", help="判断済みのものも含める")] = False,
+    beat: Annotated[Optional[str], typer.Option(help="この受持区の項目だけ")] = None,
+    post: Annotated[Optional[str], typer.Option(help="この交番・駐在所の項目だけ")] = None,
+    station: Annotated[Optional[str], typer.Option(help="この警察署の項目だけ")] = None,
+):
+    """確認待ちの項目の一覧。範囲を指定すると、その各戸と、その受持区に印刷した白紙カードの項目だけ。
+
+    例: junkai review list
+        junkai review list --station S01
+    """
+    where = scope(beat, post, station)
+    with context() as ctx:
+        items = A.items(ctx, everything, where)
+    if as_json:
+        out.print_json(json.dumps([{k: plain(v) for k, v in i.items()} for i in items], ensure_ascii=False))
+        return
+    table = Table(title=f"確認待ち {sum(i['status'] == 'pending' for i in items)} 件")
+    for label in ("番号", "各戸", "項目", "読み取り", "確信度", "カードの値", "理由", "状態"):
+        table.add_column(label)
+    for i in items:
+        table.add_row(str(i["id"]), str(i["premises_id"] or "-"), i["label"], _shown(i["guess"]),
+                      f"{i['confidence']:.2f}" if i["confidence"] is not None else "-", _shown(i["printed"]),
+                      " / ".join(r["message"] for r in i["rules"]) or "確信度が低い", i["status"])
+    out.print(table)
+
+
+@command(review_app, "show")
+def review_show(item_id: Annotated[int, typer.Argument(help="項目の番号")]):
+    """確認待ちの項目を一つ表示する (画像の切り出しのパスを含む)。
+
+    例: junkai review show 12
+    """
+    with context() as ctx:
+        i = A.show(ctx, item_id)
+    for label, value in [("番号", i["id"]), ("状態", i["status"]), ("各戸", i["premises_id"] or "-"),
+                         ("項目", f"{i['label']} ({i['field']})"), ("読み取り", _shown(i["guess"])),
+                         ("確信度", i["confidence"]), ("カードの値", _shown(i["printed"])),
+                         ("理由", " / ".join(r["message"] for r in i["rules"]) or "確信度が低い"),
+                         ("候補", _shown(i["candidates"])), ("画像", i["crop"] or "-"), ("読み取り元", i["page_id"]),
+                         ("判断", f"{_shown(i['value'])} ({i['decided_by']}、{i['decided_at']})" if i["decided_by"] else "-")]:
+        out.print(f"{label}: {value}", highlight=False)
+
+
+@command(review_app, "accept")
+def review_accept(item_id: Annotated[int, typer.Argument(help="項目の番号")],
+                  complaint: Annotated[bool, COMPLAINT] = False):
+    """読み取った値をそのまま採用する (検証に通る場合のみ)。カードにすぐ反映される。
+
+    例: junkai review accept 12
+    """
+    with context() as ctx:
+        item = A.decide(ctx, item_id, "accept", complaint=complaint)
+    out.print(f"項目 {item_id} を採用しました: {_shown(item['value'])}")
+
+
+@command(review_app, "correct")
+def review_correct(item_id: Annotated[int, typer.Argument(help="項目の番号")],
+                   value: Annotated[str, typer.Argument(help="正しい値 (各戸の確認では各戸 ID、新しい各戸なら new)")],
+                   complaint: Annotated[bool, COMPLAINT] = False):
+    """正しい値に直して採用する。直した値も検証する。カードにすぐ反映される。
+
+    例: junkai review correct 12 090-1234-5678
+    """
+    with context() as ctx:
+        item = A.decide(ctx, item_id, "correct", value=value, complaint=complaint)
+    out.print(f"項目 {item_id} を {_shown(item['value'])} として採用しました")
+
+
+@command(review_app, "reject")
+def review_reject(item_id: Annotated[int, typer.Argument(help="項目の番号")],
+                  reason: Annotated[str, typer.Option(help="却下の理由")]):
+    """値を採用しない (カードは変わらない)。理由を残す。
+
+    例: junkai review reject 12 --reason "判読できない"
+    """
+    with context() as ctx:
+        A.decide(ctx, item_id, "reject", reason=reason)
+    out.print(f"項目 {item_id} を却下しました")
+
+
+@command(review_app, "serve")
+def review_serve(
+    port: Annotated[int, typer.Option(help="ポート番号 (127.0.0.1 のみで待ち受ける)")] = 8765,
+    beat: Annotated[Optional[str], typer.Option(help="この受持区の項目だけ")] = None,
+    post: Annotated[Optional[str], typer.Option(help="この交番・駐在所の項目だけ")] = None,
+    station: Annotated[Optional[str], typer.Option(help="この警察署の項目だけ")] = None,
+):
+    """確認作業の画面をブラウザで開けるようにする (http://127.0.0.1:8765/)。Enter で採用、Esc で飛ばす。
+
+    範囲を指定すると、その範囲の項目だけを順に示す (複数の警察署を持つストアでは警察署ごとに)。
+
+    例: junkai review serve --port 8765
+        junkai review serve --station S01
+    """
+    import uvicorn
+
+    from junkai.review_web import create_app
+
+    where = scope(beat, post, station)
+    with context() as ctx:
+        A.may_review_queue(ctx, where)
+        text = f"、範囲: {scope_text(where)}" if where else ""
+        out.print(f"確認画面: http://127.0.0.1:{port}/  (操作者: {ctx.operator}{text}、終了は Ctrl-C)")
+        uvicorn.run(create_app(ctx.store, ctx.operator, ctx.settings.home, where), host="127.0.0.1", port=port,
+                    log_level="warning")
