@@ -67,11 +67,14 @@ demo: setup
 	@# every print, export, decision and refusal above is in the hash-chained audit log
 	$(J) audit verify
 
+# the import contracts of pyproject.toml first: which way imports go is part of the design
 test: setup
+	$(BIN)/lint-imports --no-cache
 	$(BIN)/python -m pytest -q
 
 # everything but the tests marked slow (many pages through Tesseract, Prefect, Chromium, big stations)
 test-fast: setup
+	$(BIN)/lint-imports --no-cache
 	$(BIN)/python -m pytest -q -m "not slow"
 
 bench: setup
