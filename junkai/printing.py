@@ -22,6 +22,7 @@ from junkai import JunkaiError, files, model
 from junkai import form as F
 from junkai import qr
 from junkai.pdf import Canvas, Font, Writer
+from junkai.wareki import wareki_text
 
 FORM_NAME = b"FP"  # resource names of the form pages: FP0, FP1, ...
 
@@ -204,10 +205,10 @@ def values(job: Job, page: F.Page) -> dict[str, str]:
             if key is None:
                 continue
             value = model.get_path(job.data, f.path.format(key=key))
-            text = F.wareki_text(value) if f.kind == "date" and value else _show(value)
+            text = wareki_text(value) if f.kind == "date" and value else _show(value)
         else:
             value = model.get_path(job.data, f.path)
-            text = F.wareki_text(value) if f.kind == "date" and value else _show(value)
+            text = wareki_text(value) if f.kind == "date" and value else _show(value)
         if text:
             out[f.id] = text
     return out
@@ -242,7 +243,7 @@ def cover(batch: Batch) -> dict:
     summary = (f"カード {len(jobs)} 枚（記入済み {len(jobs) - blank}・白紙 {blank}、世帯用 {households}・"
                f"事業所用 {len(jobs) - households}）、用紙 {batch.sheets} 枚"
                + (f"（続きの用紙 {extra} 枚を含む）" if extra else ""))
-    return dict(batch_id=batch.id, printed_at=f"{F.wareki_text(batch.printed_at.date())} {batch.printed_at:%H:%M}",
+    return dict(batch_id=batch.id, printed_at=f"{wareki_text(batch.printed_at.date())} {batch.printed_at:%H:%M}",
                 operator=batch.operator, beats=batch.beats, summary=summary,
                 order="住所順（町名ごとに、番地・号の数の小さい順）。各カードの右上に通番があります。", rows=rows)
 
@@ -287,7 +288,7 @@ def stamp(canvas: Canvas, job: Job, sheet: int, page: F.Page, key: bytes) -> Non
     slots = {
         "post": job.post, "officer": job.officer, "print_id": qr.show_print_id(job.print_id),
         "page": f"{job.sheets}枚中{sheet}枚目", "seq": str(job.seq),
-        "created_on": "" if job.blank or not job.created_on else F.wareki_text(job.created_on),
+        "created_on": "" if job.blank or not job.created_on else wareki_text(job.created_on),
     }
     for s in page.slots:
         if slots.get(s.id):

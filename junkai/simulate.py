@@ -32,6 +32,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from junkai import JunkaiError, model, qr, seed_data
 from junkai import form as F
+from junkai.wareki import to_wareki
 
 PRINT_DPI = 300
 FONTS = (
@@ -177,7 +178,7 @@ def _phone(rng: random.Random, mobile: bool) -> str:
 
 
 def _date_value(d: date) -> dict:
-    era, year = F.to_wareki(d)
+    era, year = to_wareki(d)
     return dict(era=era, year=f"{year:02d}", month=f"{d.month:02d}", day=f"{d.day:02d}")
 
 
