@@ -13,9 +13,13 @@ widths so that the model does not depend on one pen.
 
 from __future__ import annotations
 
+import hashlib
 import os
+import pickle
+import tempfile
 import threading
 from dataclasses import dataclass
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -194,11 +198,54 @@ def train(seed: int = 0) -> Model:
     return Model(trees, calibration, holdout_accuracy)
 
 
+def cache_path() -> Path:
+    """Where the fitted model is kept between processes: fitting takes 10-20 s, and every `junkai read`
+    or ingest worker would pay it again. The name holds a digest of everything the fit depends on
+    (this module, the library versions, the fonts), so a change of any of them fits anew."""
+    import sklearn
+
+    digest = hashlib.sha256(Path(__file__).read_bytes())
+    digest.update(f"{sklearn.__version__} {np.__version__} {cv2.__version__}".encode())
+    for font in TRAIN_FONTS:
+        digest.update(Path(font).read_bytes() if os.path.exists(font) else b"-")
+    base = Path(os.environ.get("JUNKAI_CACHE") or os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return base / "junkai" / f"digits-{digest.hexdigest()[:16]}.pickle"
+
+
+def _load(path: Path) -> Model | None:
+    """The kept model, only from a file of this user that nobody else can write (it is unpickled)."""
+    try:
+        st = path.stat()
+        if st.st_uid != os.getuid() or st.st_mode & 0o022:
+            return None
+        with open(path, "rb") as fh:
+            m = pickle.load(fh)
+        return m if isinstance(m, Model) else None
+    except Exception:  # missing, unreadable or from another version: fit anew
+        return None
+
+
+def _keep(path: Path, m: Model) -> None:
+    """Owner-only, written whole or not at all; a cache that cannot be written is only slower."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".digits-")
+        with os.fdopen(fd, "wb") as fh:
+            pickle.dump(m, fh, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(tmp, path)
+    except OSError:
+        pass
+
+
 def model() -> Model:
     global _model
     with _lock:
         if _model is None:
-            _model = train()
+            path = cache_path()
+            _model = _load(path)
+            if _model is None:
+                _model = train()
+                _keep(path, _model)
         return _model
 
 

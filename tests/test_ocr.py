@@ -400,3 +400,38 @@ def test_thresholds_are_the_lowest_that_keep_passing_values_right():
           + [d("text", 0.95, True)] * 10 + [d("text", 0.97, False)] * 5)
     advised = calibrate(ds)
     assert advised["digits"] == 0.81 and advised["text"] == 1.01
+
+
+@pytest.mark.slow
+def test_the_digit_model_is_fitted_once_and_kept_for_the_next_process(tmp_path, monkeypatch):
+    """Fitting takes 10-20 s: kept owner-only in the cache, it is what the next process reads; a kept
+    file another user could have written, or one that is damaged, is fitted anew instead of unpickled."""
+    import os
+    import subprocess
+    import sys
+
+    import cv2
+
+    monkeypatch.setenv("JUNKAI_CACHE", str(tmp_path))
+    monkeypatch.setattr(D, "_model", None)
+    cells = [np.full((40, 30), 255, np.uint8) for _ in range(2)]
+    for c, d in zip(cells, "38"):
+        cv2.putText(c, d, (4, 34), cv2.FONT_HERSHEY_SIMPLEX, 1.2, 0, 3)
+    fitted = D.model()
+    read_fitted = D.classify(cells)
+    path = D.cache_path()
+    assert path.is_file() and (path.stat().st_mode & 0o077) == 0
+    probe = ("import cv2, numpy as np, sys; from ocr import digits as D; "
+             "print(D._load(D.cache_path()) is not None)")
+    kept = subprocess.run([sys.executable, "-c", probe], env=dict(os.environ), capture_output=True, text=True,
+                          check=True)
+    assert kept.stdout.strip() == "True"
+    monkeypatch.setattr(D, "_model", None)
+    again = D.model()
+    assert again is not fitted and again.holdout_accuracy == fitted.holdout_accuracy
+    assert D.classify(cells) == read_fitted
+    path.chmod(0o666)
+    assert D._load(path) is None  # writable by others: never unpickled
+    path.chmod(0o600)
+    path.write_bytes(b"not a pickle")
+    assert D._load(path) is None
