@@ -36,6 +36,7 @@ from junkai.inbox import FileOutcome
 from junkai.readings import PageReading
 from junkai.reconcile import Outcome, identify, reconcile_page
 from junkai.settings import Settings
+from junkai.states import PageState
 from junkai.store import Store
 from junkai.transient import is_transient
 
@@ -66,7 +67,7 @@ class Summary:
         self.matched += out.premises_id is not None
         if out.state == "failed":
             self.failures.append(f"{Path(source).name} {page} 頁: {' / '.join(out.messages) or read_status}")
-        elif out.state == "duplicate":
+        elif out.state == PageState.DUPLICATE:
             self.notes.append(f"{Path(source).name} {page} 頁: {' / '.join(out.messages)}")
 
     def as_dict(self) -> dict:

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Callable
 
 from junkai import JunkaiError
+from junkai.states import StepState
 from junkai.store import Store
 
 # in order; label for people
@@ -31,7 +32,7 @@ STEPS: dict[str, str] = {
     "hq_report": "本部への報告",
 }
 REPEATABLE = {"inbox", "reconcile"}  # idempotent by themselves: they run every time
-DONE, NOTHING, SKIPPED, FAILED = "done", "nothing", "skipped", "failed"
+DONE, NOTHING, SKIPPED, FAILED = StepState.DONE, StepState.NOTHING, StepState.SKIPPED, StepState.FAILED
 STATE_LABELS = {DONE: "完了", NOTHING: "対象なし", SKIPPED: "実施済み", FAILED: "失敗"}
 
 

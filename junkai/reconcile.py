@@ -20,6 +20,7 @@ from junkai import JunkaiError, model
 from junkai.readings import (MESSAGES, READ_REASONS, FieldKind, FieldReading, Identity, PageReading, PageStatus,
                              Reason)
 from junkai.settings import DEFAULT_THRESHOLDS
+from junkai.states import PageState
 from junkai.store import Store
 
 MATCH_MIN, MATCH_MARGIN = 85.0, 10.0  # an unreadable QR: one clear match by address and names
@@ -29,7 +30,7 @@ VISIT_TIME = time(12, 0)  # a card says the day it was filled in, not the hour
 @dataclass
 class Outcome:
     """What reconciling one page did; stored with the page and summed by ingest."""
-    state: str  # applied | waiting | duplicate | failed | skipped
+    state: PageState
     premises_id: int | None = None
     applied: list[list] = field(default_factory=list)  # [path, before, after]
     confirmed: bool = False
@@ -68,7 +69,7 @@ class _Page:
                  today: date):
         self.store, self.page_id, self.reading = store, page_id, reading
         self.thresholds, self.operator, self.today = thresholds, operator, today
-        self.out = Outcome("applied")
+        self.out = Outcome(PageState.APPLIED)
 
     def review(self, topic: str, path: str, label: str, kind: str, f: FieldReading | None, guess: Any,
                rules: list[dict], printed: Any = None, candidates: Any = None, premises_id: int | None = None) -> None:
@@ -160,7 +161,7 @@ def reconcile_page(store: Store, page_id: str, reading: PageReading, operator: s
     pg = _Page(store, page_id, reading, thresholds or DEFAULT_THRESHOLDS, operator, today)
     out = pg.out
     if reading.status in (PageStatus.FAILED, PageStatus.SKIPPED):
-        out.state = str(reading.status)
+        out.state = PageState(reading.status)
         out.messages = list(reading.messages)
         return out
     ident = reading.identity
@@ -174,14 +175,14 @@ def reconcile_page(store: Store, page_id: str, reading: PageReading, operator: s
             return out
         claimed = store.claimed_page(printed["print_id"], reading.sheet or 1)
         if claimed and claimed != page_id:
-            out.state = "duplicate"
+            out.state = PageState.DUPLICATE
             out.messages.append(f"同じカードの同じ用紙はすでに取り込み済みです ({claimed})")
             return out
         premises_id = premises_id or printed["premises_id"]
     elif premises_id is None:
         premises_id, candidates = match_by_address(store, reading)
         if premises_id is None:
-            out.state = "waiting"
+            out.state = PageState.WAITING
             pg.review("identity", "identity", "どの各戸のカードか", "premises", None,
                       candidates[0]["premises_id"] if candidates else None,
                       [{"code": "identity.unknown", "message": "QR が読めず、住所と氏名でも各戸を一つに決められません"}],
@@ -190,7 +191,7 @@ def reconcile_page(store: Store, page_id: str, reading: PageReading, operator: s
         out.messages.append(f"QR が読めないため住所と氏名で各戸 {premises_id} と照合しました")
     if premises_id is None:
         # a blank card: a new premises only after a person accepts its address
-        out.state = "waiting"
+        out.state = PageState.WAITING
         address = " ".join(_text_of(reading, k) for k in ("postal_code", "address"))
         _, candidates = match_by_address(store, reading)
         pg.review("identity", "identity", "新しい各戸 (白紙カード)", "premises", reading.get("address"), "new",
@@ -362,7 +363,7 @@ def apply_decided(store: Store, operator: str, today: date | None = None) -> dic
 def _resolve_identity(store: Store, item: dict, operator: str, today: date | None) -> int:
     """A person said which premises a page is (or that a blank card is a new one): reconcile it now."""
     page = next(iter(store.scan_pages_by_id(item["page_id"])), None)
-    if page is None or page["state"] != "waiting":
+    if page is None or page["state"] != PageState.WAITING:
         return 0
     reading = PageReading.from_json(page["result"])  # stored readings are read back through their types
     value = item["value"]

@@ -7,6 +7,7 @@ from datetime import date, datetime
 from typing import Any
 
 from junkai import JunkaiError, model
+from junkai.states import ReviewStatus
 from junkai.store import Store
 
 ACTIONS = ("accept", "correct", "reject")
@@ -65,7 +66,7 @@ def decide(store: Store, item_id: int, action: str, operator: str, value: Any = 
         if action == "reject":
             if not (reason or "").strip():
                 raise JunkaiError("却下の理由を入力してください")
-            final, status = None, "rejected"
+            final, status = None, ReviewStatus.REJECTED
         else:
             final = check(store, item, item["guess"] if action == "accept" else value, today)
             # a "correction" that normalises to what was read is an acceptance of the reading
@@ -73,11 +74,12 @@ def decide(store: Store, item_id: int, action: str, operator: str, value: Any = 
                 read = check(store, item, item["guess"], today)
             except JunkaiError:
                 read = None
-            status = "accepted" if action == "accept" or (read is not None and final == read) else "corrected"
+            status = ReviewStatus.ACCEPTED if action == "accept" or (read is not None and final == read) \
+                else ReviewStatus.CORRECTED
             if item["topic"] == "opinion":
                 final = {"text": final, "complaint": bool(complaint)}
         store.decide_review(item_id, status, final, operator, datetime.now(), (reason or "").strip() or None)
-        if status != "rejected":
+        if status != ReviewStatus.REJECTED:
             apply_decided(store, operator, today)
         # the field, not its values: audit rows are kept for ever (the chain), values only as long
         # as the card's retention; the values stay in the review item and the card events
@@ -89,4 +91,5 @@ def decide(store: Store, item_id: int, action: str, operator: str, value: Any = 
 def progress(store: Store, scope: tuple[str, str] | None = None) -> dict[str, int]:
     with store.transaction():
         counts = store.review_counts(scope)
-    return {"pending": counts.get("pending", 0), "done": sum(v for k, v in counts.items() if k != "pending")}
+    return {"pending": counts.get(ReviewStatus.PENDING, 0),
+            "done": sum(v for k, v in counts.items() if k != ReviewStatus.PENDING)}

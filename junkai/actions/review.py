@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from junkai.actions import Context, allow
+from junkai.states import ReviewStatus
 from junkai.store import scope_text
 
 Scope = tuple[str, str] | None
@@ -17,7 +18,7 @@ def items(ctx: Context, everything: bool = False, scope: Scope = None) -> list[d
     """The pending items (or all, `everything`) of the store or of a beat, post or station."""
     allow(ctx, "review", scope)
     with ctx.store.transaction():
-        found = ctx.store.review_items(None if everything else ("pending",), scope=scope)
+        found = ctx.store.review_items(None if everything else (ReviewStatus.PENDING,), scope=scope)
         ctx.store.audit(ctx.operator, "review.list", "review_item", None, count=len(found), scope=scope_text(scope))
     return found
 
@@ -79,8 +80,8 @@ def crop(ctx: Context, item_id: int) -> Path | None:
 def next_pending(ctx: Context, after: int, scope: Scope = None) -> int | None:
     """The id of the next pending item after `after`, round to the start (an id only: not audited)."""
     with ctx.store.transaction():
-        found = (ctx.store.review_items(("pending",), after=after, limit=1, scope=scope)
-                 or ctx.store.review_items(("pending",), limit=1, scope=scope))
+        found = (ctx.store.review_items((ReviewStatus.PENDING,), after=after, limit=1, scope=scope)
+                 or ctx.store.review_items((ReviewStatus.PENDING,), limit=1, scope=scope))
     return found[0]["id"] if found else None
 
 

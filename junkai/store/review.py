@@ -8,6 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from junkai import JunkaiError
+from junkai.states import DECIDED, ReviewStatus
 from junkai.store.schema import beat, dumps, loads, post, premises, printed_card, review_item
 
 
@@ -20,7 +21,7 @@ class Review:
         row = {k: (dumps(v) if k in self.REVIEW_JSON else v) for k, v in values.items()}
         row.setdefault("rules", dumps([]))
         return self.conn.execute(review_item.insert().values(
-            created_at=datetime.now(), status="pending", **row)).inserted_primary_key[0]
+            created_at=datetime.now(), status=ReviewStatus.PENDING, **row)).inserted_primary_key[0]
 
     def _review_row(self, r) -> dict:
         return {k: (loads(v) if k in self.REVIEW_JSON else v) for k, v in dict(r).items()}
@@ -41,7 +42,7 @@ class Review:
                               .outerjoin(printed_card, printed_card.c.print_id == review_item.c.print_id))
                 .where(sa.func.coalesce(premises.c.beat_id, printed_card.c.beat_id).in_(beats)))
 
-    def review_items(self, statuses: tuple[str, ...] | None = ("pending",), after: int = 0,
+    def review_items(self, statuses: tuple[str, ...] | None = (ReviewStatus.PENDING,), after: int = 0,
                      limit: int | None = None, scope: tuple[str, str] | None = None) -> list[dict]:
         q = self._in_review_scope(sa.select(review_item).where(review_item.c.id > after), scope)
         q = q.order_by(review_item.c.id)
@@ -66,7 +67,7 @@ class Review:
 
     def decide_review(self, item_id: int, status: str, value: Any, by: str, at: datetime, reason: str | None) -> None:
         done = self.conn.execute(review_item.update().where(
-            review_item.c.id == item_id, review_item.c.status == "pending").values(
+            review_item.c.id == item_id, review_item.c.status == ReviewStatus.PENDING).values(
             status=status, value=dumps(value), decided_by=by, decided_at=at, reason=reason))
         if done.rowcount != 1:
             item = self.review_item(item_id)
@@ -76,6 +77,6 @@ class Review:
         self.conn.execute(review_item.update().where(review_item.c.id == item_id).values(applied_at=at))
 
     def decided_unapplied(self) -> list[dict]:
-        q = (sa.select(review_item).where(review_item.c.status.in_(("accepted", "corrected")),
+        q = (sa.select(review_item).where(review_item.c.status.in_(DECIDED),
                                           review_item.c.applied_at.is_(None)).order_by(review_item.c.id))
         return [self._review_row(r) for r in self.conn.execute(q).mappings()]

@@ -13,6 +13,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from junkai.states import CLAIMED as _CLAIMED
+
 metadata = sa.MetaData()
 
 station = sa.Table(
@@ -224,7 +226,7 @@ scan_file = sa.Table(
     sa.Column("received_at", sa.DateTime, nullable=False),
     sa.Column("operator", sa.Text, nullable=False),
 )
-CLAIMED = ("applied", "waiting")
+CLAIMED = tuple(str(s) for s in _CLAIMED)  # plain strings: rendered into the unique index below
 scan_page = sa.Table(
     "scan_page", metadata,
     sa.Column("id", sa.String(80), primary_key=True),  # <file sha256>:<page>
