@@ -6,12 +6,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from junkai import JunkaiError, access
 from junkai import settings as settings_mod
 from junkai.actions import Context, allow
+
+if TYPE_CHECKING:  # pandas costs a second at start-up; only the hints name it here
+    import pandas as pd
 
 
 def safe_url(url: str) -> str:

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from junkai import JunkaiError, model
 from junkai.actions import Context, allow
+
+if TYPE_CHECKING:  # pandas costs a second at start-up; only the hints name it here
+    import pandas as pd
 
 
 @dataclass

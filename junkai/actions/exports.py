@@ -6,11 +6,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from junkai import JunkaiError
 from junkai.actions import Context, allow
+
+if TYPE_CHECKING:  # pandas costs a second at start-up; only the hints name it here
+    import pandas as pd
 
 Scope = tuple[str, str] | None
 
