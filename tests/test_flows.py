@@ -426,6 +426,7 @@ def test_the_nightly_run_killed_at_any_moment_and_run_again_ends_as_one_clean_ru
 # --- every flow asks the operator's right, whoever starts it -------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_every_flow_started_through_the_prefect_api_refuses_an_operator_without_the_right(harness, station, copy):
     """Each flow as a deployment, a run of it created through the Prefect client (as the UI or the API
     would) and executed: an HQ user may not print, hand over, report to a chief, ingest, run the night or

@@ -151,6 +151,7 @@ def _fill_and_scan(pdf: Path, key: bytes, phone: str, out: Path, seed: int) -> S
     return sheet
 
 
+@pytest.mark.slow
 def test_cards_of_both_versions_are_read_each_by_its_own_layout(tmp_path, monkeypatch):
     key = qr.station_key(tmp_path / "home")
     old_pdf = _print_blank(tmp_path / "v1.pdf", key)

@@ -329,6 +329,7 @@ def test_a_page_without_a_readable_qr_is_still_aligned_and_read(damage):
                 f.value if isinstance(f.value, list) else [f.value]), fid
 
 
+@pytest.mark.slow
 def test_readings_round_trip_through_their_json_form(batch):
     *_, readings = batch
     assert len(readings) >= 10
