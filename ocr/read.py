@@ -444,20 +444,21 @@ def _save_crop(d: Path, f: F.Field, img: np.ndarray) -> str:
 
 
 def _guess_layout(img: np.ndarray) -> F.Page:
-    """The layout whose section titles (printed black in the band column) match the ink there."""
-    candidates = [F.page(form, n) for form in F.TYPES for n in (1, 2)]
-    band = candidates[0].sections[0].band
-    column = img[:, int((band.x + 0.8) * PX): int((band.right - 0.8) * PX)]
-    inked = (column < INK).mean(axis=1) > 0.01
-    best, best_score = candidates[0], -1.0
-    for c in candidates:
-        want = np.zeros(len(inked), bool)
-        for t in c.texts:
-            if t.style == "band":
-                want[int(t.box.y * PX): int((t.box.y + 4.0) * PX)] = True
-        union = (want | inked).sum()
-        score = (want & inked).sum() / union if union else 0.0
-        if score > best_score:
-            best, best_score = c, score
+    """The layout, of any published version, whose section titles (printed black in the band column)
+    match the ink there. Newest first: a tie goes to the version most cards out were printed with."""
+    best, best_score = None, -1.0
+    for version in reversed(F.published()):
+        for c in (F.page(form, n, version) for form in F.TYPES for n in (1, 2)):
+            band = c.sections[0].band
+            column = img[:, int((band.x + 0.8) * PX): int((band.right - 0.8) * PX)]
+            inked = (column < INK).mean(axis=1) > 0.01
+            want = np.zeros(len(inked), bool)
+            for t in c.texts:
+                if t.style == "band":
+                    want[int(t.box.y * PX): int((t.box.y + 4.0) * PX)] = True
+            union = (want | inked).sum()
+            score = (want & inked).sum() / union if union else 0.0
+            if score > best_score:
+                best, best_score = c, score
     return best
 
