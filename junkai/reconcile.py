@@ -288,7 +288,7 @@ def _amend(pg: _Page, printed: dict | None) -> None:
     source = f"scan:{pg.page_id}"
     if apply:
         before = store.card(pid).data
-        store.change_card(pid, apply, at, source, pg.operator, today=pg.today)
+        store.change_card(pid, apply, at, source, pg.operator)
         out.applied = [[p, model.get_path(before, p), v] for p, v in apply]
     if unchanged_sections or apply:
         if store.card(pid).version:
@@ -354,7 +354,7 @@ def apply_decided(store: Store, operator: str, today: date | None = None) -> dic
                     counts["opinions"] += 1
         elif item["premises_id"] and not item["field"].startswith("@"):
             store.change_card(item["premises_id"], [(item["field"], item["value"])], now, f"review:{item['id']}",
-                              item["decided_by"], today=today or date.today())
+                              item["decided_by"])
             counts["applied"] += 1
         store.mark_review_applied(item["id"], now)
     return counts

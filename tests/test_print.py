@@ -42,7 +42,7 @@ def _add(store, kind, beat, town, block, building=None, room=None, changes=()):
     pid = store.add_premises(kind, beat, dict(postal_code=code, prefecture="青森県", city=city, town=name,
                                               block=block, building=building, room=room), NOW, "試験")
     if changes:
-        store.change_card(pid, changes, NOW, "operator", "試験", today=NOW.date())
+        store.change_card(pid, changes, NOW, "operator", "試験")
     return pid
 
 

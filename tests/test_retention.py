@@ -264,8 +264,7 @@ def test_a_purge_larger_than_one_batch_removes_every_premises(store, tmp_path):
         address = dict(postal_code="0300111", prefecture="青森県", city="青森市", town="試験町", block="1-1")
         ids = [store.add_premises("household", beat, address, datetime(2010, 1, 1), "試験") for _ in range(2100)]
         for pid in ids:
-            store.change_card(pid, [("home_phone", "017-777-1234")], datetime(2010, 1, 1), "operator", "試験",
-                              today=date(2010, 1, 1))
+            store.change_card(pid, [("home_phone", "017-777-1234")], datetime(2010, 1, 1), "operator", "試験")
             store.set_status(pid, model.CEASED, datetime(2012, 1, 1), "operator", "試験")
     r = retention.purge_ceased(store, tmp_path, YEARS, "試験", today=TODAY)
     assert r.premises >= 2100 and r.stations["S01"]["card"] >= 2100

@@ -102,12 +102,11 @@ class Cards:
         return model.rebuild(p["kind"], ((path, loads(after)) for path, after in rows))
 
     def change_card(self, premises_id: int, changes: Iterable[tuple[str, Any]], at: datetime, source: str,
-                    operator: str, today: date | None = None) -> int:
+                    operator: str) -> int:
         """Append the changes as events and bring the card view up to date; returns the new version.
 
         The values are stored as given: the caller validates them first (model.validate_changes).
-        `today` is ignored: the day matters only to that validation. A change to the value a field
-        already has is no event.
+        A change to the value a field already has is no event.
         """
         current = self.card(premises_id)
         data = current.data
