@@ -9,7 +9,6 @@ which copy of a card counts, so a threaded run and a Dask run end alike.
 
 from __future__ import annotations
 
-from collections import deque
 from datetime import date
 from pathlib import Path
 from typing import Iterator, Sequence
@@ -55,19 +54,9 @@ def read_in_tasks(window: int) -> I.ReadMap:
 
     def read_map(jobs: Sequence[I.PageJob]) -> Iterator[PageReading | BaseException]:
         progress = Progress("頁の読み取りと照合", len(jobs))
-        pending: deque = deque()
-
-        def next_reading() -> PageReading | BaseException:
-            reading = I.settled(pending.popleft())
+        for reading in I.windowed(read.submit, jobs, window):
             progress.advance()
-            return reading
-
-        for job in jobs:
-            pending.append(read.submit(job))
-            while len(pending) >= window:
-                yield next_reading()
-        while pending:
-            yield next_reading()
+            yield reading
 
     return read_map
 

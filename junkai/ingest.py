@@ -28,7 +28,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from pathlib import Path
-from typing import Callable, Iterator, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 from junkai import files
 from junkai.files import sha256_of
@@ -195,15 +195,22 @@ def in_threads(workers: int, window: int | None = None) -> ReadMap:
 
     def read_map(jobs: Sequence[PageJob]) -> Iterator[PageReading | BaseException]:
         with ThreadPoolExecutor(workers) as pool:
-            pending: deque = deque()
-            for job in jobs:
-                pending.append(pool.submit(read_job, job))
-                while len(pending) >= window:
-                    yield settled(pending.popleft())
-            while pending:
-                yield settled(pending.popleft())
+            yield from windowed(lambda job: pool.submit(read_job, job), jobs, window)
 
     return read_map
+
+
+def windowed(submit: Callable[[PageJob], Any], jobs: Sequence[PageJob],
+             window: int) -> Iterator[PageReading | BaseException]:
+    """The readings of futures that `submit` starts, in job order, with at most `window` of them started
+    and not yet handed back: every worker kept busy, few pages held at once (threads or Prefect tasks)."""
+    pending: deque = deque()
+    for job in jobs:
+        pending.append(submit(job))
+        while len(pending) >= window:
+            yield settled(pending.popleft())
+    while pending:
+        yield settled(pending.popleft())
 
 
 def settled(future) -> PageReading | BaseException:
