@@ -9,11 +9,10 @@ from typing import Callable
 from prefect.cache_policies import NO_CACHE
 
 from junkai.settings import Settings
-from junkai.transient import is_transient  # shared with the ingest driver's own retries
+from junkai.transient import RETRY_DELAYS, is_transient  # shared with the ingest driver's own retries
 
 # Tasks carry personal data: never cached, never written to Prefect's result storage.
 PRIVATE = dict(cache_policy=NO_CACHE, persist_result=False)
-RETRY_DELAYS = [2, 10, 30]
 
 
 def task_runner(s: Settings):

@@ -38,10 +38,9 @@ from junkai.reconcile import Outcome, identify, reconcile_page
 from junkai.settings import Settings
 from junkai.states import PageState
 from junkai.store import Store
-from junkai.transient import is_transient
+from junkai.transient import RETRY_DELAYS, is_transient
 
 CHUNK = 1 << 20
-RETRY_DELAYS = [2, 10, 30]  # seconds before each further try of a failure that may pass (a locked database)
 
 
 @dataclass

@@ -7,6 +7,9 @@ import errno
 
 from junkai import JunkaiError
 
+# seconds before each further try of a failure that may pass (a locked database, a lost worker)
+RETRY_DELAYS = [2, 10, 30]
+
 _TRANSIENT_ERRNOS = {errno.EAGAIN, errno.EBUSY, errno.ETIMEDOUT, errno.EINTR, errno.EIO, errno.ESTALE,
                      errno.ECONNRESET, errno.ECONNREFUSED, errno.ECONNABORTED, errno.EHOSTUNREACH, errno.ENETDOWN,
                      errno.ENETUNREACH}
