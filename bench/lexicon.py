@@ -61,12 +61,12 @@ def measure(seed: int = 1) -> dict:
         pairs=n,
         confirmed=share(right, L.CONFIRMED),
         confirmed_unspaced=share(unspaced, L.CONFIRMED),
-        right_doubted=share(right, L.MISMATCH, L.LOOSE),
+        right_doubted=share(right, L.MISMATCH, L.UNEXPLAINED, L.LOOSE),
         right_no_evidence=share(right, None, L.COMPOSED),
-        wrong_doubted=share(wrong, L.MISMATCH, L.LOOSE),
+        wrong_doubted=share(wrong, L.MISMATCH, L.UNEXPLAINED, L.LOOSE),
         wrong_confirmed=share(wrong, L.CONFIRMED),
         wrong_no_evidence=share(wrong, None, L.COMPOSED),
-        wrong_doubted_unspaced=share(wrong_unspaced, L.MISMATCH, L.LOOSE),
+        wrong_doubted_unspaced=share(wrong_unspaced, L.MISMATCH, L.UNEXPLAINED, L.LOOSE),
     )
 
 

@@ -82,6 +82,13 @@ class Reason(_OpenEnum):
     DATE_INCOMPLETE = "date_incomplete"
     INK_IN_UNCHANGED_SECTION = "ink_in_unchanged_section"
     SECTION_UNCHANGED = "section_unchanged"
+    # a field, weighed against the dictionary and the other fields (ocr.evidence)
+    NAME_READING_MISMATCH = "name_reading_mismatch"
+    POSTAL_UNKNOWN = "postal_unknown"
+    POSTAL_ADDRESS_MISMATCH = "postal_address_mismatch"
+    PHONE_INVALID = "phone_invalid"
+    DATE_IMPOSSIBLE = "date_impossible"
+    LEXICON_CHOICE = "lexicon_choice"
 
 
 # A page's reasons, as the person looking at the page reads them.
@@ -115,6 +122,12 @@ READ_REASONS: dict[Reason, str] = {
     Reason.DATE_INCOMPLETE: "年・月・日のどれかが空欄",
     Reason.INK_IN_UNCHANGED_SECTION: "「変更なし」の欄に記入がある",
     Reason.SECTION_UNCHANGED: "「変更なし」の欄",
+    Reason.NAME_READING_MISMATCH: "氏名とフリガナが合わない (辞書にない読み方か、読み誤り)",
+    Reason.POSTAL_UNKNOWN: "存在しない郵便番号として読めた",
+    Reason.POSTAL_ADDRESS_MISMATCH: "郵便番号の地域と住所が合わない",
+    Reason.PHONE_INVALID: "使われていない電話番号として読めた",
+    Reason.DATE_IMPOSSIBLE: "存在しない日付として読めた",
+    Reason.LEXICON_CHOICE: "文字認識の第一候補でなく、辞書や他の欄と合う候補を採った",
 }
 # Reasons that make a page read as a whole only partial.
 PARTIAL_REASONS = frozenset({Reason.QR_UNREADABLE, Reason.QR_INTEGRITY, Reason.FORM_GUESSED,

