@@ -173,7 +173,9 @@ def _person(rng: random.Random, born: int) -> dict:
 
 def _phone(rng: random.Random, mobile: bool) -> str:
     if mobile:
-        return rng.choice(["090", "080", "070"]) + f"{rng.randint(0, 99999999):08d}"
+        # the subscriber part never starts with 0: such numbers are not in use, and a reader that
+        # checks numbers would rightly doubt them
+        return rng.choice(["090", "080", "070"]) + f"{rng.randint(10000000, 99999999):08d}"
     return "017" + f"{rng.randint(7000000, 7999999)}"
 
 
