@@ -32,6 +32,7 @@ from junkai.readings import (MESSAGES, PARTIAL_REASONS, FieldKind, FieldReading,
 from ocr import align as A
 from ocr import digits as D
 from ocr import engines as E
+from ocr import evidence
 from ocr import pages as P
 from ocr import printed_id
 
@@ -150,6 +151,7 @@ class Reader:
             reading.note(Reason.FORM_GUESSED)
         reading.form, reading.form_version, reading.sheet = layout.form, layout.version, layout.number
         reading.fields = self._fields(layout, al.image, reading)
+        evidence.weigh(reading)
         if reading.identity is None:
             reading.printed_ids = self._printed_ids(al.image)
         if reading.reasons and reading.status == OK:
