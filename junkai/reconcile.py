@@ -44,7 +44,8 @@ def _rule(code: str, message: str) -> dict:
 REMOVAL = _rule("household.removal", "転出・削除は読み取りだけでは反映しません。本当に転出・削除か確かめてください")
 HEAD_CHANGE = _rule("household.head", "世帯主の変更 (続柄・氏名・生年月日、転出) は読み取りだけでは反映しません")
 SECTION_DOUBT = _rule("section.doubt", "「変更なし」「変更あり」の両方にチェックがあるか判別しにくいため、この欄の記入は確認に回します")
-SECTION_UNCHANGED = _rule("section.unchanged", "「変更なし」の欄に記入があります")
+# the reader's own reason, when it also saw 変更なし: said once
+SECTION_UNCHANGED = _rule(str(Reason.INK_IN_UNCHANGED_SECTION), READ_REASONS[Reason.INK_IN_UNCHANGED_SECTION])
 NO_VALUE = _rule("value.unread", "記入はあるが、値として読み取れていません")
 NO_NAME = _rule("member.no_name", "新しい方の氏名が読み取れていません (氏名のない世帯員・連絡先は登録しません)")
 

@@ -321,7 +321,7 @@ def test_a_section_ticked_both_unchanged_and_changed_is_doubt_and_its_values_wai
     assert all("section.doubt" in [r["code"] for r in items[f"members.{row}.{k}"]["rules"]]
                for k in ("occupation", "sex"))
     # the unchanged section keeps its protection: what is inked in it waits too, and it confirms the card
-    assert "section.unchanged" in [r["code"] for r in items["visit_days"]["rules"]]
+    assert "ink_in_unchanged_section" in [r["code"] for r in items["visit_days"]["rules"]]
     assert out.confirmed and after.confirmed_on == TODAY
 
 
