@@ -190,8 +190,10 @@ def decisions(results: list[dict], truth: dict, today) -> list[dict]:
             truth_value = t["values"].get(f["id"])
             right = same(f["kind"], truth_value, f["value"]) if truth_value not in (None, [], "") \
                 else f["value"] in (None, [], "")
+            # nothing on a noisy page passes on its own (junkai.reconcile), whatever its confidence
             out.append(dict(card=t["print_id"], kind=f["kind"], confidence=f["confidence"],
-                            clean=not f.get("reasons") and not rules, right=right))
+                            clean=not f.get("reasons") and not rules and "noisy_page" not in r["reasons"],
+                            right=right))
     return out
 
 

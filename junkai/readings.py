@@ -71,6 +71,7 @@ class Reason(_OpenEnum):
     OCR_TIMEOUT = "ocr_timeout"  # page and field
     INTERNAL_ERROR = "internal_error"
     IDENTITY_FROM_PRINTED_ID = "identity_from_printed_id"
+    NOISY_PAGE = "noisy_page"  # speckle, bleed-through, a light or dark scan, markers off, ticks everywhere
     # a field
     LOW_CONFIDENCE = "low_confidence"
     AMBIGUOUS = "ambiguous"
@@ -89,6 +90,7 @@ class Reason(_OpenEnum):
     PHONE_INVALID = "phone_invalid"
     DATE_IMPOSSIBLE = "date_impossible"
     LEXICON_CHOICE = "lexicon_choice"
+    UNREAD_INK = "unread_ink"  # ink in an entry that read as nothing: too little to be sure, or no text found
 
 
 # A page's reasons, as the person looking at the page reads them.
@@ -107,6 +109,7 @@ MESSAGES: dict[Reason, str] = {
     Reason.OCR_TIMEOUT: "文字認識 (Tesseract) が時間内に終わらず、手書きの欄は確認待ちにします",
     Reason.INTERNAL_ERROR: "読み取り中に予期しないエラーが起きました",
     Reason.IDENTITY_FROM_PRINTED_ID: "QR が読めないため、印刷IDの文字で照合しました",
+    Reason.NOISY_PAGE: "頁の状態が悪いため (汚れ・裏写り・濃さ・マーカー・チェックの数)、読み取った値はすべて確認に回します",
 }
 # A field's reasons, as the person reviewing the value reads them.
 READ_REASONS: dict[Reason, str] = {
@@ -128,10 +131,12 @@ READ_REASONS: dict[Reason, str] = {
     Reason.PHONE_INVALID: "使われていない電話番号として読めた",
     Reason.DATE_IMPOSSIBLE: "存在しない日付として読めた",
     Reason.LEXICON_CHOICE: "文字認識の第一候補でなく、辞書や他の欄と合う候補を採った",
+    Reason.UNREAD_INK: "記入らしいインクがあるが、文字として読めていない",
 }
 # Reasons that make a page read as a whole only partial.
 PARTIAL_REASONS = frozenset({Reason.QR_UNREADABLE, Reason.QR_INTEGRITY, Reason.FORM_GUESSED,
-                             Reason.MARKERS_INFERRED, Reason.SKEWED_MARKERS, Reason.OCR_TIMEOUT})
+                             Reason.MARKERS_INFERRED, Reason.SKEWED_MARKERS, Reason.OCR_TIMEOUT,
+                             Reason.NOISY_PAGE})
 
 
 @dataclass(frozen=True)
@@ -219,6 +224,7 @@ class PageReading:
     fields: list[FieldReading] = field(default_factory=list)
     quarantine: str | None = None
     seconds: float = 0.0
+    quality: dict | None = None  # the page's measured levels, speckle, marker fit, ticks (ocr.quality)
 
     def __post_init__(self) -> None:
         self.status = PageStatus(self.status)
@@ -249,7 +255,8 @@ class PageReading:
                     messages=list(self.messages), identity=self.identity.to_json() if self.identity else None,
                     printed_ids=list(self.printed_ids), form=self.form, form_version=self.form_version,
                     sheet=self.sheet, prefilled=self.prefilled, rotation=self.rotation, dpi=self.dpi,
-                    fields=[f.to_json() for f in self.fields], quarantine=self.quarantine, seconds=self.seconds)
+                    fields=[f.to_json() for f in self.fields], quarantine=self.quarantine, seconds=self.seconds,
+                    quality=self.quality)
 
     def dumps(self) -> str:
         return json.dumps(self.to_json(), ensure_ascii=False)
@@ -265,4 +272,4 @@ class PageReading:
                    list(d.get("printed_ids", [])), d.get("form"), d.get("form_version"), d.get("sheet"),
                    d.get("prefilled"), d.get("rotation"), d.get("dpi"),
                    [FieldReading.from_json(f) for f in d.get("fields", [])], d.get("quarantine"),
-                   d.get("seconds", 0.0))
+                   d.get("seconds", 0.0), d.get("quality"))

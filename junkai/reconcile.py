@@ -6,6 +6,12 @@ field changed both in the store and on paper goes to review, showing both. A val
 is applied on its own only when its reading is confident and it passes every rule;
 everything else waits in the review queue. Applying writes the card's append-only
 events with the scan page as their source, and advances its confirmation date.
+
+Some values never pass on their own, however sure the reading: everything on a noisy
+page (the reader says why), a removal (転出・削除), a change of who the 世帯主 is,
+anything written in a section whose 変更なし / 変更あり is in doubt or reads 変更なし, and
+ink that read as no value. A newcomer (a row printed empty) is applied whole or waits
+whole in one review item, so no member is ever made without a name.
 """
 
 from __future__ import annotations
@@ -25,6 +31,23 @@ from junkai.store import Store
 
 MATCH_MIN, MATCH_MARGIN = 85.0, 10.0  # an unreadable QR: one clear match by address and names
 VISIT_TIME = time(12, 0)  # a card says the day it was filled in, not the hour
+HEAD = "世帯主"
+HEAD_FIELDS = ("name", "kana", "birth_date", "relation")  # who the 世帯主 is, not how to reach them
+NAME = "name"
+DATED = {"filled_on": "記入日", "scan": "スキャンの受付日", "today": "取り込みの日"}
+
+
+def _rule(code: str, message: str) -> dict:
+    return {"code": code, "message": message}
+
+
+REMOVAL = _rule("household.removal", "転出・削除は読み取りだけでは反映しません。本当に転出・削除か確かめてください")
+HEAD_CHANGE = _rule("household.head", "世帯主の変更 (続柄・氏名・生年月日、転出) は読み取りだけでは反映しません")
+SECTION_DOUBT = _rule("section.doubt", "「変更なし」「変更あり」の両方にチェックがあるか判別しにくいため、この欄の記入は確認に回します")
+# the reader's own reason, when it also saw 変更なし: said once
+SECTION_UNCHANGED = _rule(str(Reason.INK_IN_UNCHANGED_SECTION), READ_REASONS[Reason.INK_IN_UNCHANGED_SECTION])
+NO_VALUE = _rule("value.unread", "記入はあるが、値として読み取れていません")
+NO_NAME = _rule("member.no_name", "新しい方の氏名が読み取れていません (氏名のない世帯員・連絡先は登録しません)")
 
 
 @dataclass
@@ -38,6 +61,7 @@ class Outcome:
     conflicts: int = 0
     visit_id: int | None = None
     messages: list[str] = field(default_factory=list)
+    dated: str | None = None  # what dates the visit and the amendments: filled_on | scan | today
 
 
 def _model_field(form_type: str, path: str) -> model.Field | None:
@@ -74,13 +98,16 @@ class _Page:
     def review(self, topic: str, path: str, label: str, kind: str, f: FieldReading | None, guess: Any,
                rules: list[dict], printed: Any = None, candidates: Any = None, premises_id: int | None = None) -> None:
         ident = self.reading.identity
+        # the rules it failed, and what the reader doubted that they do not say already
+        said = {r["code"] for r in rules}
+        shown = list(rules) + [_rule(str(r), READ_REASONS.get(r, str(r))) for r in (f.reasons if f else [])
+                               if str(r) not in said]
         self.store.add_review_item(
             page_id=self.page_id, print_id=ident.print_id if ident else None,
             premises_id=premises_id or self.out.premises_id,
             topic=topic, field=path, label=label, kind=kind, guess=guess,
             confidence=None if f is None else f.confidence, crop=None if f is None else f.crop,
-            rules=rules or [{"code": str(r), "message": READ_REASONS.get(r, str(r))} for r in (f.reasons if f else [])],
-            printed=printed, candidates=candidates)
+            rules=shown, printed=printed, candidates=candidates)
         self.out.review += 1
         self.out.conflicts += topic == "conflict"
 
@@ -234,11 +261,31 @@ def _amend(pg: _Page, printed: dict | None) -> None:
             return template.replace("{key}", new_keys[slot])
         return template.replace("{key}", parts[1]) if "{key}" in template else template
 
-    unchanged_sections, changes, opinion = set(), [], None
+    noisy = [_rule("page.noisy", m) for r, m in zip(reading.reasons, reading.messages) if r == Reason.NOISY_PAGE]
+    sections = {f.section: _section(f, pg.thresholds) for f in reading.fields
+                if f.path and f.path.startswith("@change.")}
+    heads = {k for card in (base, current.data) for k, m in card.get("members", {}).items()
+             if m.get("relation") == HEAD}
+
+    def doubts(f: FieldReading, path: str, value: Any) -> list[dict]:
+        """The rules that keep a value from passing on its own, whatever its reading."""
+        out = list(noisy)
+        state = sections.get(f.section)
+        if state == "doubt":
+            out.append(SECTION_DOUBT)
+        elif state == F.UNCHANGED:
+            out.append(SECTION_UNCHANGED)
+        parts = path.split(".")
+        if parts[0] == "members" and model.get_path(current.data, path) != value and (
+                (len(parts) == 2 and parts[1] in heads)
+                or (len(parts) == 3 and parts[2] in HEAD_FIELDS and parts[1] in heads)
+                or (len(parts) == 3 and parts[2] == "relation" and value == HEAD)):
+            out.append(HEAD_CHANGE)
+        return out
+
+    changes, opinion = [], None
     for f in reading.fields:
         if f.path and f.path.startswith("@change."):
-            if f.value == F.UNCHANGED and f.confidence >= pg.thresholds.get(FieldKind.CHECKBOX, 0.9):
-                unchanged_sections.add(f.section)
             continue
         if not f.ink:
             continue
@@ -246,31 +293,38 @@ def _amend(pg: _Page, printed: dict | None) -> None:
         if path is None or path in ("@filled_on",) or path.startswith("@premises"):
             if path and path.startswith("@premises"):
                 pg.review("value", path, f"所在地の変更 ({f.id})", "text", f, f.value,
-                          [{"code": "address.changed", "message": "所在地の記入があります (転居なら新しい各戸として登録してください)"}],
-                          printed=None)
+                          [{"code": "address.changed", "message": "所在地の記入があります (転居なら新しい各戸として登録してください)"}]
+                          + noisy, printed=None)
             continue
         if path == "@opinion":
             opinion = f
             continue
         if f.id.endswith(".remove"):
-            if f.value in (F.REMOVED, True) and not f.reasons and f.confidence >= pg.thresholds[FieldKind.CHECKBOX]:
-                changes.append((path, None, f, []))
-            elif f.value is not None or f.reasons:
-                pg.review("value", path, "転出・削除", "text", f, "削除", [], printed=model.get_path(current.data, path))
+            changes.append((path, None, f, [REMOVAL] + doubts(f, path, None)))
             continue
         spec = _model_field(form_type, path)
         value, rules = _value_of(f, spec, pg.today)
-        changes.append((path, value, f, rules))
+        if value in (None, "", []):
+            rules = rules + [NO_VALUE]  # ink that read as nothing is never an empty value
+        changes.append((path, value, f, rules + doubts(f, path, value)))
 
-    removed = {p for p, v, f, _ in changes if v is None and f.id.endswith(".remove")}
+    removed = {p for p, _, f, _ in changes if f.id.endswith(".remove")}
+    new_rows = {f"{g}.{k}" for (g, _), k in new_keys.items()}
+    newcomers: dict[str, list] = {}
     apply = []
     for path, value, f, rules in changes:
         spec = _model_field(form_type, path)
         label = model.label_of(form_type, path)
         row = ".".join(path.split(".")[:2])
+        if row in new_rows and path != row:
+            newcomers.setdefault(row, []).append((path, value, f, rules))
+            continue
         if row in removed and path != row:
             rules = rules + [{"code": "household.removed_amended", "message": "転出・削除とした世帯員に変更も記入されています"}]
         b, c = model.get_path(base, path), model.get_path(current.data, path)
+        if f.id.endswith(".remove"):
+            pg.review("value", path, f"{label} の転出・削除", "removal", f, "削除", rules, printed=c)
+            continue
         kind = spec.kind if spec else "text"
         if not _sure(f, rules, pg.thresholds):  # warnings too: a person looks at them
             pg.review("value", path, label, kind, f, value if value is not None else f.value, rules, printed=b)
@@ -283,14 +337,17 @@ def _amend(pg: _Page, printed: dict | None) -> None:
                 printed=b, candidates={"カード (現在)": c, "記入": value})
             continue
         apply.append((path, value))
+    for row, values in newcomers.items():
+        apply += _newcomer(pg, form_type, row, values)
 
-    at = datetime.combine(_day(pg, printed), VISIT_TIME)
+    day, pg.out.dated = _day(pg, printed)
+    at = datetime.combine(day, VISIT_TIME)
     source = f"scan:{pg.page_id}"
     if apply:
         before = store.card(pid).data
         store.change_card(pid, apply, at, source, pg.operator)
         out.applied = [[p, model.get_path(before, p), v] for p, v in apply]
-    if unchanged_sections or apply:
+    if F.UNCHANGED in sections.values() or apply:
         if store.card(pid).version:
             store.confirm_card(pid, at, source, pg.operator)
             out.confirmed = True
@@ -304,13 +361,57 @@ def _amend(pg: _Page, printed: dict | None) -> None:
         out.visit_id = _visit(pg, printed, at)
 
 
-def _day(pg: _Page, printed: dict | None) -> date:
-    written = filled_on(pg.reading, pg.today)
+def _section(f: FieldReading, thresholds: dict) -> str | None:
+    """unchanged | changed, read with confidence; doubt: both ticked, or a mark not sure; None: neither."""
+    sure = f.confidence >= thresholds.get(FieldKind.CHECKBOX, 0.9) and not set(f.reasons) - {Reason.CANCELLED_MARK}
+    if sure and f.value in ("unchanged", "changed"):
+        return f.value
+    return "doubt" if f.ink or f.reasons or f.value is not None else None
+
+
+def _newcomer(pg: _Page, form_type: str, row: str, values: list) -> list[tuple[str, Any]]:
+    """A row printed empty: all its values pass together, or one review item holds them all (nobody is
+    added without a name, and no value of a person is added apart from the others)."""
+    fields = {path.split(".")[2]: (value, f, rules) for path, value, f, rules in values}
+    name = fields.get(NAME)
+    waiting = [k for k, (_, f, rules) in fields.items() if not _sure(f, rules, pg.thresholds)]
+    if not waiting and name is not None and name[0]:
+        return [(f"{row}.{k}", value) for k, (value, _, _) in fields.items()]
+    rules = [] if name is not None and name[0] else [NO_NAME]
+    for k, (_, f, rule_list) in fields.items():
+        label = model.label_of(form_type, f"{row}.{k}").split(" ", 1)[-1]
+        read = [_rule(str(r), READ_REASONS.get(r, str(r))) for r in f.reasons]
+        low = [] if f.confidence >= pg.thresholds.get(f.kind, 1.01) else [_rule("read.low_confidence", "確信度が低い")]
+        rules += [_rule(r["code"], f"{label}: {r['message']}") for r in rule_list + read + low]
+    shown = name[1] if name is not None else values[0][2]
+    guess = {k: (value if value is not None else f.value) for k, (value, f, _) in fields.items()}
+    group = {"members": "世帯員", "contacts": "緊急連絡先"}[row.split(".")[0]]
+    pg.review("value", row, f"新しい{group} (カードの {shown.id.split('.')[1]} 行目)", "row", shown, guess, rules)
+    return []
+
+
+def _day(pg: _Page, printed: dict | None) -> tuple[date, str]:
+    """The day of the visit and of the amendments, and what says so: the 記入日 only when read with
+    confidence on a page that is not noisy (and between the print and the scan); else the day the
+    scan was received; else, for a page not received as a file, today."""
+    reading, store = pg.reading, pg.store
+    sha = pg.page_id.rsplit(":", 1)[0] if ":" in pg.page_id else None
+    received = store.scan_received(sha) if sha else None
+    latest = received.date() if received else pg.today
+    f = reading.get("filled_on")
+    sure = (f is not None and f.confidence >= pg.thresholds.get(FieldKind.DATE, 1.01) and not f.reasons
+            and Reason.NOISY_PAGE not in reading.reasons)
+    written = filled_on(reading, latest) if sure else None
+    if written and printed and written < store.print_batch(printed["batch_id"])["printed_at"].date():
+        written = None  # filled in before the card was printed: a misreading
     if written:
-        return written
-    if printed:
-        return pg.store.print_batch(printed["batch_id"])["printed_at"].date()
-    return pg.today
+        return written, "filled_on"
+    why = "記入日が確かに読めないため" if f is not None and f.ink else "記入日がないため"
+    if received:
+        pg.out.messages.append(f"{why}、訪問・補正の日はスキャンの受付日 ({latest}) とします")
+        return latest, "scan"
+    pg.out.messages.append(f"{why}、スキャンの受付日も分からず、訪問・補正の日は取り込みの日 ({latest}) とします")
+    return latest, "today"
 
 
 def _visit(pg: _Page, printed: dict | None, at: datetime) -> int | None:
@@ -325,8 +426,10 @@ def _visit(pg: _Page, printed: dict | None, at: datetime) -> int | None:
     if officer is None:
         pg.out.messages.append("その日の受持警察官が分からないため、訪問は記録していません")
         return None
+    dated = DATED.get(pg.out.dated or "", "")
     return store.add_visit(premises_id=pid, officer_id=officer, visited_at=at, outcome=outcome, night=False,
-                           night_approval_id=None, guidance="", notes="カードの返送 (読み取り)",
+                           night_approval_id=None, guidance="",
+                           notes=f"カードの返送 (読み取り、日付は{dated})" if dated else "カードの返送 (読み取り)",
                            source=f"scan:{pg.page_id}", recorded_by=pg.operator, recorded_at=datetime.now())
 
 

@@ -11,6 +11,8 @@ from junkai.states import ReviewStatus
 from junkai.store import Store
 
 ACTIONS = ("accept", "correct", "reject")
+REMOVE = "削除"
+ROW_SEP = " / "  # a row as text: 氏名=山田 太郎 / フリガナ=ヤマダ タロウ / 続柄=子
 
 
 def _context(item: dict) -> dict:
@@ -26,8 +28,53 @@ def _context(item: dict) -> dict:
     return context
 
 
+def _group_fields(field: str) -> dict:
+    return model.GROUPS.get(field.split(".")[0], {})
+
+
+def row_text(values: dict, field: str) -> str:
+    """A new member's or contact's values as one line a person can correct (parse_row reads it back)."""
+    specs = _group_fields(field)
+    shown = [f"{specs[k].label if k in specs else k}={'・'.join(v) if isinstance(v, list) else v}"
+             for k, v in values.items() if v not in (None, "", [])]
+    return ROW_SEP.join(shown)
+
+
+def parse_row(text: str, field: str) -> dict:
+    """row_text read back: label (or field id) = value, parts apart by / (a later part wins)."""
+    import json
+    import re
+    import unicodedata
+
+    text = unicodedata.normalize("NFKC", str(text or "")).strip()
+    if text.startswith("{"):
+        return dict(json.loads(text))
+    by_label = {}
+    for k, spec in _group_fields(field).items():
+        by_label[unicodedata.normalize("NFKC", spec.label)] = k
+        by_label[k] = k
+    out = {}
+    for part in (p.strip() for p in re.split(r"\s*/\s*(?=[^/=]+=)|\n", text) if p.strip()):
+        label, sep, value = part.partition("=")
+        if not sep or label.strip() not in by_label:
+            raise JunkaiError(f"「項目=値」を / で区切って入力してください (項目: {'、'.join(by_label)}): {part!r}")
+        out[by_label[label.strip()]] = value.strip()
+    return out
+
+
 def check(store: Store, item: dict, value: Any, today: date) -> Any:
     """The value normalised, or JunkaiError saying why it cannot be taken."""
+    if item["kind"] == "removal":
+        # taking it removes the row (None at its path); keeping the row is a rejection
+        if str(value if value is not None else "").strip() != REMOVE:
+            raise JunkaiError(f"転出・削除を認めるなら「{REMOVE}」のまま採用し、残すなら却下してください")
+        return None
+    if item["kind"] == "row":
+        row = value if isinstance(value, dict) else parse_row(value, item["field"])
+        if not str(row.get("name") or "").strip():
+            raise JunkaiError("新しい方の氏名を入力してください (氏名のない世帯員・連絡先は登録しません)")
+        kind = store.premises(item["premises_id"])["kind"]
+        return model.validate_changes(kind, [(item["field"], row)], today)[0][1]
     if item["kind"] == "premises":
         text = str(value if value is not None else "").strip()
         if text == "new":

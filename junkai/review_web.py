@@ -21,6 +21,7 @@ from starlette.routing import Route
 
 from junkai import JunkaiError, access
 from junkai.actions import Context, review
+from junkai.review import row_text
 from junkai.settings import Settings
 from junkai.store import Store
 
@@ -45,6 +46,9 @@ def create_app(store: Store, operator: str, home: Path, scope: tuple[str, str] |
     place crops are served from."""
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True)
     env.filters["shown"] = _shown
+    # a new member's or contact's values are corrected as one line: 氏名=… / フリガナ=…
+    env.filters["editable"] = lambda item: (row_text(item["guess"] or {}, item["field"]) if item["kind"] == "row"
+                                            else _shown(item["guess"]))
     template = env.get_template("review.html.j2")
     token = secrets.token_urlsafe(16)
     # the page needs of the settings only the data folder; the store is the one it was given

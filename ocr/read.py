@@ -2,8 +2,10 @@
 confidence, its crop and its reason codes.
 
     pages.iter_pages ─▶ blank? ─▶ align once (markers, rotation) ─▶ QR (identity, form)
+        ─▶ page quality (ocr.quality): paper and ink levels, speckle, bleed-through, markers
         ─▶ fields: ink? ─▶ checkboxes by fill ratio, comb cells by the digit
            classifier, text by one call to the text recogniser (ocr.engines)
+        ─▶ too many ticks? a noisy page says why (nothing on it passes without a person)
         ─▶ no verified QR: the printed id's crop, from the same alignment ─▶ PageReading
 
 Nothing here raises out of a batch: a page that cannot be read is a reading with
@@ -35,6 +37,7 @@ from ocr import engines as E
 from ocr import evidence
 from ocr import pages as P
 from ocr import printed_id
+from ocr import quality
 
 OK, PARTIAL, FAILED, SKIPPED = PageStatus.OK, PageStatus.PARTIAL, PageStatus.FAILED, PageStatus.SKIPPED
 PX = A.PX_PER_MM
@@ -47,6 +50,8 @@ INK = 150
 # ambiguous; from CANCEL_MIN the box is scribbled over, which cancels a tick.
 EMPTY_MAX, TICK_MIN, CANCEL_MIN = 0.02, 0.05, 0.55
 TEXT_INK_MIN = 0.004  # share of inked pixels for an entry to hold writing
+# Below TEXT_INK_MIN, a mark of 0.4 mm² or 1.5 mm long is still ink a person looks at (a dust dot is not)
+STROKE_PX, STROKE_LONG = 40, 15
 CELL_INSET, BOX_INSET, ENTRY_INSET = 0.45, 0.7, 0.6  # mm kept clear of printed lines
 
 
@@ -150,8 +155,13 @@ class Reader:
             layout = _guess_layout(al.image)
             reading.note(Reason.FORM_GUESSED)
         reading.form, reading.form_version, reading.sheet = layout.form, layout.version, layout.number
-        reading.fields = self._fields(layout, al.image, reading)
+        q = quality.measure(al, layout)
+        reading.fields = self._fields(layout, al.image, reading, q)
         evidence.weigh(reading)
+        quality.count_ticks(q, reading.fields, layout)
+        reading.quality = q.detail()
+        if q.problems:
+            reading.note(Reason.NOISY_PAGE, q.message())
         if reading.identity is None:
             reading.printed_ids = self._printed_ids(al.image)
         if reading.reasons and reading.status == OK:
@@ -193,7 +203,8 @@ class Reader:
 
     # --- fields -----------------------------------------------------------------
 
-    def _fields(self, layout: F.Page, img: np.ndarray, reading: PageReading) -> list[FieldReading]:
+    def _fields(self, layout: F.Page, img: np.ndarray, reading: PageReading,
+                levels: quality.PageQuality | None = None) -> list[FieldReading]:
         prefilled = reading.prefilled
         out: list[FieldReading] = []
         crops_dir = self._crops_for(reading)
@@ -218,7 +229,7 @@ class Reader:
                 fr = FieldReading(f.id, f.kind, f.section, f.path, None, 1.0)
                 digit_jobs.append((f, fr))
             else:
-                fr, crop = _text_field(f, img, force=not self.batched)
+                fr, crop = _text_field(f, img, force=not self.batched, levels=levels)
                 if crop is not None:
                     texts.append((fr, crop))
             out.append(fr)
@@ -266,11 +277,13 @@ class Reader:
             return
         for (fr, _), candidates in zip(texts, read):
             fr.candidates = list(candidates)
-            best = candidates[0] if candidates else None
+            best = candidates[0] if candidates and candidates[0].text.strip() else None
             fr.value = best.text if best else None
             fr.confidence = round(best.confidence, 3) if best else 0.0
             if best is None:
-                fr.reasons.append(Reason.UNREADABLE)
+                # ink that read as nothing is a value for a person, never an empty one
+                if Reason.UNREAD_INK not in fr.reasons:
+                    fr.reasons.append(Reason.UNREAD_INK)
             elif best.confidence < 0.6:
                 fr.reasons.append(Reason.LOW_CONFIDENCE)
 
@@ -319,7 +332,9 @@ def align(image: np.ndarray, dpi: float | None) -> A.Alignment:
 
 def _is_blank(grey: np.ndarray) -> bool:
     small = cv2.resize(grey, (grey.shape[1] // 8 or 1, grey.shape[0] // 8 or 1), interpolation=cv2.INTER_AREA)
-    return float((small < 128).mean()) < 0.002
+    # dark against this page's paper: a light scan of a card is not a blank back (show-through stays lighter)
+    paper = float(np.percentile(small, 90))
+    return float((small < max(128.0, paper - 80)).mean()) < 0.002
 
 
 def _slice(img: np.ndarray, box: F.Box, inset: float = 0.0) -> np.ndarray:
@@ -413,18 +428,32 @@ def _digits_value(f: F.Field, fr: FieldReading, ds: list[D.Digit], img: np.ndarr
 # --- text -----------------------------------------------------------------------------------
 
 
-def _text_field(f: F.Field, img: np.ndarray, force: bool = False) -> tuple[FieldReading, E.Crop | None]:
-    """The field, and the crop to read (None when there is no ink); force: read it anyway."""
+def _text_field(f: F.Field, img: np.ndarray, force: bool = False,
+                levels: quality.PageQuality | None = None) -> tuple[FieldReading, E.Crop | None]:
+    """The field, and the crop to read (None when there is no ink); force: read it anyway. levels: the
+    page's paper and ink (a light or dark scan moves where ink ends), else the usual scan's."""
     region = _slice(img, f.entry, ENTRY_INSET)
-    ink = _ink_share(region)
+    inked = region < (levels.text_ink if levels else INK)
+    ink = float(inked.mean()) if region.size else 0.0
     fr = FieldReading(f.id, f.kind, f.section, f.path, None, 1.0, None, [], ink >= TEXT_INK_MIN)
+    if not fr.ink and ink and _has_stroke(inked):
+        # too little to call writing, too much to call paper: a short word, a faint line, a blot
+        fr.ink = True
+        fr.reasons.append(Reason.UNREAD_INK)
     if not fr.ink and not force:
         fr.confidence = round(1.0 - min(1.0, ink / TEXT_INK_MIN) * 0.2, 3)
         return fr, None
     # paper and dropout lines to white, so the recogniser sees ink only
     crop = region.copy()
-    crop[crop > 170] = 255
+    crop[crop > (levels.level(quality.PAPER_AT) if levels else 170)] = 255
     return fr, E.Crop(crop, _crop_kind(f))
+
+
+def _has_stroke(inked: np.ndarray) -> bool:
+    n, _, stats, _ = cv2.connectedComponentsWithStats(inked.astype(np.uint8), connectivity=8)
+    s = stats[1:]
+    return bool(n > 1 and ((s[:, cv2.CC_STAT_AREA] >= STROKE_PX)
+                           | (np.maximum(s[:, cv2.CC_STAT_WIDTH], s[:, cv2.CC_STAT_HEIGHT]) >= STROKE_LONG)).any())
 
 
 def _crop_kind(f: F.Field) -> E.CropKind:

@@ -5,7 +5,7 @@ from datetime import date, datetime
 
 import pytest
 
-from junkai import form as F, model, printing
+from junkai import JunkaiError, form as F, model, printing
 from junkai.readings import FieldReading, Identity, PageReading, PageStatus, Reason
 from junkai.reconcile import identify, reconcile_page
 from junkai.review import decide
@@ -78,7 +78,8 @@ def test_changes_to_different_fields_both_stand_and_the_same_field_changed_both_
     assert out.confirmed and out.conflicts == 1 and out.visit_id is not None
     with store.transaction():
         confirm = [e for e in store.events(pid) if e["path"] == model.CONFIRM and e["source"] == "scan:p1"]
-    assert [e["at"].date() for e in confirm] == [date(2026, 11, 21)]  # the print day: no 記入日 was read
+    # no 記入日 was read and the page was not received as a file here: the day it is taken in
+    assert [e["at"].date() for e in confirm] == [TODAY] and out.dated == "today"
 
 
 def test_unchanged_sections_confirm_the_card_and_low_confidence_waits(printed):
@@ -100,6 +101,8 @@ def test_unchanged_sections_confirm_the_card_and_low_confidence_waits(printed):
 
 
 def test_a_member_struck_out_and_a_newcomer_in_an_empty_row(printed):
+    """Both wait for a person (a removal never passes alone, a newcomer without a name is not added);
+    taken, the member is gone and the newcomer has a key never used on this card."""
     store, job = printed
     pid = job.premises["id"]
     rows = job.rows["members"]
@@ -112,10 +115,17 @@ def test_a_member_struck_out_and_a_newcomer_in_an_empty_row(printed):
     apply(store, "p3", result)
     with store.transaction():
         card = store.card(pid).data
+        items = {i["kind"]: i for i in store.review_items() if i["page_id"] == "p3"}
+    assert second in card["members"] and set(card["members"]) == set(rows.values())
+    decide(store, items["removal"]["id"], "accept", "地域課 試験", today=TODAY)
+    decide(store, items["row"]["id"], "correct", "地域課 試験", value="氏名=佐藤 蓮 / フリガナ=サトウ レン / 続柄=子 / 性別=男",
+           today=TODAY)
+    with store.transaction():
+        card = store.card(pid).data
     assert second not in card["members"]
     new_key = max(card["members"], key=int)
     assert int(new_key) > max(int(k) for k in rows.values())  # a key never used on this card
-    assert card["members"][new_key] == {"kana": "サトウ レン", "relation": "子", "sex": "男"}
+    assert card["members"][new_key] == {"name": "佐藤 蓮", "kana": "サトウ レン", "relation": "子", "sex": "男"}
 
 
 def test_an_opinion_becomes_a_record_and_a_complaint_when_a_person_says_so(printed):
@@ -215,3 +225,183 @@ def test_a_page_without_its_qr_is_identified_by_exactly_one_printed_id(printed):
     with store.transaction():
         two = identify(store, PageReading.from_json(dict(result.to_json(), printed_ids=[job.print_id] * 2)))
     assert two.identity is not None  # the same id read twice is one card
+
+
+# --- doubt: what never passes on its own ------------------------------------------------------
+
+
+def pending(store, page_id):
+    with store.transaction():
+        return [i for i in store.review_items() if i["page_id"] == page_id]
+
+
+def test_a_noisy_page_applies_nothing_on_its_own_and_the_reviewer_is_told_why(printed):
+    store, job = printed
+    pid = job.premises["id"]
+    with store.transaction():
+        before = store.card(pid).data
+    result = reading(job, [("visit.change", F.CHANGED, 0.99), ("visit_days", ["土曜"], 0.99),
+                           ("home_phone", "0177004444", 0.99), ("address.change", F.CHANGED, 0.99)])
+    said = "頁の状態が悪いため、読み取った値はすべて確認に回します: 細かい汚れ・点が多い (48 個)"
+    result.note(Reason.NOISY_PAGE, said)
+    out = apply(store, "n:1", result)
+    with store.transaction():
+        after = store.card(pid).data
+    items = pending(store, "n:1")
+    assert after == before and out.applied == []
+    assert sorted(i["field"] for i in items) == ["home_phone", "visit_days"]
+    assert all(said in [r["message"] for r in i["rules"]] for i in items)
+    assert {i["guess"] if not isinstance(i["guess"], list) else tuple(i["guess"]) for i in items} == {
+        "017-700-4444", ("土曜",)}
+
+
+def test_removals_never_pass_without_a_person_and_a_person_can_take_them(printed):
+    store, job = printed
+    pid = job.premises["id"]
+    members, contacts = job.rows["members"], job.rows["contacts"]
+    result = reading(job, [("members.change", F.CHANGED, 1.0), ("members.2.remove", F.REMOVED, 1.0),
+                           ("contacts.change", F.CHANGED, 1.0), ("contacts.1.remove", F.REMOVED, 1.0)])
+    out = apply(store, "r:1", result)
+    with store.transaction():
+        card = store.card(pid).data
+    assert members["2"] in card["members"] and contacts["1"] in card["contacts"] and out.applied == []
+    items = {i["field"]: i for i in pending(store, "r:1")}
+    assert set(items) == {f"members.{members['2']}", f"contacts.{contacts['1']}"}
+    assert all(i["kind"] == "removal" and i["guess"] == "削除" for i in items.values())
+    assert items[f"members.{members['2']}"]["printed"]["name"] == card["members"][members["2"]]["name"]
+    decide(store, items[f"members.{members['2']}"]["id"], "accept", "地域課 試験", today=TODAY)
+    decide(store, items[f"contacts.{contacts['1']}"]["id"], "reject", "地域課 試験", reason="転出していない",
+           today=TODAY)
+    with store.transaction():
+        card = store.card(pid).data
+    assert members["2"] not in card["members"] and contacts["1"] in card["contacts"]
+
+
+def test_a_change_of_the_head_of_household_never_passes_alone(printed):
+    store, job = printed
+    pid = job.premises["id"]
+    with store.transaction():
+        before = store.card(pid).data
+    rows = job.rows["members"]
+    head = next(n for n, k in rows.items() if before["members"][k]["relation"] == "世帯主")
+    other = next(n for n, k in rows.items() if before["members"][k]["relation"] != "世帯主")
+    result = reading(job, [("members.change", F.CHANGED, 1.0),
+                           (f"members.{other}.relation", "世帯主", 1.0),  # a new head
+                           (f"members.{head}.name", "別人 太郎", 0.99),  # the head's name rewritten
+                           (f"members.{head}.occupation", "無職", 0.99)])  # not who the head is: passes
+    out = apply(store, "h:1", result)
+    with store.transaction():
+        card = store.card(pid).data
+    items = {i["field"]: i for i in pending(store, "h:1")}
+    assert set(items) == {f"members.{rows[other]}.relation", f"members.{rows[head]}.name"}
+    assert all("household.head" in [r["code"] for r in i["rules"]] for i in items.values())
+    assert card["members"][rows[head]]["name"] == before["members"][rows[head]]["name"]
+    assert card["members"][rows[other]]["relation"] == before["members"][rows[other]]["relation"]
+    assert [p for p, _, _ in out.applied] == [f"members.{rows[head]}.occupation"]
+
+
+def test_a_section_ticked_both_unchanged_and_changed_is_doubt_and_its_values_wait(printed):
+    """The speckle case: a resident ticked 変更なし, a speck made 変更あり look ticked too."""
+    store, job = printed
+    pid = job.premises["id"]
+    with store.transaction():
+        before = store.card(pid)
+    both = FieldReading("members.change", "checkbox", "members", "@change.members", None, 0.2,
+                        reasons=[Reason.MULTIPLE_TICKS], ink=True)
+    result = reading(job, [("members.1.occupation", "会社員", 0.99), ("members.1.sex", "女", 0.99),
+                           ("visit.change", F.UNCHANGED, 0.99), ("visit_days", ["平日"], 0.99)])
+    result.fields.insert(0, both)
+    out = apply(store, "b:1", result)
+    with store.transaction():
+        after = store.card(pid)
+    items = {i["field"]: i for i in pending(store, "b:1")}
+    row = job.rows["members"]["1"]
+    assert after.data == before.data and out.applied == []
+    assert set(items) == {f"members.{row}.occupation", f"members.{row}.sex", "visit_days"}
+    assert all("section.doubt" in [r["code"] for r in items[f"members.{row}.{k}"]["rules"]]
+               for k in ("occupation", "sex"))
+    # the unchanged section keeps its protection: what is inked in it waits too, and it confirms the card
+    assert "ink_in_unchanged_section" in [r["code"] for r in items["visit_days"]["rules"]]
+    assert out.confirmed and after.confirmed_on == TODAY
+
+
+def test_a_newcomer_waits_whole_and_is_never_created_without_a_name(printed):
+    store, job = printed
+    pid = job.premises["id"]
+    rows = job.rows["members"]
+    empty_row = str(len(rows) + 1)
+    result = reading(job, [("members.change", F.CHANGED, 0.99),
+                           (f"members.{empty_row}.kana", "サトウ レン", 0.95),
+                           (f"members.{empty_row}.relation", "子", 0.99), (f"members.{empty_row}.sex", "男", 0.99)])
+    out = apply(store, "c:1", result)
+    with store.transaction():
+        card = store.card(pid).data
+    assert set(card["members"]) == set(rows.values()) and out.applied == []  # nobody without a name
+    items = pending(store, "c:1")
+    assert len(items) == 1 and items[0]["kind"] == "row" and items[0]["field"].startswith("members.")
+    assert items[0]["guess"] == {"kana": "サトウ レン", "relation": "子", "sex": "男"}
+    assert "member.no_name" in [r["code"] for r in items[0]["rules"]]
+    from junkai.review import row_text
+
+    with pytest.raises(JunkaiError, match="氏名"):
+        decide(store, items[0]["id"], "accept", "地域課 試験", today=TODAY)
+    decide(store, items[0]["id"], "correct", "地域課 試験", value="氏名=佐藤 蓮 / " + row_text(items[0]["guess"],
+                                                                                       items[0]["field"]),
+           today=TODAY)
+    with store.transaction():
+        card = store.card(pid).data
+    new = card["members"][items[0]["field"].split(".")[1]]
+    assert new == {"name": "佐藤 蓮", "kana": "サトウ レン", "relation": "子", "sex": "男"}
+
+
+def test_a_newcomer_with_one_doubtful_value_waits_whole_and_a_sure_one_is_applied_whole(printed):
+    store, job = printed
+    pid = job.premises["id"]
+    rows = job.rows["members"]
+    a, b = str(len(rows) + 1), str(len(rows) + 2)
+    result = reading(job, [("members.change", F.CHANGED, 0.99),
+                           (f"members.{a}.name", "佐藤 蓮", 0.95), (f"members.{a}.sex", "男", 0.99),
+                           (f"members.{a}.relation", "子", 0.5),  # one doubt holds the whole row
+                           (f"members.{b}.name", "佐藤 葵", 0.95), (f"members.{b}.sex", "女", 0.99),
+                           (f"members.{b}.relation", "子", 0.99)])
+    out = apply(store, "c:2", result)
+    with store.transaction():
+        card = store.card(pid).data
+    added = [k for k in card["members"] if k not in rows.values()]
+    assert len(added) == 1 and card["members"][added[0]] == {"name": "佐藤 葵", "sex": "女", "relation": "子"}
+    assert sorted(p for p, _, _ in out.applied) == [f"members.{added[0]}.{k}" for k in ("name", "relation", "sex")]
+    items = pending(store, "c:2")
+    assert len(items) == 1 and items[0]["guess"] == {"name": "佐藤 蓮", "sex": "男", "relation": "子"}
+    assert items[0]["field"] != f"members.{added[0]}"
+
+
+def test_the_filled_in_day_dates_the_visit_only_when_read_with_confidence(printed):
+    store, job = printed
+    pid = job.premises["id"]
+    day = dict(era="令和", year="8", month="11", day="23")
+    with store.transaction():
+        store.add_scan_file("s1", "s1.pdf", 1, "scans/s1", datetime(2026, 11, 24, 15, 30), "試験")
+    sure = reading(job, [("visit.change", F.UNCHANGED, 0.99), ("filled_on", day, 0.99)])
+    unsure = reading(job, [("visit.change", F.UNCHANGED, 0.99), ("filled_on", day, 0.6)])
+    unknown = reading(job, [("visit.change", F.UNCHANGED, 0.99), ("filled_on", day, 0.6)])
+    outs = [apply(store, page_id, r) for page_id, r in (("s0:1", sure), ("s1:1", unsure), ("x9:1", unknown))]
+    assert [o.dated for o in outs] == ["filled_on", "scan", "today"]
+    with store.transaction():
+        visits = {v["id"]: v for v in store.visits(pid)}
+    days = [visits[o.visit_id]["visited_at"].date() for o in outs]
+    assert days == [date(2026, 11, 23), date(2026, 11, 24), TODAY]
+    assert "記入日" in visits[outs[0].visit_id]["notes"] and "受付" in visits[outs[1].visit_id]["notes"]
+    assert any("記入日" in m for m in outs[1].messages)
+
+
+def test_ink_that_read_as_nothing_waits_for_a_person(printed):
+    store, job = printed
+    result = reading(job, [("visit.change", F.CHANGED, 0.99), ("notes", None, 0.0)])
+    result.fields[1].ink, result.fields[1].reasons = True, [Reason.UNREAD_INK]
+    confident_empty = reading(job, [("visit.change", F.CHANGED, 0.99), ("notes", "", 0.99)])
+    confident_empty.fields[1].ink = True  # a recogniser sure of nothing where there is ink
+    apply(store, "u:1", result)
+    apply(store, "u:2", confident_empty)
+    assert [i["field"] for i in pending(store, "u:1")] == ["notes"]
+    assert [i["field"] for i in pending(store, "u:2")] == ["notes"]
+    assert "記入らしいインクがあるが、文字として読めていない" in [r["message"] for r in pending(store, "u:1")[0]["rules"]]

@@ -201,3 +201,20 @@ def test_the_page_refuses_posts_without_its_token_and_serves_only_data_folder_im
     with pytest.raises(urllib.error.HTTPError) as e:
         urllib.request.urlopen(f"{url}/crop/{ids[2]}")
     assert e.value.code == 404
+
+
+def test_a_new_persons_values_are_corrected_as_one_line():
+    """A newcomer waits as one item: its values are shown as 項目=値 / … and read back from what a
+    person types (a date may keep its slashes); an unknown item is refused in words."""
+    from junkai import JunkaiError
+    from junkai.review import parse_row, row_text
+
+    values = {"name": "佐藤 蓮", "kana": "サトウ レン", "relation": "子", "birth_date": "2020-01-02"}
+    line = row_text(values, "members.7")
+    assert line == "氏名=佐藤 蓮 / フリガナ=サトウ レン / 続柄=子 / 生年月日=2020-01-02"
+    assert parse_row(line, "members.7") == values
+    assert parse_row("氏名=佐藤 蓮／生年月日=2020/01/02", "members.7") == {"name": "佐藤 蓮", "birth_date": "2020/01/02"}
+    assert parse_row("氏名=工藤 一 / 関係=友人 / 電話=0172334455", "contacts.3") == {
+        "name": "工藤 一", "relation": "友人", "phone": "0172334455"}
+    with pytest.raises(JunkaiError, match="項目=値"):
+        parse_row("血液型=A", "members.7")

@@ -48,6 +48,10 @@ class Scans:
                                                     received_at=at, operator=operator))
         return True
 
+    def scan_received(self, sha256: str) -> datetime | None:
+        """When the file was received (None: not a file received here)."""
+        return self.conn.execute(sa.select(scan_file.c.received_at).where(scan_file.c.sha256 == sha256)).scalar()
+
     def scan_pages(self, sha256: str | None = None, states: tuple[str, ...] | None = None) -> list[dict]:
         q = sa.select(scan_page).order_by(scan_page.c.file_sha256, scan_page.c.page)
         if sha256:
