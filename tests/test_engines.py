@@ -219,3 +219,35 @@ def test_a_new_engines_handwriting_waits_for_a_person_until_calibrated(tmp_path)
     s = settings.load({"JUNKAI_HOME": str(tmp_path / "home"), "JUNKAI_CONFIG": str(config)})
     assert s.ocr_engine == "both"
     assert all(s.thresholds[k] > 1 for k in ("text", "kana", "free"))
+
+
+@pytest.mark.slow
+def test_the_reader_reads_a_filled_card_with_both_engines():
+    """A blank card filled in by hand, scanned, read by the reader with "both": the handwriting is read
+    right, both engines' readings are kept, and a reading they dispute waits with low confidence."""
+    import random
+    from datetime import date
+
+    from junkai import simulate as S
+    from ocr import pages as P
+    from ocr import read as R
+    from tests.ocr_cards import printed
+
+    home, _, blank_pdf = printed()
+    key = Q.station_key(home)
+    card = S._printed_sheets(blank_pdf, key, limit=1)[0]
+    S.fill_card(card, random.Random(5), date(2026, 11, 20))
+    sheet = card[0]
+    img = S.Scan(300, "grey", 0.8, 0, (1, 1), 1.0, 0, 3, None).apply(sheet.image, np.random.default_rng(1))
+    r = R.Reader(key, engine="both").read(P.Page("filled.png", 0, np.asarray(img), 300.0))
+    written = {fid: v for fid, v in sheet.values.items() if r.field(fid).kind in ("text", "kana", "free")}
+    fields = [r.field(fid) for fid in written]
+    assert len(fields) >= 4 and all(f.candidates and f.candidates[0].engine == "ppocr" for f in fields)
+    right = [flat(f.value or "") == flat(written[f.id]) for f in fields]
+    assert sum(right) >= len(right) - 1, [(f.value, written[f.id]) for f in fields]
+    for f in fields:
+        engines = {c.engine for c in f.candidates}
+        if f.kind != "free":
+            assert engines == {"ppocr", "tesseract"} or f.confidence <= C.DOUBT
+        if f.confidence <= C.DOUBT:
+            assert "low_confidence" in f.reasons
