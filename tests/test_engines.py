@@ -100,6 +100,14 @@ def test_kana_are_read_as_kana_and_text_in_japanese_characters():
     assert "宫" not in text and all(PP._japanese(c) for c in text)
 
 
+@pytest.mark.parametrize("read, meant", [
+    ("タッヤ", "タツヤ"), ("ダィスケ", "ダイスケ"), ("ッカサ", "ツカサ"), ("サトウ　ッヨシ", "サトウ　ツヨシ"), ("たっや", "たつや"),
+    ("ハットリ", "ハットリ"), ("ホッタ", "ホッタ"), ("キョウコ", "キョウコ"), ("ティナ", "ティナ"), ("しょうた", "しょうた"),
+])
+def test_small_kana_where_spelling_cannot_have_them_are_big(read, meant):
+    assert PP.big_kana(read) == meant
+
+
 def test_ppocr_reads_the_printed_id_in_its_alphabet():
     ids = [Q.new_print_id() for _ in range(4)]
     crops = [E.Crop(render(Q.show_print_id(i), PRINT, size=34, width=300, height=54), E.CropKind.PRINT_ID)

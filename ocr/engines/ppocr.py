@@ -218,6 +218,38 @@ def _decode(probs: np.ndarray, characters: list[str], allowed: np.ndarray) -> tu
     return text, float(p[np.arange(len(best)), best][keep].mean())
 
 
+# Small kana only follow certain kana (ッ comes before a consonant that can double): a small one
+# anywhere else is the big one written a little small, as handwriting often has it (タツヤ, not タッヤ).
+SMALL = dict(zip("ァィゥェォッャュョヮ", "アイウエオツヤユヨワ"))
+AFTER = {"ァ": "フヴツクグウ", "ィ": "フヴウテデスズツクグ", "ゥ": "トドクグフヴ",
+         "ェ": "フヴウシジチツイキギニヒミリビピクグテデ", "ォ": "フヴウツクグ", "ャ": "キシチニヒミリギジヂビピフヴ", "ュ": "キシチニヒミリギジヂビピテデフヴ",
+         "ョ": "キシチニヒミリギジヂビピフヴ", "ヮ": "クグ"}
+NO_DOUBLING = set("アイウエオナニヌネノマミムメモヤユヨラリルレロワヲンー") | set(SMALL) | set(SPACES)
+
+
+def _katakana(ch: str) -> str:
+    return chr(ord(ch) + 0x60) if "ぁ" <= ch <= "ゖ" else ch
+
+
+def big_kana(text: str) -> str:
+    """Small kana where Japanese spelling cannot have them made big (in katakana and hiragana alike)."""
+    out = []
+    for i, ch in enumerate(text):
+        k = _katakana(ch)
+        if k in SMALL:
+            before = _katakana(text[i - 1]) if i else ""
+            after = _katakana(text[i + 1]) if i + 1 < len(text) else ""
+            if k == "ッ":
+                wrong = not before or before in SPACES or not after or after in NO_DOUBLING
+            else:
+                wrong = not before or before not in AFTER[k]
+            if wrong:
+                big = SMALL[k]
+                ch = big if k == ch else chr(ord(big) - 0x60)
+        out.append(ch)
+    return "".join(out)
+
+
 def _join(parts: list[str]) -> str:
     """Lines in reading order; no space between two Japanese characters, as Tesseract's words are joined."""
     out = ""
@@ -250,9 +282,10 @@ class PPOCR:
                     owner.append(i)
         found: list[list[tuple[str, float]]] = [[] for _ in crops]
         if images:
-            for i, (text, conf) in zip(owner, recognise(images, kinds)):
-                if text.strip(SPACES):
-                    found[i].append((text.strip(SPACES), conf))
+            for i, kind, (text, conf) in zip(owner, kinds, recognise(images, kinds)):
+                text = text.strip(SPACES)
+                if text:
+                    found[i].append((text if kind == CropKind.PRINT_ID else big_kana(text), conf))
         out: list[list[Candidate]] = []
         for lines_read in found:
             if not lines_read:
