@@ -3,8 +3,9 @@ run on onnxruntime. It reads handwriting far better than Tesseract.
 
 The crops are already cut to their field, so a one-line crop goes to the recognition model alone,
 trimmed to its ink; no text detection is needed. Free writing over several lines is cut into its
-lines by the ink's horizontal projection (as accurate as the detection model on written notes and
-about three times faster, see bench/engines.py), and each line is recognised alike.
+lines by the ink's horizontal projection, and each line is recognised alike: on notes of two and
+three lines as accurate as RapidOCR's detection model (30 of 30 either way) and 0.46 s a crop
+against 1.24 s.
 
 The model knows Chinese as well as Japanese: left free it writes 宮 as 宫. So each kind of crop
 is decoded over the characters it can hold: Japanese (JIS) for names and text, kana for
@@ -48,7 +49,7 @@ ODD_SIGNS = "#$%&*+<=>@[\\]^_`{|}~\"'"
 
 
 # Always forced, before onnxruntime is first imported (it reads them once): policy, not preference.
-# The first is the name onnxruntime 1.29–1.32 reads, the second the one of later versions.
+# The first is the name the onnxruntime installed (1.32) reads, the second the one of its sources since.
 os.environ["ORT_DISABLE_TELEMETRY"] = "1"
 os.environ["ORT_TELEMETRY_DISABLED"] = "1"
 
