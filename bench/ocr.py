@@ -254,7 +254,7 @@ def _cli(home: Path, *args: str) -> str:
     return r.stdout
 
 
-def make_set(workdir: Path, cards: int = 200, seed: int = 7) -> tuple[Path, Path]:
+def make_set(workdir: Path, cards: int = 200, seed: int = 7, blank: int = BLANK) -> tuple[Path, Path]:
     """A station, its printed beats (pre-filled) and a few blank cards, simulated and scanned."""
     from junkai import qr
     from junkai.simulate import simulate
@@ -263,7 +263,7 @@ def make_set(workdir: Path, cards: int = 200, seed: int = 7) -> tuple[Path, Path
     scans = workdir / "ocr-scans"
     if (scans / "truth.json").exists():
         t = json.loads((scans / "truth.json").read_text())
-        if t["cards"] >= cards and t.get("blank", 0) >= BLANK:
+        if t["cards"] >= cards and t.get("blank", 0) >= blank:
             return home, scans
     import shutil
 
@@ -283,11 +283,11 @@ def make_set(workdir: Path, cards: int = 200, seed: int = 7) -> tuple[Path, Path
         pdfs.append(Path(_cli(home, "print", "cards", "--beat", beat, "--out-dir", str(workdir / "ocr-print"))
                          .strip().splitlines()[-1]))
     # blank cards are filled in by hand from top to bottom: most of the handwriting the thresholds are set on
-    pdfs.append(Path(_cli(home, "print", "cards", "--blank", str(BLANK), "--beat", beats[0], "--out-dir",
+    pdfs.append(Path(_cli(home, "print", "cards", "--blank", str(blank), "--beat", beats[0], "--out-dir",
                           str(workdir / "ocr-print")).strip().splitlines()[-1]))
     key = qr.station_key(home)
     scans.mkdir(parents=True)
-    merged: dict[str, Any] = dict(cards=0, blank=BLANK, pages=[])
+    merged: dict[str, Any] = dict(cards=0, blank=blank, pages=[])
     for i, pdf in enumerate(pdfs):
         sub = scans / f"b{i:02d}"
         t = simulate(pdf, sub, seed + i, key)

@@ -57,10 +57,24 @@ def _tesseract(**options: Any) -> TextRecogniser:
     return Tesseract(**options)
 
 
+def _ppocr(**options: Any) -> TextRecogniser:
+    from ocr.engines.ppocr import PPOCR
+
+    return PPOCR(**options)
+
+
+def _both(**options: Any) -> TextRecogniser:
+    from ocr.engines.combined import Combined
+
+    return Combined(**options)
+
+
 DEFAULT = "tesseract"
 # name -> factory: the factory imports its module, so an engine not used costs nothing
 ENGINES: dict[str, Callable[..., TextRecogniser]] = {
     "tesseract": _tesseract,
+    "ppocr": _ppocr,  # PP-OCR (RapidOCR, onnxruntime): reads handwriting far better
+    "both": _both,  # PP-OCR, with Tesseract's agreement or disagreement in the confidence
 }
 
 
