@@ -555,7 +555,7 @@ class Scan:
     streaks: int = 0  # photocopy streaks along the feed
     texture: float = 0.0  # paper texture and toner mottle, in grey levels
     show_through: float = 0.0  # the back side's print seen through the paper (opacity)
-    ink_bleed: int = 0  # px that ink and print spread into the paper
+    ink_bleed: float = 0.0  # mm that ink and print spread into the paper
     bw_method: str = "threshold"  # threshold | dither | adaptive
     bw_threshold: int = 140
     perspective: float = 0.0  # photo: corners moved by up to this share of the page width
@@ -582,7 +582,7 @@ class Scan:
             scan.streaks = rng.choice([0, 0, 1, 2, 4])
             scan.texture = rng.uniform(3, 12)
             scan.show_through = rng.uniform(0.05, 0.2) if rng.random() < 0.7 else 0.0
-            scan.ink_bleed = rng.choice([0, 1, 2])
+            scan.ink_bleed = rng.choice([0.0, 0.05, 0.1])  # more closes the printed QR code's light modules
         elif degrade == "light":  # over-exposed: black lifted towards grey, mid-tones paler
             scan.levels = (rng.randint(40, 95), 255)
             scan.gamma = rng.uniform(0.6, 0.9)
@@ -606,7 +606,7 @@ class Scan:
         px = self.dpi / 25.4
         # on the paper, before it meets the scanner
         if self.ink_bleed:
-            arr = _ink_bleed(arr, self.ink_bleed)
+            arr = _ink_bleed(arr, self.ink_bleed * px)
         if self.show_through:
             arr = _show_through(arr, self.show_through, px, rng)
         if self.texture:
@@ -642,7 +642,7 @@ class Scan:
             arr = cv2.rotate(arr, {1: cv2.ROTATE_90_CLOCKWISE, 2: cv2.ROTATE_180,
                                    3: cv2.ROTATE_90_COUNTERCLOCKWISE}[self.quarter])
         if self.mode == "bw":
-            return _one_bit(arr, self.bw_method, self.bw_threshold)
+            return _one_bit(arr, self.bw_method, self.bw_threshold, px)
         return Image.fromarray(arr)
 
     def _photograph(self, arr: np.ndarray, px: float, rng: np.random.Generator) -> np.ndarray:
@@ -667,7 +667,8 @@ class Scan:
         photo = cv2.warpPerspective(arr, hom, (out_w, out_h), dst=ground, flags=cv2.INTER_LINEAR,
                                     borderMode=cv2.BORDER_TRANSPARENT)
         # light: brighter on one side, darker in the corners, sometimes the shadow of the phone or a hand
-        ys, xs = np.mgrid[0:out_h, 0:out_w].astype(np.float32)
+        # (the light is smooth: worked out on a coarse grid and resized)
+        ys, xs = np.mgrid[0:out_h:8, 0:out_w:8].astype(np.float32)
         u, v = (xs - out_w / 2) / out_h, (ys - out_h / 2) / out_h
         t = rng.uniform(0, 2 * math.pi)
         light = 1 - self.lighting * 0.25 * (1 + (math.cos(t) * u + math.sin(t) * v) * 2)
@@ -676,7 +677,9 @@ class Scan:
             sx, sy = rng.uniform(-0.3, 0.3, 2)
             light *= 1 - self.lighting * 0.3 * np.exp(-((u - sx) ** 2 + (v - sy) ** 2) / 0.03)
         cast = np.array([1.0, rng.uniform(0.94, 1.0), rng.uniform(0.82, 0.97)], np.float32)
-        return np.clip(photo.astype(np.float32) * light[:, :, None] * cast, 0, 255).astype(np.uint8)
+        # no corner darker than half the light: a deeper shadow, and nobody would take the picture
+        light = cv2.resize(np.maximum(light, 0.5).astype(np.float32), (out_w, out_h), interpolation=cv2.INTER_LINEAR)
+        return cv2.multiply(photo, cv2.merge([light * c for c in cast]), dtype=cv2.CV_8U)
 
     def json(self) -> dict:
         out = dict(dpi=self.dpi, mode=self.mode, angle=round(self.angle, 2), quarter=self.quarter,
@@ -684,10 +687,10 @@ class Scan:
                    noise=self.noise, jpeg=self.jpeg, degrade=self.degrade)
         extra = dict(levels=list(self.levels), gamma=round(self.gamma, 2), speckle=round(self.speckle, 2),
                      streaks=self.streaks, texture=round(self.texture, 1), show_through=round(self.show_through, 2),
-                     ink_bleed=self.ink_bleed, perspective=round(self.perspective, 3),
+                     ink_bleed=round(self.ink_bleed, 2), perspective=round(self.perspective, 3),
                      lighting=round(self.lighting, 2))
         defaults = dict(levels=[0, 255], gamma=1.0, speckle=0.0, streaks=0, texture=0.0, show_through=0.0,
-                        ink_bleed=0, perspective=0.0, lighting=0.0)
+                        ink_bleed=0.0, perspective=0.0, lighting=0.0)
         out.update({k: v for k, v in extra.items() if v != defaults[k]})
         if self.mode == "bw":
             out.update(bw_method=self.bw_method, bw_threshold=self.bw_threshold)
@@ -714,11 +717,13 @@ def _levels(arr: np.ndarray, levels: tuple[int, int], gamma: float) -> np.ndarra
     return cv2.LUT(arr, lut)
 
 
-def _ink_bleed(arr: np.ndarray, spread: int) -> np.ndarray:
-    """Ink soaks into the paper: every dark stroke grows a soft fringe."""
-    grown = cv2.erode(arr, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * spread + 1,) * 2))
-    soft = cv2.GaussianBlur(grown, (0, 0), spread)
-    return np.minimum(arr, cv2.addWeighted(arr, 0.4, soft, 0.6, 0))
+def _ink_bleed(arr: np.ndarray, spread: float) -> np.ndarray:
+    """Ink soaks into the paper: every dark stroke grows a soft fringe of about `spread` px."""
+    r = max(1, round(spread))
+    grown = cv2.erode(arr, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1,) * 2))
+    soft = cv2.GaussianBlur(grown, (0, 0), max(0.5, spread))
+    weight = 0.6 * min(1.0, spread)
+    return np.minimum(arr, cv2.addWeighted(arr, 1 - weight, soft, weight, 0))
 
 
 def _show_through(arr: np.ndarray, opacity: float, px: float, rng: np.random.Generator) -> np.ndarray:
@@ -769,7 +774,7 @@ def _specks_and_streaks(arr: np.ndarray, density: float, streaks: int, px: float
     return arr
 
 
-def _one_bit(arr: np.ndarray, method: str, threshold: int) -> Image.Image:
+def _one_bit(arr: np.ndarray, method: str, threshold: int, px: float) -> Image.Image:
     """1 bit per pixel: a fixed threshold (faint ink lost, or grey paper gone black), error
     diffusion (grey print and faint ink turned into dot patterns) or a local threshold (halos)."""
     if method == "dither":
@@ -777,8 +782,10 @@ def _one_bit(arr: np.ndarray, method: str, threshold: int) -> Image.Image:
         white = np.clip(arr.astype(np.float32) * (255 / 235), 0, 255).astype(np.uint8)
         return Image.fromarray(white).convert("1")  # Pillow diffuses the error (Floyd-Steinberg)
     if method == "adaptive":
-        block = 2 * (threshold // 8) + 1
-        out = cv2.adaptiveThreshold(arr, 255, cv2.ADAPTIVE_THRESH_MEAN_C, cv2.THRESH_BINARY, block, 12)
+        # against the mean of about 1 cm around: paper grain turns to dots, large solid print keeps its
+        # inside (a smaller window hollows the markers out, which no scanner setting does)
+        block = 2 * int(5 * px) + 1
+        out = cv2.adaptiveThreshold(arr, 255, cv2.ADAPTIVE_THRESH_MEAN_C, cv2.THRESH_BINARY, block, threshold // 10)
         return Image.fromarray(out).convert("1")
     return Image.fromarray(np.where(arr > threshold, 255, 0).astype(np.uint8)).convert("1")
 
