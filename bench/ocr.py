@@ -298,19 +298,22 @@ def markdown(figures: dict) -> list[str]:
     if "by_degrade" not in figures:
         return []
     head = ["劣化", "頁", "識別", "チェック欄", "数字マス"] + [f"完全一致 {k}" for k in KINDS] + \
-        ["CER", "確信度≥0.9 の正解率", "自動反映の誤り (95 % 信頼区間)", "自動反映の割合"]
-    lines = ["### 劣化の種類ごと (しきい値は半数のカードで較正し、残り半数で測定)", "",
+        ["CER", "確信度≥0.9 の正解率"] + [f"{t}: 自動反映の誤り (95 % 信頼区間)" if i == 0 else f"{t}: 自動反映の割合"
+                                       for t in ("較正値", "junkai.toml") for i in range(2)]
+    lines = ["### 劣化の種類ごと (しきい値は半数のカードで較正し、残り半数のカードで測定)", "",
              "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    rows = list(figures["by_degrade"].items()) + [("全体", dict(figures, thresholds_advised=figures.get(
-        "thresholds", {}).get("advised_measured", {})))]
+    th = figures.get("thresholds", {})
+    rows = list(figures["by_degrade"].items()) + [("全体", dict(
+        figures, thresholds_advised=th.get("advised_measured", {}), thresholds_configured=th.get("configured_measured", {})))]
     for cls, f in rows:
         exact = f.get("field_exact_match", {})
-        th = f.get("thresholds_advised") or {}
         cells = [cls, str(f.get("sheets", "")), str(f.get("identification_rate", "")),
                  str(f.get("checkbox_accuracy", "")), str(f.get("digit_cell_accuracy", ""))]
         cells += [exact.get(k, "–") for k in KINDS]
-        cells += [str(f.get("text_cer", "")), str(f.get("calibration", {}).get("conf>=0.9", "")),
-                  th.get("auto_accepted_wrong_ci95", "–"), str(th.get("straight_through", "–"))]
+        cells += [str(f.get("text_cer", "")), str(f.get("calibration", {}).get("conf>=0.9", ""))]
+        for which in ("advised", "configured"):
+            m = f.get(f"thresholds_{which}") or {}
+            cells += [m.get("auto_accepted_wrong_ci95", "–"), str(m.get("straight_through", "–"))]
         lines.append("| " + " | ".join(cells) + " |")
     return lines + [""]
 
@@ -452,8 +455,9 @@ def run(args, workdir: Path) -> dict:
     figures["thresholds"] = thresholds_report(decisions(results, truth, date.today()),
                                               settings.load({"JUNKAI_HOME": str(home)}).thresholds)
     figures["printed_id"] = printed_id_report(scans, truth)
-    for cls, measured in figures["thresholds"]["advised_measured"]["by_degrade"].items():
-        figures["by_degrade"][cls]["thresholds_advised"] = measured
+    for which in ("advised", "configured"):
+        for cls, measured in figures["thresholds"][f"{which}_measured"]["by_degrade"].items():
+            figures["by_degrade"][cls][f"thresholds_{which}"] = measured
     wrong = figures.pop("_wrong")
     (Path(workdir) / "ocr-wrong.json").write_text(json.dumps(wrong, ensure_ascii=False, indent=1) + "\n")
     prefilled = {t["print_id"] for t in truth["pages"] if t["kind"] == "card" and t["prefilled"]}

@@ -871,15 +871,17 @@ def simulate(pdf: Path, out: Path, seed: int, key: bytes, today: date | None = N
 
     setting = (300, "grey")
     cls = degrade
+    new_group, group = True, 0  # a group: one scanned file, or one phone session of single pictures
     for sheets in iter_cards(Path(pdf), key, limit):  # one card in memory at a time
         truth["cards"] += 1
-        if degrade != "ordinary" and not batch:  # before writing: a light page's writer has a faint pen
-            cls = rng.choice(DEGRADATIONS) if degrade == "mix" else degrade
+        if degrade != "ordinary" and new_group:  # before writing: a light page's writer has a faint pen
+            cls = _next_class(rng, truth["pages"]) if degrade == "mix" else degrade
             setting = scanner_setting(rng, cls)
+            new_group, group = False, 0
         hands = writers or ("today" if degrade == "ordinary" else "faint" if cls == "light" else "varied")
         scenario = fill_card(sheets, rng, today, hands)
         for s in sheets:
-            if degrade == "ordinary" and not batch:
+            if (degrade == "ordinary" and not batch) or cls == "photo":  # the phone is nearer or farther each time
                 setting = scanner_setting(rng, cls)
             scan = Scan.random(rng, *setting, degrade=cls)
             entry = dict(kind="card", print_id=s.payload.print_id, premises_id=s.payload.premises_id,
@@ -895,13 +897,27 @@ def simulate(pdf: Path, out: Path, seed: int, key: bytes, today: date | None = N
                 back = Scan(scan.dpi, scan.mode, 0, 0, (0, 0), 1.0, 0, 0, scan.jpeg, cls)
                 batch.append((back.apply(blank_back(rng, PRINT_DPI), nrng),
                               dict(kind="blank_back", degrade=cls, scan=back.json()), back))
-        if len(batch) >= cards_per_pdf or rng.random() < 0.1:
+        group += 1
+        # a session of pictures ends as a scanned file does, so that a mix holds as many pages of each
+        if len(batch) >= cards_per_pdf or (cls == "photo" and group >= cards_per_pdf) or rng.random() < 0.1:
             flush()
+            new_group = True
     flush()
     if not truth["cards"]:
         raise JunkaiError(f"印刷されたカードが見つかりません (QR コードを確認できません): {pdf}")
     (out / "truth.json").write_text(json.dumps(truth, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
     return truth
+
+
+def _next_class(rng: random.Random, pages: list[dict]) -> str:
+    """The class of a mix's next file: drawn among those with the fewest card pages so far, so that
+    a small set still holds every class (a picture is one page, a scanned file several)."""
+    count = {c: 0 for c in DEGRADATIONS}
+    for p in pages:
+        if p["kind"] == "card":
+            count[p["degrade"]] += 1
+    least = min(count.values())
+    return rng.choice([c for c in DEGRADATIONS if count[c] == least])
 
 
 def _write_file(out: Path, n: int, batch: list, truth: dict, rng: random.Random) -> None:
