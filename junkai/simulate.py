@@ -7,7 +7,9 @@ crosses in boxes and a strike-through where a printed value is changed; then sca
 the cards as a station would: rotated, skewed, shifted, blurred, noisy, JPEG-
 compressed, at 200 or 300 dpi, in colour, grey or black and white, several cards
 in one multi-page PDF, some single pages as TIFF, PNG or JPEG, some fed upside
-down or sideways, with blank back sides between them.
+down or sideways, with blank back sides between them. That is the `ordinary` class;
+`simulate(..., degrade=...)` picks another (clean, noisy, light, dark, bw, photo) or a mix
+of all of them per file, with varied writers (see Hand.random).
 
 It writes the scans and `truth.json`: for every scanned page, what was written or
 ticked in each field (field ids of the form definition). The reader (ocr/) never
