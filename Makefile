@@ -6,10 +6,10 @@ SHELL := /bin/bash
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # OCR (Tesseract + Japanese), PDF rasteriser, fonts for printing (IPAex) and for the
-# scan simulator's handwriting (Klee, Seto, Kiloji), PostgreSQL for the store tests, Chromium
-# for the review page's browser test.
+# scan simulator's handwriting (Klee, Seto, Kiloji, and Y.OzFont for its varied writers), PostgreSQL
+# for the store tests, Chromium for the review page's browser test.
 APT_PACKAGES := tesseract-ocr tesseract-ocr-jpn poppler-utils fonts-ipaexfont fonts-klee fonts-seto \
-	fonts-kiloji postgresql python3-venv chromium
+	fonts-kiloji fonts-yozvox-yozfont-standard-kana postgresql python3-venv chromium
 
 # uv from PATH, else a private copy in .tools/ (Debian's Python refuses `pip install` outside a venv)
 UV := $(or $(shell command -v uv 2>/dev/null),.tools/bin/uv)

@@ -46,6 +46,10 @@ def to_markdown(results: dict) -> str:
             if key != "measured_at":
                 lines.append(f"| {key} | {value} |")
         lines.append("")
+        # a benchmark may add tables of its own (the OCR figures per degradation class)
+        extra = getattr(importlib.import_module(f"bench.{name}"), "markdown", None)
+        if extra:
+            lines += extra(results[name])
     return "\n".join(lines)
 
 
@@ -54,6 +58,8 @@ def main() -> None:
     parser.add_argument("--premises", type=int, default=600_000, help="ストアの各戸数")
     parser.add_argument("--only", nargs="*", default=BENCHES, choices=BENCHES)
     parser.add_argument("--workdir", type=Path, default=HERE / "tmp")
+    parser.add_argument("--ocr-cards", type=int, default=200,
+                        help="ocr: 模擬するカードの数の目安 (各戸はその 1.2 倍、白紙カードを 3 割ほど加える)")
     args = parser.parse_args()
     args.workdir.mkdir(parents=True, exist_ok=True)
     path = HERE / "results.json"

@@ -7,7 +7,9 @@ crosses in boxes and a strike-through where a printed value is changed; then sca
 the cards as a station would: rotated, skewed, shifted, blurred, noisy, JPEG-
 compressed, at 200 or 300 dpi, in colour, grey or black and white, several cards
 in one multi-page PDF, some single pages as TIFF, PNG or JPEG, some fed upside
-down or sideways, with blank back sides between them.
+down or sideways, with blank back sides between them. That is the `ordinary` class;
+`simulate(..., degrade=...)` picks another (clean, noisy, light, dark, bw, photo) or a mix
+of all of them per file, with varied writers (see Hand.random).
 
 It writes the scans and `truth.json`: for every scanned page, what was written or
 ticked in each field (field ids of the form definition). The reader (ocr/) never
@@ -42,6 +44,11 @@ FONTS = (
     "/usr/share/fonts/truetype/kiloji/kiloji.ttf",
     "/usr/share/fonts/truetype/kiloji/kiloji_b.ttf",
 )
+# more writers for the varied hands only, so that today's hands (the default) stay as they were
+MORE_FONTS = (
+    "/usr/share/fonts/truetype/yozvox-yozfont/YOzRSF.ttf",
+    "/usr/share/fonts/truetype/yozvox-yozfont/YOzBSF.ttf",
+)
 
 
 def _px(mm: float) -> int:
@@ -59,17 +66,43 @@ class Hand:
     jitter: float  # baseline jitter, share of height
     ink: tuple[int, int, int]
     width: int  # pen width in px for ticks and lines
+    # the varied hands only (0: as the font draws it)
+    pen: int = 0  # px added to each side of a stroke (felt pen), or taken off (-1: fine ballpoint)
+    elastic: float = 0.0  # elastic distortion of each character, share of its size
+    wander: float = 0.0  # slow baseline wander along the line, share of the box height
+    vary: float = 0.0  # character size varies by up to this share
 
     @classmethod
-    def random(cls, rng: random.Random) -> Hand:
+    def random(cls, rng: random.Random, varied: bool = False, faint: bool = False) -> Hand:
+        """A resident's pen and writing. Today's hands by default; `varied` draws from more fonts,
+        pens from a fine ballpoint to a thick felt pen, with elastic distortion, wandering baselines
+        and characters of varying size; `faint` gives a pale pen or a pencil (a varied hand)."""
         fonts = [f for f in FONTS if Path(f).exists()]
         if not fonts:
             raise JunkaiError("手書き風フォント (fonts-klee, fonts-seto, fonts-kiloji) が見つかりません")
-        dark = rng.randint(0, 70)
-        blue = rng.random() < 0.3
-        ink = (dark // 2, dark // 2, dark + 60) if blue else (dark, dark, dark)
-        return cls(rng.choice(fonts), rng.uniform(0.62, 0.85), rng.uniform(-0.18, 0.12), rng.uniform(0.0, 0.06),
-                   ink, rng.randint(3, 6))
+        if not (varied or faint):
+            dark = rng.randint(0, 70)
+            blue = rng.random() < 0.3
+            ink = (dark // 2, dark // 2, dark + 60) if blue else (dark, dark, dark)
+            return cls(rng.choice(fonts), rng.uniform(0.62, 0.85), rng.uniform(-0.18, 0.12), rng.uniform(0.0, 0.06),
+                       ink, rng.randint(3, 6))
+        fonts += [f for f in MORE_FONTS if Path(f).exists()]
+        pen = rng.choices([-1, 0, 1, 2, 3, 4], [15, 35, 20, 15, 10, 5])[0]
+        if faint:  # a pale ballpoint, a pencil or a light-blue pen
+            grey = rng.randint(110, 170)
+            ink = rng.choice([(grey, grey, grey), (grey - 40, grey - 20, min(255, grey + 60))])
+        else:
+            dark = rng.randint(0, 80)
+            ink = rng.choices([(dark, dark, dark), (dark // 2, dark // 2, dark + 60), (dark // 3, dark // 3, dark // 2 + 40),
+                               (80 + dark // 2,) * 3], [50, 25, 15, 10])[0]  # black, blue, blue-black, pencil
+        return cls(rng.choice(fonts), rng.uniform(0.5, 0.95), rng.uniform(-0.3, 0.2), rng.uniform(0.0, 0.08), ink,
+                   max(2, min(14, rng.randint(3, 5) + 2 * pen)), pen, rng.uniform(0.02, 0.11), rng.uniform(0.0, 0.12),
+                   rng.uniform(0.0, 0.15))
+
+    def json(self) -> dict:
+        return dict(font=Path(self.font).stem, size=round(self.size, 2), slant=round(self.slant, 2), ink=list(self.ink),
+                    width=self.width, pen=self.pen, elastic=round(self.elastic, 3), wander=round(self.wander, 3),
+                    vary=round(self.vary, 3))
 
 
 _font_cache: dict[tuple[str, int], ImageFont.FreeTypeFont] = {}
@@ -93,6 +126,9 @@ def _stamp(page: Image.Image, patch: np.ndarray, x: int, y: int, ink: tuple[int,
 
 def write_text(page: Image.Image, text: str, box: F.Box, hand: Hand, rng: random.Random) -> None:
     """Handwriting along a box, left-aligned, shrunk to fit its width."""
+    if hand.pen or hand.elastic or hand.wander or hand.vary:
+        _write_varied(page, text, box, hand, rng)
+        return
     bh, bw = _px(box.h), _px(box.w)
     size = max(10, int(bh * hand.size))
     font = _font(hand.font, size)
@@ -113,6 +149,71 @@ def write_text(page: Image.Image, text: str, box: F.Box, hand: Hand, rng: random
     shear = np.float32([[1, hand.slant, -hand.slant * bh / 2], [0, 1, 0]])
     arr = cv2.warpAffine(arr, shear, (arr.shape[1], bh))
     _stamp(page, arr[:, :bw], _px(box.x), _px(box.y), hand.ink)
+
+
+def _write_varied(page: Image.Image, text: str, box: F.Box, hand: Hand, rng: random.Random) -> None:
+    """A varied hand: each character drawn alone with its own size, turn and elastic distortion,
+    in the hand's pen width, on a baseline that wanders; the line still fits the box."""
+    bh, bw = _px(box.h), _px(box.w)
+    size = max(10, int(bh * hand.size))
+    scales = [1 + rng.uniform(-hand.vary, hand.vary) for _ in text]
+    font = _font(hand.font, size)
+    advance = [font.getlength(ch) * k * rng.uniform(0.92, 1.12) for ch, k in zip(text, scales)]
+    total = sum(advance) + size * 0.6
+    if total > bw:  # a writer near the edge squeezes the line
+        shrink = bw / total
+        size = max(10, int(size * shrink))
+        advance = [a * shrink for a in advance]
+    canvas = np.zeros((bh, bw + size), np.uint8)
+    wave, phase = rng.uniform(1.5, 4.0) * size, rng.uniform(0, 2 * math.pi)
+    drift = rng.uniform(-1, 1) * hand.wander * bh
+    x = rng.uniform(0.2, 0.6) * size
+    for i, (ch, adv, k) in enumerate(zip(text, advance, scales)):
+        along = x / max(1, bw)
+        y = (bh / 2 + rng.uniform(-hand.jitter, hand.jitter) * bh
+             + hand.wander * bh * 0.5 * math.sin(x / wave * 2 * math.pi + phase) + drift * along)
+        glyph = _glyph(ch, hand, max(8, int(size * k)), rng)
+        gh, gw = glyph.shape
+        x0, y0 = int(x + adv / 2 - gw / 2), int(y - gh / 2)
+        # clip to the canvas: a character never leaves its box
+        sx0, sy0 = max(0, -x0), max(0, -y0)
+        ex, ey = min(gw, canvas.shape[1] - x0), min(gh, bh - y0)
+        if ex > sx0 and ey > sy0:
+            region = canvas[y0 + sy0: y0 + ey, x0 + sx0: x0 + ex]
+            np.maximum(region, glyph[sy0:ey, sx0:ex], out=region)
+        x += adv
+    shear = np.float32([[1, hand.slant, -hand.slant * bh / 2], [0, 1, 0]])
+    arr = cv2.warpAffine(canvas, shear, (canvas.shape[1], bh))
+    _stamp(page, arr[:, :bw], _px(box.x), _px(box.y), hand.ink)
+
+
+def _glyph(ch: str, hand: Hand, size: int, rng: random.Random) -> np.ndarray:
+    """One character as coverage (0–255): in the hand's pen width, turned a little and bent
+    by a smooth random displacement field (elastic distortion, as in handwriting augmentation)."""
+    # a felt pen thickens strokes, but not into blots on a small character (readable to a person)
+    stroke = max(0, min(hand.pen, size // 24))
+    pad = size // 2 + stroke
+    side = size + 2 * pad
+    img = Image.new("L", (side, side), 0)
+    ImageDraw.Draw(img).text((side / 2, side / 2), ch, font=_font(hand.font, size), fill=255, anchor="mm",
+                             stroke_width=stroke, stroke_fill=255)
+    arr = np.array(img)
+    if hand.pen < 0:  # a fine ballpoint: thinner than the font's stroke
+        arr = cv2.erode(arr, np.ones((2, 2), np.uint8))
+    turn = cv2.getRotationMatrix2D((side / 2, side / 2), rng.uniform(-5, 5), 1.0)
+    if hand.elastic:
+        grid = np.float32([[rng.uniform(-1, 1) for _ in range(4)] for _ in range(8)]).reshape(2, 4, 4)
+        amp = hand.elastic * size
+        dx = cv2.resize(grid[0], (side, side), interpolation=cv2.INTER_CUBIC) * amp
+        dy = cv2.resize(grid[1], (side, side), interpolation=cv2.INTER_CUBIC) * amp
+        ys, xs = np.mgrid[0:side, 0:side].astype(np.float32)
+        # the turn and the bending in one resampling
+        c, s_ = float(turn[0, 0]), float(turn[0, 1])
+        cx = side / 2
+        mx = c * (xs - cx) - s_ * (ys - cx) + cx + dx
+        my = s_ * (xs - cx) + c * (ys - cx) + cx + dy
+        return cv2.remap(arr, mx.astype(np.float32), my.astype(np.float32), cv2.INTER_LINEAR, borderValue=0)
+    return cv2.warpAffine(arr, turn, (side, side))
 
 
 def write_digit(page: Image.Image, digit: str, cell: F.Box, hand: Hand, rng: random.Random) -> None:
@@ -192,14 +293,15 @@ class Sheet:
     layout: F.Page
     values: dict[str, Any] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    hand: Hand | None = None  # who wrote on it
 
 
 class Resident:
     """Fills one card (all its sheets) following a scenario."""
 
-    def __init__(self, rng: random.Random, surname: tuple[str, str]):
+    def __init__(self, rng: random.Random, surname: tuple[str, str], writers: str = "today"):
         self.rng = rng
-        self.hand = Hand.random(rng)
+        self.hand = Hand.random(rng, varied=writers != "today", faint=writers == "faint")
         self.surname = surname
 
     def tick(self, sheet: Sheet, f: F.Field, values: list[str], cancel: str | None = None) -> None:
@@ -268,11 +370,17 @@ def _has_print(sheet: Sheet, box: F.Box | None) -> bool:
     return bool((region < 100).mean() > 0.01)
 
 
-def fill_card(sheets: list[Sheet], rng: random.Random, today: date) -> str:
-    """Write on a card's sheets; returns the scenario."""
+WRITERS = ("today", "varied", "faint")
+
+
+def fill_card(sheets: list[Sheet], rng: random.Random, today: date, writers: str = "today") -> str:
+    """Write on a card's sheets; returns the scenario. `writers`: today's hands, the varied ones
+    (more fonts and pens, distorted characters), or varied hands with faint pens."""
     first = sheets[0]
     prefilled = first.payload.premises_id is not None
-    r = Resident(rng, rng.choice(seed_data.SURNAMES))
+    r = Resident(rng, rng.choice(seed_data.SURNAMES), writers)
+    for s in sheets:
+        s.hand = r.hand
     form = first.payload.form
     roll = rng.random()
     if roll < 0.04:
@@ -412,6 +520,25 @@ def _change_section(sheets: list[Sheet], r: Resident, section: str) -> bool:
 
 # --- a station's scanner ------------------------------------------------------------------
 
+# Degradation classes, each a named profile of the scan; the truth records each page's class.
+# ordinary: today's scanner mix; clean: a careful flat scan; noisy: specks, photocopy streaks and
+# mottle, paper texture, the back side showing through, ink bleed; light / dark: the paper and
+# ink levels shifted (light pages also carry faint pens); bw: 1 bit at 200 dpi with threshold or
+# dithering artefacts; photo: a phone-camera picture (perspective, uneven light, blur, JPEG).
+DEGRADATIONS = ("clean", "ordinary", "noisy", "light", "dark", "bw", "photo")
+DEGRADE_CHOICES = ("mix", *DEGRADATIONS)
+
+
+def scanner_setting(rng: random.Random, degrade: str) -> tuple[int, str]:
+    """Resolution and colour of one scanned file (the scanner's setting, or the phone's)."""
+    if degrade == "bw":
+        return 200, "bw"
+    if degrade == "photo":
+        return rng.randint(180, 260), "colour"  # the page's resolution in the picture
+    if degrade in ("ordinary", "noisy"):
+        return rng.choice([200, 300]), rng.choices(["colour", "grey", "bw"], [3, 4, 3])[0]
+    return rng.choice([200, 300]), rng.choice(["colour", "grey"])
+
 
 @dataclass
 class Scan:
@@ -424,15 +551,55 @@ class Scan:
     blur: float
     noise: float
     jpeg: int | None  # quality, None for lossless
+    # the degradation class and its effects (0: none), beyond today's scanner
+    degrade: str = "ordinary"
+    levels: tuple[int, int] = (0, 255)  # what black ink and white paper become
+    gamma: float = 1.0  # > 1 darkens the mid-tones, < 1 lightens them
+    speckle: float = 0.0  # dark specks (toner, dust) per cm², a few up to about 1 mm across
+    streaks: int = 0  # photocopy streaks along the feed
+    texture: float = 0.0  # paper texture and toner mottle, in grey levels
+    show_through: float = 0.0  # the back side's print seen through the paper (opacity)
+    ink_bleed: float = 0.0  # mm that ink and print spread into the paper
+    bw_method: str = "threshold"  # threshold | dither | adaptive
+    bw_threshold: int = 140
+    perspective: float = 0.0  # photo: corners moved by up to this share of the page width
+    lighting: float = 0.0  # photo: strength of the uneven light (gradient, vignette, a shadow)
 
     @classmethod
-    def random(cls, rng: random.Random, dpi: int, mode: str) -> Scan:
-        """One page's placement; resolution and colour are the scanner's setting for a file."""
+    def random(cls, rng: random.Random, dpi: int, mode: str, degrade: str = "ordinary") -> Scan:
+        """One page's placement and degradation; resolution and colour are the setting for a file."""
+        if degrade == "clean":
+            return cls(dpi, mode, rng.uniform(-0.5, 0.5), 0, (rng.uniform(-2, 2), rng.uniform(-2, 2)), 1.0, 0, 0,
+                       None, degrade)
+        if degrade == "photo":
+            return cls(dpi, mode, rng.uniform(-4, 4), rng.choices([0, 2], [9, 1])[0], (0, 0), 1.0,
+                       rng.uniform(0.4, 1.2), rng.choice([4, 6, 8]), rng.randint(55, 85), degrade,
+                       texture=rng.uniform(0, 4), perspective=rng.uniform(0.02, 0.06), lighting=rng.uniform(0.3, 1.0))
         quarter = rng.choices([0, 2, 1, 3], [85, 9, 3, 3])[0]
-        return cls(dpi, mode,
+        scan = cls(dpi, mode,
                    rng.uniform(-5, 5) if rng.random() < 0.3 else rng.uniform(-1.5, 1.5), quarter,
                    (rng.uniform(-4, 4), rng.uniform(-4, 4)), rng.uniform(0.97, 1.03),
-                   rng.choice([0, 0, 0.6, 1.0]), rng.choice([0, 3, 6]), rng.choice([None, None, 85, 70]))
+                   rng.choice([0, 0, 0.6, 1.0]), rng.choice([0, 3, 6]), rng.choice([None, None, 85, 70]), degrade)
+        if degrade == "noisy":
+            scan.noise = rng.choice([3, 6])
+            scan.speckle = rng.uniform(0.2, 1.5)
+            scan.streaks = rng.choice([0, 0, 1, 2, 4])
+            scan.texture = rng.uniform(3, 12)
+            scan.show_through = rng.uniform(0.05, 0.2) if rng.random() < 0.7 else 0.0
+            scan.ink_bleed = rng.choice([0.0, 0.05, 0.1])  # more closes the printed QR code's light modules
+        elif degrade == "light":  # over-exposed: black lifted towards grey, mid-tones paler
+            scan.levels = (rng.randint(40, 95), 255)
+            scan.gamma = rng.uniform(0.6, 0.9)
+        elif degrade == "dark":  # under-exposed or grey paper: white pulled down, mid-tones darker
+            scan.levels = (0, rng.randint(150, 200))
+            scan.gamma = rng.uniform(1.2, 1.8)
+            scan.texture = rng.uniform(0, 6)
+        elif degrade == "bw":
+            scan.bw_method = rng.choice(["threshold", "dither", "adaptive"])
+            scan.bw_threshold = rng.randint(100, 190)
+            scan.noise = rng.choice([3, 6])
+            scan.speckle = rng.uniform(0.1, 0.5) if rng.random() < 0.3 else 0.0
+        return scan
 
     def apply(self, page: Image.Image, rng: np.random.Generator) -> Image.Image:
         # a grey or black-and-white scan is made grey first: a third of the work
@@ -441,14 +608,26 @@ class Scan:
         h, w = int(arr.shape[0] * f), int(arr.shape[1] * f)
         arr = cv2.resize(arr, (w, h), interpolation=cv2.INTER_AREA)
         px = self.dpi / 25.4
-        m = cv2.getRotationMatrix2D((w / 2, h / 2), self.angle, self.scale)
-        # the scanner's window is the page's bounding box plus a margin (auto size), so
-        # a skewed sheet keeps its corners; the lid shows light grey around it
-        a = math.radians(abs(self.angle))
-        out_w = int((w * math.cos(a) + h * math.sin(a)) * self.scale + 12 * px)
-        out_h = int((w * math.sin(a) + h * math.cos(a)) * self.scale + 12 * px)
-        m[:, 2] += ((out_w - w) / 2 + self.shift[0] * px, (out_h - h) / 2 + self.shift[1] * px)
-        arr = cv2.warpAffine(arr, m, (out_w, out_h), flags=cv2.INTER_LINEAR, borderValue=(228, 228, 228))
+        # on the paper, before it meets the scanner
+        if self.ink_bleed:
+            arr = _ink_bleed(arr, self.ink_bleed * px)
+        if self.show_through:
+            arr = _show_through(arr, self.show_through, px, rng)
+        if self.texture:
+            arr = _texture(arr, self.texture, px, rng)
+        if self.perspective:
+            arr = self._photograph(arr, px, rng)
+        else:
+            m = cv2.getRotationMatrix2D((w / 2, h / 2), self.angle, self.scale)
+            # the scanner's window is the page's bounding box plus a margin (auto size), so
+            # a skewed sheet keeps its corners; the lid shows light grey around it
+            a = math.radians(abs(self.angle))
+            out_w = int((w * math.cos(a) + h * math.sin(a)) * self.scale + 12 * px)
+            out_h = int((w * math.sin(a) + h * math.cos(a)) * self.scale + 12 * px)
+            m[:, 2] += ((out_w - w) / 2 + self.shift[0] * px, (out_h - h) / 2 + self.shift[1] * px)
+            arr = cv2.warpAffine(arr, m, (out_w, out_h), flags=cv2.INTER_LINEAR, borderValue=(228, 228, 228))
+        if self.levels != (0, 255) or self.gamma != 1.0:
+            arr = _levels(arr, self.levels, self.gamma)
         if self.blur:
             arr = cv2.GaussianBlur(arr, (0, 0), self.blur * self.dpi / 300)
         if self.noise:
@@ -461,17 +640,65 @@ class Scan:
             if arr.ndim == 3:
                 noise = cv2.merge([noise, noise, noise])
             arr = cv2.add(arr, noise, dtype=cv2.CV_8U)
+        if self.speckle or self.streaks:
+            arr = _specks_and_streaks(arr, self.speckle, self.streaks, px, rng)
         if self.quarter:
             arr = cv2.rotate(arr, {1: cv2.ROTATE_90_CLOCKWISE, 2: cv2.ROTATE_180,
                                    3: cv2.ROTATE_90_COUNTERCLOCKWISE}[self.quarter])
         if self.mode == "bw":
-            return Image.fromarray(np.where(arr > 140, 255, 0).astype(np.uint8)).convert("1")
+            return _one_bit(arr, self.bw_method, self.bw_threshold, px)
         return Image.fromarray(arr)
 
+    def _photograph(self, arr: np.ndarray, px: float, rng: np.random.Generator) -> np.ndarray:
+        """The page as a phone sees it on a table: seen at an angle (a perspective warp), in a
+        4:3 picture with the table around it, lit unevenly, with the camera's colour cast."""
+        h, w = arr.shape[:2]
+        out_h = int(h * rng.uniform(1.08, 1.2))
+        out_w = int(out_h * 3 / 4)
+        a = math.radians(self.angle)
+        c, s = math.cos(a), math.sin(a)
+        centre = np.array([out_w / 2, out_h / 2]) + rng.uniform(-0.02, 0.02, 2) * out_h
+        src = np.float32([[0, 0], [w, 0], [w, h], [0, h]])
+        dst = []
+        for x, y in src:
+            x, y = x - w / 2, y - h / 2
+            dst.append(centre + [c * x - s * y, s * x + c * y] + rng.uniform(-1, 1, 2) * self.perspective * w)
+        hom = cv2.getPerspectiveTransform(src, np.float32(dst))
+        table = np.array(rng.choice([(150, 110, 72), (118, 118, 120), (196, 194, 186), (70, 62, 58)]), np.float32)
+        table = table * (1 + 0.08 * cv2.resize(rng.standard_normal((6, 8), dtype=np.float32), (out_w, out_h),
+                                              interpolation=cv2.INTER_CUBIC))[:, :, None]
+        ground = np.clip(table, 0, 255).astype(np.uint8)
+        photo = cv2.warpPerspective(arr, hom, (out_w, out_h), dst=ground, flags=cv2.INTER_LINEAR,
+                                    borderMode=cv2.BORDER_TRANSPARENT)
+        # light: brighter on one side, darker in the corners, sometimes the shadow of the phone or a hand
+        # (the light is smooth: worked out on a coarse grid and resized)
+        ys, xs = np.mgrid[0:out_h:8, 0:out_w:8].astype(np.float32)
+        u, v = (xs - out_w / 2) / out_h, (ys - out_h / 2) / out_h
+        t = rng.uniform(0, 2 * math.pi)
+        light = 1 - self.lighting * 0.25 * (1 + (math.cos(t) * u + math.sin(t) * v) * 2)
+        light *= 1 - self.lighting * 0.35 * (u * u + v * v) * 2
+        if rng.random() < 0.5:
+            sx, sy = rng.uniform(-0.3, 0.3, 2)
+            light *= 1 - self.lighting * 0.3 * np.exp(-((u - sx) ** 2 + (v - sy) ** 2) / 0.03)
+        cast = np.array([1.0, rng.uniform(0.94, 1.0), rng.uniform(0.82, 0.97)], np.float32)
+        # no corner darker than half the light: a deeper shadow, and nobody would take the picture
+        light = cv2.resize(np.maximum(light, 0.5).astype(np.float32), (out_w, out_h), interpolation=cv2.INTER_LINEAR)
+        return cv2.multiply(photo, cv2.merge([light * c for c in cast]), dtype=cv2.CV_8U)
+
     def json(self) -> dict:
-        return dict(dpi=self.dpi, mode=self.mode, angle=round(self.angle, 2), quarter=self.quarter,
-                    shift_mm=[round(v, 1) for v in self.shift], scale=round(self.scale, 3), blur=self.blur,
-                    noise=self.noise, jpeg=self.jpeg)
+        out = dict(dpi=self.dpi, mode=self.mode, angle=round(self.angle, 2), quarter=self.quarter,
+                   shift_mm=[round(v, 1) for v in self.shift], scale=round(self.scale, 3), blur=round(self.blur, 2),
+                   noise=self.noise, jpeg=self.jpeg, degrade=self.degrade)
+        extra = dict(levels=list(self.levels), gamma=round(self.gamma, 2), speckle=round(self.speckle, 2),
+                     streaks=self.streaks, texture=round(self.texture, 1), show_through=round(self.show_through, 2),
+                     ink_bleed=round(self.ink_bleed, 2), perspective=round(self.perspective, 3),
+                     lighting=round(self.lighting, 2))
+        defaults = dict(levels=[0, 255], gamma=1.0, speckle=0.0, streaks=0, texture=0.0, show_through=0.0,
+                        ink_bleed=0.0, perspective=0.0, lighting=0.0)
+        out.update({k: v for k, v in extra.items() if v != defaults[k]})
+        if self.mode == "bw":
+            out.update(bw_method=self.bw_method, bw_threshold=self.bw_threshold)
+        return out
 
 
 @functools.lru_cache(maxsize=1)
@@ -479,6 +706,92 @@ def _noise_tile() -> np.ndarray:
     """Sensor noise (sigma 8) to cut each page's noise from at a random offset: drawing it
     anew for every page cost more than the rest of the scan."""
     return np.random.default_rng(0).standard_normal((4000, 3000), dtype=np.float32) * 8
+
+
+def _smooth_field(shape: tuple[int, int], cells: tuple[int, int], rng: np.random.Generator) -> np.ndarray:
+    """Smooth random values (about -1..1) over an image: a coarse grid resized, cheap at any size."""
+    return cv2.resize(rng.standard_normal(cells, dtype=np.float32), (shape[1], shape[0]),
+                      interpolation=cv2.INTER_CUBIC)
+
+
+def _levels(arr: np.ndarray, levels: tuple[int, int], gamma: float) -> np.ndarray:
+    lo, hi = levels
+    x = np.arange(256, dtype=np.float32) / 255
+    lut = np.clip(lo + (hi - lo) * x ** gamma, 0, 255).astype(np.uint8)
+    return cv2.LUT(arr, lut)
+
+
+def _ink_bleed(arr: np.ndarray, spread: float) -> np.ndarray:
+    """Ink soaks into the paper: every dark stroke grows a soft fringe of about `spread` px."""
+    r = max(1, round(spread))
+    grown = cv2.erode(arr, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1,) * 2))
+    soft = cv2.GaussianBlur(grown, (0, 0), max(0.5, spread))
+    weight = 0.6 * min(1.0, spread)
+    return np.minimum(arr, cv2.addWeighted(arr, 1 - weight, soft, weight, 0))
+
+
+def _show_through(arr: np.ndarray, opacity: float, px: float, rng: np.random.Generator) -> np.ndarray:
+    """The print of the back side seen through thin paper: a mirrored, blurred, faint ghost."""
+    back = cv2.flip(arr, 1)
+    dx, dy = (int(v * px) for v in rng.uniform(-4, 4, 2))
+    back = np.roll(back, (dy, dx), axis=(0, 1))
+    back = cv2.GaussianBlur(back, (0, 0), 0.4 * px)
+    dark = (255 - back.astype(np.float32)) * opacity
+    return np.clip(arr.astype(np.float32) - dark, 0, 255).astype(np.uint8)
+
+
+def _texture(arr: np.ndarray, amount: float, px: float, rng: np.random.Generator) -> np.ndarray:
+    """Paper fibres and photocopy mottle: blotches of a few cm and a fine grain, darkening the paper."""
+    h, w = arr.shape[:2]
+    blotch = _smooth_field((h, w), (max(2, int(h / px / 25)), max(2, int(w / px / 25))), rng)
+    grain = _smooth_field((h, w), (max(2, int(h / px * 2)), max(2, int(w / px * 2))), rng)
+    dark = np.abs(blotch * 0.7 + grain * 0.5) * amount
+    if arr.ndim == 3:
+        dark = dark[:, :, None]
+    return np.clip(arr.astype(np.float32) - dark, 0, 255).astype(np.uint8)
+
+
+def _specks_and_streaks(arr: np.ndarray, density: float, streaks: int, px: float,
+                        rng: np.random.Generator) -> np.ndarray:
+    """Toner specks and dust (salt-and-pepper, mostly dots, a few up to about 1 mm), white
+    drop-outs in ink, and streaks along the feed from a dirty glass."""
+    arr = arr.copy()
+    h, w = arr.shape[:2]
+    n = int(density * (h / px / 10) * (w / px / 10))
+    colour = (40, 40, 40) if arr.ndim == 3 else 40
+    for _ in range(n):
+        r = px * (0.05 if rng.random() < 0.8 else rng.uniform(0.1, 0.55))
+        centre = (int(rng.integers(0, w)), int(rng.integers(0, h)))
+        if r < 1:
+            arr[centre[1], centre[0]] = colour
+        else:
+            axes = (max(1, int(r * rng.uniform(0.6, 1.4))), max(1, int(r * rng.uniform(0.6, 1.4))))
+            cv2.ellipse(arr, centre, axes, float(rng.uniform(0, 180)), 0, 360, colour, -1, cv2.LINE_AA)
+    if density:  # salt: white pixels where ink is
+        salt = rng.random((h, w), dtype=np.float32) < density * 0.01
+        arr[salt] = 255
+    for _ in range(streaks):
+        x = int(rng.integers(0, w))
+        width = max(1, int(px * rng.uniform(0.1, 0.4)))
+        shade = float(rng.uniform(0.55, 0.85))
+        arr[:, x: x + width] = (arr[:, x: x + width] * shade).astype(np.uint8)
+    return arr
+
+
+def _one_bit(arr: np.ndarray, method: str, threshold: int, px: float) -> Image.Image:
+    """1 bit per pixel: a fixed threshold (faint ink lost, or grey paper gone black), error
+    diffusion (grey print and faint ink turned into dot patterns) or a local threshold (halos)."""
+    if method == "dither":
+        # the scanner sets its white point first, then diffuses the grey that is left
+        white = np.clip(arr.astype(np.float32) * (255 / 235), 0, 255).astype(np.uint8)
+        return Image.fromarray(white).convert("1")  # Pillow diffuses the error (Floyd-Steinberg)
+    if method == "adaptive":
+        # against the mean of about 1 cm around: paper grain turns to dots, large solid print keeps its
+        # inside (a smaller window hollows the markers out, which no scanner setting does)
+        block = 2 * int(5 * px) + 1
+        out = cv2.adaptiveThreshold(arr, 255, cv2.ADAPTIVE_THRESH_MEAN_C, cv2.THRESH_BINARY, block, threshold // 10)
+        return Image.fromarray(out).convert("1")
+    return Image.fromarray(np.where(arr > threshold, 255, 0).astype(np.uint8)).convert("1")
 
 
 def blank_back(rng: random.Random, dpi: int) -> Image.Image:
@@ -532,14 +845,23 @@ def _printed_sheets(pdf: Path, key: bytes, limit: int | None = None) -> list[lis
 
 
 def simulate(pdf: Path, out: Path, seed: int, key: bytes, today: date | None = None,
-             cards_per_pdf: int = 6, limit: int | None = None) -> dict:
-    """Fill and scan every card of a printed PDF; returns the truth (also written to out/truth.json)."""
+             cards_per_pdf: int = 6, limit: int | None = None, degrade: str = "ordinary",
+             writers: str | None = None) -> dict:
+    """Fill and scan every card of a printed PDF; returns the truth (also written to out/truth.json).
+
+    `degrade` is one degradation class for every file, or "mix": a class drawn for each file.
+    `writers` (see fill_card) defaults to today's hands for "ordinary", the set that tests and the
+    demo were made on, and to the varied hands for every other choice (faint pens on light pages)."""
+    if degrade not in DEGRADE_CHOICES:
+        raise JunkaiError(f"劣化の種類が不明です: {degrade} (選べるのは {', '.join(DEGRADE_CHOICES)})")
+    if writers is not None and writers not in WRITERS:
+        raise JunkaiError(f"書き手の種類が不明です: {writers} (選べるのは {', '.join(WRITERS)})")
     rng = random.Random(seed)
     nrng = np.random.default_rng(seed)
     today = today or date.today()
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    truth: dict[str, Any] = dict(source=Path(pdf).name, seed=seed, cards=0, pages=[])
+    truth: dict[str, Any] = dict(source=Path(pdf).name, seed=seed, degrade=degrade, cards=0, pages=[])
     batch: list[tuple[Image.Image, dict, Scan]] = []
     n_file = 0
 
@@ -552,24 +874,38 @@ def simulate(pdf: Path, out: Path, seed: int, key: bytes, today: date | None = N
         batch = []
 
     setting = (300, "grey")
+    cls = degrade
+    new_group, group = True, 0  # a group: one scanned file, or one phone session of single pictures
     for sheets in iter_cards(Path(pdf), key, limit):  # one card in memory at a time
         truth["cards"] += 1
-        scenario = fill_card(sheets, rng, today)
+        if degrade != "ordinary" and new_group:  # before writing: a light page's writer has a faint pen
+            cls = _next_class(rng, truth["pages"]) if degrade == "mix" else degrade
+            setting = scanner_setting(rng, cls)
+            new_group, group = False, 0
+        hands = writers or ("today" if degrade == "ordinary" else "faint" if cls == "light" else "varied")
+        scenario = fill_card(sheets, rng, today, hands)
         for s in sheets:
-            if not batch:
-                setting = (rng.choice([200, 300]), rng.choices(["colour", "grey", "bw"], [3, 4, 3])[0])
-            scan = Scan.random(rng, *setting)
+            if (degrade == "ordinary" and not batch) or cls == "photo":  # the phone is nearer or farther each time
+                setting = scanner_setting(rng, cls)
+            scan = Scan.random(rng, *setting, degrade=cls)
             entry = dict(kind="card", print_id=s.payload.print_id, premises_id=s.payload.premises_id,
                          form=s.payload.form, sheet=s.payload.page, sheets=s.payload.pages,
-                         prefilled=s.payload.premises_id is not None, scenario=scenario, scan=scan.json(),
+                         prefilled=s.payload.premises_id is not None, scenario=scenario, degrade=cls,
+                         writers=hands, hand=s.hand.json() if s.hand else None, scan=scan.json(),
                          values=s.values, notes=s.notes)
             batch.append((scan.apply(s.image, nrng), entry, scan))
+            if cls == "photo":  # one picture, one file; nobody photographs the blank back
+                flush()
+                continue
             if rng.random() < 0.08:
-                back = Scan(scan.dpi, scan.mode, 0, 0, (0, 0), 1.0, 0, 0, scan.jpeg)
-                batch.append((back.apply(blank_back(rng, PRINT_DPI), nrng), dict(kind="blank_back", scan=back.json()),
-                              back))
-        if len(batch) >= cards_per_pdf or rng.random() < 0.1:
+                back = Scan(scan.dpi, scan.mode, 0, 0, (0, 0), 1.0, 0, 0, scan.jpeg, cls)
+                batch.append((back.apply(blank_back(rng, PRINT_DPI), nrng),
+                              dict(kind="blank_back", degrade=cls, scan=back.json()), back))
+        group += 1
+        # a session of pictures ends as a scanned file does, so that a mix holds as many pages of each
+        if len(batch) >= cards_per_pdf or (cls == "photo" and group >= cards_per_pdf) or rng.random() < 0.1:
             flush()
+            new_group = True
     flush()
     if not truth["cards"]:
         raise JunkaiError(f"印刷されたカードが見つかりません (QR コードを確認できません): {pdf}")
@@ -577,8 +913,25 @@ def simulate(pdf: Path, out: Path, seed: int, key: bytes, today: date | None = N
     return truth
 
 
+def _next_class(rng: random.Random, pages: list[dict]) -> str:
+    """The class of a mix's next file: drawn among those with the fewest card pages so far, so that
+    a small set still holds every class (a picture is one page, a scanned file several)."""
+    count = {c: 0 for c in DEGRADATIONS}
+    for p in pages:
+        if p["kind"] == "card":
+            count[p["degrade"]] += 1
+    least = min(count.values())
+    return rng.choice([c for c in DEGRADATIONS if count[c] == least])
+
+
 def _write_file(out: Path, n: int, batch: list, truth: dict, rng: random.Random) -> None:
     """Several pages as one PDF (as an ADF scanner writes), or a lone page as TIFF, PNG or JPEG."""
+    if batch[0][2].degrade == "photo":  # a phone's JPEG, which says 72 dpi whatever the page's resolution
+        img, entry, scan = batch[0]
+        path = out / f"scan-{n:03d}.jpg"
+        img.save(path, quality=scan.jpeg or 80, dpi=(72, 72))
+        truth["pages"].append(dict(entry, file=path.name, page=1))
+        return
     if len(batch) == 1 and rng.random() < 0.6:
         img, entry, scan = batch[0]
         fmt = rng.choice(["tiff", "png", "jpg"])

@@ -142,21 +142,32 @@ def simulate(
     out_dir: Annotated[Path, typer.Option("--out", help="走査画像と truth.json の出力先フォルダ")],
     seed: Annotated[int, typer.Option(help="乱数の種 (同じ種なら同じ結果)")] = 1,
     limit: Annotated[Optional[int], typer.Option(help="先頭から何枚のカードを使うか")] = None,
+    degrade: Annotated[str, typer.Option(
+        help="走査の劣化の種類: ordinary (既定) / clean / noisy / light / dark / bw / photo / mix")] = "ordinary",
 ):
     """印刷したカードに住民が記入し、警察署で走査した状態を模擬する (試験・デモ用)。
 
     手書き風の文字・チェック・訂正線を書き込み、傾き・回転・ぼけ・雑音・JPEG 圧縮・解像度・
     白黒/グレー/カラーの違いを付けて、走査画像と、書き込んだ内容の正解 (truth.json) を出力する。
+    --degrade で劣化の種類を選ぶ: ordinary は普段の走査、clean はきれいな走査、noisy はしみ・
+    複写の筋・紙の地模様・裏写り・インクのにじみ、light は薄い走査と薄いペン、dark は濃い走査、
+    bw は 200 dpi の白黒 2 値 (しきい値・誤差拡散の乱れ)、photo はスマートフォンで撮った写真
+    (斜めから・明るさのむら・ぼけ・JPEG)、mix はファイルごとに種類を混ぜる。ordinary 以外では、
+    書き手もペンの太さ・文字のゆがみ・大きさのばらつきが多様になる。正解には頁ごとに劣化の
+    種類が記録される。
 
-    例: junkai simulate output/cards-S01-P01-B1-xxxx.pdf --out data/scans --seed 1
+    例: junkai simulate output/cards-S01-P01-B1-xxxx.pdf --out data/scans --seed 1 --degrade mix
     """
     from junkai import qr
+    from junkai.simulate import DEGRADE_CHOICES
     from junkai.simulate import simulate as run_simulate
 
+    if degrade not in DEGRADE_CHOICES:
+        raise JunkaiError(f"--degrade の値が不明です: {degrade} (選べるのは {' / '.join(DEGRADE_CHOICES)})")
     if not cards_pdf.is_file():
         raise JunkaiError(f"ファイルがありません: {cards_pdf}")
     s = settings_mod.load()
-    truth = run_simulate(cards_pdf, out_dir, seed, qr.station_key(s.home), limit=limit)
+    truth = run_simulate(cards_pdf, out_dir, seed, qr.station_key(s.home), limit=limit, degrade=degrade)
     files = len({p["file"] for p in truth["pages"]})
     out.print(f"カード {truth['cards']} 枚を {files} ファイル ({len(truth['pages'])} 頁) に走査しました: {out_dir}",
               highlight=False)
