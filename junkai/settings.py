@@ -19,10 +19,10 @@ from pathlib import Path
 from junkai import JunkaiError
 
 # OCR confidence needed per form field kind for a value to pass on its own (junkai.toml [ocr.thresholds]),
-# as calibrated by the OCR benchmark on Tesseract: handwriting is wrong too often even when confident
+# as calibrated by the OCR benchmark on the default engine (both): handwriting waits for a person
 # (1.01: never). An engine without thresholds of its own starts from these.
 DEFAULT_THRESHOLDS = {"checkbox": 0.8, "digits": 0.8, "date": 0.8, "text": 1.01, "kana": 1.01, "free": 1.01}
-DEFAULT_ENGINE = "tesseract"
+DEFAULT_ENGINE = "both"
 
 
 @dataclass(frozen=True)

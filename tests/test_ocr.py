@@ -369,7 +369,7 @@ def test_an_engine_is_one_registration_away_and_the_page_is_aligned_once(monkeyp
                       encoding="utf-8")
     s = settings.load({"JUNKAI_HOME": str(tmp_path / "home"), "JUNKAI_CONFIG": str(config)})
     assert s.ocr_engine == "fake" and s.thresholds["kana"] == 0.95 and s.thresholds["text"] == 1.01
-    assert s.engine_thresholds["tesseract"]["text"] == 0.9  # [ocr.thresholds] stays the default engine's
+    assert s.engine_thresholds["both"]["text"] == 0.9  # [ocr.thresholds] stays the default engine's
     config.write_text('[ocr]\nengine = "nope"\n', encoding="utf-8")
     with pytest.raises(JunkaiError, match="nope"):
         settings.load({"JUNKAI_HOME": str(tmp_path / "home"), "JUNKAI_CONFIG": str(config)})

@@ -69,7 +69,7 @@ def _both(**options: Any) -> TextRecogniser:
     return Combined(**options)
 
 
-DEFAULT = "tesseract"
+DEFAULT = "both"  # settings.DEFAULT_ENGINE names the same
 # name -> factory: the factory imports its module, so an engine not used costs nothing
 ENGINES: dict[str, Callable[..., TextRecogniser]] = {
     "tesseract": _tesseract,
