@@ -16,7 +16,7 @@ import platform
 from datetime import datetime
 from pathlib import Path
 
-BENCHES = ["store", "overdue", "ocr", "cards", "reports", "dask"]
+BENCHES = ["store", "overdue", "ocr", "marks", "cards", "reports", "dask"]
 HERE = Path(__file__).parent
 
 
