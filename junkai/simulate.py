@@ -227,30 +227,145 @@ def write_digit(page: Image.Image, digit: str, cell: F.Box, hand: Hand, rng: ran
     _stamp(page, cv2.warpAffine(arr, shear, (bw, bh)), _px(cell.x), _px(cell.y), hand.ink)
 
 
-def mark(page: Image.Image, box: F.Box, style: str, hand: Hand, rng: random.Random) -> None:
-    """A tick, circle or cross in a tick box; 'scribble' fills it (a cancelled tick)."""
-    s = _px(box.w)
-    pad = s // 2
-    arr = np.zeros((s + 2 * pad, s + 2 * pad), np.uint8)
+# The ways residents mark a choice (ocr/marks.py reads every one of them as that choice), and
+# how often each turns up when they were asked to tick, circle or cross a box.
+MARK_STYLES = ("check", "check_out", "cross", "fill", "ring_in", "ring_box", "ring_label")
+_STYLE_MIX = {"tick": (("check", 6), ("check_out", 2), ("fill", 1)),
+              "circle": (("ring_in", 1), ("ring_box", 2), ("ring_label", 2)),
+              "cross": (("cross", 1),)}
+SPECK_RATE = 0.12  # share of marks with a speck of dust or ink somewhere near the box
 
-    def p(fx: float, fy: float) -> tuple[int, int]:
-        return (int(pad + s * (fx + rng.uniform(-0.06, 0.06))), int(pad + s * (fy + rng.uniform(-0.06, 0.06))))
 
-    w = hand.width
-    if style == "tick":
-        cv2.polylines(arr, [np.array([p(0.15, 0.5), p(0.42, 0.85), p(0.95, 0.05)])], False, 255, w, cv2.LINE_AA)
-    elif style == "circle":
-        cv2.ellipse(arr, p(0.5, 0.5), (int(s * rng.uniform(0.32, 0.42)), int(s * rng.uniform(0.32, 0.42))), 0, 0,
-                    rng.uniform(320, 370), 255, w, cv2.LINE_AA)
-    elif style == "cross":
-        cv2.line(arr, p(0.15, 0.15), p(0.85, 0.85), 255, w, cv2.LINE_AA)
-        cv2.line(arr, p(0.85, 0.15), p(0.15, 0.85), 255, w, cv2.LINE_AA)
-    elif style == "scribble":
-        cv2.polylines(arr, [np.array([p(0.15, 0.5), p(0.42, 0.85), p(0.95, 0.05)])], False, 255, w, cv2.LINE_AA)
-        for i in range(int(s / max(2, w - 1)) + 2):
-            y = 0.08 + i * 0.84 / (s / max(2, w - 1) + 1)
-            cv2.line(arr, p(0.05, y), p(0.95, y + 0.05), 255, w + 2, cv2.LINE_AA)
-    _stamp(page, arr, _px(box.x) - pad, _px(box.y) - pad, hand.ink)
+@functools.lru_cache(maxsize=1)
+def _labels() -> dict[F.Box, F.Box]:
+    """Each tick box of every published layout and where its label is printed."""
+    return {o.box: o.label_box for v in F.published() for form in F.TYPES for n in (1, 2)
+            for f in F.page(form, n, v).fields for o in f.options}
+
+
+def _pen(page: Image.Image, x0: float, y0: float, x1: float, y1: float, hand: Hand, paint) -> None:
+    """Ink a patch of the page (mm bounds): paint(canvas, to_px) draws the pen's coverage on it."""
+    ox, oy = _px(x0), _px(y0)
+    w, h = max(1, _px(x1) - ox), max(1, _px(y1) - oy)
+    canvas = np.zeros((h, w), np.uint8)
+
+    def to_px(x_mm: float, y_mm: float) -> tuple[int, int]:
+        return int(round(x_mm / 25.4 * PRINT_DPI)) - ox, int(round(y_mm / 25.4 * PRINT_DPI)) - oy
+
+    paint(canvas, to_px)
+    _stamp(page, canvas, ox, oy, hand.ink)
+
+
+def _stroke(canvas: np.ndarray, pts: list[tuple[int, int]], width: int, rng: random.Random) -> None:
+    """A hand-drawn line through the points: a little wobble between them."""
+    path = []
+    for (ax, ay), (bx, by) in zip(pts, pts[1:]):
+        for t in np.linspace(0, 1, 6, endpoint=False):
+            path.append((ax + (bx - ax) * t + rng.uniform(-0.6, 0.6), ay + (by - ay) * t + rng.uniform(-0.6, 0.6)))
+    path.append(pts[-1])
+    cv2.polylines(canvas, [np.array(path, np.int32)], False, 255, width, cv2.LINE_AA)
+
+
+def _ring(canvas: np.ndarray, to_px, cx: float, cy: float, a: float, b: float, width: int,
+          rng: random.Random) -> None:
+    """An ellipse drawn in one go (mm): it rarely closes exactly, and its radius drifts."""
+    start, extent = rng.uniform(0, 2 * math.pi), math.radians(rng.uniform(325, 385))
+    drift, tilt = rng.uniform(-0.08, 0.08), math.radians(rng.uniform(-8, 8))
+    pts = []
+    for t in np.linspace(0, 1, 72):
+        th = start + extent * t
+        r = 1 + drift * t
+        ex, ey = a * r * math.cos(th), b * r * math.sin(th)
+        pts.append(to_px(cx + ex * math.cos(tilt) - ey * math.sin(tilt), cy + ex * math.sin(tilt) + ey * math.cos(tilt)))
+    cv2.polylines(canvas, [np.array(pts, np.int32)], False, 255, width, cv2.LINE_AA)
+
+
+def _fill(canvas: np.ndarray, to_px, box: F.Box, width: int, rng: random.Random, over: float = 0.0) -> None:
+    """A box blacked out with a zigzag of the pen, or shaded solid; `over` mm past its edges."""
+    inset = rng.uniform(-0.3, 0.5) - over
+    x0, y0, x1, y1 = box.x + inset, box.y + inset, box.right - inset, box.bottom - inset
+    if rng.random() < 0.3:
+        quad = [to_px(x + rng.uniform(-0.3, 0.3), y + rng.uniform(-0.3, 0.3))
+                for x, y in ((x0, y0), (x1, y0), (x1, y1), (x0, y1))]
+        cv2.fillPoly(canvas, [np.array(quad, np.int32)], 255, cv2.LINE_AA)
+        return
+    step = max(0.18, width / PRINT_DPI * 25.4 * rng.uniform(0.6, 1.0))
+    pts, y, left = [], y0, True
+    while y <= y1:
+        pts.append(to_px((x0 if left else x1) + rng.uniform(-0.3, 0.3), y))
+        y += step
+        left = not left
+    cv2.polylines(canvas, [np.array(pts, np.int32)], False, 255, width, cv2.LINE_AA)
+
+
+def speck(page: Image.Image, x: float, y: float, size: float, rng: random.Random) -> None:
+    """A speck of dust or a dot of ink (mm, its size across): not a mark."""
+    ink = (rng.randint(0, 60),) * 3
+
+    def paint(canvas, to_px):
+        cx, cy = to_px(x, y)
+        r = max(1.0, size / 2 / 25.4 * PRINT_DPI)
+        cv2.ellipse(canvas, (cx, cy), (max(1, int(r * rng.uniform(0.7, 1.0))), max(1, int(r * rng.uniform(0.7, 1.0)))),
+                    rng.uniform(0, 180), 0, 360, 255, -1, cv2.LINE_AA)
+
+    _pen(page, x - size, y - size, x + size, y + size, Hand("", 0, 0, 0, ink, 1), paint)
+
+
+def mark(page: Image.Image, box: F.Box, style: str, hand: Hand, rng: random.Random,
+         label: F.Box | None = None) -> None:
+    """A resident's mark for the option of a tick box: one of MARK_STYLES; 'tick', 'circle' or 'cross'
+    (what they were asked for, drawn in one of its ways); or a tick taken back: 'scribble' (blacked
+    out) or 'strike' (two lines through it, 二重線).
+    Pen width and size vary from mark to mark; now and then a speck falls near the box."""
+    if style in _STYLE_MIX:
+        names, weights = zip(*_STYLE_MIX[style])
+        style = rng.choices(names, weights)[0]
+    label = label if label is not None else _labels().get(box)
+    if style == "ring_label" and (label is None or label.w <= 0):
+        style = "ring_box"  # a box without a printed label of its own (転出・削除)
+    width = max(2, int(round(hand.width * rng.uniform(0.6, 1.6))))
+    s, size = box.w, rng.uniform(0.65, 1.2)
+    cx, cy = box.x + s / 2 + rng.uniform(-0.3, 0.3), box.y + box.h / 2 + rng.uniform(-0.3, 0.3)
+    if style == "check_out":  # half of it outside the box, to any side
+        angle = rng.uniform(0, 2 * math.pi)
+        cx, cy = cx + math.cos(angle) * s * rng.uniform(0.3, 0.5), cy + math.sin(angle) * s * rng.uniform(0.3, 0.5)
+
+    def at(fx: float, fy: float) -> tuple[float, float]:  # a point of the mark, as a share of the box from its centre
+        return (cx + (fx - 0.5) * s * size + rng.uniform(-0.05, 0.05) * s,
+                cy + (fy - 0.5) * s * size + rng.uniform(-0.05, 0.05) * s)
+
+    def paint(canvas, to_px):
+        if style in ("check", "check_out", "scribble", "strike"):
+            pts = [at(rng.uniform(0.1, 0.25), rng.uniform(0.42, 0.6)), at(rng.uniform(0.35, 0.5), rng.uniform(0.78, 0.92)),
+                   at(rng.uniform(0.85, 1.05), rng.uniform(-0.05, 0.15))]
+            _stroke(canvas, [to_px(*p) for p in pts], width, rng)
+        if style == "cross":
+            for a, b in ((at(0.12, 0.12), at(0.88, 0.88)), (at(0.88, 0.12), at(0.12, 0.88))):
+                _stroke(canvas, [to_px(*a), to_px(*b)], width, rng)
+        elif style == "fill":
+            _fill(canvas, to_px, box, max(width, 3), rng)
+        elif style == "scribble":
+            _fill(canvas, to_px, box, max(width, 3) + 2, rng, over=0.3)
+        elif style == "strike":
+            y, gap, slope = box.y + box.h / 2 + rng.uniform(-0.8, 0.2), rng.uniform(0.7, 1.4), rng.uniform(-0.4, 0.4)
+            x0, x1 = box.x - rng.uniform(1.5, 3.0), box.right + rng.uniform(1.5, 3.0)
+            for dy in (0.0, gap):
+                _stroke(canvas, [to_px(x0, y + dy), to_px(x1, y + dy + slope)], width, rng)
+        elif style == "ring_in":
+            r = s * rng.uniform(0.3, 0.42)
+            _ring(canvas, to_px, cx, cy, r * rng.uniform(0.9, 1.1), r * rng.uniform(0.9, 1.1), width, rng)
+        elif style == "ring_box":
+            r = s * rng.uniform(0.62, 0.82)
+            _ring(canvas, to_px, cx, cy, r * rng.uniform(0.92, 1.1), r * rng.uniform(0.92, 1.1), width, rng)
+        elif style == "ring_label":
+            _ring(canvas, to_px, label.x + label.w / 2 + rng.uniform(-0.3, 0.3), label.y + label.h / 2 + rng.uniform(-0.3, 0.3),
+                  label.w / 2 + rng.uniform(0.7, 1.5), rng.uniform(1.9, 2.9), width, rng)
+
+    right = max(box.right, label.right if label is not None else 0.0) + 1.5 * s
+    _pen(page, box.x - 1.5 * s, box.y - 1.5 * s, right, box.bottom + 1.5 * s, hand, paint)
+    if rng.random() < SPECK_RATE:
+        speck(page, rng.uniform(box.x - 4, box.right + 4), rng.uniform(box.y - 2, box.bottom + 2),
+              rng.uniform(0.25, 1.1), rng)
 
 
 def strike(page: Image.Image, box: F.Box, hand: Hand, rng: random.Random) -> None:

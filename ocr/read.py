@@ -3,7 +3,7 @@ confidence, its crop and its reason codes.
 
     pages.iter_pages ─▶ blank? ─▶ align once (markers, rotation) ─▶ QR (identity, form)
         ─▶ page quality (ocr.quality): paper and ink levels, speckle, bleed-through, markers
-        ─▶ fields: ink? ─▶ checkboxes by fill ratio, comb cells by the digit
+        ─▶ fields: ink? ─▶ tick boxes by the shape of their ink (ocr.marks), comb cells by the digit
            classifier, text by one call to the text recogniser (ocr.engines)
         ─▶ too many ticks? a noisy page says why (nothing on it passes without a person)
         ─▶ no verified QR: the printed id's crop, from the same alignment ─▶ PageReading
@@ -35,6 +35,7 @@ from ocr import align as A
 from ocr import digits as D
 from ocr import engines as E
 from ocr import evidence
+from ocr import marks as M
 from ocr import pages as P
 from ocr import printed_id
 from ocr import quality
@@ -45,14 +46,10 @@ PX = A.PX_PER_MM
 # Ink: darker than this on the aligned page. The form's dropout colour is ~185 in a
 # grey scan and ~242 in the red channel of a colour one; pen ink is far below.
 INK = 150
-# Tick boxes, by the share of inked pixels inside the box (calibrated on simulated
-# scans, see bench/ocr.py): below EMPTY_MAX empty, from TICK_MIN ticked, in between
-# ambiguous; from CANCEL_MIN the box is scribbled over, which cancels a tick.
-EMPTY_MAX, TICK_MIN, CANCEL_MIN = 0.02, 0.05, 0.55
 TEXT_INK_MIN = 0.004  # share of inked pixels for an entry to hold writing
 # Below TEXT_INK_MIN, a mark of 0.4 mm² or 1.5 mm long is still ink a person looks at (a dust dot is not)
 STROKE_PX, STROKE_LONG = 40, 15
-CELL_INSET, BOX_INSET, ENTRY_INSET = 0.45, 0.7, 0.6  # mm kept clear of printed lines
+CELL_INSET, ENTRY_INSET = 0.45, 0.6  # mm kept clear of printed lines
 
 
 @dataclass
@@ -350,39 +347,9 @@ def _ink_share(region: np.ndarray) -> float:
 # --- tick boxes ----------------------------------------------------------------------------
 
 
-def _box_state(r: float) -> tuple[str, float]:
-    """(ticked | empty | ambiguous | cancelled, confidence) from a box's fill ratio."""
-    if r >= CANCEL_MIN:
-        return "cancelled", min(1.0, 0.75 + (r - CANCEL_MIN))
-    if r >= TICK_MIN:
-        if r > CANCEL_MIN - 0.1:
-            return "ticked", 0.6
-        return "ticked", min(1.0, 0.9 + (r - TICK_MIN))
-    if r <= EMPTY_MAX:
-        return "empty", 1.0 - 0.1 * r / EMPTY_MAX
-    return "ambiguous", 0.3
-
-
 def _checkbox(f: F.Field, img: np.ndarray) -> FieldReading:
-    ratios = [_ink_share(_slice(img, o.box, BOX_INSET)) for o in f.options]
-    states = [_box_state(r) for r in ratios]
-    ticked = [o.value for o, (s, _) in zip(f.options, states) if s == "ticked"]
-    reasons: list[Reason] = []
-    conf = min(c for _, c in states)
-    if any(s == "ambiguous" for s, _ in states):
-        reasons.append(Reason.AMBIGUOUS_MARK)
-    if any(s == "cancelled" for s, _ in states):
-        reasons.append(Reason.CANCELLED_MARK)
-    if f.multiple:
-        value: Any = ticked
-    elif len(ticked) > 1:
-        value, conf = None, min(conf, 0.2)
-        reasons.append(Reason.MULTIPLE_TICKS)
-    else:
-        value = ticked[0] if ticked else None
-    detail = {o.value: round(r, 4) for o, r in zip(f.options, ratios)}
-    ink = any(s != "empty" for s, _ in states)
-    return FieldReading(f.id, f.kind, f.section, f.path, value, round(conf, 3), None, reasons, ink, detail)
+    r = M.read(f, img)
+    return FieldReading(f.id, f.kind, f.section, f.path, r.value, r.confidence, None, r.reasons, r.ink, r.detail)
 
 
 # --- comb cells -----------------------------------------------------------------------------

@@ -176,10 +176,32 @@ def test_double_tick_in_one_choice_group_is_ambiguous():
 
 
 def test_box_states_have_an_ambiguity_band_and_cancel_by_scribbling():
-    assert R._box_state(0.0)[0] == "empty"
-    assert R._box_state(0.03)[0] == "ambiguous"
-    assert R._box_state(0.15) == ("ticked", pytest.approx(1.0))
-    assert R._box_state(0.8)[0] == "cancelled"
+    """Empty reads empty; ink too small for a tick is doubt; a tick is a tick; a box blacked out is the
+    resident's tick on its own, and a tick taken back beside another."""
+    import cv2
+
+    from junkai import form as F
+
+    layout = F.page("household", 1)
+    img = np.full((int(F.PAGE_H * R.PX), int(F.PAGE_W * R.PX)), 255, np.uint8)
+
+    def at(fid, i, dx, dy):
+        b = layout.field(fid).options[i].box
+        return int((b.x + dx) * R.PX), int((b.y + dy) * R.PX)
+
+    cv2.line(img, at("members.2.sex", 0, 2.0, 2.5), at("members.2.sex", 0, 3.2, 2.7), 0, 4)  # 1.2 mm
+    for fid in ("members.3.sex", "members.4.sex"):
+        cv2.polylines(img, [np.array([at(fid, 1, 1, 2.5), at(fid, 1, 2, 4), at(fid, 1, 4.5, 0.5)])], False, 0, 4)
+    for fid, i in (("members.4.sex", 0), ("members.1.relation", 0)):
+        cv2.rectangle(img, at(fid, i, 0.3, 0.3), at(fid, i, 4.7, 4.7), 0, -1)
+    read = {fid: R._checkbox(layout.field(fid), img) for fid in
+            ("members.1.sex", "members.2.sex", "members.3.sex", "members.4.sex", "members.1.relation")}
+    empty, doubt, tick, cancel, filled = read.values()
+    assert empty.value is None and empty.confidence == 1.0 and not empty.reasons and not empty.ink
+    assert doubt.value is None and doubt.reasons == ["ambiguous_mark"] and doubt.confidence < 0.5
+    assert tick.value == "女" and tick.confidence >= 0.9 and not tick.reasons
+    assert cancel.value == "女" and "cancelled_mark" in cancel.reasons and cancel.confidence < 0.8
+    assert filled.value == "世帯主" and not filled.reasons
 
 
 # --- hostile input ------------------------------------------------------------------------

@@ -1,0 +1,472 @@
+"""Tick boxes read by the size, shape and place of the ink, not by its amount alone.
+
+People mark a choice in many ways: ✓ or × in the box, a tick half outside it, the box
+blacked out, a ○ in or around the box, a ○ around the option's printed label. Dust, toner
+and scanner speckle leave specks that are none of these. So, for a field's options:
+
+    the area around its boxes and labels ─▶ ink, by a threshold from the page itself
+        (paper and the form's dropout lines measured there: light, dark, grey, black-and-white)
+    ─▶ the form's own print set apart: labels, strip labels, pre-filled values, units
+    ─▶ connected pieces of pen ink, each one of:
+         speck    small and compact (< SPECK_MM): never a mark, it only lowers confidence
+         ring     hollow and closed enough: a ○, for the option whose box or label it surrounds
+         stroke   with enough of it inside one box: a ✓ or × (or blacked out: filled)
+         stray    near an option but neither: doubt, for a person to look at
+         foreign  belongs to something else (handwriting of a neighbouring field): ignored
+
+A box blacked out on its own is the resident's way of ticking; blacked out beside another
+mark in the same field it is a tick taken back (the CANCELLED_MARK the project has always
+had), and the field goes to a person. Whatever is unclear carries AMBIGUOUS_MARK and a low
+confidence; an empty box with unexplained ink is never read at confidence 1.0.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import cv2
+import numpy as np
+
+from junkai import form as F
+from junkai.readings import Reason
+from ocr.align import PX_PER_MM as PX
+
+TICKED, EMPTY, AMBIGUOUS, CANCELLED = "ticked", "empty", "ambiguous", "cancelled"
+
+MARGIN_MM = 5.0  # looked at around the options: rings and ticks leave the box; whole pieces are seen
+SPECK_MM = 1.3  # a piece of ink no longer than this across is a speck, not a mark
+BLOT_MM = 1.8  # ... nor a round, solid blot up to this size (a tick is a line, not a dot)
+LINE, BLOT = 0.38, 0.45  # thickness against size (_thickness): a line up to LINE, a blot from BLOT
+MARK_MM = 2.2  # a stroke shorter than this across is too small to be sure it is a tick
+RING_MM = 2.4  # the smallest ○ (one drawn inside a 5 mm box)
+FILLED = 0.55  # share of the box inked: blacked out
+MIN_IN_BOX = 0.3  # mm² of pen inside a box for a piece to be a mark in it
+STRUCK_MM = 1.2  # a mark running this far past the box on both sides is struck through
+LABEL_BAND_MM = 1.6  # half the height of a printed option label's glyphs (7.5 pt in a 5 mm line)
+SLACK_MM = 0.4  # alignment error allowed around printed things
+
+
+@dataclass
+class Mark:
+    """What is in and around one option's box: its state, the confidence, and the kind of mark seen."""
+    state: str = EMPTY
+    confidence: float = 1.0
+    kind: str = ""  # check | filled | ring | struck | small | stray | speck | ""
+    doubt: bool = False  # ticked, most likely, but a person should see it
+
+    def add(self, state: str, confidence: float, kind: str, doubt: bool = False) -> None:
+        rank = {TICKED: 3, CANCELLED: 2, AMBIGUOUS: 2, EMPTY: 1}
+        if rank[state] > rank[self.state] or (state == self.state and confidence > self.confidence
+                                              and state != EMPTY):
+            self.state, self.confidence, self.kind, self.doubt = state, confidence, kind, doubt
+        elif state == EMPTY and self.state == EMPTY:
+            self.confidence, self.kind = min(self.confidence, confidence), kind
+
+
+@dataclass
+class Reading:
+    value: Any
+    confidence: float
+    reasons: list[Reason]
+    ink: bool
+    detail: dict
+
+
+# --- the form's print ----------------------------------------------------------------------------
+
+
+def _page_of(f: F.Field) -> F.Page | None:
+    """The layout the field was taken from. Fields are told apart by identity: a field equal in value
+    (address.change) stands on both forms, at boxes that differ around it."""
+    hit = _by_identity().get(id(f))
+    if hit is not None and hit[0] is f:
+        return hit[1]
+    pages = [p for p in _layouts() if f in p.fields]
+    return pages[0] if len(pages) == 1 else None
+
+
+@functools.lru_cache(maxsize=1)
+def _layouts() -> tuple[F.Page, ...]:
+    return tuple(F.page(form, n, v) for v in F.published() for form in F.TYPES for n in (1, 2))
+
+
+@functools.lru_cache(maxsize=1)
+def _by_identity() -> dict[int, tuple[F.Field, F.Page]]:
+    return {id(g): (g, p) for p in _layouts() for g in p.fields}
+
+
+# --- the area looked at -----------------------------------------------------------------------
+
+
+class _Area:
+    """A window of the aligned page in px, with helpers to place form boxes (mm) in it."""
+
+    def __init__(self, img: np.ndarray, f: F.Field | None):
+        h, w = img.shape[:2]
+        if f is None:
+            self.x0, self.y0, self.x1, self.y1 = 0, 0, w, h
+        else:
+            boxes = [o.box for o in f.options]
+            right = max(max(o.box.right, o.label_box.right) for o in f.options)
+            self.x0 = max(0, int((min(b.x for b in boxes) - MARGIN_MM) * PX))
+            self.y0 = max(0, int((min(b.y for b in boxes) - MARGIN_MM) * PX))
+            self.x1 = min(w, int((right + MARGIN_MM) * PX))
+            self.y1 = min(h, int((max(b.bottom for b in boxes) + MARGIN_MM) * PX))
+        self.img = img[self.y0: self.y1, self.x0: self.x1]
+
+    def rect(self, b: F.Box, grow: float = 0.0) -> tuple[int, int, int, int]:
+        """(y0, y1, x0, x1) of a form box in the window, clipped."""
+        h, w = self.img.shape[:2]
+        y0 = int(round((b.y - grow) * PX)) - self.y0
+        y1 = int(round((b.bottom + grow) * PX)) - self.y0
+        x0 = int(round((b.x - grow) * PX)) - self.x0
+        x1 = int(round((b.right + grow) * PX)) - self.x0
+        return max(0, y0), min(h, max(0, y1)), max(0, x0), min(w, max(0, x1))
+
+    def mask(self, boxes: list[F.Box], grow: float = 0.0) -> np.ndarray:
+        m = np.zeros(self.img.shape[:2], bool)
+        for b in boxes:
+            y0, y1, x0, x1 = self.rect(b, grow)
+            m[y0:y1, x0:x1] = True
+        return m
+
+
+def _label_band(o: F.Option) -> F.Box | None:
+    """Where an option's label is printed: its line, as high as the glyphs."""
+    if not o.label or o.label_box.w <= 0:
+        return None
+    mid = o.label_box.y + o.label_box.h / 2
+    return F.Box(o.label_box.x, mid - LABEL_BAND_MM, o.label_box.w, 2 * LABEL_BAND_MM)
+
+
+@functools.lru_cache(maxsize=256)
+def _glyphs(text: str, pt: float) -> np.ndarray | None:
+    """The label as the card prints it (IPAex Gothic, templates/card.css), left edge and middle of
+    its line at (SLACK, rows/2), grown by the alignment slack; None without the typeface."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    from junkai import JunkaiError
+    from junkai.pdf import font_path
+
+    try:
+        font = ImageFont.truetype(str(font_path()), max(6, int(round(pt * F.PT * PX))))
+    except (JunkaiError, OSError):
+        return None
+    pad = int(round(SLACK_MM * PX))
+    w = int(F.text_width(text, pt) * PX) + 2 * pad + 2
+    h = int(5.0 * PX) + 2 * pad
+    im = Image.new("L", (w, h), 0)
+    ImageDraw.Draw(im).text((pad, h / 2), text, font=font, fill=255, anchor="lm")
+    mask = (np.asarray(im) > 60).astype(np.uint8)
+    return cv2.dilate(mask, np.ones((2 * pad + 1, 2 * pad + 1), np.uint8)) > 0
+
+
+FINE, STRIP = 1, 2  # in the print map: an option label's glyphs; other print, as its rectangle
+
+
+def _print_map(fields: tuple[F.Field, ...], page: F.Page | None, shape: tuple[int, int]) -> np.ndarray:
+    """Where the form prints something dark, over the whole aligned page: the option labels to the
+    glyph (FINE); field labels, pre-filled values, titles, units as the rectangles they are printed
+    in (STRIP), their words unknown here."""
+    out = np.zeros(shape, np.uint8)
+    whole = _Area(np.broadcast_to(np.uint8(0), shape), None)
+    for b in [g.label_box for g in fields] + [g.value_box for g in fields if g.value_box is not None] + (
+            [t.box for t in page.texts] + [s.box for s in page.slots] if page is not None else []):
+        y0, y1, x0, x1 = whole.rect(b, SLACK_MM)
+        out[y0:y1, x0:x1] = STRIP
+    pad = int(round(SLACK_MM * PX))
+    for g in fields:
+        pt = 7.0 if g.id.endswith(".change") else F.OPTION_PT  # 変更なし / 変更あり are set smaller (card.css)
+        for o in g.options:
+            band = _label_band(o)
+            if band is None:
+                continue
+            glyphs = _glyphs(o.label, pt)
+            if glyphs is None:
+                y0, y1, x0, x1 = whole.rect(band, SLACK_MM)
+                out[y0:y1, x0:x1] = FINE
+                continue
+            gx = int(round(o.label_box.x * PX)) - pad
+            gy = int(round((o.label_box.y + o.label_box.h / 2) * PX)) - glyphs.shape[0] // 2
+            _paste(out, glyphs, gx, gy, FINE)
+    return out
+
+
+def _page_print(page: F.Page, shape: tuple[int, int]) -> np.ndarray:
+    """The print map of a layout, made once (a few of them are in use at a time)."""
+    key = (id(page), shape)
+    hit = _print_cache.get(key)
+    if hit is None or hit[0] is not page:
+        if len(_print_cache) >= 6:
+            _print_cache.clear()
+        hit = _print_cache[key] = (page, _print_map(page.fields, page, shape))
+    return hit[1]
+
+
+_print_cache: dict[tuple[int, tuple[int, int]], tuple[F.Page, np.ndarray]] = {}
+
+
+def _paste(out: np.ndarray, patch: np.ndarray, x: int, y: int, value: int) -> None:
+    h, w = out.shape
+    ph, pw = patch.shape
+    x0, y0, x1, y1 = max(0, x), max(0, y), min(w, x + pw), min(h, y + ph)
+    if x0 < x1 and y0 < y1:
+        out[y0:y1, x0:x1][patch[y0 - y: y1 - y, x0 - x: x1 - x]] = value
+
+
+def _line_contrast(img: np.ndarray, page: F.Page | None, f: F.Field) -> float:
+    """How much darker than the paper the outlines of this field's tick boxes are on this page,
+    measured along the outlines of all the page's boxes drawn in the same colour (the 変更なし /
+    変更あり boxes are darker than the rest): a pen crosses an outline here and there, it does not
+    follow most of them. 0 when the scan dropped the outlines, as colour and black-and-white
+    scans do."""
+    change = f.id.endswith(".change")
+    key = (id(img), change)
+    hit = _contrast_cache.get(key)
+    if hit is not None and hit[0] is img:
+        return hit[1]
+    fields = page.fields if page is not None else (f,)
+    boxes = [o.box for g in fields if g.id.endswith(".change") == change for o in g.options]
+    h, w = img.shape[:2]
+    papers, lines = [], []
+    r = int(0.5 * PX)  # alignment error allowed across an outline
+    for b in boxes:
+        x0, y0, x1, y1 = (int(round(v * PX)) for v in (b.x, b.y, b.right, b.bottom))
+        if x0 - r < 0 or y0 - r < 0 or x1 + r > w or y1 + r > h:
+            continue
+        papers.append(float(np.percentile(img[y0 - r: y1 + r, x0 - r: x1 + r], 90)))
+        for y in (y0, y1):  # the darkest across each edge, all along it
+            lines.append(img[y - r: y + r + 1, x0 + r: x1 - r].min(axis=0))
+        for x in (x0, x1):
+            lines.append(img[y0 + r: y1 - r, x - r: x + r + 1].min(axis=1))
+    contrast = 0.0
+    if lines:
+        contrast = max(0.0, float(np.median(papers)) - float(np.median(np.concatenate(lines))))
+    if len(_contrast_cache) > 16:
+        _contrast_cache.clear()
+    _contrast_cache[key] = (img, contrast)
+    return contrast
+
+
+_contrast_cache: dict[tuple[int, bool], tuple[np.ndarray, float]] = {}
+
+
+def ink(area: _Area, contrast: float) -> tuple[int, np.ndarray, np.ndarray, float]:
+    """The pen's ink in the window as connected pieces (count, labels, stats as OpenCV gives them),
+    and the threshold: darker than it is ink, well below the paper and below the form's dropout
+    lines, the paper measured in this very window (light scans, dark scans, grey, colour, black-
+    and-white). Fainter pixels join the ink they touch (hysteresis), so that a thin stroke on a
+    light scan stays one piece."""
+    img = area.img
+    paper = float(np.percentile(img[::3, ::3], 90)) if img.size else 255.0
+    strong = float(np.clip(paper - max(70.0, contrast + 30.0), 60.0, 200.0))
+    weak = float(np.clip(paper - max(40.0, contrast + 12.0), strong, 215.0))
+    # a thin or light stroke breaks into dots when thresholded: join what lies a pixel apart
+    faint = cv2.morphologyEx((img < weak).astype(np.uint8), cv2.MORPH_CLOSE, np.ones((3, 3), np.uint8))
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(faint, connectivity=8)
+    keep = np.zeros(n, bool)
+    keep[np.unique(labels[img < strong])] = True
+    keep[0] = False
+    if not keep.all():
+        labels = np.where(keep[labels], labels, 0)
+    return n, labels, stats, strong
+
+
+# --- pieces of ink --------------------------------------------------------------------------------
+
+
+def _ring_centre(xs: np.ndarray, ys: np.ndarray, printed: np.ndarray) -> tuple[float, float] | None:
+    """The centre (window px) of a ○ drawn with these pen pixels: an ellipse big enough, empty in the
+    middle, going most of the way round where the form prints nothing (what crosses print is unseen)."""
+    if len(xs) < 30:
+        return None
+    pts = np.column_stack([xs, ys]).astype(np.float32)
+    try:
+        (cx, cy), (d1, d2), angle = cv2.fitEllipse(pts)
+    except cv2.error:
+        return None
+    a, b = d1 / 2, d2 / 2
+    if not (RING_MM * PX / 2 <= min(a, b) and max(a, b) <= 12 * PX and max(a, b) <= 5 * min(a, b)):
+        return None
+    if not (xs.min() <= cx <= xs.max() and ys.min() <= cy <= ys.max()):
+        return None
+    t = math.radians(angle)
+    dx, dy = xs - cx, ys - cy
+    u = (dx * math.cos(t) + dy * math.sin(t)) / a
+    v = (-dx * math.sin(t) + dy * math.cos(t)) / b
+    rho = np.hypot(u, v)
+    if float((rho < 0.5).mean()) > 0.04 or float((np.abs(rho - 1) > 0.45).mean()) > 0.12:
+        return None  # ink in the middle (a tick, a cross, a filled box), or not an ellipse at all
+    bins = 24
+    theta = np.arctan2(v, u)
+    seen = np.zeros(bins, bool)
+    seen[np.unique(((theta + math.pi) / (2 * math.pi) * bins).astype(int) % bins)] = True
+    known = 0
+    h, w = printed.shape
+    for i in range(bins):
+        th = -math.pi + (i + 0.5) * 2 * math.pi / bins
+        ex, ey = a * math.cos(th), b * math.sin(th)
+        px, py = int(cx + ex * math.cos(t) - ey * math.sin(t)), int(cy + ex * math.sin(t) + ey * math.cos(t))
+        if seen[i] or (0 <= px < w and 0 <= py < h and not printed[py, px]):
+            known += 1
+    if known < bins / 2 or seen.sum() < 0.8 * known:
+        return None  # too little of it to see, or less than most of the way round
+    return float(cx), float(cy)
+
+
+def _thickness(piece: np.ndarray, size: float) -> float:
+    """How thick the piece is at its thickest against how long it is across: a pen's tick is a line
+    (measured up to 0.39 in 99 % of the simulator's ticks, thick pens, blur and 200 dpi included);
+    a speck, even with dust trailing from it, is about as thick as it is long."""
+    dist = cv2.distanceTransform(np.pad(piece, 1).astype(np.uint8), cv2.DIST_L2, 3)
+    return 2 * float(dist.max()) / PX / max(size, 1e-6)
+
+
+def _stroke(marks: list[Mark], hit: list[int], inside: list[int], fill: list[float], pen: int, size: float,
+            pen_size: float, across: bool, thick: float) -> None:
+    """A piece of pen ink with some of it inside the boxes `hit`: what it says about their options.
+    `size` is its length across, `pen_size` the same without what crosses print; `across`: it runs
+    well past the best box on both sides; `thick`: its thickness against its size (_thickness)."""
+    hit = sorted(hit, key=lambda i: -inside[i])
+    best, rest = hit[0], hit[1:]
+    if rest and inside[rest[0]] >= 0.15 * inside[best]:
+        # one piece in two boxes: a box blacked out touching a tick beside it, or a mark between boxes
+        filled = [i for i in hit if fill[i] >= FILLED]
+        for i in hit:
+            if i in filled:
+                marks[i].add(TICKED, 0.9, "filled")
+            elif filled and inside[i] >= 1.0 * PX * PX:
+                marks[i].add(TICKED, 0.6, "check", doubt=True)
+            elif not filled and i == best and inside[rest[0]] < 0.5 * inside[best]:
+                marks[i].add(TICKED, 0.6, "check", doubt=True)  # mostly in one box: most likely that one
+            else:
+                marks[i].add(AMBIGUOUS, 0.3, "stray")
+        return
+    share = inside[best] / pen
+    if across and fill[best] < FILLED:
+        marks[best].add(CANCELLED, 0.3, "struck")  # lines drawn through a tick (二重線): taken back, most likely
+    elif fill[best] >= FILLED:
+        marks[best].add(TICKED, 0.95, "filled")
+    elif size < MARK_MM or thick >= BLOT:
+        marks[best].add(AMBIGUOUS, 0.4, "small")  # a blot, or a tick too small to tell from one
+    elif pen_size < MARK_MM or share < 0.25 or thick >= LINE:
+        # the most of it over the print, outside the box, or thick for a line: that box, most likely,
+        # for a person to see
+        marks[best].add(TICKED, 0.6, "check", doubt=True) if share >= 0.1 else marks[best].add(AMBIGUOUS, 0.5, "stray")
+    else:
+        marks[best].add(TICKED, 0.97 if share >= 0.5 else 0.9, "check")
+
+
+def read_field(f: F.Field, img: np.ndarray) -> tuple[list[Mark], float]:
+    """Each option's mark, and the ink threshold used."""
+    area = _Area(img, f)
+    marks = [Mark() for _ in f.options]
+    if area.img.size == 0:
+        return [Mark(AMBIGUOUS, 0.0, "outside") for _ in f.options], 0.0
+    page = _page_of(f)
+    n, labels, stats, thr = ink(area, _line_contrast(img, page, f))
+    if n <= 1:
+        return marks, thr
+    shape = img.shape[:2]
+    whole_print = _page_print(page, shape) if page is not None else _print_map((f,), None, shape)
+    printed = whole_print[area.y0: area.y1, area.x0: area.x1]
+    free = printed == 0  # not where the form prints anything
+
+    def count(y0: int, y1: int, x0: int, x1: int) -> np.ndarray:  # pen pixels of each piece in a rectangle
+        return np.bincount(labels[y0:y1, x0:x1][free[y0:y1, x0:x1]], minlength=n)
+
+    total = np.bincount(labels.ravel(), minlength=n)
+    pen_count = count(0, labels.shape[0], 0, labels.shape[1])
+    boxes = [area.rect(o.box) for o in f.options]
+    in_box = np.array([count(*r) for r in boxes])
+    # near an option: its box or its label, 1 mm round (the label lies beside the box, as high)
+    in_near = np.array([count(*area.rect(F.Box(o.box.x, o.box.y, max(o.box.right, o.label_box.right) - o.box.x,
+                                               o.box.h), 1.0)) for o in f.options])
+    targets = [[area.rect(b, 0.8) for b in (o.box, _label_band(o)) if b is not None] for o in f.options]
+    box_px = [max(1, (y1 - y0) * (x1 - x0)) for y0, y1, x0, x1 in boxes]
+    around = [area.rect(o.box, 1.0) for o in f.options]
+    hgt, wid = labels.shape
+
+    for k in np.nonzero(pen_count)[0]:
+        if k == 0:
+            continue
+        x, y, w, h, _ = stats[k]
+        small = max(w, h) < SPECK_MM * PX
+        if small or (max(w, h) < BLOT_MM * PX and min(w, h) >= 0.5 * max(w, h) and total[k] >= 0.5 * w * h):
+            if in_near[:, k].any():
+                cy, cx = y + h / 2, x + w / 2
+                for i, (y0, y1, x0, x1) in enumerate(around):
+                    if y0 <= cy < y1 and x0 <= cx < x1:
+                        marks[i].add(EMPTY, 0.9 if small else 0.85, "speck")
+            continue
+        if not in_near[:, k].any() and pen_count[k] < 0.5 * total[k]:
+            continue  # nowhere near an option, mostly print
+        piece = labels[y: y + h, x: x + w] == k
+        body = piece & (printed[y: y + h, x: x + w] != FINE)  # without the option labels it touches
+        by, bx = np.nonzero(body)
+        size = (max(bx.max() - bx.min(), by.max() - by.min()) + 1) / PX if len(bx) else 0.0
+        if size < SPECK_MM:
+            continue  # what is left of it off the print is a speck's worth
+        ys, xs = np.nonzero(piece & free[y: y + h, x: x + w])  # ... and without any print
+        xs, ys = xs + x, ys + y
+        whole = xs.min() > 0 and ys.min() > 0 and xs.max() < wid - 1 and ys.max() < hgt - 1
+        centre = _ring_centre(xs, ys, ~free) if whole else None  # a ring cut by the window is not seen
+        if centre is not None:
+            cx, cy = centre
+            hit = [i for i, rs in enumerate(targets) if any(r[0] <= cy < r[1] and r[2] <= cx < r[3] for r in rs)]
+            if len(hit) == 1:
+                marks[hit[0]].add(TICKED, 0.96, "ring")
+                continue
+            if len(hit) > 1:
+                for i in hit:
+                    marks[i].add(AMBIGUOUS, 0.3, "ring")
+                continue
+        inside = [int(c) for c in in_box[:, k]]
+        hit = [i for i, c in enumerate(inside) if c >= MIN_IN_BOX * PX * PX]
+        if not hit and pen_count[k] < 0.15 * total[k]:
+            continue  # print, but for an edge of it the alignment left outside its place
+        if hit:
+            pen_size = (max(xs.max() - xs.min(), ys.max() - ys.min()) + 1) / PX
+            bx0, bx1 = boxes[max(hit, key=lambda i: inside[i])][2:]
+            across = min(bx0 - x, x + w - bx1) >= STRUCK_MM * PX  # print it crosses included
+            thick = _thickness(body, max(w, h) / PX)  # across the whole piece: a tick half over a label is long
+            _stroke(marks, hit, inside, [c / a for c, a in zip(inside, box_px)], int(pen_count[k]),
+                    size, pen_size, across, thick)
+            continue
+        close = in_near[:, k]
+        best = int(np.argmax(close))
+        if close[best] >= 0.5 * pen_count[k]:
+            marks[best].add(AMBIGUOUS, 0.4, "stray")  # near an option, but no mark we know
+    return marks, thr
+
+
+def read(f: F.Field, img: np.ndarray) -> Reading:
+    """A tick-box field: the chosen option(s), the confidence, reason codes, whether there is ink,
+    and per option the kind of mark seen."""
+    marks, _ = read_field(f, img)
+    filled = [m.state == TICKED and m.kind == "filled" for m in marks]
+    plain = [m.state == TICKED and m.kind != "filled" for m in marks]
+    reasons: list[Reason] = []
+    if any(m.state == CANCELLED for m in marks) or (any(filled) and any(plain)):
+        # blacked out beside another mark: a tick taken back
+        for m, fl in zip(marks, filled):
+            if fl:
+                m.state, m.confidence = CANCELLED, 0.7
+        reasons.append(Reason.CANCELLED_MARK)
+    ticked = [o.value for o, m in zip(f.options, marks) if m.state == TICKED]
+    conf = min(m.confidence for m in marks)
+    if any(m.state == AMBIGUOUS or (m.state == TICKED and m.doubt) for m in marks):
+        reasons.insert(0, Reason.AMBIGUOUS_MARK)
+    if f.multiple:
+        value: Any = ticked
+    elif len(ticked) > 1:
+        value, conf = None, min(conf, 0.2)
+        reasons.append(Reason.MULTIPLE_TICKS)
+    else:
+        value = ticked[0] if ticked else None
+    ink = any(m.state != EMPTY for m in marks)
+    detail = {o.value: m.kind for o, m in zip(f.options, marks)}
+    return Reading(value, round(conf, 3), reasons, ink, detail)
