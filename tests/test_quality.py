@@ -206,7 +206,11 @@ class Nothing:
 @pytest.mark.parametrize("empty_text", [False, True])
 def test_ink_the_recogniser_reads_as_nothing_is_a_value_to_review(cards, empty_text):
     key, sheet, _ = cards
-    r = R.Reader(key, engine=Nothing(empty_text)).read(scan(sheet.image))
+    image = sheet.image.copy()
+    # the resident changed a member's occupation, whatever else the simulated resident did
+    S.mark(image, sheet.layout.field("members.change").options[1].box, "tick", hand(), random.Random(1))
+    S.write_text(image, "会社員", sheet.layout.field("members.2.occupation").box, hand(), random.Random(1))
+    r = R.Reader(key, engine=Nothing(empty_text)).read(scan(image))
     written = [f for f in r.fields if f.kind in ("text", "kana", "free") and f.ink]
     assert written
     for f in written:
