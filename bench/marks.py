@@ -64,7 +64,8 @@ def fill_marks(sheet, rng: random.Random, styles: list[str], empty_share: float 
     return truth
 
 
-def degrade(sheet_image: Image.Image, condition: str, rng: random.Random, nrng: np.random.Generator) -> tuple[np.ndarray, int]:
+def degrade(sheet_image: Image.Image, condition: str, rng: random.Random,
+            nrng: np.random.Generator) -> tuple[np.ndarray, int]:
     """The sheet as a station's scanner gives it under a condition; (image, dpi)."""
     from junkai import simulate as S
 

@@ -186,7 +186,7 @@ class FieldReading:
     crop: str | None = None  # the saved image of the field, for the person reviewing it
     reasons: list[Reason] = field(default_factory=list)
     ink: bool = False
-    detail: dict | None = None  # fill ratios of tick boxes, digit cells and their confidences
+    detail: dict | None = None  # per tick box the kind of mark seen (ocr.marks); digit cells and their confidences
     candidates: list[Candidate] = field(default_factory=list)  # what the text recogniser offered
 
     def __post_init__(self) -> None:

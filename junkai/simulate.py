@@ -276,7 +276,8 @@ def _ring(canvas: np.ndarray, to_px, cx: float, cy: float, a: float, b: float, w
         th = start + extent * t
         r = 1 + drift * t
         ex, ey = a * r * math.cos(th), b * r * math.sin(th)
-        pts.append(to_px(cx + ex * math.cos(tilt) - ey * math.sin(tilt), cy + ex * math.sin(tilt) + ey * math.cos(tilt)))
+        pts.append(to_px(cx + ex * math.cos(tilt) - ey * math.sin(tilt),
+                         cy + ex * math.sin(tilt) + ey * math.cos(tilt)))
     cv2.polylines(canvas, [np.array(pts, np.int32)], False, 255, width, cv2.LINE_AA)
 
 
@@ -336,7 +337,8 @@ def mark(page: Image.Image, box: F.Box, style: str, hand: Hand, rng: random.Rand
 
     def paint(canvas, to_px):
         if style in ("check", "check_out", "scribble", "strike"):
-            pts = [at(rng.uniform(0.1, 0.25), rng.uniform(0.42, 0.6)), at(rng.uniform(0.35, 0.5), rng.uniform(0.78, 0.92)),
+            pts = [at(rng.uniform(0.1, 0.25), rng.uniform(0.42, 0.6)),
+                   at(rng.uniform(0.35, 0.5), rng.uniform(0.78, 0.92)),
                    at(rng.uniform(0.85, 1.05), rng.uniform(-0.05, 0.15))]
             _stroke(canvas, [to_px(*p) for p in pts], width, rng)
         if style == "cross":
@@ -358,8 +360,8 @@ def mark(page: Image.Image, box: F.Box, style: str, hand: Hand, rng: random.Rand
             r = s * rng.uniform(0.62, 0.82)
             _ring(canvas, to_px, cx, cy, r * rng.uniform(0.92, 1.1), r * rng.uniform(0.92, 1.1), width, rng)
         elif style == "ring_label":
-            _ring(canvas, to_px, label.x + label.w / 2 + rng.uniform(-0.3, 0.3), label.y + label.h / 2 + rng.uniform(-0.3, 0.3),
-                  label.w / 2 + rng.uniform(0.7, 1.5), rng.uniform(1.9, 2.9), width, rng)
+            lx, ly = label.x + label.w / 2 + rng.uniform(-0.3, 0.3), label.y + label.h / 2 + rng.uniform(-0.3, 0.3)
+            _ring(canvas, to_px, lx, ly, label.w / 2 + rng.uniform(0.7, 1.5), rng.uniform(1.9, 2.9), width, rng)
 
     right = max(box.right, label.right if label is not None else 0.0) + 1.5 * s
     _pen(page, box.x - 1.5 * s, box.y - 1.5 * s, right, box.bottom + 1.5 * s, hand, paint)

@@ -8,10 +8,11 @@ and scanner speckle leave specks that are none of these. So, for a field's optio
         (paper and the form's dropout lines measured there: light, dark, grey, black-and-white)
     ─▶ the form's own print set apart: labels, strip labels, pre-filled values, units
     ─▶ connected pieces of pen ink, each one of:
-         speck    small and compact (< SPECK_MM): never a mark, it only lowers confidence
-         ring     hollow and closed enough: a ○, for the option whose box or label it surrounds
-         stroke   with enough of it inside one box: a ✓ or × (or blacked out: filled)
-         stray    near an option but neither: doubt, for a person to look at
+         speck    small, or a small round blot: never a mark, it only lowers confidence
+         ring     hollow and most of the way round: a ○, for the option whose box or label it surrounds
+         stroke   with enough of it inside one box: a ✓ or × if it is a line (a blot as thick as it is
+                  long is doubt), the box blacked out (filled), lines through it (struck, 二重線)
+         stray    near an option but none of these: doubt, for a person to look at
          foreign  belongs to something else (handwriting of a neighbouring field): ignored
 
 A box blacked out on its own is the resident's way of ticking; blacked out beside another
@@ -39,7 +40,7 @@ TICKED, EMPTY, AMBIGUOUS, CANCELLED = "ticked", "empty", "ambiguous", "cancelled
 MARGIN_MM = 5.0  # looked at around the options: rings and ticks leave the box; whole pieces are seen
 SPECK_MM = 1.3  # a piece of ink no longer than this across is a speck, not a mark
 BLOT_MM = 1.8  # ... nor a round, solid blot up to this size (a tick is a line, not a dot)
-LINE, BLOT = 0.38, 0.45  # thickness against size (_thickness): a line up to LINE, a blot from BLOT
+BLOT_DT, CROSSING = 0.3, 2.5  # a blot: somewhere this thick (mm, half-width) and that many times its lines
 MARK_MM = 2.2  # a stroke shorter than this across is too small to be sure it is a tick
 RING_MM = 2.4  # the smallest ○ (one drawn inside a 5 mm box)
 FILLED = 0.55  # share of the box inked: blacked out
@@ -317,19 +318,34 @@ def _ring_centre(xs: np.ndarray, ys: np.ndarray, printed: np.ndarray) -> tuple[f
     return float(cx), float(cy)
 
 
-def _thickness(piece: np.ndarray, size: float) -> float:
-    """How thick the piece is at its thickest against how long it is across: a pen's tick is a line
-    (measured up to 0.39 in 99 % of the simulator's ticks, thick pens, blur and 200 dpi included);
-    a speck, even with dust trailing from it, is about as thick as it is long."""
+def _blot(piece: np.ndarray, pen: np.ndarray, size: float) -> bool:
+    """A blot, not a pen's line: as thick as it is long (`size`, across the whole piece: a tick half
+    over a label is long), or far thicker in one place than the lines of the rest of it (a speck with
+    dust trailing from it). A pen's tick is about as wide all along, a little wider where its strokes
+    meet or cross. Measured on `pen`, the piece off the print: thin printed words it touches would
+    pass for the pen's width."""
     dist = cv2.distanceTransform(np.pad(piece, 1).astype(np.uint8), cv2.DIST_L2, 3)
-    return 2 * float(dist.max()) / PX / max(size, 1e-6)
+    own = np.pad(pen, 1)
+    thickest = float(dist[own].max()) if own.any() else 0.0
+    if 2 * thickest >= 0.6 * size * PX:
+        return True
+    ridge = own & (dist > 0) & (dist >= cv2.dilate(dist, np.ones((3, 3), np.uint8)))  # the middle of its lines
+    crossing = CROSSING if size >= 3.0 else CROSSING - 0.5  # a short piece has no room for a wide vertex
+    return thickest >= BLOT_DT * PX and thickest >= crossing * float(np.median(dist[ridge]))
+
+
+def _longest_row(piece: np.ndarray) -> int:
+    """The longest run of ink along a row (px): a line drawn across, not a tick's slanted strokes."""
+    edges = np.diff(np.pad(piece.astype(np.int8), ((0, 0), (1, 1))), axis=1)
+    starts, ends = np.nonzero(edges == 1), np.nonzero(edges == -1)
+    return int((ends[1] - starts[1]).max()) if len(starts[1]) else 0
 
 
 def _stroke(marks: list[Mark], hit: list[int], inside: list[int], fill: list[float], pen: int, size: float,
-            pen_size: float, across: bool, thick: float) -> None:
+            pen_size: float, across: bool, blot: bool) -> None:
     """A piece of pen ink with some of it inside the boxes `hit`: what it says about their options.
     `size` is its length across, `pen_size` the same without what crosses print; `across`: it runs
-    well past the best box on both sides; `thick`: its thickness against its size (_thickness)."""
+    well past the best box on both sides; `blot`: not a line (_blot)."""
     hit = sorted(hit, key=lambda i: -inside[i])
     best, rest = hit[0], hit[1:]
     if rest and inside[rest[0]] >= 0.15 * inside[best]:
@@ -350,12 +366,13 @@ def _stroke(marks: list[Mark], hit: list[int], inside: list[int], fill: list[flo
         marks[best].add(CANCELLED, 0.3, "struck")  # lines drawn through a tick (二重線): taken back, most likely
     elif fill[best] >= FILLED:
         marks[best].add(TICKED, 0.95, "filled")
-    elif size < MARK_MM or thick >= BLOT:
+    elif size < MARK_MM or blot:
         marks[best].add(AMBIGUOUS, 0.4, "small")  # a blot, or a tick too small to tell from one
-    elif pen_size < MARK_MM or share < 0.25 or thick >= LINE:
-        # the most of it over the print, outside the box, or thick for a line: that box, most likely,
-        # for a person to see
-        marks[best].add(TICKED, 0.6, "check", doubt=True) if share >= 0.1 else marks[best].add(AMBIGUOUS, 0.5, "stray")
+    elif share < 0.1:
+        marks[best].add(AMBIGUOUS, 0.5, "stray")  # almost all of it outside the box
+    elif pen_size < MARK_MM or share < 0.25:
+        # the most of it over the print or outside the box: that box, most likely, for a person to see
+        marks[best].add(TICKED, 0.6, "check", doubt=True)
     else:
         marks[best].add(TICKED, 0.97 if share >= 0.5 else 0.9, "check")
 
@@ -431,10 +448,12 @@ def read_field(f: F.Field, img: np.ndarray) -> tuple[list[Mark], float]:
         if hit:
             pen_size = (max(xs.max() - xs.min(), ys.max() - ys.min()) + 1) / PX
             bx0, bx1 = boxes[max(hit, key=lambda i: inside[i])][2:]
-            across = min(bx0 - x, x + w - bx1) >= STRUCK_MM * PX  # print it crosses included
-            thick = _thickness(body, max(w, h) / PX)  # across the whole piece: a tick half over a label is long
+            # lines through it: far past the box on both sides (print they cross included), straight across
+            across = (min(bx0 - x, x + w - bx1) >= STRUCK_MM * PX
+                      and _longest_row(piece & free[y: y + h, x: x + w]) >= bx1 - bx0)
+            blot = _blot(piece, piece & free[y: y + h, x: x + w], max(w, h) / PX)
             _stroke(marks, hit, inside, [c / a for c, a in zip(inside, box_px)], int(pen_count[k]),
-                    size, pen_size, across, thick)
+                    size, pen_size, across, blot)
             continue
         close = in_near[:, k]
         best = int(np.argmax(close))

@@ -147,8 +147,8 @@ def test_ink_the_reader_cannot_explain_is_doubt_not_a_value():
     px = S.PRINT_DPI / 25.4
     canvas = np.asarray(sheet.image).copy()
     box = L.field("members.1.sex").options[0].box
-    cv2.line(canvas, (int((box.x + 1.8) * px), int((box.y + 2.5) * px)), (int((box.x + 3.2) * px), int((box.y + 2.8) * px)),
-             (20, 20, 20), 5)
+    cv2.line(canvas, (int((box.x + 1.8) * px), int((box.y + 2.5) * px)),
+             (int((box.x + 3.2) * px), int((box.y + 2.8) * px)), (20, 20, 20), 5)
     label = L.field("members.2.sex").options[1].label_box
     cv2.line(canvas, (int((label.x - 0.3) * px), int((label.bottom + 0.3) * px)),
              (int((label.right + 0.8) * px), int((label.bottom + 0.2) * px)), (20, 20, 20), 5)
