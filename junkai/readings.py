@@ -74,6 +74,7 @@ class Reason(_OpenEnum):
     NOISY_PAGE = "noisy_page"  # speckle, bleed-through, a light or dark scan, markers off, ticks everywhere
     # a field
     LOW_CONFIDENCE = "low_confidence"
+    ENGINES_DISAGREE = "engines_disagree"  # two text recognisers read the crop differently
     AMBIGUOUS = "ambiguous"
     AMBIGUOUS_MARK = "ambiguous_mark"
     CANCELLED_MARK = "cancelled_mark"
@@ -114,6 +115,7 @@ MESSAGES: dict[Reason, str] = {
 # A field's reasons, as the person reviewing the value reads them.
 READ_REASONS: dict[Reason, str] = {
     Reason.LOW_CONFIDENCE: "読み取りの確信度が低い",
+    Reason.ENGINES_DISAGREE: "二つの文字認識の読みが食い違う (候補を見比べてください)",
     Reason.AMBIGUOUS: "数字がほかの数字とも読める",
     Reason.UNREADABLE: "記入はあるが読み取れない",
     Reason.OCR_TIMEOUT: "文字認識が時間内に終わらなかった",

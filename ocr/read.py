@@ -34,6 +34,7 @@ from junkai.readings import (MESSAGES, PARTIAL_REASONS, FieldKind, FieldReading,
 from ocr import align as A
 from ocr import digits as D
 from ocr import engines as E
+from ocr.engines.combined import fold
 from ocr import evidence
 from ocr import marks as M
 from ocr import pages as P
@@ -281,8 +282,13 @@ class Reader:
                 # ink that read as nothing is a value for a person, never an empty one
                 if Reason.UNREAD_INK not in fr.reasons:
                     fr.reasons.append(Reason.UNREAD_INK)
-            elif best.confidence < 0.6:
-                fr.reasons.append(Reason.LOW_CONFIDENCE)
+            else:
+                if best.confidence < 0.6:
+                    fr.reasons.append(Reason.LOW_CONFIDENCE)
+                # the reviewer is told why a reading both engines did not give waits, and sees both
+                others = [c for c in candidates[1:] if c.engine != best.engine]
+                if others and fold(others[0].text) != fold(best.text):
+                    fr.reasons.append(Reason.ENGINES_DISAGREE)
 
     # --- files --------------------------------------------------------------------
 
