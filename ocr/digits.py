@@ -14,9 +14,9 @@ A cell is read the way the training digits were made: the ink is cut from the pa
 a level set by the cell itself (light pens, grey pages, black-and-white scans), specks
 and remnants of the printed box are dropped, the slant is straightened, and the digit is
 scaled into a 20 px box centred by its centre of mass in 28×28, as MNIST is. Features
-are gradient histograms at two scales and a coarse pixel grid; a support vector machine
-on their main components reads, and a small judge trained on the calibration writers says
-how sure to be of each reading.
+are gradient histograms at two scales and a coarse pixel grid; a support vector machine and
+a perceptron read from their main components together, and a small judge trained on the
+calibration writers says how sure to be of each reading.
 """
 
 from __future__ import annotations
@@ -359,7 +359,11 @@ class Model:
     dual_coef: np.ndarray
     intercept: np.ndarray
     gamma: float
-    classes: np.ndarray
+    classes: np.ndarray  # the digits 0-9, in the order of both readers' columns
+    scale_mean: np.ndarray  # a perceptron with one hidden layer over the standardised components
+    scale: np.ndarray
+    hidden: tuple[np.ndarray, np.ndarray]
+    output: tuple[np.ndarray, np.ndarray]
     judge_base: float  # gradient-boosted trees: the reading's evidence -> log-odds that it is right
     judge_trees: list[tuple[np.ndarray, ...]]  # per tree: feature, threshold, left, right, is_leaf, value
     calibration_x: np.ndarray  # isotonic: the judge's answer -> how often such readings were right
@@ -367,16 +371,19 @@ class Model:
     holdout_accuracy: float  # on the calibration half of writers it never learned from
 
 
-def _decision(m: Model, x: np.ndarray) -> np.ndarray:
+def _reduce(m: Model, x: np.ndarray) -> np.ndarray:
+    return (x - m.mean) @ m.components.T
+
+
+def _decision(m: Model, r: np.ndarray) -> np.ndarray:
     """One-against-rest values of the support vector machine (votes plus a confidence under 1/3),
     as scikit-learn's SVC.decision_function computes them."""
-    r = (x - m.mean) @ m.components.T
     sq = (r * r).sum(axis=1)[:, None] + (m.support * m.support).sum(axis=1)[None, :] - 2 * r @ m.support.T
     k = np.exp(-m.gamma * np.maximum(sq, 0))
     start = np.concatenate([[0], np.cumsum(m.n_support)])
     n = len(m.classes)
-    votes = np.zeros((len(x), n))
-    sums = np.zeros((len(x), n))
+    votes = np.zeros((len(r), n))
+    sums = np.zeros((len(r), n))
     pair = 0
     for i in range(n):
         si = slice(start[i], start[i + 1])
@@ -389,6 +396,14 @@ def _decision(m: Model, x: np.ndarray) -> np.ndarray:
             sums[:, j] -= d
             pair += 1
     return votes + sums / (3 * (np.abs(sums) + 1))
+
+
+def _perceptron(m: Model, r: np.ndarray) -> np.ndarray:
+    """Class probabilities of the perceptron, as scikit-learn's MLPClassifier.predict_proba computes them."""
+    h = np.maximum(((r - m.scale_mean) / m.scale) @ m.hidden[0] + m.hidden[1], 0)
+    z = h @ m.output[0] + m.output[1]
+    z = np.exp(z - z.max(axis=1, keepdims=True))
+    return z / z.sum(axis=1, keepdims=True)
 
 
 def _judge(m: Model, evidence: np.ndarray) -> np.ndarray:
@@ -421,38 +436,68 @@ def _prepare(cell: np.ndarray, threshold: int | None = None) -> tuple[np.ndarray
 
 
 def _evidence(m: Model, x: np.ndarray, ink: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(digit, lead over the runner-up, evidence for the judge) per row."""
-    dec = _decision(m, x)
-    ordered = np.sort(dec, axis=1)
-    read = m.classes[dec.argmax(axis=1)]
+    """(digit, lead over the runner-up, evidence for the judge) per row.
+
+    Two readers of different kinds: the machine's values, turned into shares, and the perceptron's
+    probabilities (counted twice: alone it reads a little better) are added; where they disagree,
+    the judge learns to doubt.
+    """
+    r = _reduce(m, x)
+    dec = _decision(m, r)
+    votes = np.exp(3 * (dec - dec.max(axis=1, keepdims=True)))
+    votes /= votes.sum(axis=1, keepdims=True)
+    prob = _perceptron(m, r)
+    both = votes + 2 * prob
+    ordered = np.sort(both, axis=1)
+    pick = both.argmax(axis=1)
+    rows = np.arange(len(x))
+    read = m.classes[pick]
     margin = ordered[:, -1] - ordered[:, -2]
+    dec_sorted = np.sort(dec, axis=1)
     onehot = (read[:, None] == np.arange(10)[None, :]).astype(float)
-    return read, margin, np.column_stack([ordered[:, -1], ordered[:, -2], np.minimum(margin, 5.0), onehot, ink])
+    evidence = np.column_stack([ordered[:, -1], ordered[:, -2], dec_sorted[:, -1], dec_sorted[:, -2],
+                                prob[rows, pick], prob.max(axis=1), dec.argmax(axis=1) == prob.argmax(axis=1),
+                                onehot, ink])
+    return read, margin, evidence
 
 
 def train(seed: int = 0) -> Model:
     """Fit on MNIST and fonts, and learn how sure to be on optdigits writers it never saw.
 
-    The machine's lead over the runner-up alone says little about writers unlike any it learned
-    from: it is confidently wrong on some. A small judge learns, on the calibration half, which
-    readings tend to be right from the machine's values, the digit read (some are misread more
-    often) and the ink (a digit in pieces); its answers, taken out of fold, are then mapped to how
+    The readers' lead over the runner-up alone says little about writers unlike any they learned
+    from: they are confidently wrong on some. A small judge learns, on the calibration half, which
+    readings tend to be right from both readers' values and whether they agree, the digit read
+    (some are misread more often) and the ink (a digit in pieces); its answers, taken out of fold, are then mapped to how
     often they were right (isotonic), so a confidence of 0.9 means nine in ten.
     """
     from sklearn.decomposition import PCA
     from sklearn.ensemble import HistGradientBoostingClassifier
     from sklearn.isotonic import IsotonicRegression
+    import warnings
+
+    from sklearn.exceptions import ConvergenceWarning
     from sklearn.model_selection import cross_val_predict
+    from sklearn.neural_network import MLPClassifier
+    from sklearn.preprocessing import StandardScaler
     from sklearn.svm import SVC
 
     x, y = training_set(seed)
     reduce = PCA(80, random_state=seed).fit(x)
-    svm = SVC(C=10, gamma="scale").fit(reduce.transform(x), y)
+    r = reduce.transform(x)
+    svm = SVC(C=10, gamma="scale").fit(r, y)
+    scaler = StandardScaler().fit(r)
+    with warnings.catch_warnings():  # fifty passes are enough here; more only fit MNIST's writers closer
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        mlp = MLPClassifier((256,), alpha=1e-3, max_iter=50, random_state=seed).fit(scaler.transform(r), y)
     m = Model(reduce.mean_, reduce.components_, svm.support_vectors_, svm.n_support_, svm.dual_coef_,
-              svm.intercept_, float(svm._gamma), svm.classes_, 0.0, [], np.zeros(2), np.zeros(2), 0.0)
-    sample = x[:: max(1, len(x) // 300)]
-    if not np.allclose(_decision(m, sample), svm.decision_function(reduce.transform(sample)), atol=1e-6):
-        raise RuntimeError("SVC の判定値を再現できません (scikit-learn の版の違い?)")
+              svm.intercept_, float(svm._gamma), svm.classes_, scaler.mean_, scaler.scale_,
+              (mlp.coefs_[0], mlp.intercepts_[0]), (mlp.coefs_[1], mlp.intercepts_[1]),
+              0.0, [], np.zeros(2), np.zeros(2), 0.0)
+    sample = r[:: max(1, len(r) // 300)]
+    if not (np.allclose(_decision(m, sample), svm.decision_function(sample), atol=1e-6)
+            and np.allclose(_perceptron(m, sample), mlp.predict_proba(scaler.transform(sample)), atol=1e-6)
+            and np.array_equal(svm.classes_, mlp.classes_)):
+        raise RuntimeError("学習したモデルの出力を再現できません (scikit-learn の版の違い?)")
 
     cells, truth, _ = calibration_set(seed + 1)
     prepared = [(p, t) for p, t in ((_prepare(c), t) for c, t in zip(cells, truth)) if p is not None]
@@ -532,7 +577,7 @@ def model() -> Model:
         return _model
 
 
-AMBIGUOUS = 0.25  # the machine's lead over the runner-up this small: a coin toss between two digits
+AMBIGUOUS = 0.25  # the readers' joint lead (of at most 3) this small: a coin toss between two digits
 
 
 def classify(cells: list[np.ndarray], threshold: int | None = None) -> list[Digit]:
