@@ -435,19 +435,20 @@ def _prepare(cell: np.ndarray, threshold: int | None = None) -> tuple[np.ndarray
     return features(image), [float(pieces), float(found[0].mean())]
 
 
-def _evidence(m: Model, x: np.ndarray, ink: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _evidence(m: Model, x: np.ndarray, ink: np.ndarray, seen: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(digit, lead over the runner-up, evidence for the judge) per row.
 
-    Two readers of different kinds: the machine's values, turned into shares, and the perceptron's
-    probabilities (counted twice: alone it reads a little better) are added; where they disagree,
-    the judge learns to doubt.
+    Three readers: the machine's values, turned into shares, the perceptron's probabilities and
+    PP-OCR's shares (`seen`, from a model that learned on other writers and other scripts), the
+    last two counted twice (each alone reads better than the machine); where they disagree, the
+    judge learns to doubt.
     """
     r = _reduce(m, x)
     dec = _decision(m, r)
     votes = np.exp(3 * (dec - dec.max(axis=1, keepdims=True)))
     votes /= votes.sum(axis=1, keepdims=True)
     prob = _perceptron(m, r)
-    both = votes + 2 * prob
+    both = votes + 2 * prob + 2 * seen
     ordered = np.sort(both, axis=1)
     pick = both.argmax(axis=1)
     rows = np.arange(len(x))
@@ -457,6 +458,7 @@ def _evidence(m: Model, x: np.ndarray, ink: np.ndarray) -> tuple[np.ndarray, np.
     onehot = (read[:, None] == np.arange(10)[None, :]).astype(float)
     evidence = np.column_stack([ordered[:, -1], ordered[:, -2], dec_sorted[:, -1], dec_sorted[:, -2],
                                 prob[rows, pick], prob.max(axis=1), dec.argmax(axis=1) == prob.argmax(axis=1),
+                                seen[rows, pick], seen.max(axis=1), seen.argmax(axis=1) == pick,
                                 onehot, ink])
     return read, margin, evidence
 
@@ -499,9 +501,13 @@ def train(seed: int = 0) -> Model:
             and np.array_equal(svm.classes_, mlp.classes_)):
         raise RuntimeError("学習したモデルの出力を再現できません (scikit-learn の版の違い?)")
 
+    from ocr.engines import ppocr
+
     cells, truth, _ = calibration_set(seed + 1)
-    prepared = [(p, t) for p, t in ((_prepare(c), t) for c, t in zip(cells, truth)) if p is not None]
-    read, _, evidence = _evidence(m, np.array([p[0] for p, _ in prepared]), np.array([p[1] for p, _ in prepared]))
+    prepared = [(p, t, c) for p, t, c in ((_prepare(c), t, c) for c, t in zip(cells, truth)) if p is not None]
+    read, _, evidence = _evidence(m, np.array([p[0] for p, _, _ in prepared]), np.array([p[1] for p, _, _ in prepared]),
+                                  ppocr.digit_shares([c for _, _, c in prepared]))
+    prepared = [(p, t) for p, t, _ in prepared]
     right = (read == np.array([t for _, t in prepared])).astype(int)
     judge = HistGradientBoostingClassifier(max_depth=3, max_iter=150, learning_rate=0.05, random_state=seed)
     out_of_fold = cross_val_predict(judge, evidence, right, cv=5, method="predict_proba")[:, 1]
@@ -532,6 +538,11 @@ def cache_path() -> Path:
     digest.update(f"{version('scikit-learn')} {np.__version__} {cv2.__version__}".encode())
     for font in TRAIN_FONTS:
         digest.update(Path(font).read_bytes() if os.path.exists(font) else b"-")
+    from ocr.engines import ppocr
+
+    digest.update(Path(ppocr.__file__).read_bytes())  # the judge learned PP-OCR's opinions too
+    model_file = ppocr.model_file()
+    digest.update(f"{model_file.name} {model_file.stat().st_size}".encode())
     try:
         digest.update(_mnist_file().read_bytes())
     except OSError:
@@ -594,8 +605,11 @@ def classify(cells: list[np.ndarray], threshold: int | None = None) -> list[Digi
             ink.append(prepared[1])
             where.append(i)
     if feats:
+        from ocr.engines import ppocr
+
         m = model()
-        read, margin, evidence = _evidence(m, np.array(feats), np.array(ink))
+        read, margin, evidence = _evidence(m, np.array(feats), np.array(ink),
+                                           ppocr.digit_shares([cells[i] for i in where]))
         conf = _confidence(m, evidence)
         for i, d, s, c in zip(where, read, margin, conf):
             reason = "ambiguous" if s < AMBIGUOUS else ("low_confidence" if c < 0.8 else None)

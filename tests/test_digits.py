@@ -98,9 +98,9 @@ def measured():
 def test_reads_writers_it_never_learned_from(measured):
     value, _, truth, kinds = measured
     right = value == truth
-    assert right.mean() >= 0.86  # measured 0.881 over every degradation
+    assert right.mean() >= 0.89  # measured 0.909 over every degradation
     for kind in H.DEGRADATIONS:
-        assert right[kinds == kind].mean() >= 0.82, kind  # measured 0.848 (thick pen) to 0.90
+        assert right[kinds == kind].mean() >= 0.86, kind  # measured 0.881 (thick pen, blur) to 0.923
 
 
 @pytest.mark.slow
@@ -108,10 +108,9 @@ def test_wrong_readings_are_less_sure_than_right_ones(measured):
     value, conf, truth, _ = measured
     read = value != ""
     right = value == truth
-    # measured 0.94 for right readings, 0.61 for wrong ones
     assert conf[read & right].mean() > conf[read & ~right].mean() + 0.2
     # calibrated on the other half of the writers: readings this sure are right about this often
-    for t in (0.9, 0.95, 0.99):  # measured 0.976, 0.979, 0.994
+    for t in (0.9, 0.95, 0.99):  # measured 0.985, 0.992, 0.994
         sure = read & (conf >= t)
         assert right[sure].mean() >= t - 0.015, t
-    assert (read & (conf >= 0.99)).mean() >= 0.4  # measured 0.52 of the cells
+    assert (read & (conf >= 0.99)).mean() >= 0.6  # measured 0.78 of the cells
