@@ -44,7 +44,9 @@ system-deps:
 python-deps: $(UV)
 	$(UV) sync --frozen --quiet --python $(PYTHON)
 
+# the digit model is fitted once here (a minute or two) and kept in the user's cache, so no reader fits it
 setup: system-deps python-deps
+	$(BIN)/python -m ocr.digits --fit
 
 demo: setup
 	rm -rf $(DEMO_HOME)

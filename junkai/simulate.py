@@ -217,12 +217,19 @@ def _glyph(ch: str, hand: Hand, size: int, rng: random.Random) -> np.ndarray:
 
 
 def write_digit(page: Image.Image, digit: str, cell: F.Box, hand: Hand, rng: random.Random) -> None:
+    """Four digits in five are real people's (junkai/handwriting.py: writers the reader never learned
+    from), the rest in the hand's handwriting font."""
     bh, bw = _px(cell.h), _px(cell.w)
-    font = _font(hand.font, max(10, int(bh * rng.uniform(0.6, 0.85))))
-    canvas = Image.new("L", (bw, bh), 0)
-    ImageDraw.Draw(canvas).text((bw / 2 + rng.uniform(-0.08, 0.08) * bw, bh / 2 + rng.uniform(-0.06, 0.06) * bh),
-                                digit, font=font, fill=255, anchor="mm")
-    arr = np.array(canvas)
+    if rng.random() < 0.8:
+        from junkai import handwriting
+
+        arr = handwriting.digit(digit, rng, (bh, bw))
+    else:
+        font = _font(hand.font, max(10, int(bh * rng.uniform(0.6, 0.85))))
+        canvas = Image.new("L", (bw, bh), 0)
+        ImageDraw.Draw(canvas).text((bw / 2 + rng.uniform(-0.08, 0.08) * bw, bh / 2 + rng.uniform(-0.06, 0.06) * bh),
+                                    digit, font=font, fill=255, anchor="mm")
+        arr = np.array(canvas)
     shear = np.float32([[1, hand.slant, -hand.slant * bh / 2], [0, 1, 0]])
     _stamp(page, cv2.warpAffine(arr, shear, (bw, bh)), _px(cell.x), _px(cell.y), hand.ink)
 

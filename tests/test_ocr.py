@@ -118,8 +118,9 @@ def test_values_match_what_was_written(batch):
     assert s["identification_rate"] == 1.0
     # measured 1.000 on these scans and 0.999+ on the 200-card benchmark set
     assert s["checkbox_boxes"] > 400 and s["checkbox_accuracy"] >= 0.995, s["_wrong"][:5]
-    # measured 0.97-0.99 per digit cell; empty cells almost never read as digits
-    assert s["digit_cells"] >= 40 and s["digit_cell_accuracy"] >= 0.93
+    # most digits are real people's, whom the model never saw: measured 0.85 per digit cell (0.86 on
+    # the cells of tests/test_digits.py); empty cells almost never read as digits
+    assert s["digit_cells"] >= 40 and s["digit_cell_accuracy"] >= 0.80
     inked, empty = map(int, s["empty_cells_read_as_digits"].split("/"))
     assert inked <= 0.01 * empty
     # handwriting-style Japanese through Tesseract: measured CER 0.08-0.15
@@ -266,13 +267,13 @@ def test_pdf_is_rasterised_at_the_scan_resolution(batch):
 
 @pytest.mark.slow
 def test_digit_classifier_on_handwriting_it_was_not_trained_on():
-    """Trained on scikit-learn's handwritten digits (and warped printed IPAex digits); measured
-    here on the simulator's handwriting fonts, which it never saw."""
+    """Trained on MNIST's handwritten digits (and warped printed fonts); measured here on the
+    simulator's handwriting fonts, which it never saw. Real writers it never saw: tests/test_digits.py."""
     import cv2
     from PIL import ImageDraw, ImageFont
 
     model = D.model()
-    assert model.holdout_accuracy >= 0.97
+    assert model.holdout_accuracy >= 0.83  # optdigits writers kept for calibration; measured 0.87
     rng = np.random.default_rng(3)
     cells, truth = [], []
     for path in S.FONTS[::2]:
@@ -287,7 +288,7 @@ def test_digit_classifier_on_handwriting_it_was_not_trained_on():
             truth.append(d)
     read = D.classify(cells)
     accuracy = np.mean([r.value == t for r, t in zip(read, truth)])
-    assert accuracy >= 0.95  # measured 0.97-0.99
+    assert accuracy >= 0.97  # measured 1.00 (500 cells of all five fonts in the benchmark)
     assert D.classify([np.full((60, 64), 250, np.uint8)])[0].value is None
 
 
@@ -433,7 +434,8 @@ def test_thresholds_are_the_lowest_that_keep_passing_values_right():
 
 @pytest.mark.slow
 def test_the_digit_model_is_fitted_once_and_kept_for_the_next_process(tmp_path, monkeypatch):
-    """Fitting takes 10-20 s: kept owner-only in the cache, it is what the next process reads; a kept
+    """Fitting takes a minute or two: kept owner-only in the cache, it is what the next process reads
+    (`make setup` fits it once with `python -m ocr.digits --fit`, which then finds it kept); a kept
     file another user could have written, or one that is damaged, is fitted anew instead of unpickled."""
     import os
     import subprocess
@@ -455,6 +457,9 @@ def test_the_digit_model_is_fitted_once_and_kept_for_the_next_process(tmp_path, 
     kept = subprocess.run([sys.executable, "-c", probe], env=dict(os.environ), capture_output=True, text=True,
                           check=True)
     assert kept.stdout.strip() == "True"
+    setup = subprocess.run([sys.executable, "-m", "ocr.digits", "--fit"], env=dict(os.environ),
+                           capture_output=True, text=True, check=True)
+    assert "キャッシュにあります" in setup.stdout
     monkeypatch.setattr(D, "_model", None)
     again = D.model()
     assert again is not fitted and again.holdout_accuracy == fitted.holdout_accuracy

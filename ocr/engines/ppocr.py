@@ -207,6 +207,24 @@ def recognise(images: list[np.ndarray], kinds: list[CropKind]) -> list[tuple[str
     return out
 
 
+def digit_shares(cells: list[np.ndarray]) -> np.ndarray:
+    """How strongly the model sees each of 0-9 in each grey comb cell (n × 10, rows sum to one): a
+    second opinion beside the digit classifier, from a model trained on other people's writing."""
+    m = load()
+    columns = np.array([m.characters.index(str(d)) for d in range(10)])
+    out = np.full((len(cells), 10), 0.1, np.float32)
+    for start in range(0, len(cells), BATCH):
+        batch = cells[start: start + BATCH]
+        # a margin of paper around the digit, as a line of text has
+        padded = [cv2.copyMakeBorder(c, 6, 6, 12, 12, cv2.BORDER_REPLICATE) for c in batch]
+        width = max(96, *(math.ceil(HEIGHT * c.shape[1] / c.shape[0]) for c in padded))
+        x = np.stack([_tensor(c, width) for c in padded])
+        probs = m.session.run(None, {m.session.get_inputs()[0].name: x})[0]
+        seen = probs[:, :, columns].max(axis=1)  # the digit's strongest step along the cell
+        out[start: start + len(batch)] = seen / np.maximum(seen.sum(axis=1, keepdims=True), 1e-9)
+    return out
+
+
 def _decode(probs: np.ndarray, characters: list[str], allowed: np.ndarray) -> tuple[str, float]:
     """Greedy CTC over the allowed characters: the likeliest at each step, repeats merged, blanks dropped."""
     p = np.where(allowed, probs, -1.0)
