@@ -57,11 +57,16 @@ def waiting(folder: Path, settle_seconds: float, now: float | None = None) -> li
         if name.startswith((".", "~")) or name.lower().endswith(PARTIAL_SUFFIXES):
             continue
         try:
-            if not entry.is_file(follow_symlinks=False):
-                continue
             st = entry.stat(follow_symlinks=False)
         except FileNotFoundError:
             continue  # moved away meanwhile
+        if entry.is_dir(follow_symlinks=False):
+            continue  # archive/, quarantine/
+        if not entry.is_file(follow_symlinks=False):
+            # a link, a FIFO, a device: taken at once, so that ingest refuses it and it goes to quarantine
+            # with its reason (moved as it is: a link is never followed)
+            ready.append((st.st_mtime, name, Path(entry.path)))
+            continue
         if now - st.st_mtime >= settle_seconds:  # every write moves it; a file moved in whole keeps its own
             ready.append((st.st_mtime, name, Path(entry.path)))
     return [p for _, _, p in sorted(ready)]
@@ -71,7 +76,7 @@ def unchanged(paths: list[Path], seconds: float = 1.0) -> list[Path]:
     """Those files whose size and time are the same after `seconds` (a last look before taking them)."""
     def look(p: Path):
         try:
-            st = p.stat()
+            st = p.lstat()  # a link is looked at, never followed
         except FileNotFoundError:
             return None
         return st.st_size, st.st_mtime_ns

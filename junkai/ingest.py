@@ -101,16 +101,23 @@ class Run:
 
 def keep(home: Path, path: Path, sha: str) -> Path:
     """The original, kept by its content under the data folder; written whole or not at all."""
+    from ocr import pages as P
+
     dest = home / "scans" / sha[:2] / f"{sha}{path.suffix.lower()}"
     if dest.exists():
         return dest
-    with open(path, "rb") as src:
+    with P.open_regular(path) as src:  # never through a link
         return files.write_private(dest, lambda out: shutil.copyfileobj(src, out, CHUNK))
 
 
 def receive(store: Store, home: Path, path: Path, operator: str) -> tuple[str, Path, bool]:
     """Keep one file and record it; returns its hash, where it is kept, and whether it is new."""
-    sha = sha256_of(path)
+    import hashlib
+
+    from ocr import pages as P
+
+    with P.open_regular(path) as fh:  # a link or a FIFO is refused here too, whatever changed since
+        sha = hashlib.file_digest(fh, "sha256").hexdigest()
     kept = keep(home, path, sha)
     with store.transaction():
         new = store.add_scan_file(sha, path.name, path.stat().st_size, str(kept.relative_to(home)), datetime.now(),
@@ -149,11 +156,12 @@ class PageJob:
     crops_dir: str | None = None
     quarantine_dir: str | None = None
     engine: str = "tesseract"  # the text recogniser (ocr.engines)
+    page_seconds: float | None = None  # to decode the page (default ocr.pages.PAGE_SECONDS)
 
 
 def page_jobs(home: Path, kept: Path, source: str, indexes: list[int], key: bytes | None,
-              engine: str = "tesseract") -> list[PageJob]:
-    return [PageJob(str(kept), i, source, key, str(home / "crops"), str(home / "quarantine"), engine)
+              engine: str = "tesseract", page_seconds: float | None = None) -> list[PageJob]:
+    return [PageJob(str(kept), i, source, key, str(home / "crops"), str(home / "quarantine"), engine, page_seconds)
             for i in indexes]
 
 
@@ -165,7 +173,9 @@ def read_job(job: PageJob) -> PageReading:
 
     reader = Reader(job.key, Path(job.crops_dir) if job.crops_dir else None,
                     Path(job.quarantine_dir) if job.quarantine_dir else None, engine=job.engine)
-    page = next(iter(P.iter_pages(Path(job.path), only={job.index})), None)
+    # the cap was checked when the file came in; a kept file is read whatever the cap is now
+    page = next(iter(P.iter_pages(Path(job.path), only={job.index}, max_pages=P.MAX_PAGES_KEPT,
+                                  seconds=job.page_seconds)), None)
     if page is None:  # the file has fewer pages than it had when counted
         page = P.Page(job.path, job.index, None, None, f"{job.index + 1} 頁目がありません", "missing_page")
     reading = reader.read(page)
@@ -318,8 +328,18 @@ def run(store: Store, settings: Settings, paths: list[Path], operator: str, toda
     key = qr.station_key(home)
     result = Run()
     jobs: list[tuple[FileOutcome, str, PageJob]] = []
+    from ocr import pages as P
+
     for path in find_files(paths, home):
         outcome = result.files.setdefault(str(path), FileOutcome(path.name))
+        # refused before anything is copied or counted: a link, a FIFO, a device; a file over the page cap
+        refused = P.refusal(path)
+        if refused is None and (n := P.page_count(path)) > settings.max_pages:
+            refused = f"頁が多すぎます ({n} 頁、上限 {settings.max_pages} 頁。設定 [ocr] max_pages)"
+        if refused:
+            outcome.error = refused
+            result.summary.failures.append(f"{path.name}: {refused}")
+            continue
         try:
             sha, kept, new = retrying(lambda: receive(store, home, path, operator))
             unread = retrying(lambda: unread_pages(store, sha, kept))
@@ -342,7 +362,7 @@ def run(store: Store, settings: Settings, paths: list[Path], operator: str, toda
         recorded = {reading.page - 1 for reading, _ in empty}
         jobs += [(outcome, sha, job) for job in page_jobs(home, kept, path.name,
                                                           [i for i in unread if i not in recorded], key,
-                                                          settings.ocr_engine)]
+                                                          settings.ocr_engine, settings.page_seconds)]
 
     if read_map is None:
         read_map = in_threads(settings.workers) if settings.workers > 1 else sequential

@@ -56,6 +56,9 @@ class Reason(_OpenEnum):
     BAD_IMAGE = "bad_image"
     NOT_AN_IMAGE = "not_an_image"
     TOO_LARGE = "too_large"
+    TOO_MANY_PAGES = "too_many_pages"  # more pages than [ocr] max_pages
+    NOT_A_FILE = "not_a_file"  # a symbolic link, a FIFO, a device: never followed nor read
+    DECODE_LIMIT = "decode_limit"  # decoding took longer or more memory than a page may
     MISSING_PAGE = "missing_page"
     UNREADABLE = "unreadable"  # a page that failed without a code of its own; a field with ink not read
     MARKERS_NOT_FOUND = "markers_not_found"

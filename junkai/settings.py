@@ -47,6 +47,10 @@ class Settings:
     ocr_engine: str = DEFAULT_ENGINE
     thresholds: dict = field(default_factory=lambda: dict(DEFAULT_THRESHOLDS))
     engine_thresholds: dict = field(default_factory=dict)
+    # A scan file of more pages than this is refused whole (quarantined with its reason), none of it decoded.
+    max_pages: int = 1000
+    # How long decoding one page (rasterising a PDF page, decoding an image) may take before it is stopped.
+    page_seconds: int = 60
     # The scan inbox: one folder per station (`<inbox>/<station id>` unless named in [inbox.stations]);
     # a file is taken once it has not changed for `inbox_settle_seconds`.
     inbox: Path | None = None
@@ -127,6 +131,8 @@ def load(env: dict[str, str] | None = None) -> Settings:
         stale_share=number("beats.stale_share", 0.10, 0.01, 0.9, (int, float)),
         turnover_years=number("beats.turnover_years", 3, 1, 10),
         **_ocr_settings(raw.get("ocr", {}), config_path),
+        max_pages=number("ocr.max_pages", 1000, 1, 100_000),
+        page_seconds=number("ocr.page_seconds", 60, 1, 3600),
         output_days=number("retention.output_days", 30, 1, 3650),
         ceased_years=number("retention.ceased_years", 5, 1, 100),
         **_flow_settings(raw, home, config_path, number),

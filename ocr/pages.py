@@ -6,14 +6,23 @@ dropped after, so memory does not grow with the length of a file. A file or page
 that cannot be read becomes a Page with an error, never an exception: the rest of
 the batch goes on.
 
+Files are hostile until decoded: a symbolic link or a special file (FIFO, device) is
+refused, never followed; a file of more pages than the cap is refused whole; and every
+PDF or image is decoded in a child process with a memory limit (RLIMIT_AS) and a time
+limit per page, so a content stream that inflates to gigabytes of drawing or a
+decompression bomb costs that page, not the batch.
+
 This module is the one door to the PDF rasteriser.
 """
 
 from __future__ import annotations
 
+import multiprocessing
+import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Collection, Iterator
+from typing import Any, Callable, Collection, Iterator
 
 import numpy as np
 
@@ -22,6 +31,13 @@ MIN_DPI, MAX_DPI, DEFAULT_DPI = 150, 600, 300
 # A4 at 600 dpi is about 35 million pixels; anything far beyond is not a scan of a card.
 MAX_PIXELS = 60_000_000
 MAX_SIDE = 12_000
+# Pages in one file unless [ocr] max_pages says otherwise (an ADF batch is tens, a box of cards hundreds).
+MAX_PAGES = 1000
+MAX_PAGES_KEPT = 1_000_000  # a file already taken in (its cap checked then), read one page at a time
+# A child decoding a file: its address space, and how long one page (or counting a file's pages) may take.
+# A card at 600 dpi renders in under a second and needs about 300 MB.
+MEMORY_LIMIT = 2 << 30
+PAGE_SECONDS = 60.0
 
 
 @dataclass
@@ -39,23 +55,65 @@ class Page:
 
 
 def find_files(paths: list[Path]) -> list[Path]:
-    """Files given, and the scans inside folders given (sorted by name)."""
+    """Files given, and the scans inside folders given (sorted by name). Links and special files
+    with a scan's name are listed too, so that reading them says why they are refused; no
+    symbolic link to a folder is entered."""
     out: list[Path] = []
     for p in paths:
         p = Path(p)
-        if p.is_dir():
-            out.extend(sorted(f for f in p.rglob("*") if f.is_file() and f.suffix.lower() in SUFFIXES))
+        if p.is_dir() and not p.is_symlink():
+            found = []
+            for root, dirs, names in os.walk(p):  # does not follow links
+                found += [Path(root) / n for n in names + [d for d in dirs if (Path(root) / d).is_symlink()]
+                          if Path(n).suffix.lower() in SUFFIXES]
+            out.extend(sorted(found))
         else:
             out.append(p)
     return out
 
 
+def refusal(path: Path) -> str | None:
+    """Why a path is not read as a scan (a link, a FIFO, a device, a folder), or None for a regular file."""
+    try:
+        st = os.lstat(path)
+    except OSError:
+        return None  # a missing file shows when it is opened
+    if stat.S_ISLNK(st.st_mode):
+        return "シンボリックリンクは読みません (リンク先をたどらず、写しも作りません)"
+    if not stat.S_ISREG(st.st_mode):
+        kind = ("名前付きパイプ (FIFO)" if stat.S_ISFIFO(st.st_mode) else
+                "デバイスファイル" if stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode) else
+                "フォルダ" if stat.S_ISDIR(st.st_mode) else "ソケット" if stat.S_ISSOCK(st.st_mode) else "特殊なファイル")
+        return f"通常のファイルではありません ({kind}) ので読みません"
+    return None
+
+
+def open_regular(path: Path):
+    """A regular file opened for reading, never through a link, never blocking on a FIFO; OSError otherwise."""
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(f"通常のファイルではありません: {path}")
+        os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
 def page_count(path: Path) -> int:
     """How many pages a file holds, without decoding any (1 for a file that cannot be read:
-    its one page is the error)."""
+    its one page is the error). Counted in a child under the decoding limits."""
+    if refusal(Path(path)):
+        return 1
+    n = _run_limited(_page_count, str(path))
+    return n if isinstance(n, int) else 1
+
+
+def _page_count(path: str) -> int:
     path = Path(path)
     try:
-        with open(path, "rb") as fh:
+        with open_regular(path) as fh:
             head = fh.read(8)
         if head.startswith(b"%PDF"):
             import pypdfium2 as pdfium
@@ -75,10 +133,18 @@ def page_count(path: Path) -> int:
 
 def empty_pages(path: Path) -> list[int]:
     """0-based indexes of the pages of a PDF with nothing drawn on them, found without rendering any
-    (none for another file, or a PDF that cannot be opened: what is wrong shows when it is read)."""
+    (none for another file, or a PDF that cannot be opened: what is wrong shows when it is read).
+    Looking loads each page's content stream, so it runs in a child under the decoding limits."""
+    if refusal(Path(path)):
+        return []
+    found = _run_limited(_empty_pages, str(path))
+    return found if isinstance(found, list) else []
+
+
+def _empty_pages(path: str) -> list[int]:
     path = Path(path)
     try:
-        with open(path, "rb") as fh:
+        with open_regular(path) as fh:
             if not fh.read(8).startswith(b"%PDF"):
                 return []
         import pypdfium2 as pdfium
@@ -103,10 +169,18 @@ def empty_pages(path: Path) -> list[int]:
     return out
 
 
-def iter_pages(path: Path, only: Collection[int] | None = None) -> Iterator[Page]:
-    """Every page of a file, or only those whose 0-based index is in `only` (the others are not decoded)."""
+def iter_pages(path: Path, only: Collection[int] | None = None, max_pages: int | None = None,
+               seconds: float | None = None) -> Iterator[Page]:
+    """Every page of a file, or only those whose 0-based index is in `only` (the others are not decoded).
+    Never raises: a file or page that cannot be read is a Page with an error. A file of more than
+    `max_pages` pages (default MAX_PAGES) is one such page, and none of it is decoded. A page that takes
+    longer than `seconds` (default PAGE_SECONDS) or more memory than MEMORY_LIMIT fails alone."""
     path = Path(path)
     src = str(path)
+    why = refusal(path)
+    if why:
+        yield Page(src, 0, None, None, why, "not_a_file")
+        return
     try:
         size = path.stat().st_size
     except OSError as exc:
@@ -115,12 +189,164 @@ def iter_pages(path: Path, only: Collection[int] | None = None) -> Iterator[Page
     if size == 0:
         yield Page(src, 0, None, None, "ファイルが空です (0 バイト)", "empty_file")
         return
-    with open(path, "rb") as fh:
-        head = fh.read(8)
+    cap = MAX_PAGES if max_pages is None else max_pages
+    wanted: list[int] | None = None if only is None else sorted(only)
+    count = None
+    while True:
+        last = -1
+        for item in _stream_limited(seconds or PAGE_SECONDS, _decode_pages, src, wanted, cap):
+            if isinstance(item, int):  # the child counted the pages first
+                count = item
+                if wanted is None:
+                    wanted = list(range(count))
+                continue
+            if isinstance(item, Page):
+                last = item.index
+                yield item
+                continue
+            # the child was stopped or died: that page fails, the next ones are decoded afresh
+            rest = wanted if wanted is not None else [0]
+            failed = next((i for i in rest if i > last), None)
+            if failed is None:
+                return
+            yield Page(src, failed, None, None, item, "decode_limit")
+            if count is None:  # died before counting: the file as a whole failed
+                return
+            wanted = [i for i in rest if i > failed]
+            break
+        else:
+            return
+        if not wanted:
+            return
+
+
+def _decode_pages(path: str, wanted: list[int] | None, cap: int) -> Iterator[Page | int]:
+    """In the child: the number of pages, then the pages wanted (all if None) decoded; a file of
+    more than `cap` pages is one failed page."""
+    path = Path(path)
+    try:
+        with open_regular(path) as fh:
+            head = fh.read(8)
+    except OSError as exc:
+        yield Page(str(path), 0, None, None, f"ファイルを開けません: {exc.strerror or exc}", "unreadable_file")
+        return
+    count = _page_count(str(path))
+    yield count
+    if count > cap:
+        yield Page(str(path), 0, None, None, f"頁が多すぎます ({count} 頁、上限 {cap} 頁。設定 [ocr] max_pages)",
+                   "too_many_pages")
+        return
+    only = set(range(count) if wanted is None else wanted)
     if head.startswith(b"%PDF"):
         yield from _pdf_pages(path, only)
     else:
         yield from _image_pages(path, only)
+
+
+# --- the child that decodes -----------------------------------------------------------------
+
+_context: Any = None
+
+
+def _mp():
+    """A fork server: a small process that imported this module, forked for each file (a few ms,
+    and safe although the reader runs threads)."""
+    global _context
+    if _context is None:
+        ctx = multiprocessing.get_context("forkserver")
+        ctx.set_forkserver_preload(["ocr.pages", "numpy", "PIL.Image", "PIL.PngImagePlugin", "pypdfium2"])
+        _context = ctx
+    return _context
+
+
+def _limit(memory: int) -> None:
+    import resource
+
+    resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+
+
+def _child_stream(conn, memory: int, fn: Callable, args: tuple) -> None:
+    _limit(memory)
+    try:
+        for item in fn(*args):
+            conn.send(item)
+        conn.send(None)
+    except MemoryError:
+        conn.send("decode_memory")
+    finally:
+        conn.close()
+
+
+def _child_call(conn, memory: int, fn: Callable, args: tuple) -> None:
+    _limit(memory)
+    try:
+        conn.send(("ok", fn(*args)))
+    except MemoryError:
+        conn.send("decode_memory")
+    except Exception as exc:
+        conn.send(("error", f"{type(exc).__name__}: {exc}"))
+    finally:
+        conn.close()
+
+
+def _limit_message(what: str, seconds: float = PAGE_SECONDS) -> str:
+    if what == "decode_memory":
+        return f"画像にするのに使える記憶域 ({MEMORY_LIMIT >> 20} MB) を超えたため打ち切りました"
+    if what == "timeout":
+        return f"画像にするのに {seconds:g} 秒を超えたため打ち切りました (設定 [ocr] page_seconds)"
+    return "画像にする処理が異常終了しました (壊れたファイルか、作為的なファイルです)"
+
+
+def _stream_limited(seconds: float, fn: Callable, *args) -> Iterator[Page | int | str]:
+    """What `fn(*args)` yields in a child under the limits, each within `seconds`; ends with a
+    Japanese message (a str) if the child had to be stopped or died."""
+    ctx = _mp()
+    receive, send = ctx.Pipe(duplex=False)
+    proc = ctx.Process(target=_child_stream, args=(send, MEMORY_LIMIT, fn, args), daemon=True)
+    proc.start()
+    send.close()
+    try:
+        while True:
+            if not receive.poll(seconds):
+                yield _limit_message("timeout", seconds)
+                return
+            try:
+                item = receive.recv()
+            except (EOFError, OSError):
+                yield _limit_message("died")
+                return
+            if item is None:
+                return
+            if isinstance(item, str):
+                yield _limit_message(item)
+                return
+            yield item
+    finally:
+        if proc.is_alive():
+            proc.kill()
+        proc.join()
+        receive.close()
+
+
+def _run_limited(fn: Callable, *args):
+    """`fn(*args)` in a child under the limits, or None if it failed, took too long or died."""
+    ctx = _mp()
+    receive, send = ctx.Pipe(duplex=False)
+    proc = ctx.Process(target=_child_call, args=(send, MEMORY_LIMIT, fn, args), daemon=True)
+    proc.start()
+    send.close()
+    try:
+        if not receive.poll(PAGE_SECONDS):
+            return None
+        item = receive.recv()
+        return item[1] if isinstance(item, tuple) and item[0] == "ok" else None
+    except (EOFError, OSError):
+        return None
+    finally:
+        if proc.is_alive():
+            proc.kill()
+        proc.join()
+        receive.close()
 
 
 # --- PDF --------------------------------------------------------------------------------
@@ -225,6 +451,8 @@ def _image_pages(path: Path, only: Collection[int] | None = None) -> Iterator[Pa
 
     src = str(path)
     Image.MAX_IMAGE_PIXELS = None  # sizes are checked below, before any pixel is decoded
+    # PIL's own caps on PNG text chunks stay as they are (1 MB each, 64 MB in all): a zTXt/iTXt bomb is
+    # a ValueError at open, caught below as any decoder error is
     try:
         img = Image.open(path)
     except UnidentifiedImageError:
@@ -233,6 +461,10 @@ def _image_pages(path: Path, only: Collection[int] | None = None) -> Iterator[Pa
         return
     except OSError as exc:
         yield Page(src, 0, None, None, f"画像ファイルを開けません: {exc}", "unreadable_file")
+        return
+    except Exception as exc:  # a decoder's refusal: a text chunk bomb, a broken header
+        yield Page(src, 0, None, None, f"画像ファイルを読めません (壊れているか、作為的なファイルです): "
+                   f"{type(exc).__name__}: {exc}", "bad_image")
         return
     with img:
         i = 0
@@ -250,6 +482,13 @@ def _image_pages(path: Path, only: Collection[int] | None = None) -> Iterator[Pa
 
 
 def _image_page(src: str, i: int, img) -> Page:
+    try:
+        return _image_frame(src, i, img)
+    except Exception as exc:  # a decoder error on this frame: the page fails, not the batch
+        return Page(src, i, None, None, f"{i + 1} 頁目の画像が壊れています: {type(exc).__name__}: {exc}", "bad_image")
+
+
+def _image_frame(src: str, i: int, img) -> Page:
     w, h = img.size
     if w * h > MAX_PIXELS or max(w, h) > MAX_SIDE:
         return Page(src, i, None, None, f"画像が大きすぎます ({w}×{h} 画素、上限 {MAX_PIXELS // 1_000_000} 百万画素)",

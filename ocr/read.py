@@ -63,6 +63,8 @@ class Reader:
     skip_unchanged: bool = True
     batched: bool = True  # False: the naive way, one recogniser call per text field (benchmark only)
     engine: Any = E.DEFAULT
+    max_pages: int | None = None  # pages per file (default pages.MAX_PAGES)
+    page_seconds: float | None = None  # to decode one page (default pages.PAGE_SECONDS)
 
     @classmethod
     def for_home(cls, home: Path, crops_dir: Path | None = None, engine: Any = E.DEFAULT) -> Reader:
@@ -80,7 +82,7 @@ class Reader:
     def read_paths(self, paths: Iterable[Path], workers: int = 2) -> Iterator[PageReading]:
         """Readings of every page of every file, in order; at most a few pages in memory."""
         files = P.find_files(list(paths))
-        pages = (pg for f in files for pg in P.iter_pages(f))
+        pages = (pg for f in files for pg in P.iter_pages(f, max_pages=self.max_pages, seconds=self.page_seconds))
         if workers <= 1:
             for pg in pages:
                 yield self.read(pg)
@@ -315,8 +317,10 @@ class Reader:
             else:
                 target = q / base
                 src = Path(page.source)
-                if src.is_file() and src.stat().st_size <= 200 * 1024 * 1024:
-                    shutil.copyfile(src, target)
+                # never through a link, never a FIFO or a device: those are refused, not copied
+                if P.refusal(src) is None and src.is_file() and src.stat().st_size <= 200 * 1024 * 1024:
+                    with P.open_regular(src) as fh, open(target, "xb") as out:
+                        shutil.copyfileobj(fh, out, 1 << 20)
                 else:
                     target.touch()
             reason = "\n".join([f"{page.source} の {reading.page} 頁目"] + reading.messages) + "\n"

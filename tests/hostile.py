@@ -229,3 +229,70 @@ def write_all(folder: Path, sheet: S.Sheet, key: bytes, pdf_bytes: bytes) -> dic
              text_as_png(folder), huge_png_header(folder), bomb_png(folder), huge_tiff_header(folder), huge_image_pdf(folder),
              other_station(folder, sheet), wrong_tag(folder, sheet, key), random_bytes(folder, sheet), noise(folder)]
     return {p.name: p for p in paths}
+
+
+# --- files made to exhaust the decoder, and files that are not files ----------------------------
+
+
+def path_bomb_pdf(folder: Path, megabytes: int = 150) -> Path:
+    """An A4 page whose content stream is a few hundred kilobytes that inflate to `megabytes` MB of
+    path operators: rasterising it runs for minutes and takes gigabytes."""
+    path = folder / "path-bomb.pdf"
+    op = b"10 10 m 500 800 l 20 700 l 580 30 l h f\n"
+    comp = zlib.compressobj(9)
+    block = op * (1 << 20 // len(op))
+    parts = [comp.compress(block) for _ in range(megabytes * (1 << 20) // len(block))]
+    stream = b"".join(parts) + comp.flush()
+    objs = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources << >> /Contents 4 0 R >>",
+        b"<< /Filter /FlateDecode /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream",
+    ]
+    path.write_bytes(_pdf(objs))
+    return path
+
+
+def text_bomb_png(folder: Path, sheet: S.Sheet | None = None, megabytes: int = 64) -> Path:
+    """A small valid PNG carrying a zTXt chunk that inflates to `megabytes` MB of text (and an iTXt
+    beside it): a decoder that trusted it would hold it all in memory."""
+    path = folder / "text-bomb.png"
+    Image.new("L", (64, 64), 255).save(path)
+    raw = path.read_bytes()
+    comp = zlib.compressobj(9)
+    text = b"".join(comp.compress(b"A" * (1 << 20)) for _ in range(megabytes)) + comp.flush()
+    ztxt = _chunk(b"zTXt", b"Comment\0\0" + text)
+    itxt = _chunk(b"iTXt", b"Note\0\1\0\0\0" + text)
+    at = raw.index(b"IDAT") - 4  # before the image data, where text chunks are read at open
+    path.write_bytes(raw[:at] + ztxt + itxt + raw[at:])
+    return path
+
+
+def many_pages_pdf(folder: Path, pages: int = 2000) -> Path:
+    """`pages` A4 pages each with a line drawn on it (so none is skipped as empty)."""
+    path = folder / "many-pages.pdf"
+    first_page = 4
+    kids = b" ".join(b"%d 0 R" % (first_page + i) for i in range(pages))
+    content = b"0 0 m 595 842 l S"
+    objs = [b"<< /Type /Catalog /Pages 2 0 R >>",
+            b"<< /Type /Pages /Kids [" + kids + b"] /Count %d /MediaBox [0 0 595 842] >>" % pages,
+            b"<< /Length %d >>\nstream\n" % len(content) + content + b"\nendstream"]
+    objs += [b"<< /Type /Page /Parent 2 0 R /Contents 3 0 R /Resources << >> >>"] * pages
+    path.write_bytes(_pdf(objs))
+    return path
+
+
+def link_to_secret(folder: Path, target: str = "/etc/passwd") -> Path:
+    """A symbolic link named like a scan, pointing at a file that must never be read or copied."""
+    path = folder / "passwd.png"
+    path.symlink_to(target)
+    return path
+
+
+def fifo(folder: Path) -> Path:
+    """A named pipe named like a scan: opening it to read would wait for ever."""
+    import os
+
+    path = folder / "pipe.pdf"
+    os.mkfifo(path)
+    return path

@@ -10,6 +10,7 @@ PNG decoded whole needs over 1 GB.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import json
 import os
@@ -22,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import sqlalchemy as sa
 
 from junkai import qr, settings
 from junkai import simulate as S
@@ -41,11 +43,15 @@ MEASURE = ("import resource, subprocess, sys\n"
            "sys.exit(r.returncode)\n")
 
 
-def measured(home: Path, *args: str) -> tuple[subprocess.CompletedProcess, float, float]:
-    """(result, seconds, peak RSS in MB) of one junkai command."""
+def measured(home: Path, *args: str, config: str | None = None) -> tuple[subprocess.CompletedProcess, float, float]:
+    """(result, seconds, peak RSS in MB) of one junkai command, with `config` as its junkai.toml if given."""
     env = dict(os.environ, JUNKAI_HOME=str(home), JUNKAI_USER="地域課 試験")
     env.pop("JUNKAI_DB_URL", None)
     env.pop("JUNKAI_CONFIG", None)
+    if config is not None:
+        path = home.parent / f"junkai-{abs(hash(config))}.toml"
+        path.write_text(config, encoding="utf-8")
+        env["JUNKAI_CONFIG"] = str(path)
     t0 = time.perf_counter()
     r = subprocess.run([sys.executable, "-c", MEASURE, str(JUNKAI), *args], env=env, capture_output=True,
                        text=True, cwd=home.parent)
@@ -113,7 +119,7 @@ def test_the_reason_of_each_qr_failure_is_its_own(corpus):
 def test_ten_thousand_empty_pages_are_skipped_quickly(corpus, tmp_path):
     home, _, _ = corpus
     pdf = H.many_empty_pages(tmp_path)
-    r, seconds, rss = measured(home, "read", "--json", str(pdf))
+    r, seconds, rss = measured(home, "read", "--json", str(pdf), config="[ocr]\nmax_pages = 10000\n")
     assert r.returncode == 0, r.stderr
     results = [json.loads(line) for line in r.stdout.splitlines()]
     assert len(results) == 10_000
@@ -133,7 +139,8 @@ def test_ingest_records_ten_thousand_empty_pages_as_skipped_in_seconds(corpus, t
     store = Store(f"sqlite:///{home / 'junkai.sqlite3'}")
     try:
         t0 = time.perf_counter()
-        summary = run(store, settings.load({"JUNKAI_HOME": str(home)}), [folder], "地域課 試験", None).summary
+        s = dataclasses.replace(settings.load({"JUNKAI_HOME": str(home)}), max_pages=10_000)
+        summary = run(store, s, [folder], "地域課 試験", None).summary
         seconds = time.perf_counter() - t0
         with store.transaction():
             pages = store.scan_pages(sha256_of(folder / "empty-pages.pdf"))
@@ -166,6 +173,131 @@ def test_ingest_quarantines_each_bad_page_with_its_reason_and_records_the_good_c
     assert len(good) == 1 and good[0]["read_status"] == "ok" and good[0]["state"] != "failed"
     notes = list((home / "quarantine").glob("*.reason.txt"))
     assert len(notes) >= len(H.EXPECTED)
+
+
+# --- files made to exhaust the decoder, and files that are not files -------------------------------
+
+# file name → reason code: each fails alone, in bounded time and memory
+DECODER_ATTACKS = {"path-bomb.pdf": "decode_limit", "text-bomb.png": "bad_image", "many-pages.pdf": "too_many_pages",
+                   "passwd.png": "not_a_file", "pipe.pdf": "not_a_file"}
+
+
+def decoder_attacks(folder: Path) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    H.path_bomb_pdf(folder), H.text_bomb_png(folder), H.many_pages_pdf(folder)
+    H.link_to_secret(folder), H.fifo(folder)
+
+
+def secret_copied(home: Path) -> list[Path]:
+    """Files under the data folder holding the link's target (/etc/passwd)."""
+    secret = Path("/etc/passwd").read_bytes()[:64]
+    return [p for p in home.rglob("*") if p.is_file() and not p.is_symlink() and secret in p.read_bytes()]
+
+
+@pytest.mark.slow
+def test_decoder_attacks_fail_alone_in_bounded_time_and_memory_and_the_good_card_is_read(corpus, tmp_path):
+    """A content stream inflating to 150 MB of paths (it ran 300 s and 2.9 GB before being killed), a
+    PNG text-chunk bomb (it ended the whole batch), 2,000 pages, a link to /etc/passwd (it was copied
+    into quarantine) and a FIFO, beside a good card."""
+    home, hostile, sheet = corpus
+    folder = tmp_path / "scans"
+    decoder_attacks(folder)
+    shutil.copy(hostile / "good.png", folder / "good.png")
+    r, seconds, rss = measured(home, "read", "--json", "--workers", "2", str(folder),
+                               config="[ocr]\npage_seconds = 10\n")
+    assert r.returncode == 0, r.stderr
+    by_name = {Path(x["source"]).name: x for x in map(json.loads, r.stdout.splitlines())}
+    assert set(by_name) == {*DECODER_ATTACKS, "good.png"}
+    assert by_name["good.png"]["status"] == "ok"
+    assert by_name["good.png"]["identity"]["print_id"] == sheet.payload.print_id
+    for name, reason in DECODER_ATTACKS.items():
+        x = by_name[name]
+        assert x["status"] == "failed" and x["reasons"] == [reason], (name, x)
+        assert x["messages"][0] in Path(x["quarantine"] + ".reason.txt").read_text(encoding="utf-8")
+    assert "10 秒" in by_name["path-bomb.pdf"]["messages"][0]
+    assert "2000 頁" in by_name["many-pages.pdf"]["messages"][0]
+    assert "シンボリックリンク" in by_name["passwd.png"]["messages"][0]
+    assert "FIFO" in by_name["pipe.pdf"]["messages"][0]
+    assert secret_copied(home) == []  # neither followed nor copied into quarantine
+    # the path bomb is stopped at the 10 s of page_seconds; the decoding child may not pass 2 GB
+    assert seconds < 60, seconds
+    assert rss < 2100, rss
+
+
+def test_a_page_that_takes_too_long_fails_alone_and_the_next_page_is_decoded(tmp_path):
+    """The page limit in a two-page file: the stopped child does not take the other page with it."""
+    bomb = H.path_bomb_pdf(tmp_path, megabytes=40).read_bytes()
+    stream = bomb[bomb.index(b"<< /Filter"):bomb.rindex(b"endstream") + len(b"endstream")]
+    line = b"0 0 m 595 842 l S"
+    pdf = tmp_path / "two.pdf"
+    pdf.write_bytes(H._pdf([
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R 4 0 R] /Count 2 /MediaBox [0 0 595 842] >>",
+        b"<< /Type /Page /Parent 2 0 R /Resources << >> /Contents 5 0 R >>",
+        b"<< /Type /Page /Parent 2 0 R /Resources << >> /Contents 6 0 R >>",
+        stream,
+        b"<< /Length %d >>\nstream\n" % len(line) + line + b"\nendstream"]))
+    t0 = time.perf_counter()
+    pages = list(P.iter_pages(pdf, seconds=2))
+    assert time.perf_counter() - t0 < 15
+    assert [(p.index, p.reason) for p in pages] == [(0, "decode_limit"), (1, None)]
+    assert "2 秒" in pages[0].error and pages[1].image is not None
+
+
+@pytest.mark.slow
+def test_ingest_records_decoder_attacks_once_and_copies_no_link(corpus, tmp_path):
+    """Each attack is a failure of its own file with its reason; the text bomb is recorded as a failed
+    page (a second run reads nothing again); nothing of a link or a FIFO is kept."""
+    home, _, _ = corpus
+    folder = tmp_path / "inbox"
+    decoder_attacks(folder)
+    s = dataclasses.replace(settings.load({"JUNKAI_HOME": str(home)}), page_seconds=10)
+    store = Store(f"sqlite:///{home / 'junkai.sqlite3'}")
+    try:
+        first = run(store, s, [folder], "地域課 試験", None)
+        again = run(store, s, [folder], "地域課 試験", None).summary
+        with store.transaction():
+            bomb = store.scan_pages(sha256_of(folder / "text-bomb.png"))
+            kept = {f["name"] for f in store.conn.execute(sa.text("SELECT name FROM scan_file")).mappings()}
+    finally:
+        store.close()
+    outcomes = {Path(k).name: v for k, v in first.files.items()}
+    for name in ("passwd.png", "pipe.pdf", "many-pages.pdf"):
+        assert outcomes[name].failed and outcomes[name].error and not outcomes[name].pages, name
+        assert name not in kept
+    assert "シンボリックリンク" in outcomes["passwd.png"].error and "FIFO" in outcomes["pipe.pdf"].error
+    assert "上限 1000 頁" in outcomes["many-pages.pdf"].error
+    assert [p["state"] for p in bomb] == ["failed"] and "bad_image" in json.dumps(bomb[0]["result"])
+    assert outcomes["path-bomb.pdf"].failures and "page_seconds" in outcomes["path-bomb.pdf"].failures[0]
+    assert again.pages_seen_before == 0 and again.pages == 0  # recorded once: nothing is read again
+    assert secret_copied(home) == []
+
+
+def test_the_inbox_moves_a_link_into_quarantine_as_a_link(tmp_path):
+    from junkai import inbox as IB
+    from junkai.inbox import FileOutcome
+
+    link = H.link_to_secret(tmp_path)
+    assert IB.waiting(tmp_path, settle_seconds=60) == [link]  # no need to wait: it is refused at once
+    kind, dest = IB.settle(tmp_path, link, FileOutcome(link.name, error="シンボリックリンクは読みません"),
+                           datetime.datetime.now())
+    assert kind == "quarantine" and dest.is_symlink() and os.readlink(dest) == "/etc/passwd"
+
+
+def test_the_page_cap_is_a_setting(tmp_path):
+    from junkai import JunkaiError
+
+    pdf = H.many_pages_pdf(tmp_path, pages=30)
+    assert [p.reason for p in P.iter_pages(pdf, max_pages=20)] == ["too_many_pages"]
+    page = next(P.iter_pages(pdf, only={29}, max_pages=30))
+    assert page.index == 29 and page.image is not None
+    config = tmp_path / "junkai.toml"
+    config.write_text("[ocr]\nmax_pages = 3000\n", encoding="utf-8")
+    assert settings.load({"JUNKAI_CONFIG": str(config)}).max_pages == 3000
+    assert settings.load({}).max_pages == P.MAX_PAGES == 1000
+    config.write_text("[ocr]\nmax_pages = 0\n", encoding="utf-8")
+    with pytest.raises(JunkaiError, match="max_pages"):
+        settings.load({"JUNKAI_CONFIG": str(config)})
 
 
 # --- a stuck Tesseract ------------------------------------------------------------------------

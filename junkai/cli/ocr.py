@@ -108,6 +108,7 @@ def read_scans(
     s = settings_mod.load()
     batches.may_read_scans(s, operator(), notice)  # what is read off the scans is personal data
     reader = Reader.for_home(s.home, crops, engine=s.ocr_engine)
+    reader.max_pages, reader.page_seconds = s.max_pages, s.page_seconds
     counts: dict[str, int] = {}
     results = reader.read_paths(files, workers=workers)
     if as_json:
