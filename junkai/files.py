@@ -38,6 +38,33 @@ def disk_error(exc: OSError, folder: Path) -> JunkaiError | OSError:
     return exc
 
 
+def full_disk_message(exc: BaseException) -> str | None:
+    """One Japanese line for an error anywhere in `exc`'s chain that says a disk is full (an OSError, or
+    SQLite's "database or disk is full"), else None. Nothing was recorded: the transaction rolled back."""
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, OSError) and exc.errno in _FULL:
+            where = f" ({exc.filename})" if exc.filename else ""
+            return f"ディスクの空き容量が足りないため中止しました{where}。何も記録していません: {os.strerror(exc.errno)}"
+        if "database or disk is full" in str(exc):
+            return ("データフォルダ (ストア) のディスクの空き容量が足りないため中止しました。何も記録していません。"
+                    "空きを作ってからやり直してください")
+        exc = getattr(exc, "orig", None) or exc.__cause__ or exc.__context__
+    return None
+
+
+def out_file(path: Path | None) -> Path | None:
+    """An --out naming a folder, or a file in a folder that is not there, as one clear error before any work."""
+    if path is None:
+        return None
+    if path.is_dir():
+        raise JunkaiError(f"--out はファイル名を指定してください ({path} はフォルダです)")
+    if not path.parent.is_dir():
+        raise JunkaiError(f"--out のフォルダがありません: {path.parent}")
+    return path
+
+
 @contextmanager
 def clear_disk_errors(folder: Path) -> Iterator[None]:
     try:
@@ -73,6 +100,8 @@ def place(tmp: Path, final: Path) -> None:
     """Rename a finished temporary file into place (atomic on one file system)."""
     with clear_disk_errors(final.parent):
         try:
+            if final.is_dir():
+                raise JunkaiError(f"書き出し先はフォルダです。ファイル名を指定してください: {final}")
             os.replace(tmp, final)
         except BaseException:
             tmp.unlink(missing_ok=True)
@@ -81,6 +110,8 @@ def place(tmp: Path, final: Path) -> None:
 
 def write_private(path: Path, data: bytes | Callable[[BinaryIO], object]) -> Path:
     """Write a whole file at `path`, owner-only, atomically."""
+    if path.is_dir():  # before any byte: os.replace would fail only at the end
+        raise JunkaiError(f"書き出し先はフォルダです。ファイル名を指定してください: {path}")
     write = data if callable(data) else (lambda fh: fh.write(data))
     tmp, _ = write_temp(path.parent, path.name, write)
     place(tmp, path)

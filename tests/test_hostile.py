@@ -212,7 +212,7 @@ def test_decoder_attacks_fail_alone_in_bounded_time_and_memory_and_the_good_card
     assert by_name["good.png"]["identity"]["print_id"] == sheet.payload.print_id
     for name, reason in DECODER_ATTACKS.items():
         x = by_name[name]
-        assert x["status"] == "failed" and x["reasons"] == [reason], (name, x)
+        assert x["status"] == "failed" and x["reasons"] == [reason], (name, x["reasons"], x["messages"])
         assert x["messages"][0] in Path(x["quarantine"] + ".reason.txt").read_text(encoding="utf-8")
     assert "10 秒" in by_name["path-bomb.pdf"]["messages"][0]
     assert "2000 頁" in by_name["many-pages.pdf"]["messages"][0]

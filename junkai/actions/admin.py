@@ -168,9 +168,28 @@ def backup(ctx: Context, out_path: Path):
     return backup_mod.backup(ctx.settings, ctx.store, out_path, ctx.operator)
 
 
-def restore(settings: settings_mod.Settings, operator: str, backup_path: Path):
-    """Into an empty data folder only: there is no store yet whose users could be asked, and the
-    restored store's audit log records who restored it."""
+def backup_key(ctx: Context, identity_file: Path) -> str:
+    """A new backup key: the secret half into `identity_file` (to keep apart), the rest into the data
+    folder; returns the age recipient (public)."""
     from junkai import backup as backup_mod
 
-    return backup_mod.restore(backup_path, settings, operator)
+    allow(ctx, "setup")
+    keys = backup_mod.make_keys(ctx.settings.home, identity_file)
+    with ctx.store.transaction():
+        ctx.store.audit(ctx.operator, "backup.key", "store", None, recipient=keys.recipient)
+    return keys.recipient
+
+
+def restore(settings: settings_mod.Settings, operator: str, backup_path: Path, identity_file: Path):
+    """Into an empty data folder only. There is no store there yet, so the right is asked of the store
+    being restored (or of the database restored first with pg_restore): the operator must be its
+    administrator; a refusal is audited in that store, and nothing is restored."""
+    from junkai import backup as backup_mod
+
+    def check(store) -> None:
+        allow(Context(settings, store, operator), "setup")
+
+    def audit(store, detail: dict) -> None:
+        store.audit(operator, "restore", "store", None, **detail)
+
+    return backup_mod.restore(backup_path, settings, identity_file, check, audit)

@@ -44,6 +44,14 @@ def command(group: typer.Typer = app, name: str | None = None):
             except JunkaiError as exc:
                 err.print(f"エラー: {exc}", highlight=False, soft_wrap=True)
                 raise typer.Exit(2)
+            except Exception as exc:  # a full disk, wherever it was met: one line, not a traceback
+                from junkai.files import full_disk_message
+
+                message = full_disk_message(exc)
+                if message is None:
+                    raise
+                err.print(f"エラー: {message}", highlight=False, soft_wrap=True)
+                raise typer.Exit(2)
         return group.command(name)(wrapper)
     return deco
 

@@ -169,32 +169,52 @@ def purge(
 
 
 @command()
-def backup(out_path: Annotated[Path, typer.Argument(help="作成するバックアップのフォルダ (まだないもの)")]):
-    """ストアとデータフォルダ (走査の原本 scans/、切り出し画像 crops/、隔離 quarantine/、鍵) をバックアップする。
+def backup(out_path: Annotated[Path, typer.Argument(help="作成するバックアップのファイル (まだないもの)")]):
+    """ストアとデータフォルダ (走査の原本 scans/、切り出し画像 crops/、隔離 quarantine/、印刷の鍵) を、暗号化した
+    一つのファイルにバックアップする。鍵 (junkai backup-key で作る) がなければ中身は何も読めない。
 
-    SQLite のストアは他の処理が書き込み中でも一貫した状態で写す。中のファイルはすべて所有者のみ読み書き (0600)。
+    SQLite のストアは他の処理が書き込み中でも一貫した状態で写す。ファイルは所有者のみ読み書き (0600)。
     PostgreSQL のときはファイルと鍵だけを写す (データベースは pg_dump で。README 参照)。
 
-    例: junkai backup /mnt/backup/junkai-2026-11-20
+    例: junkai backup /mnt/backup/junkai-2026-11-20.age
     """
     with context() as ctx:
         r = A.backup(ctx, out_path)
-    out.print(f"バックアップを作成しました: {r.path} (ファイル {r.files} 件、{r.bytes:,} バイト)", highlight=False)
+    out.print(f"バックアップを作成しました: {r.path} (暗号化済み、ファイル {r.files} 件、{r.bytes:,} バイト)",
+              highlight=False)
     if r.database != "sqlite":
         err.print("データベースはこのバックアップに含まれません。pg_dump で別にバックアップしてください "
                   "(例: pg_dump -Fc -f junkai.dump \"$JUNKAI_DB_URL\" の URL から +psycopg を除いたもの)",
                   highlight=False, soft_wrap=True)
 
 
+@command(name="backup-key")
+def backup_key(identity_file: Annotated[Path, typer.Argument(
+        help="秘密鍵を書き出すファイル (データフォルダの外、バックアップとも別の媒体)")]):
+    """バックアップの鍵を作る (一度だけ)。秘密鍵のファイルは復元に要るので、データフォルダとバックアップとは別に
+    保管する (例: 管理責任者の金庫の USB メモリ)。データフォルダには暗号化用の公開鍵と署名鍵だけを残す。
+
+    例: junkai backup-key /media/usb/junkai-backup.key
+    """
+    with context() as ctx:
+        recipient = A.backup_key(ctx, identity_file)
+    out.print(f"バックアップ鍵を作りました: {identity_file} (公開鍵 {recipient})。"
+              "このファイルはデータフォルダやバックアップとは別の場所に保管してください", highlight=False)
+
+
 @command()
-def restore(backup_path: Annotated[Path, typer.Argument(help="junkai backup で作ったフォルダ")]):
+def restore(
+    backup_path: Annotated[Path, typer.Argument(help="junkai backup で作ったファイル")],
+    identity: Annotated[Path, typer.Option("--identity", help="junkai backup-key で作った秘密鍵のファイル")],
+):
     """バックアップを空のデータフォルダ (JUNKAI_HOME) に戻す。既存のストアは上書きしない。
 
-    戻す前にすべてのファイルを作成時の SHA-256 と照合し、戻した後に監査ログを検査する。
+    復号し、署名した manifest とすべてのファイルを照合してから戻し、戻した後に監査ログを検査する。
+    戻すストアの管理者 (admin) だけが戻せる。
 
-    例: JUNKAI_HOME=/srv/junkai/data junkai restore /mnt/backup/junkai-2026-11-20
+    例: JUNKAI_HOME=/srv/junkai/data junkai restore /mnt/backup/junkai-2026-11-20.age --identity /media/usb/junkai-backup.key
     """
-    r = A.restore(settings_mod.load(), operator(), backup_path)
+    r = A.restore(settings_mod.load(), operator(), backup_path, identity)
     out.print(f"バックアップを戻しました: {r.path} (ファイル {r.files} 件、各戸 {r.rows.get('premises', 0)} 戸)",
               highlight=False)
 

@@ -10,6 +10,7 @@ from typing import Annotated, Optional
 
 import typer
 
+from junkai import files
 from junkai.actions import exports as A
 from junkai.cli import command, context, day, out, scope, show
 from junkai.store import EXPORTS
@@ -45,6 +46,7 @@ def export(
         junkai export --what visits --post S01-P01 --out output/visits-P01.csv
     """
     where = scope(beat, post, station)
+    files.out_file(out_path)
     with context() as ctx:
         rows = A.export(ctx, what.value, fmt.value, out_path, where)
     out.print(f"{rows} 件を書き出しました: {out_path}")
@@ -102,6 +104,7 @@ def overdue(
     """
     when = day(as_of, "--as-of") or date.today()
     where = scope(beat, post, station)
+    files.out_file(out_path)
     with context() as ctx:
         if fmt is ListFormat.pdf:
             from junkai.actions import printing

@@ -167,6 +167,8 @@ def simulate(
         raise JunkaiError(f"--degrade の値が不明です: {degrade} (選べるのは {' / '.join(DEGRADE_CHOICES)})")
     if not cards_pdf.is_file():
         raise JunkaiError(f"ファイルがありません: {cards_pdf}")
+    if out_dir.exists() and not out_dir.is_dir():
+        raise JunkaiError(f"--out はフォルダを指定してください ({out_dir} はファイルです)")
     s = settings_mod.load()
     truth = run_simulate(cards_pdf, out_dir, seed, qr.station_key(s.home), limit=limit, degrade=degrade)
     files = len({p["file"] for p in truth["pages"]})
