@@ -38,16 +38,19 @@ def disk_error(exc: OSError, folder: Path) -> JunkaiError | OSError:
     return exc
 
 
-def full_disk_message(exc: BaseException) -> str | None:
+def full_disk_message(exc: BaseException, home: Path | None = None) -> str | None:
     """One Japanese line for an error anywhere in `exc`'s chain that says a disk is full (an OSError, or
-    SQLite's "database or disk is full"), else None. Nothing was recorded: the transaction rolled back."""
+    SQLite's "database or disk is full"; or its "disk I/O error" while the data folder `home` has no room
+    left, as when the store cannot make its WAL files), else None. Nothing was recorded: the transaction
+    rolled back."""
     seen = set()
     while exc is not None and id(exc) not in seen:
         seen.add(id(exc))
         if isinstance(exc, OSError) and exc.errno in _FULL:
             where = f" ({exc.filename})" if exc.filename else ""
             return f"ディスクの空き容量が足りないため中止しました{where}。何も記録していません: {os.strerror(exc.errno)}"
-        if "database or disk is full" in str(exc):
+        if "database or disk is full" in str(exc) or ("disk I/O error" in str(exc) and home is not None
+                                                     and _no_room(home)):
             return ("データフォルダ (ストア) のディスクの空き容量が足りないため中止しました。何も記録していません。"
                     "空きを作ってからやり直してください")
         exc = getattr(exc, "orig", None) or exc.__cause__ or exc.__context__
@@ -63,6 +66,17 @@ def out_file(path: Path | None) -> Path | None:
     if not path.parent.is_dir():
         raise JunkaiError(f"--out のフォルダがありません: {path.parent}")
     return path
+
+
+def _no_room(folder: Path) -> bool:
+    import shutil
+
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    try:
+        return shutil.disk_usage(folder).free < (1 << 20)
+    except OSError:
+        return False
 
 
 @contextmanager

@@ -47,7 +47,11 @@ def command(group: typer.Typer = app, name: str | None = None):
             except Exception as exc:  # a full disk, wherever it was met: one line, not a traceback
                 from junkai.files import full_disk_message
 
-                message = full_disk_message(exc)
+                try:
+                    home = settings_mod.load().home
+                except Exception:
+                    home = None
+                message = full_disk_message(exc, home)
                 if message is None:
                     raise
                 err.print(f"エラー: {message}", highlight=False, soft_wrap=True)
