@@ -20,6 +20,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import stat
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Collection, Iterator
@@ -38,6 +39,7 @@ MAX_PAGES_KEPT = 1_000_000  # a file already taken in (its cap checked then), re
 # A card at 600 dpi renders in under a second and needs about 300 MB.
 MEMORY_LIMIT = 2 << 30
 PAGE_SECONDS = 60.0
+STARTUP_SECONDS = 30.0
 
 
 @dataclass
@@ -297,17 +299,34 @@ def _limit_message(what: str, seconds: float = PAGE_SECONDS) -> str:
     return "画像にする処理が異常終了しました (壊れたファイルか、作為的なファイルです)"
 
 
-def _stream_limited(seconds: float, fn: Callable, *args) -> Iterator[Page | int | str]:
-    """What `fn(*args)` yields in a child under the limits, each within `seconds`; ends with a
-    Japanese message (a str) if the child had to be stopped or died."""
+def _start(target: Callable, args: tuple):
+    """A child of the fork server running `target(conn, *args)`; returns (process, receiving end)."""
     ctx = _mp()
     receive, send = ctx.Pipe(duplex=False)
-    proc = ctx.Process(target=_child_stream, args=(send, MEMORY_LIMIT, fn, args), daemon=True)
-    proc.start()
+    proc = ctx.Process(target=target, args=(send, *args), daemon=True)
+    # The child needs nothing of the program that started it; without the main script's __file__,
+    # multiprocessing does not import the whole command line (typer, every command) again in each child.
+    main = sys.modules.get("__main__")
+    hidden = main.__dict__.pop("__file__", None) if main is not None and getattr(main, "__spec__", None) is None \
+        else None
+    try:
+        proc.start()
+    finally:
+        if hidden is not None:
+            main.__file__ = hidden
     send.close()
+    return proc, receive
+
+
+def _stream_limited(seconds: float, fn: Callable, *args) -> Iterator[Page | int | str]:
+    """What `fn(*args)` yields in a child under the limits, each within `seconds` (the first, the page
+    count, within STARTUP_SECONDS more: a busy machine may be slow to start the child); ends with a
+    Japanese message (a str) if the child had to be stopped or died."""
+    proc, receive = _start(_child_stream, (MEMORY_LIMIT, fn, args))
+    first = True
     try:
         while True:
-            if not receive.poll(seconds):
+            if not receive.poll(seconds + STARTUP_SECONDS if first else seconds):
                 yield _limit_message("timeout", seconds)
                 return
             try:
@@ -315,6 +334,7 @@ def _stream_limited(seconds: float, fn: Callable, *args) -> Iterator[Page | int 
             except (EOFError, OSError):
                 yield _limit_message("died")
                 return
+            first = False
             if item is None:
                 return
             if isinstance(item, str):
@@ -330,13 +350,9 @@ def _stream_limited(seconds: float, fn: Callable, *args) -> Iterator[Page | int 
 
 def _run_limited(fn: Callable, *args):
     """`fn(*args)` in a child under the limits, or None if it failed, took too long or died."""
-    ctx = _mp()
-    receive, send = ctx.Pipe(duplex=False)
-    proc = ctx.Process(target=_child_call, args=(send, MEMORY_LIMIT, fn, args), daemon=True)
-    proc.start()
-    send.close()
+    proc, receive = _start(_child_call, (MEMORY_LIMIT, fn, args))
     try:
-        if not receive.poll(PAGE_SECONDS):
+        if not receive.poll(PAGE_SECONDS + STARTUP_SECONDS):
             return None
         item = receive.recv()
         return item[1] if isinstance(item, tuple) and item[0] == "ok" else None
