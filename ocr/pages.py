@@ -271,7 +271,14 @@ def _child_stream(conn, memory: int, fn: Callable, args: tuple) -> None:
     _limit(memory)
     try:
         for item in fn(*args):
-            conn.send(item)
+            if isinstance(item, Page) and item.image is not None:
+                # the pixels as raw bytes after the page: a pickle would copy a 26 MB page several times
+                image = np.ascontiguousarray(item.image)
+                item.image = None
+                conn.send(("page", item, image.shape, image.dtype.str))
+                conn.send_bytes(memoryview(image).cast("B"))
+            else:
+                conn.send(item)
         conn.send(None)
     except MemoryError:
         conn.send("decode_memory")
@@ -340,6 +347,12 @@ def _stream_limited(seconds: float, fn: Callable, *args) -> Iterator[Page | int 
             if isinstance(item, str):
                 yield _limit_message(item)
                 return
+            if isinstance(item, tuple):
+                _, page, shape, dtype = item
+                buf = bytearray(int(np.prod(shape)) * np.dtype(dtype).itemsize)
+                receive.recv_bytes_into(buf)
+                page.image = np.frombuffer(buf, dtype).reshape(shape)  # writable: it owns the bytearray
+                item = page
             yield item
     finally:
         if proc.is_alive():
