@@ -325,10 +325,22 @@ def _start(target: Callable, args: tuple):
     return proc, receive
 
 
+def _may_fork() -> bool:
+    """A daemonic process (a Dask worker under its nanny, by default) may not start children: there the
+    decoding runs in the worker itself, without the limits (set distributed.worker.daemon to false)."""
+    return not multiprocessing.current_process().daemon
+
+
 def _stream_limited(seconds: float, fn: Callable, *args) -> Iterator[Page | int | str]:
     """What `fn(*args)` yields in a child under the limits, each within `seconds` (the first, the page
     count, within STARTUP_SECONDS more: a busy machine may be slow to start the child); ends with a
     Japanese message (a str) if the child had to be stopped or died."""
+    if not _may_fork():
+        try:
+            yield from fn(*args)
+        except MemoryError:
+            yield _limit_message("decode_memory")
+        return
     proc, receive = _start(_child_stream, (MEMORY_LIMIT, fn, args))
     first = True
     try:
@@ -363,6 +375,11 @@ def _stream_limited(seconds: float, fn: Callable, *args) -> Iterator[Page | int 
 
 def _run_limited(fn: Callable, *args):
     """`fn(*args)` in a child under the limits, or None if it failed, took too long or died."""
+    if not _may_fork():
+        try:
+            return fn(*args)
+        except Exception:
+            return None
     proc, receive = _start(_child_call, (MEMORY_LIMIT, fn, args))
     try:
         if not receive.poll(PAGE_SECONDS + STARTUP_SECONDS):
