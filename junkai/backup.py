@@ -336,12 +336,18 @@ def _unpack(path: Path, keys: Keys, work: Path) -> dict:
                 if name in got:
                     raise JunkaiError(f"バックアップに同じ名前が二つあります: {name}")
                 dest = work / name
-                _private_dir(dest.parent)
                 h = hashlib.sha256()
-                with open(dest, "xb") as out:
-                    while chunk := src.read(CHUNK):
-                        h.update(chunk)
-                        out.write(chunk)
+                try:
+                    _private_dir(dest.parent)
+                    with open(dest, "xb") as out:
+                        while chunk := src.read(CHUNK):
+                            h.update(chunk)
+                            out.write(chunk)
+                except OSError as exc:
+                    if files.disk_error(exc, work.parent) is not exc:
+                        raise
+                    # a name that is also a folder's, and the like: not a backup junkai made
+                    raise JunkaiError(f"バックアップの {name} を展開できません: {exc.strerror or exc}")
                 got[name] = h.hexdigest()
 
     _decrypting(path, keys.identity, consume)

@@ -225,6 +225,16 @@ def test_restore_refuses_names_that_leave_the_data_folder(home, tmp_path, monkey
     assert r.exit_code == 2 and "不正な名前" in r.output, r.output
 
 
+def test_restore_refuses_a_file_where_a_folder_is_named(home, tmp_path, monkeypatch):
+    ident = tmp_path / "key"
+    keys = B.make_keys(tmp_path / "station", ident)
+    bk = forged(tmp_path, keys, {"scans": b"x", "scans/ab/cd.pdf": b"y"})
+    monkeypatch.setenv("JUNKAI_HOME", str(tmp_path / "data"))
+    r = run("restore", str(bk), "--identity", str(ident))
+    assert r.exit_code == 2 and "展開できません" in r.output and "Traceback" not in r.output, r.output
+    assert not (tmp_path / "data").exists()
+
+
 def test_restore_refuses_a_link_in_the_backup(home, tmp_path, monkeypatch):
     import pyrage
 
