@@ -284,6 +284,29 @@ def test_the_inbox_moves_a_link_into_quarantine_as_a_link(tmp_path):
     assert kind == "quarantine" and dest.is_symlink() and os.readlink(dest) == "/etc/passwd"
 
 
+def test_links_and_special_files_are_refused_without_being_opened(tmp_path):
+    """A link, a FIFO (opening it would wait for ever), a device, and a link to a folder of scans
+    (not entered): each is one failed page saying why; nothing is read through them."""
+    import stat as st
+
+    folder = tmp_path / "scans"
+    folder.mkdir()
+    H.link_to_secret(folder), H.fifo(folder)
+    os.mknod(folder / "zero.tif", st.S_IFCHR | 0o600, os.makedev(1, 5))  # /dev/zero: endless bytes
+    other = tmp_path / "elsewhere"
+    other.mkdir()
+    H.text_as_png(other)
+    (folder / "linked.png").symlink_to(other)
+    found = P.find_files([folder])
+    assert sorted(p.name for p in found) == ["linked.png", "passwd.png", "pipe.pdf", "zero.tif"]
+    t0 = time.perf_counter()
+    pages = {p.name: [(pg.reason, pg.error) for pg in P.iter_pages(p)] for p in found}
+    assert time.perf_counter() - t0 < 5
+    assert {n: [r for r, _ in v] for n, v in pages.items()} == {n: ["not_a_file"] for n in pages}
+    assert "デバイスファイル" in pages["zero.tif"][0][1] and "FIFO" in pages["pipe.pdf"][0][1]
+    assert P.page_count(folder / "pipe.pdf") == 1 and P.empty_pages(folder / "zero.tif") == []
+
+
 def test_the_page_cap_is_a_setting(tmp_path):
     from junkai import JunkaiError
 
