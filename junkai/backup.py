@@ -300,20 +300,22 @@ def _decrypting(path: Path, identity: str, consume: Callable[[io.BufferedReader]
 
     thread = threading.Thread(target=decrypt)
     thread.start()
+    broken: BaseException | None = None
     try:
-        with os.fdopen(rfd, "rb") as pipe:
+        with os.fdopen(rfd, "rb") as pipe:  # closed before the join: a decryptor still writing gets a broken pipe
             try:
                 consume(pipe)
+                while pipe.read(CHUNK):  # the tar's padding: the whole file is decrypted, so all of it is checked
+                    pass
             except (tarfile.TarError, EOFError) as exc:
-                if not failure:
-                    thread.join()
-                if not failure:
-                    raise JunkaiError(f"バックアップの中身が壊れています: {exc}")
+                broken = exc
     finally:
         thread.join()
-    if failure:
+    if failure:  # the decryptor's reason comes first: a wrong key or a changed byte also breaks the tar
         raise JunkaiError("バックアップを復号できません (鍵が違うか、ファイルが壊れているか書き換えられています): "
                           f"{failure[0]}")
+    if broken is not None:
+        raise JunkaiError(f"バックアップの中身が壊れています: {broken}")
 
 
 def _unpack(path: Path, keys: Keys, work: Path) -> dict:
