@@ -32,13 +32,13 @@ def _now() -> datetime:
 def set_passphrase(ctx: Context, name: str, secret: str) -> None:
     """Set `name`'s passphrase: one's own, or, for an administrator, anyone's (a reset). Audited."""
     name = name.strip()
+    reset = name != ctx.operator
+    if reset:
+        allow(ctx, "users")  # refused (audited) unless an administrator
     if len(secret) < MIN_LENGTH:
         raise JunkaiError(f"合言葉は {MIN_LENGTH} 文字以上にしてください")
     if secret != secret.strip():
         raise JunkaiError("合言葉の前後に空白を入れないでください")
-    reset = name != ctx.operator
-    if reset:
-        allow(ctx, "users")  # refused (audited) unless an administrator
     with ctx.store.transaction():
         if not ctx.store.users(name, active_only=True):
             raise JunkaiError(f"有効な利用者ではありません: {name} (管理者が junkai user add で登録します)")
