@@ -258,3 +258,18 @@ def test_user_passwd_asks_twice_and_an_admin_may_reset(home, monkeypatch):
     store.close()
     assert rows == [("地域課長 佐藤", "地域課長 佐藤", {"reset": False}), ("管理者 山田", "地域課長 佐藤", {"reset": True})]
     assert all(h.startswith("$argon2id$") and "合言葉" not in h for h in hashes)
+
+
+def test_allowed_hosts_are_a_checked_setting(tmp_path):
+    from junkai import JunkaiError
+
+    path = tmp_path / "junkai.toml"
+    path.write_text('[review]\nallowed_hosts = ["Junkai.S01.lan"]\n', encoding="utf-8")
+    env = {"JUNKAI_CONFIG": str(path), "JUNKAI_HOME": str(tmp_path)}
+    assert settings_mod.load(env).review_hosts == ("junkai.s01.lan",)
+    assert settings_mod.load({"JUNKAI_HOME": str(tmp_path), "JUNKAI_CONFIG": str(Path(__file__).resolve().parent.parent / "junkai.toml")}
+                             ).review_hosts == ()
+    for bad in ('"junkai.s01.lan"', '["*"]', '["http://x/"]'):
+        path.write_text(f"[review]\nallowed_hosts = {bad}\n", encoding="utf-8")
+        with pytest.raises(JunkaiError, match="review.allowed_hosts"):
+            settings_mod.load(env)
