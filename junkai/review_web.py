@@ -246,13 +246,15 @@ def create_app(store: Store, home: Path, scope: tuple[str, str] | None = None,
             L.login(started, name, str(form.get("secret", "")))
         except L.LoginFailed as exc:
             return login_page(str(exc), name, 401)
-        old = request.cookies.get(SESSION_COOKIE)
-        sessions.pop(old or "", None)
+        now = time.monotonic()
+        for t in [t for t, s in sessions.items() if not s.alive(now)] + [request.cookies.get(SESSION_COOKIE, "")]:
+            sessions.pop(t, None)
         token = secrets.token_urlsafe(32)  # a new one at each login, never one the browser brought
         sessions[token] = Session(name)
         response = RedirectResponse("/", 303)
+        # Secure when a TLS reverse proxy says so (uvicorn believes it from 127.0.0.1 only)
         response.set_cookie(SESSION_COOKIE, token, max_age=SESSION_HOURS * 3600, path="/", httponly=True,
-                            samesite="strict")
+                            samesite="strict", secure=request.url.scheme == "https")
         response.delete_cookie(LOGIN_COOKIE, path="/")
         return response
 

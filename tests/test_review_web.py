@@ -149,6 +149,18 @@ def test_the_session_cookie_is_httponly_strict_and_new_at_each_login(site):
     assert c.cookies["junkai_session"] != "chosen-by-an-attacker"
 
 
+def test_a_session_ends_after_half_an_hour_idle(site, monkeypatch):
+    import junkai.review_web as web
+
+    store, items, _ = site
+    c = client(site)
+    login(c, "地域課長 佐藤")
+    assert c.get(f"/item/{items['s01']}").status_code == 200
+    later = web.time.monotonic() + web.IDLE_MINUTES * 60 + 1
+    monkeypatch.setattr(web, "time", __import__("types").SimpleNamespace(monotonic=lambda: later))  # the page's clock
+    assert c.get(f"/item/{items['s01']}").headers["location"] == "/login"
+
+
 def test_another_host_name_is_refused_and_every_response_has_the_headers(site, tmp_path):
     store, items, home = site
     c = client(site)

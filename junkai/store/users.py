@@ -65,7 +65,7 @@ class Users:
     def login_failed(self, name: str, lock_after: int, locked_until: datetime) -> int:
         """Count one more failed attempt for a name (atomically); after `lock_after` in a row, lock it
         until `locked_until`. Returns the count."""
-        grants = user_account.c.name == name
+        grants = sa.and_(user_account.c.name == name, user_account.c.disabled_at.is_(None))
         self.conn.execute(user_account.update().where(grants).values(failed_logins=user_account.c.failed_logins + 1))
         count = self.conn.execute(sa.select(sa.func.max(user_account.c.failed_logins)).where(grants)).scalar() or 0
         if count >= lock_after:
@@ -73,5 +73,6 @@ class Users:
         return count
 
     def login_succeeded(self, name: str) -> None:
-        self.conn.execute(user_account.update().where(user_account.c.name == name)
+        self.conn.execute(user_account.update().where(user_account.c.name == name,
+                                                      user_account.c.disabled_at.is_(None))
                           .values(failed_logins=0, locked_until=None))
