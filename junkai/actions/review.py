@@ -28,6 +28,13 @@ def may_review_queue(ctx: Context, scope: Scope = None) -> None:
     allow(ctx, "review", scope)
 
 
+def queue(ctx: Context, scope: Scope = None) -> None:
+    """The queue's own page was shown (no item: its counts only); refused or audited as a page view."""
+    allow(ctx, "review", scope)
+    with ctx.store.transaction():
+        ctx.store.audit(ctx.operator, "review.page", "review_item", None, scope=scope_text(scope))
+
+
 def may_review(ctx: Context, item_id: int) -> None:
     """Refused (audited) unless the operator may review this item."""
     with ctx.store.transaction():
@@ -66,10 +73,11 @@ def decide(ctx: Context, item_id: int, action: str, value: Any = None, reason: s
 
 def crop(ctx: Context, item_id: int) -> Path | None:
     """The image of an item's field, if it lies inside the data folder and the operator may review
-    the item (a part of showing it: not audited again)."""
+    the item. Audited: an image of a resident's handwriting is personal data of its own."""
     may_review(ctx, item_id)
     with ctx.store.transaction():
         item = ctx.store.review_item(item_id)
+        ctx.store.audit(ctx.operator, "review.crop", "review_item", str(item_id))
     path = Path(item["crop"] or "").resolve()
     home = ctx.settings.home.resolve()
     if not item["crop"] or home not in path.parents or not path.is_file():

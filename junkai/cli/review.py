@@ -112,7 +112,8 @@ def review_serve(
 ):
     """確認作業の画面をブラウザで開けるようにする (http://127.0.0.1:8765/)。Enter で採用、Esc で飛ばす。
 
-    範囲を指定すると、その範囲の項目だけを順に示す (複数の警察署を持つストアでは警察署ごとに)。
+    画面では利用者名と合言葉 (junkai user passwd で設定) でログインし、その利用者の範囲の項目だけを扱う。
+    範囲を指定すると、その範囲の項目だけを順に示す (指定しなければ、ログインした利用者の警察署の項目)。
 
     例: junkai review serve --port 8765
         junkai review serve --station S01
@@ -125,6 +126,7 @@ def review_serve(
     with context() as ctx:
         A.may_review_queue(ctx, where)
         text = f"、範囲: {scope_text(where)}" if where else ""
-        out.print(f"確認画面: http://127.0.0.1:{port}/  (操作者: {ctx.operator}{text}、終了は Ctrl-C)")
-        uvicorn.run(create_app(ctx.store, ctx.operator, ctx.settings.home, where), host="127.0.0.1", port=port,
-                    log_level="warning")
+        out.print(f"確認画面: http://127.0.0.1:{port}/  (起動した操作者: {ctx.operator}{text}、"
+                  "画面では各自の利用者名と合言葉でログイン、終了は Ctrl-C)")
+        uvicorn.run(create_app(ctx.store, ctx.settings.home, where, ctx.settings.review_hosts), host="127.0.0.1",
+                    port=port, log_level="warning")
