@@ -26,12 +26,15 @@ def ingest(ctx: Context, paths: list[Path], today: date | None = None, read_map:
     """Ingest scan files or folders: receive, read, validate, reconcile and record each page in its own
     transaction; then one "ingest" audit row with the run's counts. Returns the run (its summary and
     an outcome per file). `station`: the scans are that station's (its inbox), so that its custodian
-    may ingest them in a store of several stations."""
+    may ingest them in a store of several stations; a page of another station's card is refused."""
     from junkai import ingest as I
 
     may_run(ctx, station)
+    if station:
+        with ctx.store.transaction():
+            ctx.store.place("station", station)  # refuses an unknown station
     run = I.run(ctx.store, ctx.settings, paths, ctx.operator, today or date.today(), read_map=read_map,
-                on_page=on_page)
+                on_page=on_page, station=station)
     with ctx.store.transaction():
         ctx.store.audit(ctx.operator, "ingest", "scan_file", None, **{k: v for k, v in run.summary.as_dict().items()
                                                                       if k not in ("failures", "notes")})
