@@ -200,21 +200,27 @@ def create_app(store: Store, home: Path, scope: tuple[str, str] | None = None,
             if action == "skip":
                 review.may_review(ctx(s), item_id)
                 return after(s, item_id)
+            if action == "correct" and form.get("confirmed") != form.get("value"):
+                # which premises a card is: its address shown before a premises other than the one shown is taken
+                chosen = review.choose(ctx(s), item_id, form.get("value"))
+                if chosen is not None and chosen["guess"] != chosen["chosen"]:
+                    return page(s, chosen, f"各戸 {chosen['chosen']} ({chosen['chosen_address']}) のカードとして"
+                                "採用します。よければもう一度 Enter を押してください", form.get("value"))
             review.decide(ctx(s), item_id, action, value=form.get("value"), reason=form.get("reason"),
                           complaint=form.get("complaint") == "on")
         except access.Refused as exc:
             return page(s, None, str(exc), status=403)
         except JunkaiError as exc:
             try:
-                return page(s, _item(item_id), str(exc), form.get("value"), 422)
+                return page(s, _item(s, item_id), str(exc), form.get("value"), 422)
             except JunkaiError:
                 return not_found()
         return after(s, item_id)
 
-    def _item(item_id: int) -> dict:
+    def _item(s: Session, item_id: int) -> dict:
         """The item again beside a decision that failed (its operator may review it: just checked)."""
         with store.transaction():
-            return review.with_address(store, store.review_item(item_id))
+            return review.offered(ctx(s), review.with_address(store, store.review_item(item_id)))
 
     async def crop(request: Request) -> Response:
         # only images inside the data folder are served, and only to whom the item is

@@ -20,6 +20,20 @@ def _shown(v) -> str:
     return "(空欄)" if v in (None, "", []) else show(v)
 
 
+def _candidates(i: dict) -> str:
+    """An identity item's candidates (those within the operator's scope), one premises each."""
+    if i["kind"] != "premises" or not isinstance(i["candidates"], list):
+        return _shown(i["candidates"])
+    return " / ".join(f"各戸 {c['premises_id']} {c.get('address', '')} {c.get('names', '')} (一致 {c.get('score', '-')})"
+                      for c in i["candidates"]) or "(範囲内の候補なし)"
+
+
+def _answered(item_id: int, item: dict, taken: str) -> str:
+    if item.get("chosen"):
+        return f"項目 {item_id}: 各戸 {item['chosen']} ({item['chosen_address']}) のカードとして{taken}しました"
+    return f"項目 {item_id} を {_shown(item['value'])} として{taken}しました"
+
+
 @command(review_app, "list")
 def review_list(
     as_json: Annotated[bool, typer.Option("--json", help="JSON で出力する")] = False,
@@ -57,12 +71,15 @@ def review_show(item_id: Annotated[int, typer.Argument(help="項目の番号")])
     """
     with context() as ctx:
         i = A.show(ctx, item_id)
-    for label, value in [("番号", i["id"]), ("状態", i["status"]), ("各戸", i["premises_id"] or "-"),
-                         ("項目", f"{i['label']} ({i['field']})"), ("読み取り", _shown(i["guess"])),
-                         ("確信度", i["confidence"]), ("カードの値", _shown(i["printed"])),
-                         ("理由", " / ".join(r["message"] for r in i["rules"]) or "確信度が低い"),
-                         ("候補", _shown(i["candidates"])), ("画像", i["crop"] or "-"), ("読み取り元", i["page_id"]),
-                         ("判断", f"{_shown(i['value'])} ({i['decided_by']}、{i['decided_at']})" if i["decided_by"] else "-")]:
+    rows = [("番号", i["id"]), ("状態", i["status"]), ("各戸", i["premises_id"] or "-"),
+            ("項目", f"{i['label']} ({i['field']})"), ("読み取り", _shown(i["guess"])),
+            ("確信度", i["confidence"]), ("カードの値", _shown(i["printed"])),
+            ("理由", " / ".join(r["message"] for r in i["rules"]) or "確信度が低い"),
+            ("候補", _candidates(i)), ("画像", i["crop"] or "-"), ("読み取り元", i["page_id"]),
+            ("判断", f"{_shown(i['value'])} ({i['decided_by']}、{i['decided_at']})" if i["decided_by"] else "-")]
+    if i.get("chosen_address"):  # the premises read for an identity item, by its address
+        rows.append(("読み取りの各戸", f"各戸 {i['chosen']} {i['chosen_address']}"))
+    for label, value in rows:
         out.print(f"{label}: {value}", highlight=False)
 
 
@@ -75,7 +92,8 @@ def review_accept(item_id: Annotated[int, typer.Argument(help="項目の番号")
     """
     with context() as ctx:
         item = A.decide(ctx, item_id, "accept", complaint=complaint)
-    out.print(f"項目 {item_id} を採用しました: {_shown(item['value'])}")
+    out.print(_answered(item_id, item, "採用") if item.get("chosen") else f"項目 {item_id} を採用しました: {_shown(item['value'])}",
+              highlight=False)
 
 
 @command(review_app, "correct")
@@ -88,7 +106,7 @@ def review_correct(item_id: Annotated[int, typer.Argument(help="項目の番号"
     """
     with context() as ctx:
         item = A.decide(ctx, item_id, "correct", value=value, complaint=complaint)
-    out.print(f"項目 {item_id} を {_shown(item['value'])} として採用しました")
+    out.print(_answered(item_id, item, "採用"), highlight=False)
 
 
 @command(review_app, "reject")
