@@ -58,7 +58,7 @@ def two(tmp_path_factory):
     files = {}
     for name, args in (("S01", dict(premises_ids=[by_station["S01"][0]])),
                        ("S02", dict(premises_ids=[by_station["S02"][0]])),
-                       ("blank", dict(beat=beat_1, blank=1))):
+                       ("blank", dict(beat=beat_1, blank=1)), ("blank2", dict(beat=beat_1, blank=1))):
         _, pdf, _ = printing.print_cards(store, root / "print", key, operator="試験", **args)
         files[name] = _scan(pdf, scans / f"{name}.png")
     yield dict(root=root, home=home, store=store, files=files, s01=by_station["S01"], s02=by_station["S02"])
@@ -114,18 +114,26 @@ def test_a_card_signed_with_the_stores_key_still_reads_in_its_own_stations_batch
     assert two["s01"][0] in pages
 
 
-def test_a_custodian_may_answer_only_a_premises_of_their_station_and_sees_its_address(two, monkeypatch):
-    store, home = two["store"], two["home"]
-    run = batches.ingest(_ctx(two, CUSTODIAN_1), [two["files"]["blank"]], TODAY, station="S01")
+def _identity_item(two, scan: str, ours: int, theirs: int) -> dict:
+    """The identity item of a blank card of S01 read in S01's batch, with candidates of both stations,
+    as a match by postal code across the store could give."""
+    store = two["store"]
+    run = batches.ingest(_ctx(two, CUSTODIAN_1), [two["files"][scan]], TODAY, station="S01")
     assert run.summary.states.get("waiting") == 1, run.summary
-    ours, theirs = two["s01"][1], two["s02"][1]
     with store.transaction():
-        item = next(i for i in store.review_items(("pending",)) if i["topic"] == "identity")
-        # candidates of both stations, as a match by postal code across the store could give
+        item = max((i for i in store.review_items(("pending",)) if i["topic"] == "identity"), key=lambda i: i["id"])
         store.conn.execute(review_item.update().where(review_item.c.id == item["id"]).values(
             candidates=sa.literal(
                 f'[{{"premises_id": {theirs}, "address": "二署の住所", "names": "", "score": 90.0}},'
                 f' {{"premises_id": {ours}, "address": "一署の住所", "names": "", "score": 80.0}}]')))
+    return item
+
+
+def test_a_custodian_may_answer_only_a_premises_of_their_station_and_sees_its_address(two, monkeypatch):
+    store, home = two["store"], two["home"]
+    ours, theirs = two["s01"][1], two["s02"][1]
+    item = _identity_item(two, "blank", ours, theirs)
+    with store.transaction():
         ours_address = store.premises(ours)["town"]
     events_before = _events(store, theirs)
     monkeypatch.setenv("JUNKAI_HOME", str(home))
@@ -152,3 +160,66 @@ def test_a_custodian_may_answer_only_a_premises_of_their_station_and_sees_its_ad
     assert f"各戸 {ours}" in r.output and ours_address in r.output
     with store.transaction():
         assert store.review_item(item["id"])["status"] == "corrected"
+
+
+def test_the_review_page_offers_and_takes_only_premises_of_the_operators_station(two, tmp_path):
+    import socket
+    import threading
+    import time
+
+    import uvicorn
+    from playwright.sync_api import sync_playwright
+
+    from junkai.review_web import create_app
+
+    store, home = two["store"], two["home"]
+    ours, theirs = two["s01"][2], two["s02"][2]
+    item = _identity_item(two, "blank2", ours, theirs)
+    with store.transaction():
+        ours_town = store.premises(ours)["town"]
+    events_before = _events(store, theirs)
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    srv = uvicorn.Server(uvicorn.Config(create_app(store, CUSTODIAN_1, home, ("station", "S01")), host="127.0.0.1",
+                                        port=port, log_level="warning"))
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    for _ in range(100):
+        if srv.started:
+            break
+        time.sleep(0.05)
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=[
+                "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                "--disable-sync", "--no-first-run"])
+            page = browser.new_page()
+
+            def answer(value: str | None) -> None:
+                if value is not None:
+                    page.fill("#value", value)
+                with page.expect_navigation():
+                    page.keyboard.press("Enter")
+
+            page.goto(f"http://127.0.0.1:{port}/item/{item['id']}")
+            offered = page.inner_text("#candidates")
+            assert f"各戸 {ours} " in offered and f"各戸 {theirs} " not in offered and "二署の住所" not in offered
+            # a premises of S02: refused
+            answer(str(theirs))
+            assert "範囲外" in page.inner_text("#error")
+            # a premises of S01: its address first, then taken on a second Enter
+            page.goto(f"http://127.0.0.1:{port}/item/{item['id']}")
+            answer(str(ours))
+            assert ours_town in page.inner_text("#chosen") and ours_town in page.inner_text("#error")
+            with store.transaction():
+                assert store.review_item(item["id"])["status"] == "pending"
+            answer(None)
+            browser.close()
+    finally:
+        srv.should_exit = True
+        thread.join(5)
+    with store.transaction():
+        decided = store.review_item(item["id"])
+    assert (decided["status"], decided["value"]) == ("corrected", ours)
+    assert _events(store, theirs) == events_before
