@@ -154,10 +154,14 @@ def test_a_custodian_may_answer_only_a_premises_of_their_station_and_sees_its_ad
         refused = [e for e in store.audit_events(who=CUSTODIAN_1, what="refused") if e["target_id"] == str(theirs)]
     assert len(refused) == 1 and _events(store, theirs) == events_before
 
-    # an S01 premises is taken, and the answer says which premises that is, by its address
-    r = runner.invoke(app, ["review", "correct", str(item["id"]), str(ours)])
+    # an S01 premises: its address is shown before it is taken, and taken only when the person says so
+    r = runner.invoke(app, ["review", "correct", str(item["id"]), str(ours)], input="n\n")
+    assert r.exit_code == 2 and ours_address in r.output.split("採用しますか")[0], r.output
+    with store.transaction():
+        assert store.review_item(item["id"])["status"] == "pending"
+    r = runner.invoke(app, ["review", "correct", str(item["id"]), str(ours)], input="y\n")
     assert r.exit_code == 0, r.output
-    assert f"各戸 {ours}" in r.output and ours_address in r.output
+    assert f"各戸 {ours} (" in r.output.split("採用しますか")[1] and ours_address in r.output.split("採用しますか")[1]
     with store.transaction():
         assert store.review_item(item["id"])["status"] == "corrected"
 

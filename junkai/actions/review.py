@@ -91,14 +91,14 @@ def offered(ctx: Context, item: dict) -> dict:
     return item
 
 
-def choose(ctx: Context, item_id: int, value: Any) -> dict | None:
-    """For an answer to an identity item naming a premises: the item with that premises and its address,
-    to show before it is applied; refused (audited) when the premises is outside the operator's scope.
-    None for any other answer."""
+def choose(ctx: Context, item_id: int, value: Any = None, accept: bool = False) -> dict | None:
+    """For an answer to an identity item naming a premises (`value`, or the guess when `accept`): the item
+    with that premises and its address, to show before it is applied; refused (audited) when the premises
+    is outside the operator's scope. None for any other answer."""
     may_review(ctx, item_id)
     with ctx.store.transaction():
         item = ctx.store.review_item(item_id)
-    pid = chosen_premises(item, value)
+    pid = chosen_premises(item, item["guess"] if accept else value)
     if pid is None:
         return None
     allow(ctx, "review", ("premises", pid))
@@ -114,9 +114,7 @@ def decide(ctx: Context, item_id: int, action: str, value: Any = None, reason: s
 
     chosen = None
     if action != "reject":
-        with ctx.store.transaction():
-            item = ctx.store.review_item(item_id)
-        chosen = choose(ctx, item_id, item["guess"] if action == "accept" else value)
+        chosen = choose(ctx, item_id, value, accept=action == "accept")
     else:
         may_review(ctx, item_id)
     decided = run(ctx.store, item_id, action, ctx.operator, value=value, reason=reason, complaint=complaint)

@@ -8,12 +8,14 @@ from typing import Annotated, Optional
 import typer
 from rich.table import Table
 
+from junkai import JunkaiError
 from junkai.actions import review as A
 from junkai.cli import command, context, group, out, plain, scope, show
 from junkai.store import scope_text
 
 review_app = group("review", "確認待ちの値 (読み取りに自信がない、または検証に通らなかった値)")
 COMPLAINT = typer.Option("--complaint", help="要望・意見が警察活動への苦情であるとき (本部へ報告、第4-5)")
+YES = typer.Option("--yes", "-y", help="各戸の確認で、答えた各戸の住所を示したあと尋ねずに採用する")
 
 
 def _shown(v) -> str:
@@ -28,10 +30,26 @@ def _candidates(i: dict) -> str:
                       for c in i["candidates"]) or "(範囲内の候補なし)"
 
 
-def _answered(item_id: int, item: dict, taken: str) -> str:
+def _confirmed(ctx, item_id: int, value: str | None, yes: bool) -> None:
+    """Which premises a card is: the premises answered shown by its address, and taken only once the
+    person says so (or --yes), so that a mistyped id is seen before it writes onto another's card."""
+    chosen = A.choose(ctx, item_id, value, accept=value is None)
+    if chosen is None:
+        return
+    out.print(f"各戸 {chosen['chosen']}: {chosen['chosen_address']}", highlight=False)
+    try:
+        if yes or typer.confirm("この各戸のカードとして採用しますか", default=False):
+            return
+    except typer.Abort:
+        pass
+    raise JunkaiError("採用しませんでした (各戸 ID を確かめてください)")
+
+
+def _answered(item_id: int, item: dict) -> str:
+    """What was taken; for which premises a card is, that premises with its address."""
     if item.get("chosen"):
-        return f"項目 {item_id}: 各戸 {item['chosen']} ({item['chosen_address']}) のカードとして{taken}しました"
-    return f"項目 {item_id} を {_shown(item['value'])} として{taken}しました"
+        return f"項目 {item_id}: 各戸 {item['chosen']} ({item['chosen_address']}) のカードとして採用しました"
+    return f"項目 {item_id} を {_shown(item['value'])} として採用しました"
 
 
 @command(review_app, "list")
@@ -85,28 +103,35 @@ def review_show(item_id: Annotated[int, typer.Argument(help="項目の番号")])
 
 @command(review_app, "accept")
 def review_accept(item_id: Annotated[int, typer.Argument(help="項目の番号")],
-                  complaint: Annotated[bool, COMPLAINT] = False):
+                  complaint: Annotated[bool, COMPLAINT] = False, yes: Annotated[bool, YES] = False):
     """読み取った値をそのまま採用する (検証に通る場合のみ)。カードにすぐ反映される。
+
+    各戸の確認では、その各戸の住所を示して採用してよいかを尋ねる (--yes で尋ねない)。
 
     例: junkai review accept 12
     """
     with context() as ctx:
+        _confirmed(ctx, item_id, None, yes)
         item = A.decide(ctx, item_id, "accept", complaint=complaint)
-    out.print(_answered(item_id, item, "採用") if item.get("chosen") else f"項目 {item_id} を採用しました: {_shown(item['value'])}",
-              highlight=False)
+    shown = _answered(item_id, item) if item.get("chosen") else f"項目 {item_id} を採用しました: {_shown(item['value'])}"
+    out.print(shown, highlight=False)
 
 
 @command(review_app, "correct")
 def review_correct(item_id: Annotated[int, typer.Argument(help="項目の番号")],
                    value: Annotated[str, typer.Argument(help="正しい値 (各戸の確認では各戸 ID、新しい各戸なら new)")],
-                   complaint: Annotated[bool, COMPLAINT] = False):
+                   complaint: Annotated[bool, COMPLAINT] = False, yes: Annotated[bool, YES] = False):
     """正しい値に直して採用する。直した値も検証する。カードにすぐ反映される。
 
+    各戸の確認では、答えた各戸の住所を示して採用してよいかを尋ねる (--yes で尋ねない)。
+
     例: junkai review correct 12 090-1234-5678
+        junkai review correct 13 117 --yes
     """
     with context() as ctx:
+        _confirmed(ctx, item_id, value, yes)
         item = A.decide(ctx, item_id, "correct", value=value, complaint=complaint)
-    out.print(_answered(item_id, item, "採用"), highlight=False)
+    out.print(_answered(item_id, item), highlight=False)
 
 
 @command(review_app, "reject")
