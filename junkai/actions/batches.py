@@ -17,8 +17,12 @@ from junkai.actions import Context, allow
 
 
 def may_run(ctx: Context, station: str | None = None) -> None:
-    """Refused (audited) unless the operator may run batches on the station (or the whole store)."""
+    """Refused (audited) unless the operator may run batches on the station (or the whole store); an
+    unknown station is refused."""
     allow(ctx, "batch", ("station", station) if station else None)
+    if station:
+        with ctx.store.transaction():
+            ctx.store.place("station", station)
 
 
 def ingest(ctx: Context, paths: list[Path], today: date | None = None, read_map: Callable | None = None,
@@ -30,9 +34,6 @@ def ingest(ctx: Context, paths: list[Path], today: date | None = None, read_map:
     from junkai import ingest as I
 
     may_run(ctx, station)
-    if station:
-        with ctx.store.transaction():
-            ctx.store.place("station", station)  # refuses an unknown station
     run = I.run(ctx.store, ctx.settings, paths, ctx.operator, today or date.today(), read_map=read_map,
                 on_page=on_page, station=station)
     with ctx.store.transaction():
