@@ -174,19 +174,21 @@ def test_the_review_page_offers_and_takes_only_premises_of_the_operators_station
     import uvicorn
     from playwright.sync_api import sync_playwright
 
+    from junkai.actions import login
     from junkai.review_web import create_app
 
     store, home = two["store"], two["home"]
     ours, theirs = two["s01"][2], two["s02"][2]
     item = _identity_item(two, "blank2", ours, theirs)
+    secret = "一署の確認作業の合言葉"
+    login.set_passphrase(_ctx(two, CUSTODIAN_1), CUSTODIAN_1, secret)
     with store.transaction():
         ours_town = store.premises(ours)["town"]
     events_before = _events(store, theirs)
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    srv = uvicorn.Server(uvicorn.Config(create_app(store, CUSTODIAN_1, home, ("station", "S01")), host="127.0.0.1",
-                                        port=port, log_level="warning"))
+    srv = uvicorn.Server(uvicorn.Config(create_app(store, home), host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=srv.run, daemon=True)
     thread.start()
     for _ in range(100):
@@ -206,6 +208,11 @@ def test_the_review_page_offers_and_takes_only_premises_of_the_operators_station
                 with page.expect_navigation():
                     page.keyboard.press("Enter")
 
+            page.goto(f"http://127.0.0.1:{port}/login")
+            page.fill("#name", CUSTODIAN_1)
+            page.fill("#secret", secret)
+            with page.expect_navigation():
+                page.keyboard.press("Enter")
             page.goto(f"http://127.0.0.1:{port}/item/{item['id']}")
             offered = page.inner_text("#candidates")
             assert f"各戸 {ours} " in offered and f"各戸 {theirs} " not in offered and "二署の住所" not in offered
