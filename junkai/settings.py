@@ -21,7 +21,7 @@ from junkai import JunkaiError
 # OCR confidence needed per form field kind for a value to pass on its own (junkai.toml [ocr.thresholds]),
 # as calibrated by the OCR benchmark on the default engine (both): handwriting waits for a person
 # (1.01: never). An engine without thresholds of its own starts from these.
-DEFAULT_THRESHOLDS = {"checkbox": 0.8, "digits": 0.8, "date": 0.8, "text": 1.01, "kana": 1.01, "free": 1.01}
+DEFAULT_THRESHOLDS = {"checkbox": 0.8, "digits": 1.01, "date": 1.01, "text": 1.01, "kana": 1.01, "free": 1.01}
 DEFAULT_ENGINE = "both"
 
 
