@@ -92,8 +92,8 @@ def ingest(paths: list[str], operator: str = "junkai", as_of: date | None = None
 
 
 def run(paths: list[Path], operator: str, s: settings_mod.Settings | None = None, as_of: date | None = None,
-        runner=None) -> dict:
+        runner=None, station: str | None = None) -> dict:
     """Run the flow now, with the task runner of the settings (or the one given)."""
     s = s or settings_mod.load()
     return ingest.with_options(task_runner=runner or task_runner(s))(
-        paths=[str(p) for p in paths], operator=operator, as_of=as_of)
+        paths=[str(p) for p in paths], operator=operator, as_of=as_of, station=station)

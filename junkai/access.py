@@ -145,6 +145,20 @@ def check(store, operator: str, action: str, targets: Iterable[Target] = (None,)
     raise Refused(f"{operator} は {_target_text(target)} の{label}を行えません: {why}")
 
 
+def covers(store, operator: str, action: str, target: Target, today: date | None = None) -> bool:
+    """Whether `check` would allow the action on the target, recording nothing (inside the caller's
+    transaction): to offer only what the operator may choose. The choice itself is still checked."""
+    if not store.has_users():
+        return True
+    _, roles = ACTIONS[action]
+    able = [g for g in store.users(operator) if g["disabled_at"] is None and g["role"] in roles]
+    memo: dict = {}
+    try:
+        return any(_covers(store, g, target, today or date.today(), memo) for g in able)
+    except JunkaiError:  # a target no longer in the store
+        return False
+
+
 def new_grant_check(role: str, station: str | None, post: str | None, officer: str | None) -> None:
     """A grant names exactly the scope its role needs: --station, --post, --officer or none."""
     if role not in ROLES:

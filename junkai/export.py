@@ -45,11 +45,38 @@ def frame(store: Store, what: str, scope: tuple[str, str] | None = None) -> pd.D
 def write_export(store: Store, what: str, fmt: str, path: Path, scope: tuple[str, str] | None = None) -> int:
     df = frame(store, what, scope)
     if fmt == "csv":
-        write_text(path, marked_csv(df.to_csv(index=False)), bom=True)
+        write_text(path, marked_csv(csv_text(df)), bom=True)
     else:
         records = [{k: _plain(v) for k, v in row.items()} for row in df.to_dict("records")]
         write_text(path, marked_json(what, records), bom=False)
     return len(df)
+
+
+# What makes a spreadsheet take a cell for a formula (OWASP, CSV injection): =HYPERLINK(...) in an
+# opinion would run when the file is opened.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def defused(value):
+    """A text cell that a spreadsheet would run, as plain text: a single quote before it (OWASP's rule).
+    A phone written +81... or a text -3 gets the quote too; numbers of numeric columns stay numbers."""
+    if not isinstance(value, str):
+        return value
+    if value.startswith(FORMULA_START):
+        value = "'" + value
+    # a lone CR is not quoted by the CSV writer (its line end is LF) yet ends the row in a spreadsheet,
+    # so that what follows it would begin a cell of its own: a line break inside a cell is written LF
+    return value.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def csv_text(df: pd.DataFrame) -> str:
+    """The table as CSV text, every text cell and heading defused: every CSV junkai writes goes through here."""
+    safe = df.copy()
+    for col in safe.columns:
+        if not pd.api.types.is_numeric_dtype(safe[col]) and not pd.api.types.is_datetime64_any_dtype(safe[col]):
+            safe[col] = safe[col].map(defused)
+    safe.columns = [defused(str(c)) for c in safe.columns]
+    return safe.to_csv(index=False)
 
 
 def marked_csv(text: str, notes: list[str] = ()) -> str:

@@ -17,6 +17,11 @@ two ingests at once record each page and apply each sheet once.
 Workers get a page's path and the station key, never the store: a reading carries
 the identity candidates it found (a verified QR, else the ids the printed one may
 be), and the recording step resolves them against the store.
+
+A station's batch (its inbox, `junkai ingest --station`) takes only that station's cards: a
+page whose card belongs to another station (the beat signed in its QR or recorded for its
+printed id, or the premises it was matched to) is refused, audited and not recorded, so that
+the right station's batch can still take it.
 """
 
 from __future__ import annotations
@@ -30,7 +35,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence
 
-from junkai import files
+from junkai import JunkaiError, files
 from junkai.files import sha256_of
 from junkai.inbox import FileOutcome
 from junkai.readings import PageReading
@@ -54,6 +59,7 @@ class Summary:
     review: int = 0
     conflicts: int = 0
     matched: int = 0
+    other_station: int = 0  # pages of another station's cards, refused by a station's batch
     failures: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
@@ -94,6 +100,15 @@ class Run:
     def not_recorded(self, outcome: FileOutcome, page: int, what: str, exc: BaseException) -> None:
         outcome.failures.append(f"{page} 頁: {what} ({type(exc).__name__}: {exc})")
         self.summary.failures.append(f"{outcome.name} {outcome.failures[-1]}")
+
+    def refused(self, outcome: FileOutcome, page: int, exc: OtherStation) -> None:
+        outcome.failures.append(f"{page} 頁: {exc}")
+        self.summary.failures.append(f"{outcome.name} {outcome.failures[-1]}")
+        self.summary.other_station += 1
+
+
+class OtherStation(JunkaiError):
+    """A page of another station's card in a station's batch."""
 
 
 # --- files ----------------------------------------------------------------------------------
@@ -263,32 +278,66 @@ def record_empty(store: Store, sha: str, kept: Path, source: str, indexes: list[
 
 
 def record(store: Store, sha: str, reading: PageReading, operator: str, thresholds: dict,
-           today: date) -> tuple[PageReading, Outcome]:
+           today: date, station: str | None = None) -> tuple[PageReading, Outcome]:
     """Identify, validate and reconcile one read page and record it with all its effects, in one
     transaction; returns the reading as recorded (its identity resolved) and what it did.
 
     Exactly once: a page found recorded (by an earlier try, or by a concurrent ingest) is not
     recorded again. Two ingests may claim the same printed card's sheet at the same moment; the
-    store's unique index lets one win, and the other tries again and finds a duplicate."""
-    return retrying(lambda: _record(store, sha, reading, operator, thresholds, today))
+    store's unique index lets one win, and the other tries again and finds a duplicate.
+
+    `station`: the batch is that station's; a page of another station's card raises OtherStation,
+    with nothing recorded and the refusal audited."""
+    return retrying(lambda: _record(store, sha, reading, operator, thresholds, today, station))
+
+
+def stations_of_page(store: Store, reading: PageReading, premises_id: int | None) -> set[str]:
+    """The stations a page's card belongs to: that of the beat it was printed for (signed in the QR, or on
+    record for its printed id) and that of the premises it was matched to (empty when neither is known)."""
+    ident = reading.identity
+    found = set()
+    for level, key in (("beat", ident.beat if ident else None), ("premises", premises_id)):
+        if key:
+            try:
+                found.add(store.place(level, key)["station"])
+            except JunkaiError:
+                pass  # not a beat of this store: reconciling says so
+    return found
+
+
+def _own_card(store: Store, reading: PageReading, premises_id: int | None, station: str) -> None:
+    other = sorted(stations_of_page(store, reading, premises_id) - {station})
+    if other:
+        raise OtherStation(f"他の署 ({other[0]}) のカードです ({station} の取込では記録しません。"
+                           f"{other[0]} の受付フォルダに置いてください)")
 
 
 def _record(store: Store, sha: str, reading: PageReading, operator: str, thresholds: dict,
-            today: date) -> tuple[PageReading, Outcome]:
+            today: date, station: str | None = None) -> tuple[PageReading, Outcome]:
     page_id = f"{sha}:{reading.page}"
-    with store.transaction():
-        done = store.scan_pages_by_id(page_id)
-        if done:
-            return PageReading.from_json(done[0]["result"]), Outcome(**done[0]["summary"])
-        reading = identify(store, reading)
-        out = reconcile_page(store, page_id, reading, operator, thresholds, today)
-        ident = reading.identity
-        store.add_scan_page(id=page_id, file_sha256=sha, page=reading.page, read_status=str(reading.status),
-                            state=out.state, print_id=ident.print_id if ident else None,
-                            sheet=reading.sheet if ident else None, premises_id=out.premises_id,
-                            result=reading.to_json(), summary=asdict(out))
-        store.audit(operator, "ingest.page", "scan_page", page_id, state=out.state, premises_id=out.premises_id,
-                    applied=len(out.applied), review=out.review)
+    try:
+        with store.transaction():
+            done = store.scan_pages_by_id(page_id)
+            if done:
+                return PageReading.from_json(done[0]["result"]), Outcome(**done[0]["summary"])
+            reading = identify(store, reading)
+            if station:
+                _own_card(store, reading, None, station)
+            out = reconcile_page(store, page_id, reading, operator, thresholds, today)
+            if station:  # matched by address, or the premises moved: rolled back whole
+                _own_card(store, reading, out.premises_id, station)
+            ident = reading.identity
+            store.add_scan_page(id=page_id, file_sha256=sha, page=reading.page, read_status=str(reading.status),
+                                state=out.state, print_id=ident.print_id if ident else None,
+                                sheet=reading.sheet if ident else None, premises_id=out.premises_id,
+                                result=reading.to_json(), summary=asdict(out))
+            store.audit(operator, "ingest.page", "scan_page", page_id, state=out.state,
+                        premises_id=out.premises_id, applied=len(out.applied), review=out.review)
+    except OtherStation as exc:
+        with store.transaction():
+            store.audit(operator, "refused", "scan_page", page_id, attempted="batch", station=station,
+                        reason=str(exc))
+        raise
     return reading, out
 
 
@@ -316,11 +365,13 @@ def retrying(call: Callable):
 
 
 def run(store: Store, settings: Settings, paths: list[Path], operator: str, today: date | None, *,
-        read_map: ReadMap | None = None, on_page: Callable[[PageReading, Outcome], None] | None = None) -> Run:
+        read_map: ReadMap | None = None, on_page: Callable[[PageReading, Outcome], None] | None = None,
+        station: str | None = None) -> Run:
     """Ingest files or folders: receive each file, record its empty pages, read the others through
     `read_map` (default: threads, as many as the settings' workers) and record each reading in page
-    order. `on_page(reading, outcome)` hears of every page recorded. The run's own audit row is the
-    caller's to write."""
+    order. `on_page(reading, outcome)` hears of every page recorded. `station`: the scans are that
+    station's, and a page of another station's card is refused (its file then counts as failed). The
+    run's own audit row is the caller's to write."""
     from junkai import qr
 
     today = today or date.today()
@@ -372,7 +423,10 @@ def run(store: Store, settings: Settings, paths: list[Path], operator: str, toda
             result.not_recorded(outcome, job.index + 1, "読み取りが中断しました", reading)
             continue
         try:
-            reading, out = record(store, sha, reading, operator, settings.thresholds, today)
+            reading, out = record(store, sha, reading, operator, settings.thresholds, today, station)
+        except OtherStation as exc:
+            result.refused(outcome, job.index + 1, exc)
+            continue
         except Exception as exc:  # this page only: the next run reads it again
             result.not_recorded(outcome, job.index + 1, "記録できませんでした", exc)
             continue

@@ -117,7 +117,7 @@ def reconcile_decided(store: Store, operator: str, today: date) -> StepResult:
 
 def overdue_lists(store: Store, station: str, as_of: date, out_dir: Path, definitions, operator: str) -> StepResult:
     """One CSV per beat of the station's long-unvisited and long-unconfirmed premises (第6-1)."""
-    from junkai.export import marked_csv, write_text
+    from junkai.export import csv_text, marked_csv, write_text
     from junkai.lists import overdue
 
     df = overdue(store, as_of, ("station", station), definitions)
@@ -129,7 +129,7 @@ def overdue_lists(store: Store, station: str, as_of: date, out_dir: Path, defini
         lines = [f"# 基準日 {as_of}  範囲 受持区 {beat}  {len(rows)} 戸"]
         lines += [f"# {line}" for line in definitions.lines()]
         path = out_dir / f"overdue-{beat}-{as_of:%Y%m%d}.csv"
-        write_text(path, marked_csv("\n".join(lines) + "\n" + rows.to_csv(index=False)), bom=True)
+        write_text(path, marked_csv("\n".join(lines) + "\n" + csv_text(rows)), bom=True)
         files.append(str(path))
     with store.transaction():
         store.audit_export(operator, "overdue", ("station", station), as_of=as_of.isoformat(), rows=len(df),

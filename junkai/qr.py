@@ -16,7 +16,9 @@ version 3-4 and reads reliably from a 150 dpi scan:
 
 The key lives in the data folder (JUNKAI_HOME/print.key, mode 0600), created on
 first use; without it nobody can make a code that passes `decode`, and a misread or
-edited payload fails too.
+edited payload fails too. One key serves every station of a store: the signed beat
+names the card's station (through the store), and a station's batch refuses the cards
+of another (junkai.ingest).
 """
 
 from __future__ import annotations

@@ -21,7 +21,7 @@ from junkai import JunkaiError
 # OCR confidence needed per form field kind for a value to pass on its own (junkai.toml [ocr.thresholds]),
 # as calibrated by the OCR benchmark on the default engine (both): handwriting waits for a person
 # (1.01: never). An engine without thresholds of its own starts from these.
-DEFAULT_THRESHOLDS = {"checkbox": 0.8, "digits": 0.8, "date": 0.8, "text": 1.01, "kana": 1.01, "free": 1.01}
+DEFAULT_THRESHOLDS = {"checkbox": 0.8, "digits": 1.01, "date": 1.01, "text": 1.01, "kana": 1.01, "free": 1.01}
 DEFAULT_ENGINE = "both"
 
 
@@ -71,6 +71,9 @@ class Settings:
     # (moved out, closed) lose their history `ceased_years` years after they ceased.
     output_days: int = 30
     ceased_years: int = 5
+    # The review page answers only requests for 127.0.0.1 and localhost, and for these host names
+    # ([review] allowed_hosts: the name a reverse proxy passes on), against DNS rebinding.
+    review_hosts: tuple[str, ...] = ()
     raw: dict = field(default_factory=dict, repr=False)
 
     def inbox_of(self, station: str) -> Path:
@@ -136,12 +139,22 @@ def load(env: dict[str, str] | None = None) -> Settings:
         output_days=number("retention.output_days", 30, 1, 3650),
         ceased_years=number("retention.ceased_years", 5, 1, 100),
         **_flow_settings(raw, home, config_path, number),
+        review_hosts=_review_hosts(raw.get("review", {}), config_path),
         raw=raw,
     )
     return settings
 
 
 RUNNERS = ("threads", "processes", "dask")
+
+
+def _review_hosts(review: dict, path: Path | None) -> tuple[str, ...]:
+    hosts = review.get("allowed_hosts", [])
+    if not isinstance(hosts, list) or not all(isinstance(h, str) and h.strip() not in ("", "*") and "/" not in h
+                                                     for h in hosts):
+        raise JunkaiError(f"設定ファイル {path} の review.allowed_hosts はホスト名の一覧です "
+                          f"(例: [\"junkai.example.lan\"]): {hosts!r}")
+    return tuple(h.strip().lower() for h in hosts)
 
 
 def _flow_settings(raw: dict, home: Path, path: Path | None, number) -> dict:

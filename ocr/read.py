@@ -398,7 +398,9 @@ def _digits_value(f: F.Field, fr: FieldReading, ds: list[D.Digit], img: np.ndarr
             reasons.append(Reason.DATE_INCOMPLETE)
     else:
         fr.value = "".join(d.value or "" for d in ds)
-    fr.confidence = round(min(confs) if confs else 0.0, 3)
+    # every cell must be right for the value to be right: the cells' calibrated confidences multiply
+    # (a ten-digit number of cells each right 99 times in 100 is right about 90 times in 100)
+    fr.confidence = round(float(np.prod(confs)) if confs else 0.0, 3)
     fr.reasons = reasons
 
 

@@ -311,36 +311,47 @@ def test_unknown_and_disabled_operators_are_refused_once_users_exist(seeded):
     assert run("--as", "管理者 山田", "audit", "verify").exit_code == 0
 
 
-def test_the_review_page_asks_for_the_operator_and_keeps_to_their_scope(seeded):
+def test_the_review_page_keeps_to_the_logged_in_users_scope(seeded):
     import re
 
     from starlette.testclient import TestClient
 
     from junkai import settings
+    from junkai.actions import Context, login
     from junkai.review_web import create_app
     from junkai.store import Store
 
-    store = Store(settings.load().db_url)
+    s = settings.load()
+    store = Store(s.db_url)
+    for name in ("地域課長 佐藤", "交番所長 田中"):
+        login.set_passphrase(Context(s, store, name), name, "それぞれの合言葉 2026")
     with store.transaction():
         household = next(c.premises["id"] for c in store.cards_of_beat("S01-P01-B1") if c.premises["kind"] == "household")
         item = store.add_review_item(page_id="sha:0", premises_id=household, topic="value",
                                      field="home_phone", label="自宅電話", kind="phone", guess="017-777-1234",
                                      confidence=0.4, crop=None, printed=None, rules=[])
-    client = TestClient(create_app(store, "地域課長 佐藤", seeded))
-    r = client.get(f"/item/{item}")
-    assert r.status_code == 200 and "017-777-1234" in r.text and 'value="地域課長 佐藤"' in r.text
-    token = re.search(r'name="token" value="([^"]+)"', r.text).group(1)
-    client.post("/operator", data={"token": token, "operator": "交番所長 田中"})  # a handler: no review
-    r = client.get(f"/item/{item}")
+
+    def logged_in(name: str) -> TestClient:
+        client = TestClient(create_app(store, seeded), base_url="http://127.0.0.1")
+        token = re.search(r'name="token" value="([^"]+)"', client.get("/login").text).group(1)
+        client.post("/login", data={"token": token, "name": name, "secret": "それぞれの合言葉 2026"})
+        return client
+
+    handler = logged_in("交番所長 田中")  # a handler: no review
+    r = handler.get(f"/item/{item}")
     assert r.status_code == 403 and "交番所長 田中 は" in r.text and "確認作業" in r.text
     assert "017-777-1234" not in r.text
-    r = client.post(f"/item/{item}", data={"token": token, "action": "correct", "value": "017-777-1234"})
+    token = re.search(r'name="token" value="([^"]+)"', r.text).group(1)
+    r = handler.post(f"/item/{item}", data={"token": token, "action": "correct", "value": "017-777-1234"})
     assert r.status_code == 403
     with store.transaction():
         assert store.review_item(item)["status"] == "pending"
         assert (store.audit_events()[-1]["operator"], store.audit_events()[-1]["action"]) == ("交番所長 田中", "refused")
-    client.post("/operator", data={"token": token, "operator": "地域課長 佐藤"})
-    r = client.post(f"/item/{item}", data={"token": token, "action": "correct", "value": "017-777-1234"})
+    custodian = logged_in("地域課長 佐藤")
+    r = custodian.get(f"/item/{item}")
+    assert r.status_code == 200 and "017-777-1234" in r.text and 'id="operator">地域課長 佐藤<' in r.text
+    token = re.search(r'name="token" value="([^"]+)"', r.text).group(1)
+    r = custodian.post(f"/item/{item}", data={"token": token, "action": "correct", "value": "017-777-1234"})
     assert r.status_code == 200, re.search(r'id="error">([^<]*)', r.text)
     with store.transaction():
         assert store.review_item(item)["decided_by"] == "地域課長 佐藤"
@@ -365,6 +376,8 @@ def review_queue(store, premises: dict[str, int]) -> dict[str, int]:
 
 
 def test_each_station_reviews_its_own_queue(store, org, tmp_path):
+    import re
+
     items = review_queue(store, org)
     with store.transaction():
         ids = {scope: [i["id"] for i in store.review_items(scope=scope)]
@@ -385,9 +398,24 @@ def test_each_station_reviews_its_own_queue(store, org, tmp_path):
 
     from junkai.review_web import create_app
 
-    whole = TestClient(create_app(store, "地域課長 佐藤", tmp_path), follow_redirects=False)
-    assert whole.get("/").headers["location"] == f"/item/{items['s02']}"  # the queue of every station
-    own = TestClient(create_app(store, "地域課長 佐藤", tmp_path, ("station", "S01")), follow_redirects=False)
+    from junkai.actions import Context, login
+    from junkai.settings import Settings
+
+    login.set_passphrase(Context(Settings(home=tmp_path, db_url=store.url, config_path=None), store, "地域課長 佐藤"),
+                         "地域課長 佐藤", "佐藤の合言葉 2026")
+
+    def logged_in(where) -> TestClient:
+        client = TestClient(create_app(store, tmp_path, where), base_url="http://127.0.0.1", follow_redirects=False)
+        token = re.search(r'name="token" value="([^"]+)"', client.get("/login").text).group(1)
+        client.post("/login", data={"token": token, "name": "地域課長 佐藤", "secret": "佐藤の合言葉 2026"})
+        return client
+
+    # without a scope the page keeps to the user's station; another's queue is refused item by item
+    assert logged_in(None).get("/").headers["location"] == f"/item/{items['s01']}"
+    whole = logged_in(("station", "S02"))
+    assert whole.get("/").headers["location"] == f"/item/{items['s02']}"
+    assert whole.get(f"/item/{items['s02']}").status_code == 403
+    own = logged_in(("station", "S01"))
     assert own.get("/").headers["location"] == f"/item/{items['s01']}"
     page = own.get(f"/item/{items['s01']}")
     assert page.status_code == 200 and "017-777-1234" in page.text

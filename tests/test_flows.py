@@ -475,3 +475,42 @@ def test_every_flow_started_through_the_prefect_api_refuses_an_operator_without_
     assert _count(store, print_batch) == printed and _count(store, scan_page) == 0
     assert _count(store, nightly_run) == 0
     store.close()
+
+
+# --- a station's inbox keeps to its own cards ---------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_a_card_of_another_station_in_a_stations_inbox_is_quarantined_and_nothing_recorded(harness, station, copy):
+    """A blank card printed for a beat of S02, dropped into S01's inbox: the nightly inbox flow refuses its
+    page with the reason, records nothing of it and quarantines the file; S02's inbox then takes it."""
+    import pypdfium2 as pdfium
+
+    from flows import inbox as inbox_flow
+    from junkai import printing, qr
+
+    store = Store(f"sqlite:///{copy / 'junkai.sqlite3'}")
+    with store.transaction():
+        store.add_station("S02", "第二警察署")
+        store.add_post("S02-P01", "S02", "第二交番", "交番")
+        store.add_beat("S02-P01-B1", "S02-P01", "第二受持区")
+    _, pdf, _ = printing.print_cards(store, copy / "print", qr.station_key(copy), beat="S02-P01-B1", blank=1,
+                                     operator="試験")
+    for st in ("S01", "S02"):
+        (copy / "inbox" / st).mkdir(parents=True)
+    page = pdfium.PdfDocument(str(pdf))[1].render(scale=200 / 72, grayscale=True).to_pil()
+    page.save(copy / "inbox" / "S01" / "s02-card.png", dpi=(200, 200))
+    pages_before = _count(store, scan_page)
+
+    [result] = inbox_flow.inbox(station="S01", operator="試験", settle_seconds=0)
+    assert result["files"] == 1 and result["pages"] == 0 and len(result["quarantined"]) == 1
+    reason = Path(result["quarantined"][0] + ".reason.txt").read_text(encoding="utf-8")
+    assert "他の署 (S02) のカードです" in reason
+    assert _count(store, scan_page) == pages_before
+    assert _count(store, audit, audit.c.action == "refused", audit.c.target_kind == "scan_page") == 1
+
+    shutil.move(result["quarantined"][0], copy / "inbox" / "S02" / "s02-card.png")
+    [result] = inbox_flow.inbox(station="S02", operator="試験", settle_seconds=0)
+    assert result["pages"] == 1 and len(result["archived"]) == 1 and result["states"] == {"waiting": 1}
+    assert _count(store, scan_page) == pages_before + 1
+    store.close()

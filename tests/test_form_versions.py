@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from junkai import JunkaiError, form as F, model, printing, qr
+from junkai import JunkaiError, form as F, model, printing, qr, settings
 from junkai import simulate as S
 from junkai.cli import app
 from junkai.form import v1
@@ -143,6 +143,10 @@ def _print_blank(path: Path, key: bytes) -> Path:
     return path
 
 
+def _cells_alike(read: str | None, written: str) -> int:
+    return sum(a == b for a, b in zip(read or "", written))
+
+
 def _fill_and_scan(pdf: Path, key: bytes, phone: str, out: Path, seed: int) -> S.Sheet:
     [[sheet]] = S._printed_sheets(pdf, key)
     S.Resident(random.Random(seed), ("佐藤", "サトウ")).digits(sheet, sheet.layout.field(MOVED), phone)
@@ -172,11 +176,16 @@ def test_cards_of_both_versions_are_read_each_by_its_own_layout(tmp_path, monkey
         r = results[f"v{version}"]
         assert r.status == R.OK, r.messages
         assert (r.form, r.form_version, r.sheet) == (model.HOUSEHOLD, version, 1)
-        assert r.field(MOVED).value == phones[version], (version, r.field(MOVED).detail)
+        # real people's digits are not all legible: one cell in eleven may be misread (then the
+        # value waits for a person), but the boxes are the right ones
+        assert _cells_alike(r.field(MOVED).value, phones[version]) >= 10, (version, r.field(MOVED).detail)
+        moved = r.field(MOVED)
+        assert moved.value == phones[version] or moved.confidence < settings.DEFAULT_THRESHOLDS["digits"]
 
     # the same version 2 scan read by version 1's boxes loses the moved number: the check
     # above holds only because each card is read by the layout it was printed with
     monkeypatch.setattr(F, "_PUBLISHED", {1: F._PUBLISHED[1]})
     F.publish(2, lambda form, number: dataclasses.replace(v1.build(form, number), version=2))
     wrong = next(reader.read_paths([scans / "v2.png"], workers=1))
-    assert wrong.form_version == 2 and wrong.field(MOVED).value != phones[2]
+    # version 2 moved the number to the right: version 1's boxes miss its end
+    assert wrong.form_version == 2 and len(wrong.field(MOVED).value or "") < len(phones[2])

@@ -101,6 +101,9 @@ def test_cli_accept_correct_reject_with_validation_and_audit(queue):
     assert all("090-1234-567" not in e["detail"] and "017-777-1234" not in e["detail"] for e in decisions)
 
 
+SECRET = "確認作業の合言葉 2026"
+
+
 def _free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -113,9 +116,17 @@ def server(queue, home):
 
     from junkai.review_web import create_app
 
+    from datetime import datetime
+
+    from junkai.actions import Context, login
+
     store, ids = queue
+    with store.transaction():
+        store.add_user("管理者 山田", "admin", datetime(2026, 11, 1), "試験")
+        store.add_user("地域課 試験", "custodian", datetime(2026, 11, 1), "試験", station_id="S01")
+    login.set_passphrase(Context(settings.load(), store, "地域課 試験"), "地域課 試験", SECRET)
     port = _free_port()
-    srv = uvicorn.Server(uvicorn.Config(create_app(store, "地域課 試験", home), host="127.0.0.1", port=port,
+    srv = uvicorn.Server(uvicorn.Config(create_app(store, home), host="127.0.0.1", port=port,
                                         log_level="warning"))
     thread = threading.Thread(target=srv.run, daemon=True)
     thread.start()
@@ -138,12 +149,22 @@ def test_a_queue_of_eleven_items_by_keyboard_in_a_real_browser(server, tmp_path)
             "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
             "--disable-sync", "--no-first-run"])
         page = browser.new_page()
+        blocked = []  # what the page's Content-Security-Policy stopped: its own script and style must pass
+        page.on("console", lambda m: blocked.append(m.text) if "Content Security Policy" in m.text else None)
 
         def press(key):
             with page.expect_navigation():
                 page.keyboard.press(key)
 
         page.goto(url)
+        assert page.url.endswith("/login")  # nothing before logging in
+        page.fill("#name", "地域課 試験")
+        page.fill("#secret", "まちがった合言葉です")
+        press("Enter")
+        assert "利用者名または合言葉が違います" in page.inner_text("#error")
+        page.fill("#secret", SECRET)
+        press("Enter")
+        assert page.inner_text("#operator") == "地域課 試験"
         assert "残り 11 件" in page.inner_text("#progress")
         assert page.inner_text("#guess") == "090-1234-567"
         assert page.locator("img").evaluate("i => i.naturalWidth") == 420  # the crop is shown
@@ -174,6 +195,10 @@ def test_a_queue_of_eleven_items_by_keyboard_in_a_real_browser(server, tmp_path)
         assert page.inner_text("#guess") == "髙橋 一郎"
         press("Enter")
         assert "確認待ちの項目はありません" in page.inner_text("main")
+        with page.expect_navigation():
+            page.click("#logout button")
+        assert page.url.endswith("/login")
+        assert not blocked, blocked
         browser.close()
     with store.transaction():
         items = {i["id"]: i for i in store.review_items(None)}
@@ -182,25 +207,31 @@ def test_a_queue_of_eleven_items_by_keyboard_in_a_real_browser(server, tmp_path)
     assert items[ids[0]]["value"] == "090-1234-5670"
     assert items[ids[3]]["value"] == "サトウ ハナコ"  # kana normalised when taken
     assert items[ids[4]]["reason"] == "生年月日が判読できない"
+    with store.transaction():
+        decided = [e for e in store.audit_events() if e["action"] in ("review.corrected", "review.accepted",
+                                                                     "review.rejected")]
+    assert {e["operator"] for e in decided} == {"地域課 試験"} and len(decided) == 11
 
 
 def test_the_page_refuses_posts_without_its_token_and_serves_only_data_folder_images(server):
-    import urllib.error
-    import urllib.parse
-    import urllib.request
+    import re
+
+    import httpx
 
     url, store, ids = server
-    data = urllib.parse.urlencode({"action": "correct", "value": "x"}).encode()
-    with pytest.raises(urllib.error.HTTPError) as e:
-        urllib.request.urlopen(f"{url}/item/{ids[2]}", data=data)
-    assert e.value.code == 403
-    with store.transaction():
-        store.conn.execute(__import__("junkai.store", fromlist=["review_item"]).review_item.update()
-                           .where(__import__("junkai.store", fromlist=["review_item"]).review_item.c.id == ids[2])
-                           .values(crop="/etc/passwd"))
-    with pytest.raises(urllib.error.HTTPError) as e:
-        urllib.request.urlopen(f"{url}/crop/{ids[2]}")
-    assert e.value.code == 404
+    with httpx.Client(base_url=url) as c:
+        token = re.search(r'name="token" value="([^"]+)"', c.get("/login").text).group(1)
+        assert c.post("/login", data={"token": token, "name": "地域課 試験", "secret": SECRET}).status_code == 303
+        r = c.post(f"/item/{ids[2]}", data={"action": "correct", "value": "x"})
+        assert r.status_code == 403
+        with store.transaction():
+            store.conn.execute(__import__("junkai.store", fromlist=["review_item"]).review_item.update()
+                               .where(__import__("junkai.store", fromlist=["review_item"]).review_item.c.id == ids[2])
+                               .values(crop="/etc/passwd"))
+        r = c.get(f"/crop/{ids[2]}")
+        assert r.status_code == 404 and "root:" not in r.text
+        # the page answers its own host names only: a rebound DNS name is refused
+        assert c.get("/login", headers={"Host": "evil.example"}).status_code == 400
 
 
 def test_a_new_persons_values_are_corrected_as_one_line():

@@ -17,8 +17,12 @@ from junkai.actions import Context, allow
 
 
 def may_run(ctx: Context, station: str | None = None) -> None:
-    """Refused (audited) unless the operator may run batches on the station (or the whole store)."""
+    """Refused (audited) unless the operator may run batches on the station (or the whole store); an
+    unknown station is refused."""
     allow(ctx, "batch", ("station", station) if station else None)
+    if station:
+        with ctx.store.transaction():
+            ctx.store.place("station", station)
 
 
 def ingest(ctx: Context, paths: list[Path], today: date | None = None, read_map: Callable | None = None,
@@ -26,12 +30,12 @@ def ingest(ctx: Context, paths: list[Path], today: date | None = None, read_map:
     """Ingest scan files or folders: receive, read, validate, reconcile and record each page in its own
     transaction; then one "ingest" audit row with the run's counts. Returns the run (its summary and
     an outcome per file). `station`: the scans are that station's (its inbox), so that its custodian
-    may ingest them in a store of several stations."""
+    may ingest them in a store of several stations; a page of another station's card is refused."""
     from junkai import ingest as I
 
     may_run(ctx, station)
     run = I.run(ctx.store, ctx.settings, paths, ctx.operator, today or date.today(), read_map=read_map,
-                on_page=on_page)
+                on_page=on_page, station=station)
     with ctx.store.transaction():
         ctx.store.audit(ctx.operator, "ingest", "scan_file", None, **{k: v for k, v in run.summary.as_dict().items()
                                                                       if k not in ("failures", "notes")})

@@ -50,7 +50,7 @@ class Overdue:
 def overdue(ctx: Context, as_of: date, scope: Scope = None, out_path: Path | None = None) -> Overdue:
     """The long-unvisited and long-unconfirmed premises (第6-1), largest excess first, with the
     definitions at the head; written to `out_path` (marked, with a BOM) when given."""
-    from junkai.export import marked_csv, write_text
+    from junkai.export import csv_text, marked_csv, write_text
     from junkai.lists import Definitions, overdue as compute
 
     allow(ctx, "export", scope)
@@ -59,7 +59,7 @@ def overdue(ctx: Context, as_of: date, scope: Scope = None, out_path: Path | Non
         df = compute(ctx.store, as_of, scope, definitions)
         lines = [f"# 基準日 {as_of}  範囲 {scope[0] + ' ' + scope[1] if scope else '全体'}  {len(df)} 戸"]
         lines += [f"# {line}" for line in definitions.lines()]
-        text = "\n".join(lines) + "\n" + df.to_csv(index=False)
+        text = "\n".join(lines) + "\n" + csv_text(df)
         if out_path is not None:
             write_text(out_path, marked_csv(text), bom=True)
         ctx.store.audit_export(ctx.operator, "overdue", scope, as_of=as_of.isoformat(), rows=len(df),

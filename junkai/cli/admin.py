@@ -11,7 +11,7 @@ from typing import Annotated, Optional
 import typer
 from rich.table import Table
 
-from junkai import access
+from junkai import JunkaiError, access
 from junkai import settings as settings_mod
 from junkai.actions import admin as A
 from junkai.cli import command, context, day, err, group, operator, out, plain
@@ -287,3 +287,30 @@ def user_disable(name: Annotated[str, typer.Argument(help="利用者名")]):
     with context() as ctx:
         A.disable_user(ctx, name)
     out.print(f"利用者 {name} を無効にしました", highlight=False)
+
+
+@command(user_app, "passwd")
+def user_passwd(name: Annotated[Optional[str], typer.Argument(help="利用者名 (既定: 操作者自身)")] = None):
+    """確認作業の画面にログインする合言葉を設定する (10 文字以上、2 回入力)。
+
+    自分の合言葉は本人が設定する。管理者はほかの利用者の合言葉を設定し直せる (忘れたとき、ロックの解除。
+    監査ログに残る)。合言葉は画面に表示されず、ストアには復元できない形 (argon2) でだけ保存する。
+
+    例: junkai user passwd
+        junkai --as "管理者 山田" user passwd "地域課長 佐藤"
+    """
+    import getpass
+
+    from junkai.actions import login as L
+
+    with context() as ctx:
+        who = (name or ctx.operator).strip()
+        try:
+            first = getpass.getpass(f"{who} の新しい合言葉: ")
+            second = getpass.getpass("もう一度: ")
+        except (EOFError, KeyboardInterrupt):
+            raise JunkaiError("合言葉の入力が中断されました (何も変えていません)")
+        if first != second:
+            raise JunkaiError("2 回の入力が一致しません (何も変えていません)")
+        L.set_passphrase(ctx, who, first)
+    out.print(f"{who} の合言葉を設定しました", highlight=False)

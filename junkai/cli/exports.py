@@ -73,7 +73,9 @@ def amendments(
     if fmt is AmendFormat.csv:
         for col in ("before", "after"):
             df[col] = df[col].map(lambda v: json.dumps(v, ensure_ascii=False) if isinstance(v, dict) else show(v))
-        typer.echo(df.to_csv(index=False), nl=False)
+        from junkai.export import csv_text
+
+        typer.echo(csv_text(df), nl=False)
     else:
         from junkai.export import _plain
         typer.echo(json.dumps([{k: _plain(v) for k, v in r.items()} for r in df.to_dict("records")],

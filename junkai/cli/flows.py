@@ -19,8 +19,12 @@ from junkai.cli import command, context, day, err, flow_progress, group, out, pr
 def ingest(
     paths: Annotated[list[Path], typer.Argument(help="走査したファイルまたはフォルダ (PDF, TIFF, PNG, JPEG)")],
     as_json: Annotated[bool, typer.Option("--json", help="頁ごとの結果を JSON (1 行 1 頁) で出力する")] = False,
+    station: Annotated[Optional[str], typer.Option(help="この警察署の走査として取り込む (他の署のカードの頁は記録しない)")] = None,
 ):
     """返ってきたカードの走査を取り込む: 読み取り → 検証 → 照合 → 補正。確信のない値は確認待ちになる。
+
+    --station を付けると、その警察署のカードだけを取り込み、他の署のカードの頁は理由を示して記録しない
+    (複数の警察署を持つストアでは、管理責任者は自分の署を指定して取り込む)。
 
     同じファイルや同じカードの頁を二度取り込んでも、反映は一度だけ。途中で止まっても、もう一度実行すれば
     一度で最後まで実行したのと同じ結果になる。
@@ -28,13 +32,14 @@ def ingest(
     Prefect のフローとして実行する (頁の読み取りは設定 [prefect] task_runner で並列に)。
 
     例: junkai ingest inbox/2026-11-20/
+        junkai ingest --station S01 inbox/2026-11-20/
     """
     missing = [str(p) for p in paths if not p.exists()]
     if missing:
         raise JunkaiError(f"ファイルまたはフォルダがありません: {', '.join(missing)}")
     # asked here too, so that a refusal comes before Prefect is started; the flow asks again
     with context() as ctx:
-        batches.may_run(ctx)
+        batches.may_run(ctx, station)
         s, operator = ctx.settings, ctx.operator
 
     def show(reading, outcome):
@@ -53,7 +58,7 @@ def ingest(
     ingest_flow.listen_pages(show)
     try:
         with flow_progress():
-            result = ingest_flow.run(paths, operator, s)
+            result = ingest_flow.run(paths, operator, s, station=station)
     finally:
         ingest_flow.listen_pages(None)
     summary = Summary(**{k: v for k, v in result.items() if k in Summary.__dataclass_fields__})
@@ -61,7 +66,8 @@ def ingest(
     lines = [f"ファイル {summary.files} (うち受付済み {summary.files_seen_before})、読み取った頁 {summary.pages} "
              f"(白紙・裏面 {st.get('skipped', 0)})、照合できたカード {summary.matched}、補正を反映 {summary.applied} 項目、"
              f"確認待ち {summary.review} 件 (うち矛盾 {summary.conflicts})、重複 {st.get('duplicate', 0)}、"
-             f"各戸の確認待ち {st.get('waiting', 0)}、失敗 {st.get('failed', 0)}"]
+             f"各戸の確認待ち {st.get('waiting', 0)}、失敗 {st.get('failed', 0)}"
+             + (f"、他の署のカード (記録せず) {summary.other_station}" if summary.other_station else "")]
     lines += [f"  重複: {n}" for n in summary.notes]
     lines += [f"  失敗: {f}" for f in summary.failures]
     (err if as_json else out).print("\n".join(lines), highlight=False, soft_wrap=True)

@@ -8,16 +8,48 @@ from typing import Annotated, Optional
 import typer
 from rich.table import Table
 
+from junkai import JunkaiError
 from junkai.actions import review as A
 from junkai.cli import command, context, group, out, plain, scope, show
 from junkai.store import scope_text
 
 review_app = group("review", "確認待ちの値 (読み取りに自信がない、または検証に通らなかった値)")
 COMPLAINT = typer.Option("--complaint", help="要望・意見が警察活動への苦情であるとき (本部へ報告、第4-5)")
+YES = typer.Option("--yes", "-y", help="各戸の確認で、答えた各戸の住所を示したあと尋ねずに採用する")
 
 
 def _shown(v) -> str:
     return "(空欄)" if v in (None, "", []) else show(v)
+
+
+def _candidates(i: dict) -> str:
+    """An identity item's candidates (those within the operator's scope), one premises each."""
+    if i["kind"] != "premises" or not isinstance(i["candidates"], list):
+        return _shown(i["candidates"])
+    return " / ".join(f"各戸 {c['premises_id']} {c.get('address', '')} {c.get('names', '')} (一致 {c.get('score', '-')})"
+                      for c in i["candidates"]) or "(範囲内の候補なし)"
+
+
+def _confirmed(ctx, item_id: int, value: str | None, yes: bool) -> None:
+    """Which premises a card is: the premises answered shown by its address, and taken only once the
+    person says so (or --yes), so that a mistyped id is seen before it writes onto another's card."""
+    chosen = A.choose(ctx, item_id, value, accept=value is None)
+    if chosen is None:
+        return
+    out.print(f"各戸 {chosen['chosen']}: {chosen['chosen_address']}", highlight=False)
+    try:
+        if yes or typer.confirm("この各戸のカードとして採用しますか", default=False):
+            return
+    except typer.Abort:
+        pass
+    raise JunkaiError("採用しませんでした (各戸 ID を確かめてください)")
+
+
+def _answered(item_id: int, item: dict) -> str:
+    """What was taken; for which premises a card is, that premises with its address."""
+    if item.get("chosen"):
+        return f"項目 {item_id}: 各戸 {item['chosen']} ({item['chosen_address']}) のカードとして採用しました"
+    return f"項目 {item_id} を {_shown(item['value'])} として採用しました"
 
 
 @command(review_app, "list")
@@ -57,38 +89,49 @@ def review_show(item_id: Annotated[int, typer.Argument(help="項目の番号")])
     """
     with context() as ctx:
         i = A.show(ctx, item_id)
-    for label, value in [("番号", i["id"]), ("状態", i["status"]), ("各戸", i["premises_id"] or "-"),
-                         ("項目", f"{i['label']} ({i['field']})"), ("読み取り", _shown(i["guess"])),
-                         ("確信度", i["confidence"]), ("カードの値", _shown(i["printed"])),
-                         ("理由", " / ".join(r["message"] for r in i["rules"]) or "確信度が低い"),
-                         ("候補", _shown(i["candidates"])), ("画像", i["crop"] or "-"), ("読み取り元", i["page_id"]),
-                         ("判断", f"{_shown(i['value'])} ({i['decided_by']}、{i['decided_at']})" if i["decided_by"] else "-")]:
+    rows = [("番号", i["id"]), ("状態", i["status"]), ("各戸", i["premises_id"] or "-"),
+            ("項目", f"{i['label']} ({i['field']})"), ("読み取り", _shown(i["guess"])),
+            ("確信度", i["confidence"]), ("カードの値", _shown(i["printed"])),
+            ("理由", " / ".join(r["message"] for r in i["rules"]) or "確信度が低い"),
+            ("候補", _candidates(i)), ("画像", i["crop"] or "-"), ("読み取り元", i["page_id"]),
+            ("判断", f"{_shown(i['value'])} ({i['decided_by']}、{i['decided_at']})" if i["decided_by"] else "-")]
+    if i.get("chosen_address"):  # the premises read for an identity item, by its address
+        rows.append(("読み取りの各戸", f"各戸 {i['chosen']} {i['chosen_address']}"))
+    for label, value in rows:
         out.print(f"{label}: {value}", highlight=False)
 
 
 @command(review_app, "accept")
 def review_accept(item_id: Annotated[int, typer.Argument(help="項目の番号")],
-                  complaint: Annotated[bool, COMPLAINT] = False):
+                  complaint: Annotated[bool, COMPLAINT] = False, yes: Annotated[bool, YES] = False):
     """読み取った値をそのまま採用する (検証に通る場合のみ)。カードにすぐ反映される。
+
+    各戸の確認では、その各戸の住所を示して採用してよいかを尋ねる (--yes で尋ねない)。
 
     例: junkai review accept 12
     """
     with context() as ctx:
+        _confirmed(ctx, item_id, None, yes)
         item = A.decide(ctx, item_id, "accept", complaint=complaint)
-    out.print(f"項目 {item_id} を採用しました: {_shown(item['value'])}")
+    shown = _answered(item_id, item) if item.get("chosen") else f"項目 {item_id} を採用しました: {_shown(item['value'])}"
+    out.print(shown, highlight=False)
 
 
 @command(review_app, "correct")
 def review_correct(item_id: Annotated[int, typer.Argument(help="項目の番号")],
                    value: Annotated[str, typer.Argument(help="正しい値 (各戸の確認では各戸 ID、新しい各戸なら new)")],
-                   complaint: Annotated[bool, COMPLAINT] = False):
+                   complaint: Annotated[bool, COMPLAINT] = False, yes: Annotated[bool, YES] = False):
     """正しい値に直して採用する。直した値も検証する。カードにすぐ反映される。
 
+    各戸の確認では、答えた各戸の住所を示して採用してよいかを尋ねる (--yes で尋ねない)。
+
     例: junkai review correct 12 090-1234-5678
+        junkai review correct 13 117 --yes
     """
     with context() as ctx:
+        _confirmed(ctx, item_id, value, yes)
         item = A.decide(ctx, item_id, "correct", value=value, complaint=complaint)
-    out.print(f"項目 {item_id} を {_shown(item['value'])} として採用しました")
+    out.print(_answered(item_id, item), highlight=False)
 
 
 @command(review_app, "reject")
@@ -112,7 +155,8 @@ def review_serve(
 ):
     """確認作業の画面をブラウザで開けるようにする (http://127.0.0.1:8765/)。Enter で採用、Esc で飛ばす。
 
-    範囲を指定すると、その範囲の項目だけを順に示す (複数の警察署を持つストアでは警察署ごとに)。
+    画面では利用者名と合言葉 (junkai user passwd で設定) でログインし、その利用者の範囲の項目だけを扱う。
+    範囲を指定すると、その範囲の項目だけを順に示す (指定しなければ、ログインした利用者の警察署の項目)。
 
     例: junkai review serve --port 8765
         junkai review serve --station S01
@@ -125,6 +169,7 @@ def review_serve(
     with context() as ctx:
         A.may_review_queue(ctx, where)
         text = f"、範囲: {scope_text(where)}" if where else ""
-        out.print(f"確認画面: http://127.0.0.1:{port}/  (操作者: {ctx.operator}{text}、終了は Ctrl-C)")
-        uvicorn.run(create_app(ctx.store, ctx.operator, ctx.settings.home, where), host="127.0.0.1", port=port,
-                    log_level="warning")
+        out.print(f"確認画面: http://127.0.0.1:{port}/  (起動した操作者: {ctx.operator}{text}、"
+                  "画面では各自の利用者名と合言葉でログイン、終了は Ctrl-C)")
+        uvicorn.run(create_app(ctx.store, ctx.settings.home, where, ctx.settings.review_hosts), host="127.0.0.1",
+                    port=port, log_level="warning")

@@ -294,6 +294,12 @@ user_account = sa.Table(
     sa.Column("created_by", sa.Text, nullable=False),
     sa.Column("disabled_at", sa.DateTime),
     sa.Column("disabled_by", sa.Text),
+    # the review page's login: an argon2 hash of the user's passphrase (on each grant of the name),
+    # the failed attempts in a row and, after too many, until when the name is locked
+    sa.Column("secret_hash", sa.Text),
+    sa.Column("secret_set_at", sa.DateTime),
+    sa.Column("failed_logins", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("locked_until", sa.DateTime),
 )
 GENESIS = "0" * 64
 
