@@ -584,7 +584,7 @@ def test_the_served_api_refuses_strangers_other_origins_forged_posts_and_runs_as
         # no auth string, or a wrong one: 401
         assert client.get(f"{api}/deployments/name/print/print").status_code == 401
         wrong = {"Authorization": prefect_env.basic_auth("junkai:guess")}
-        assert client.post(f"{api}/deployments/{deployment}/create_flow_run", json={}, headers=wrong).status_code == 401
+        assert client.get(f"{api}/deployments/name/print/print", headers=wrong).status_code == 401
         # another origin: never allowed, neither on a preflight nor on a request
         evil = "http://evil.example"
         pre = client.options(f"{api}/deployments/{deployment}/create_flow_run",
