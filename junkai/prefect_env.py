@@ -39,13 +39,10 @@ OFFLINE = {
     "PREFECT_SERVER_CSRF_PROTECTION_ENABLED": "true",
     "PREFECT_CLIENT_CSRF_SUPPORT_ENABLED": "true",
 }
-# Defaults a site may change in its environment.
-DEFAULTS = {
-    # a fresh database on a loaded small machine took 3-4 min: far more than Prefect's 20 s default
-    "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "600",
-}
 DEFAULT_PORT = 4200
-STARTUP_ENV = "JUNKAI_PREFECT_STARTUP_SECONDS"  # how long a server may take to answer (default 600 s)
+# how long a starting server may take to answer: a fresh database on a loaded small machine took
+# 3-4 min, far more than Prefect's 20 s default
+STARTUP_ENV = "JUNKAI_PREFECT_STARTUP_SECONDS"
 DEFAULT_STARTUP = 600
 AUTH_FILE = "api-auth"
 AUTH_USER = "junkai"
@@ -95,8 +92,7 @@ def configure(home: Path | None = None, quiet: bool = False, api_url: str | None
     ph.mkdir(parents=True, exist_ok=True)  # Prefect makes only the last folder, and a fresh data folder may not exist yet
     os.environ["PREFECT_HOME"] = str(ph)
     os.environ.update(OFFLINE)
-    for k, v in DEFAULTS.items():
-        os.environ.setdefault(k, v)
+    # also for Prefect's temporary server, which a flow run outside the commands may still start
     os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", str(startup_seconds()))
     if quiet:
         os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "WARNING")

@@ -487,6 +487,57 @@ def test_every_flow_started_through_the_prefect_api_refuses_an_operator_without_
     store.close()
 
 
+# --- the Prefect servers junkai starts ------------------------------------------------------------------------------
+
+
+def test_the_api_auth_string_is_made_once_and_kept_private(tmp_path):
+    import stat
+
+    first = prefect_env.auth_string(tmp_path)
+    path = tmp_path / "prefect" / prefect_env.AUTH_FILE
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert first.startswith("junkai:") and len(first) > 30
+    path.chmod(0o644)
+    assert prefect_env.auth_string(tmp_path) == first
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    path.write_text("x", encoding="ascii")
+    with pytest.raises(JunkaiError, match="壊れています"):
+        prefect_env.auth_string(tmp_path)
+
+
+SLOW_START = """
+import psutil
+from junkai import JunkaiError, prefect_env
+try:
+    with prefect_env.Server(__import__("pathlib").Path(__import__("sys").argv[1])):
+        print("started")
+except JunkaiError as exc:
+    print(exc)
+print("children", len(psutil.Process().children(recursive=True)))
+"""
+
+
+def test_a_server_slower_than_its_startup_time_stops_with_one_clear_line(tmp_path):
+    """A machine too busy for the allowed start-up time: one Japanese line saying what to set, no server left."""
+    import os
+    import subprocess
+    import sys
+
+    env = dict(os.environ, **{prefect_env.STARTUP_ENV: "1"})
+    env.pop("PREFECT_API_URL", None)
+    done = subprocess.run([sys.executable, "-c", SLOW_START, str(tmp_path)], env=env, capture_output=True, text=True,
+                          timeout=120)
+    lines = done.stdout.splitlines()
+    assert lines[0].startswith("Prefect サーバが 1 秒以内に応答しませんでした") and prefect_env.STARTUP_ENV in lines[0]
+    assert lines[-1] == "children 0"
+    with pytest.raises(JunkaiError, match=prefect_env.STARTUP_ENV):
+        os.environ[prefect_env.STARTUP_ENV] = "soon"
+        try:
+            prefect_env.startup_seconds()
+        finally:
+            del os.environ[prefect_env.STARTUP_ENV]
+
+
 # --- the server of `junkai serve`: authenticated, same-origin, CSRF-checked, and confined flows --------------------
 
 
@@ -510,7 +561,8 @@ def _prefect_servers(pid: int) -> list:
     found = []
     for c in children:
         try:
-            if "server" in c.cmdline() and "prefect" in " ".join(c.cmdline()):
+            line = " ".join(c.cmdline())
+            if "prefect" in line and "server" in line:  # `prefect server start`, or Prefect's temporary uvicorn
                 found.append(c)
         except psutil.NoSuchProcess:
             pass
