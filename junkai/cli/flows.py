@@ -148,7 +148,8 @@ def serve(
 
     夜間処理は毎日 02:00 (設定 nightly.at、署ごとに同時に一つまで)、受付フォルダの確認は数分ごと
     (設定 inbox.check_minutes)。サーバのデータベースはデータフォルダの prefect/ に置かれ、外部へは
-    何も送らない。実行の様子はブラウザで http://127.0.0.1:4200/ を開いて見る。
+    何も送らない。実行の様子はブラウザで http://127.0.0.1:4200/ を開いて見る (画面が尋ねる認証文字列は
+    データフォルダの prefect/api-auth にある)。画面や API から始めた実行も、この操作者として動く。
 
     例: junkai serve
     """
@@ -171,8 +172,7 @@ def serve(
         run_as(operator)
         planned = deployments.declared(s, stations)
         out.print(f"Prefect の画面: {server.origin}/  (終了は Ctrl-C)", highlight=False)
-        out.print(f"画面とAPIの認証文字列: {log.parent / prefect_env.AUTH_FILE} (この内容を画面で入力する)",
-                  highlight=False)
+        out.print(f"画面と API の認証文字列: {log.parent / prefect_env.AUTH_FILE} の内容", highlight=False)
         for d in planned:
             out.print(f"  {d.name}: {d.when}", highlight=False)
         try:
