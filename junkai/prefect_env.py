@@ -94,6 +94,9 @@ def configure(home: Path | None = None, quiet: bool = False, api_url: str | None
     os.environ.update(OFFLINE)
     # also for Prefect's temporary server, which a flow run outside the commands may still start
     os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", str(startup_seconds()))
+    # no other site's page may call the API from a browser (Prefect allows every origin by default);
+    # `Server` sets its own address, this covers a server started otherwise (Prefect's temporary one)
+    os.environ.setdefault("PREFECT_SERVER_CORS_ALLOWED_ORIGINS", f"http://127.0.0.1:{port or DEFAULT_PORT}")
     if quiet:
         os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "WARNING")
     if not (api_url and not api_url.startswith("http://127.0.0.1:")):

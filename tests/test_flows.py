@@ -244,6 +244,7 @@ def test_a_failing_step_is_recorded_and_the_others_go_on(harness, station, copy,
     monkeypatch.undo()
     monkeypatch.setenv("JUNKAI_HOME", str(copy))
     monkeypatch.setenv("JUNKAI_CONFIG", str(station["config"]))
+    monkeypatch.setenv(IDENTITY_ENV, "試験")
     # the next run does only what failed
     again = nightly_flow.nightly(station="S01", as_of=AS_OF, operator="試験")["S01"]
     assert again["visit_lists"]["state"] == N.DONE and again["chief_report"]["state"] == N.SKIPPED
