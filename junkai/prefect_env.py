@@ -61,6 +61,8 @@ def auth_string(home: Path) -> str:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
         pass
+    except OSError as exc:
+        raise JunkaiError(f"Prefect API の認証文字列 {path} を作れません: {exc}")
     else:
         with os.fdopen(fd, "w", encoding="ascii") as fh:
             fh.write(f"{AUTH_USER}:{secrets.token_urlsafe(32)}\n")
