@@ -726,3 +726,28 @@ def test_a_killed_ingest_leaves_no_prefect_server(station, copy):
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+@pytest.mark.slow
+def test_a_print_served_by_a_chief_is_refused_by_the_print_right(harness, station, copy, monkeypatch):
+    """Served by a chief (who has no print right), the print flow is refused by the action's own check,
+    audited, and prints nothing, whatever operator the run names."""
+    import json
+
+    from flows.print import print_cards
+
+    chief = "署長 鈴木"
+    store = Store(f"sqlite:///{copy / 'junkai.sqlite3'}")
+    with store.transaction():
+        store.add_user("管理者 山田", "admin", AS_OF, "試験")
+        store.add_user(chief, "chief", AS_OF, "試験", station_id="S01")
+    printed = _count(store, print_batch)
+    monkeypatch.setenv(IDENTITY_ENV, chief)
+    for named in (None, chief):
+        with pytest.raises(JunkaiError, match=f"{chief} は.*印刷を行えません"):
+            print_cards(beat=BEAT, blank=1, operator=named)
+        with store.transaction():
+            last = store.audit_events()[-1]
+        assert (last["operator"], last["action"], json.loads(last["detail"])["attempted"]) == (chief, "refused", "print")
+    assert _count(store, print_batch) == printed
+    store.close()
