@@ -1,18 +1,74 @@
-"""What the flows share: the task runner chosen in the settings, which failures are worth
-a retry, and progress for the terminal and for the Prefect UI."""
+"""What the flows share: who they run as, where they may write, the task runner chosen in the
+settings, which failures are worth a retry, and progress for the terminal and for the Prefect UI."""
 
 from __future__ import annotations
 
+import contextlib
+import os
 import time
-from typing import Callable
+from pathlib import Path
+from typing import Callable, Iterator
 
 from prefect.cache_policies import NO_CACHE
 
+from junkai import access
+from junkai import settings as settings_mod
+from junkai.actions import Context
 from junkai.settings import Settings
 from junkai.transient import RETRY_DELAYS, is_transient  # shared with the ingest driver's own retries
 
 # Tasks carry personal data: never cached, never written to Prefect's result storage.
 PRIVATE = dict(cache_policy=NO_CACHE, persist_result=False)
+
+
+# --- who a flow runs as ------------------------------------------------------------------------------
+
+IDENTITY_ENV = "JUNKAI_FLOW_OPERATOR"  # set by the command that runs or serves the flows; inherited by run processes
+
+
+def run_as(operator: str) -> None:
+    """The flows of this process (and of the run processes it starts) run as `operator`: the command's own."""
+    os.environ[IDENTITY_ENV] = operator
+
+
+def identity() -> str:
+    """Who this process's flows run as: the command's operator (`run_as`), else the operator function's answer."""
+    return os.environ.get(IDENTITY_ENV) or settings_mod.operator(None)
+
+
+def refuse(ctx: Context, attempted: str, reason: str, **detail) -> None:
+    """Record the refusal in the audit log (its own transaction) and stop the run."""
+    with ctx.store.transaction():
+        ctx.store.audit(ctx.operator, "refused", "store", None, attempted=attempted, reason=reason, **detail)
+    raise access.Refused(f"{ctx.operator} は{access.ACTIONS[attempted][0]}を行えません: {reason}")
+
+
+@contextlib.contextmanager
+def confined(operator: str | None, attempted: str) -> Iterator[Context]:
+    """The flow's context, as the identity of the process running it. Whoever starts a run (a schedule,
+    the UI, the API) cannot choose who it runs as: `operator` may only repeat that identity; another
+    name is refused and audited. The actions then check the identity's own rights."""
+    ctx = Context.open(identity())
+    try:
+        if operator is not None and operator.strip() != ctx.operator:
+            refuse(ctx, attempted, f"このフローは {ctx.operator} として実行されます。別の操作者 ({operator}) は指定できません",
+                   requested=operator)
+        yield ctx
+    finally:
+        ctx.close()
+
+
+def output_folder(ctx: Context, given: str | None, default: Path, attempted: str) -> Path:
+    """Where a flow writes: the default, or a folder given by the run inside the data folder's output
+    area (relative to it, or absolute within it); anything else is refused and audited."""
+    area = ctx.settings.output.resolve()
+    if not given:
+        return default
+    path = Path(given)
+    path = (path if path.is_absolute() else area / path).resolve()  # symlinks and ".." resolved first
+    if not path.is_relative_to(area):
+        refuse(ctx, attempted, f"出力先は出力フォルダ {area} の中に限られます: {given}", out_dir=given)
+    return path
 
 
 def task_runner(s: Settings):

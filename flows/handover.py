@@ -9,7 +9,7 @@ from pathlib import Path
 
 from prefect import flow, task
 
-from flows.common import PRIVATE, RETRY_DELAYS, retry_transient
+from flows.common import PRIVATE, RETRY_DELAYS, confined, output_folder, retry_transient
 from junkai.actions import Context
 from junkai.actions import reports as R
 
@@ -20,8 +20,8 @@ def write(ctx: Context, beat: str, as_of: date, out_dir: Path) -> Path:
 
 
 @flow(name="handover", description="受持警察官の交代に伴う引継ぎ報告と訪問リスト")
-def handover(beat: str, as_of: date | None = None, operator: str = "引継ぎ", out_dir: str | None = None) -> str:
+def handover(beat: str, as_of: date | None = None, operator: str | None = None, out_dir: str | None = None) -> str:
     as_of = as_of or date.today()
-    with Context.open(operator) as ctx:
-        target = Path(out_dir) if out_dir else ctx.settings.output / as_of.isoformat() / "handover"
+    with confined(operator, "print") as ctx:  # as the one who serves it; writes only in the output folder
+        target = output_folder(ctx, out_dir, ctx.settings.output / as_of.isoformat() / "handover", "print")
         return str(write(ctx, beat, as_of, target))

@@ -53,11 +53,12 @@ def take(s: settings_mod.Settings, station: str, operator: str, as_of: date | No
 
 
 @flow(name="inbox", description="受付フォルダの走査済みカードを取り込み、保管または隔離する")
-def inbox(station: str | None = None, operator: str = "受付フォルダ", settle_seconds: int | None = None) -> list[dict]:
-    """Check the inbox of one station (or of every station in the store)."""
-    from junkai.actions import Context, batches
+def inbox(station: str | None = None, operator: str | None = None, settle_seconds: int | None = None) -> list[dict]:
+    """Check the inbox of one station (or of every station in the store), as the one who serves it."""
+    from flows.common import confined
+    from junkai.actions import batches
 
     # the operator's "batch" right is checked first (refused and audited), as for `junkai ingest`
-    with Context.open(operator) as ctx:
-        s, stations = ctx.settings, batches.inbox_stations(ctx, station)
+    with confined(operator, "batch") as ctx:
+        s, operator, stations = ctx.settings, ctx.operator, batches.inbox_stations(ctx, station)
     return [take(s, st, operator, settle_seconds=settle_seconds) for st in stations]

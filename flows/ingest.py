@@ -16,7 +16,7 @@ from typing import Iterator, Sequence
 from prefect import flow, task
 from prefect.artifacts import create_table_artifact
 
-from flows.common import PRIVATE, RETRY_DELAYS, Progress, retry_transient, task_runner
+from flows.common import PRIVATE, RETRY_DELAYS, Progress, confined, retry_transient, task_runner
 from junkai import ingest as I
 from junkai import settings as settings_mod
 from junkai.readings import PageReading
@@ -77,13 +77,14 @@ def publish(run: I.Run, key: str = "ingest") -> None:
 
 
 @flow(name="ingest", description="走査したカードの取込: 読み取り → 検証 → 照合 → 補正")
-def ingest(paths: list[str], operator: str = "junkai", as_of: date | None = None, station: str | None = None) -> dict:
+def ingest(paths: list[str], operator: str | None = None, as_of: date | None = None, station: str | None = None) -> dict:
     """Ingest scan files or folders; returns the summary with an outcome per file. `station`: the
-    station whose scans they are (an inbox's), over which the operator's right is checked."""
-    from junkai.actions import Context, batches
+    station whose scans they are (an inbox's), over which the operator's right is checked. It runs as
+    the one who serves it (`operator` may only name that one)."""
+    from junkai.actions import batches
 
     # the operator's "batch" right is checked first (refused and audited), the run audited once
-    with Context.open(operator) as ctx:
+    with confined(operator, "batch") as ctx:
         run = batches.ingest(ctx, [Path(p) for p in paths], as_of or date.today(),
                              read_map=read_in_tasks(max(4, 3 * ctx.settings.workers)), on_page=_tell,
                              station=station)
@@ -91,9 +92,10 @@ def ingest(paths: list[str], operator: str = "junkai", as_of: date | None = None
     return run.as_dict()
 
 
-def run(paths: list[Path], operator: str, s: settings_mod.Settings | None = None, as_of: date | None = None,
-        runner=None, station: str | None = None) -> dict:
-    """Run the flow now, with the task runner of the settings (or the one given)."""
+def run(paths: list[Path], operator: str | None = None, s: settings_mod.Settings | None = None,
+        as_of: date | None = None, runner=None, station: str | None = None) -> dict:
+    """Run the flow now, in this process (as its identity: flows.common.run_as), with the task runner of
+    the settings (or the one given)."""
     s = s or settings_mod.load()
     return ingest.with_options(task_runner=runner or task_runner(s))(
         paths=[str(p) for p in paths], operator=operator, as_of=as_of, station=station)

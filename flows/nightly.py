@@ -13,11 +13,11 @@ from prefect import flow, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.states import Failed
 
-from flows.common import PRIVATE, RETRY_DELAYS, Progress, retry_transient
+from flows.common import PRIVATE, RETRY_DELAYS, Progress, confined, retry_transient
 from flows.inbox import take
 from junkai import nightly as N
 from junkai import settings as settings_mod
-from junkai.actions import Context, batches
+from junkai.actions import batches
 from junkai.store import Store
 
 STEP = dict(retries=2, retry_delay_seconds=RETRY_DELAYS, retry_condition_fn=retry_transient, **PRIVATE)
@@ -134,11 +134,11 @@ def today(s: settings_mod.Settings) -> date:
 
 
 @flow(name="nightly", description="夜間処理: 取込 → 反映 → 一覧 → 訪問リストとカード → 報告")
-def nightly(station: str | None = None, as_of: date | None = None, operator: str = "夜間処理") -> dict:
+def nightly(station: str | None = None, as_of: date | None = None, operator: str | None = None) -> dict:
     """The night's batch for one station or for every station of the store; returns the steps per station.
-    `operator` must hold the "batch" right there (a deployment passes the one who serves it)."""
-    with Context.open(operator) as ctx:
-        s, store = ctx.settings, ctx.store
+    It runs as the one who serves it (`operator` may only name that one), who must hold the "batch" right there."""
+    with confined(operator, "batch") as ctx:
+        s, store, operator = ctx.settings, ctx.store, ctx.operator
         as_of = as_of or today(s)
         # the operator's "batch" right over the station (or the whole store), refused and audited as
         # `junkai run nightly` is; the steps then run as that operator

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from prefect import flow, task
 
-from flows.common import PRIVATE, RETRY_DELAYS, retry_transient
+from flows.common import PRIVATE, RETRY_DELAYS, confined, output_folder, retry_transient
 from junkai.actions import Context
 from junkai.actions import printing as P
 
@@ -21,11 +21,12 @@ def write(ctx: Context, out_dir: Path, premises: list[int], beat: str | None, bl
 
 @flow(name="print", description="巡回連絡カードの印刷 (PDF)")
 def print_cards(beat: str | None = None, premises: list[int] | None = None, blank: int = 0,
-                form: str = "household", operator: str = "印刷", out_dir: str | None = None) -> dict:
+                form: str = "household", operator: str | None = None, out_dir: str | None = None) -> dict:
     """Print a beat's cards, the cards of some premises, or blank cards for a beat; returns the file.
-    `operator` must hold the print right over them (a deployment passes the one who serves it)."""
-    with Context.open(operator) as ctx:
-        target = Path(out_dir) if out_dir else ctx.settings.output / date.today().isoformat() / "print"
+    It runs as the one who serves it, who must hold the print right over them (`operator` may only name
+    that one); `out_dir` must lie in the output folder."""
+    with confined(operator, "print") as ctx:
+        target = output_folder(ctx, out_dir, ctx.settings.output / date.today().isoformat() / "print", "print")
         printed = write(ctx, target, premises or [], beat, blank, form)
     return dict(path=str(printed.path), batch=printed.batch_id, cards=printed.cards, sheets=printed.sheets,
                 pages=printed.pages)

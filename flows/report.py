@@ -9,7 +9,7 @@ from pathlib import Path
 
 from prefect import flow, task
 
-from flows.common import PRIVATE, RETRY_DELAYS, retry_transient
+from flows.common import PRIVATE, RETRY_DELAYS, confined, output_folder, retry_transient
 from junkai import JunkaiError
 from junkai.actions import Context
 from junkai.actions import reports as R
@@ -25,13 +25,15 @@ def write(ctx: Context, kind: str, station: str | None, start: date, end: date, 
 
 
 @flow(name="report", description="署長報告または本部報告 (期間を指定)")
-def report(kind: str, start: date, end: date, station: str | None = None, operator: str = "報告",
+def report(kind: str, start: date, end: date, station: str | None = None, operator: str | None = None,
            out_dir: str | None = None) -> str:
-    """kind "chief" (a station's, `station` required) or "hq" (the prefecture's)."""
+    """kind "chief" (a station's, `station` required) or "hq" (the prefecture's), written as the one who
+    serves it (`operator` may only name that one) into the output folder."""
     if kind not in KINDS:
         raise JunkaiError(f"報告の種類は chief (署長) か hq (本部) です: {kind!r}")
     if kind == "chief" and not station:
         raise JunkaiError("署長報告には警察署 (station) を指定してください")
-    with Context.open(operator) as ctx:
-        target = Path(out_dir) if out_dir else ctx.settings.output / date.today().isoformat() / (station or "hq")
+    right = f"report.{kind}"
+    with confined(operator, right) as ctx:  # as the one who serves it; writes only in the output folder
+        target = output_folder(ctx, out_dir, ctx.settings.output / date.today().isoformat() / (station or "hq"), right)
         return str(write(ctx, kind, station, start, end, target))

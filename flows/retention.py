@@ -7,11 +7,12 @@ from __future__ import annotations
 
 from prefect import flow
 
-from junkai.actions import Context, batches
+from flows.common import confined
+from junkai.actions import batches
 
 
 @flow(name="retention", description="保存期間を過ぎた個人情報の削除 (転出・廃業した各戸の履歴、古い出力ファイル)")
-def retention(operator: str = "保存期間", dry_run: bool = False) -> dict:
+def retention(operator: str | None = None, dry_run: bool = False) -> dict:
     """Counts only: what was removed, never whose."""
-    with Context.open(operator) as ctx:
+    with confined(operator, "setup") as ctx:  # as the one who serves it
         return batches.retention(ctx, dry_run=dry_run)

@@ -21,6 +21,7 @@ import pytest  # noqa: E402
 import sqlalchemy as sa  # noqa: E402
 
 from flows import common  # noqa: E402
+from flows.common import IDENTITY_ENV  # noqa: E402
 from flows import ingest as ingest_flow  # noqa: E402
 from flows import nightly as nightly_flow  # noqa: E402
 from flows.deployments import declared  # noqa: E402
@@ -31,6 +32,12 @@ from tests.station import first_cards  # noqa: E402
 
 AS_OF = date.today()
 BEAT = "S01-P01-B1"
+
+
+@pytest.fixture(autouse=True)
+def serving_as(monkeypatch):
+    """The flows of this process run as "試験" (as `junkai serve` makes them run as its operator)."""
+    monkeypatch.setenv(IDENTITY_ENV, "試験")
 
 
 @pytest.fixture(scope="session")
@@ -237,6 +244,7 @@ def test_a_failing_step_is_recorded_and_the_others_go_on(harness, station, copy,
     monkeypatch.undo()
     monkeypatch.setenv("JUNKAI_HOME", str(copy))
     monkeypatch.setenv("JUNKAI_CONFIG", str(station["config"]))
+    monkeypatch.setenv(IDENTITY_ENV, "試験")
     # the next run does only what failed
     again = nightly_flow.nightly(station="S01", as_of=AS_OF, operator="試験")["S01"]
     assert again["visit_lists"]["state"] == N.DONE and again["chief_report"]["state"] == N.SKIPPED
@@ -427,10 +435,12 @@ def test_the_nightly_run_killed_at_any_moment_and_run_again_ends_as_one_clean_ru
 
 
 @pytest.mark.slow
-def test_every_flow_started_through_the_prefect_api_refuses_an_operator_without_the_right(harness, station, copy):
+def test_every_flow_started_through_the_prefect_api_refuses_an_operator_without_the_right(harness, station, copy,
+                                                                                          monkeypatch):
     """Each flow as a deployment, a run of it created through the Prefect client (as the UI or the API
-    would) and executed: an HQ user may not print, hand over, report to a chief, ingest, run the night or
-    the inbox, or purge. Each run fails with the refusal, and the refusal is in the audit log, once."""
+    would) and executed by a process serving as an HQ user: HQ may not print, hand over, report to a
+    chief, ingest, run the night or the inbox, or purge. Each run fails with the refusal, and the
+    refusal is in the audit log, once."""
     import json
 
     from prefect.client.orchestration import get_client
@@ -450,6 +460,7 @@ def test_every_flow_started_through_the_prefect_api_refuses_an_operator_without_
         store.add_user("管理者 山田", "admin", AS_OF, "試験")
         store.add_user(hq, "hq", AS_OF, "試験")
     printed = _count(store, print_batch)  # the station's own batches, before any refused run
+    monkeypatch.setenv(IDENTITY_ENV, hq)
     day = AS_OF - timedelta(days=1)
     runs = [(print_cards, dict(beat=BEAT, blank=1), "print"),
             (handover, dict(beat=BEAT, as_of=AS_OF), "print"),
@@ -461,7 +472,7 @@ def test_every_flow_started_through_the_prefect_api_refuses_an_operator_without_
     for flow_, params, right in runs:
         deployment = flow_.to_deployment(name=f"refusal-{flow_.name}").apply()
         with get_client(sync_client=True) as client:
-            created = client.create_flow_run_from_deployment(deployment, parameters=dict(params, operator=hq))
+            created = client.create_flow_run_from_deployment(deployment, parameters=params)
             before = _count(store, audit, audit.c.action == "refused")
             run_flow(flow_, flow_run=client.read_flow_run(created.id), return_type="state")
             state = client.read_flow_run(created.id).state
@@ -513,4 +524,268 @@ def test_a_card_of_another_station_in_a_stations_inbox_is_quarantined_and_nothin
     [result] = inbox_flow.inbox(station="S02", operator="試験", settle_seconds=0)
     assert result["pages"] == 1 and len(result["archived"]) == 1 and result["states"] == {"waiting": 1}
     assert _count(store, scan_page) == pages_before + 1
+
+
+# --- the Prefect servers junkai starts ------------------------------------------------------------------------------
+
+
+def test_the_api_auth_string_is_made_once_and_kept_private(tmp_path):
+    import stat
+
+    first = prefect_env.auth_string(tmp_path)
+    path = tmp_path / "prefect" / prefect_env.AUTH_FILE
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert first.startswith("junkai:") and len(first) > 30
+    path.chmod(0o644)
+    assert prefect_env.auth_string(tmp_path) == first
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    path.write_text("x", encoding="ascii")
+    with pytest.raises(JunkaiError, match="壊れています"):
+        prefect_env.auth_string(tmp_path)
+
+
+SLOW_START = """
+import psutil
+from junkai import JunkaiError, prefect_env
+try:
+    with prefect_env.Server(__import__("pathlib").Path(__import__("sys").argv[1])):
+        print("started")
+except JunkaiError as exc:
+    print(exc)
+print("children", len(psutil.Process().children(recursive=True)))
+"""
+
+
+def test_a_server_slower_than_its_startup_time_stops_with_one_clear_line(tmp_path):
+    """A machine too busy for the allowed start-up time: one Japanese line saying what to set, no server left."""
+    import os
+    import subprocess
+    import sys
+
+    env = dict(os.environ, **{prefect_env.STARTUP_ENV: "1"})
+    env.pop("PREFECT_API_URL", None)
+    done = subprocess.run([sys.executable, "-c", SLOW_START, str(tmp_path)], env=env, capture_output=True, text=True,
+                          timeout=120)
+    lines = done.stdout.splitlines()
+    assert lines[0].startswith("Prefect サーバが 1 秒以内に応答しませんでした") and prefect_env.STARTUP_ENV in lines[0]
+    assert lines[-1] == "children 0"
+    with pytest.raises(JunkaiError, match=prefect_env.STARTUP_ENV):
+        os.environ[prefect_env.STARTUP_ENV] = "soon"
+        try:
+            prefect_env.startup_seconds()
+        finally:
+            del os.environ[prefect_env.STARTUP_ENV]
+
+
+# --- the server of `junkai serve`: authenticated, same-origin, CSRF-checked, and confined flows --------------------
+
+
+def _junkai_env(home: Path, config: Path, **extra) -> dict:
+    import os
+
+    env = dict(os.environ, JUNKAI_HOME=str(home), JUNKAI_CONFIG=str(config), **extra)
+    for name in ("JUNKAI_DB_URL", "PREFECT_API_URL", IDENTITY_ENV, "PREFECT_HOME", "PREFECT_API_AUTH_STRING",
+                 "PREFECT_SERVER_API_AUTH_STRING"):
+        env.pop(name, None)
+    return env
+
+
+def _prefect_servers(pid: int) -> list:
+    import psutil
+
+    try:
+        children = psutil.Process(pid).children(recursive=True)
+    except psutil.NoSuchProcess:
+        return []
+    found = []
+    for c in children:
+        try:
+            line = " ".join(c.cmdline())
+            if "prefect" in line and "server" in line:  # `prefect server start`, or Prefect's temporary uvicorn
+                found.append(c)
+        except psutil.NoSuchProcess:
+            pass
+    return found
+
+
+def _kill_and_expect_no_orphan(proc, servers: list, within: float = 10.0) -> None:
+    """kill -9 of the command: its Prefect server is gone within seconds."""
+    import psutil
+
+    proc.kill()
+    proc.wait()
+    gone, alive = psutil.wait_procs(servers, timeout=within)
+    for p in alive:  # clean up before failing
+        p.kill()
+    assert not alive, [p.cmdline() for p in alive]
+
+
+@pytest.mark.slow
+def test_the_served_api_refuses_strangers_other_origins_forged_posts_and_runs_as_another_or_elsewhere(station, copy,
+                                                                                                   tmp_path):
+    """`junkai serve` run by a custodian: without the auth string the API answers 401; another origin gets
+    no `access-control-allow-origin`; a POST without a CSRF token is refused; a print run naming a chief
+    as its operator, or an output folder outside the output area, fails with the refusal in the audit log
+    and prints nothing. kill -9 of `junkai serve` leaves no Prefect server behind."""
+    import json
+    import os
+    import stat
+    import subprocess
+    import sys
+    import time
+
+    import httpx
+
+    from junkai import prefect_env
+
+    custodian, chief = "地域課長 佐藤", "署長 鈴木"
+    store = Store(f"sqlite:///{copy / 'junkai.sqlite3'}")
+    with store.transaction():
+        store.add_user(custodian, "custodian", AS_OF, "試験", station_id="S01")
+        store.add_user(chief, "chief", AS_OF, "試験", station_id="S01")
+    printed = _count(store, print_batch)
+    port = prefect_env.free_port()
+    junkai = Path(sys.executable).with_name("junkai")
+    proc = subprocess.Popen([junkai, "serve", "--port", str(port)], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, env=_junkai_env(copy, station["config"], JUNKAI_USER=custodian))
+    api = f"http://127.0.0.1:{port}/api"
+    try:
+        secret_file = copy / "prefect" / prefect_env.AUTH_FILE
+        auth = {"Authorization": prefect_env.basic_auth("")}
+        client = httpx.Client(timeout=10, trust_env=False)
+        deadline = time.monotonic() + int(os.environ.get("JUNKAI_TEST_PREFECT_STARTUP", "300"))
+        deployment = None
+        while deployment is None:
+            assert proc.poll() is None, proc.stderr.read().decode()
+            assert time.monotonic() < deadline, "junkai serve did not come up"
+            time.sleep(1)
+            if not secret_file.exists():
+                continue
+            auth = {"Authorization": prefect_env.basic_auth(secret_file.read_text().strip())}
+            try:
+                r = client.get(f"{api}/deployments/name/print/print", headers=auth)
+            except httpx.TransportError:
+                continue
+            if r.status_code == 200:
+                deployment = r.json()["id"]
+        assert stat.S_IMODE(secret_file.stat().st_mode) == 0o600
+        servers = _prefect_servers(proc.pid)
+        assert len(servers) == 1
+
+        # no auth string, or a wrong one: 401
+        assert client.get(f"{api}/deployments/name/print/print").status_code == 401
+        wrong = {"Authorization": prefect_env.basic_auth("junkai:guess")}
+        assert client.get(f"{api}/deployments/name/print/print", headers=wrong).status_code == 401
+        # another origin: never allowed, neither on a preflight nor on a request
+        evil = "http://evil.example"
+        pre = client.options(f"{api}/deployments/{deployment}/create_flow_run",
+                             headers={"Origin": evil, "Access-Control-Request-Method": "POST",
+                                      "Access-Control-Request-Headers": "authorization,content-type"})
+        assert pre.headers.get("access-control-allow-origin") not in ("*", evil)
+        got = client.get(f"{api}/deployments/name/print/print", headers={**auth, "Origin": evil})
+        assert got.headers.get("access-control-allow-origin") not in ("*", evil)
+        own = client.get(f"{api}/deployments/name/print/print",
+                         headers={**auth, "Origin": f"http://127.0.0.1:{port}"})
+        assert own.headers.get("access-control-allow-origin") == f"http://127.0.0.1:{port}"
+        # a state change without a CSRF token, even with the auth string: refused
+        forged = client.post(f"{api}/deployments/{deployment}/create_flow_run",
+                             json={"parameters": {"beat": BEAT, "blank": 1}}, headers=auth)
+        assert forged.status_code == 403
+        token = client.get(f"{api}/csrf-token", params={"client": "test"}, headers=auth).json()["token"]
+        csrf = {**auth, "Prefect-Csrf-Token": token, "Prefect-Csrf-Client": "test"}
+
+        def run(parameters: dict) -> dict:
+            r = client.post(f"{api}/deployments/{deployment}/create_flow_run", json={"parameters": parameters},
+                            headers=csrf)
+            assert r.status_code == 201, r.text
+            run_id = r.json()["id"]
+            while True:
+                assert time.monotonic() < deadline + 300, "the run did not end"
+                state = client.get(f"{api}/flow_runs/{run_id}", headers=auth).json()["state"]
+                if state and state["type"] in ("COMPLETED", "FAILED", "CRASHED", "CANCELLED"):
+                    return state
+                time.sleep(1)
+
+        def last_refusal() -> dict:
+            with store.transaction():
+                last = store.audit_events()[-1]
+            assert last["action"] == "refused"
+            return dict(operator=last["operator"], **json.loads(last["detail"]))
+
+        as_chief = run({"beat": BEAT, "blank": 1, "operator": chief})
+        assert as_chief["type"] == "FAILED" and "行えません" in as_chief["message"], as_chief
+        refusal = last_refusal()
+        assert refusal["operator"] == custodian and refusal["requested"] == chief and refusal["attempted"] == "print"
+
+        outside = tmp_path / "elsewhere"
+        elsewhere = run({"beat": BEAT, "blank": 1, "out_dir": str(outside)})
+        assert elsewhere["type"] == "FAILED" and "出力フォルダ" in elsewhere["message"], elsewhere
+        assert last_refusal()["out_dir"] == str(outside)
+        climbing = run({"beat": BEAT, "blank": 1, "out_dir": "../../escaped"})
+        assert climbing["type"] == "FAILED" and "出力フォルダ" in climbing["message"], climbing
+        assert not outside.exists() and not (copy.parent / "escaped").exists()
+        assert _count(store, print_batch) == printed
+
+        # the one who serves may print, into the output folder
+        ok = run({"beat": BEAT, "blank": 1, "out_dir": "from-the-ui"})
+        assert ok["type"] == "COMPLETED", ok
+        assert _count(store, print_batch) == printed + 1
+        assert list((copy / "output" / "from-the-ui").glob("*.pdf"))
+
+        _kill_and_expect_no_orphan(proc, servers)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        store.close()
+
+
+@pytest.mark.slow
+def test_a_killed_ingest_leaves_no_prefect_server(station, copy):
+    """`junkai ingest` starts its own Prefect server (no `junkai serve` running): kill -9 of the command
+    while it runs, and the server is gone within seconds."""
+    import subprocess
+    import sys
+    import time
+
+    junkai = Path(sys.executable).with_name("junkai")
+    proc = subprocess.Popen([junkai, "ingest", str(station["scans"])], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, env=_junkai_env(copy, station["config"], JUNKAI_USER="試験"))
+    try:
+        deadline = time.monotonic() + 120
+        servers = []
+        while not servers:
+            assert proc.poll() is None, "ingest ended before its server was seen"
+            assert time.monotonic() < deadline
+            time.sleep(0.2)
+            servers = _prefect_servers(proc.pid)
+        _kill_and_expect_no_orphan(proc, servers)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+@pytest.mark.slow
+def test_a_print_served_by_a_chief_is_refused_by_the_print_right(harness, station, copy, monkeypatch):
+    """Served by a chief (who has no print right), the print flow is refused by the action's own check,
+    audited, and prints nothing, whatever operator the run names."""
+    import json
+
+    from flows.print import print_cards
+
+    chief = "署長 鈴木"
+    store = Store(f"sqlite:///{copy / 'junkai.sqlite3'}")
+    with store.transaction():
+        store.add_user("管理者 山田", "admin", AS_OF, "試験")
+        store.add_user(chief, "chief", AS_OF, "試験", station_id="S01")
+    printed = _count(store, print_batch)
+    monkeypatch.setenv(IDENTITY_ENV, chief)
+    for named in (None, chief):
+        with pytest.raises(JunkaiError, match=f"{chief} は.*印刷を行えません"):
+            print_cards(beat=BEAT, blank=1, operator=named)
+        with store.transaction():
+            last = store.audit_events()[-1]
+        assert (last["operator"], last["action"], json.loads(last["detail"])["attempted"]) == (chief, "refused", "print")
+    assert _count(store, print_batch) == printed
     store.close()

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
-import sys
+import os
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -13,6 +14,25 @@ from rich.table import Table
 from junkai import JunkaiError
 from junkai.actions import batches
 from junkai.cli import command, context, day, err, flow_progress, group, out, prefect
+
+
+@contextlib.contextmanager
+def prefect_server(s, operator: str):
+    """The Prefect server this command's flows report to: the one set in the settings, a `junkai serve`
+    answering on this machine, else one of its own that stops with the command (never Prefect's
+    temporary server, which could outlive a killed command). The flows run as `operator`."""
+    from junkai import prefect_env
+
+    prefect(s)
+    if os.environ.get("PREFECT_API_URL"):
+        server = contextlib.nullcontext()
+    else:
+        server = prefect_env.Server(s.home)
+    with server:
+        from flows.common import run_as
+
+        run_as(operator)
+        yield
 
 
 @command()
@@ -51,16 +71,16 @@ def ingest(
                                        messages=reading.messages + outcome.messages),
                                   ensure_ascii=False, default=str))
 
-    prefect(s)
-    from flows import ingest as ingest_flow
-    from junkai.ingest import Summary
+    with prefect_server(s, operator):
+        from flows import ingest as ingest_flow
+        from junkai.ingest import Summary
 
-    ingest_flow.listen_pages(show)
-    try:
-        with flow_progress():
-            result = ingest_flow.run(paths, operator, s, station=station)
-    finally:
-        ingest_flow.listen_pages(None)
+        ingest_flow.listen_pages(show)
+        try:
+            with flow_progress():
+                result = ingest_flow.run(paths, operator, s, station=station)
+        finally:
+            ingest_flow.listen_pages(None)
     summary = Summary(**{k: v for k, v in result.items() if k in Summary.__dataclass_fields__})
     st = summary.states
     lines = [f"ファイル {summary.files} (うち受付済み {summary.files_seen_before})、読み取った頁 {summary.pages} "
@@ -95,16 +115,16 @@ def run_nightly(
     with context() as ctx:
         batches.may_run(ctx, station)
         s, operator = ctx.settings, ctx.operator
-    prefect(s)
-    from flows import nightly as nightly_flow
-    from junkai import nightly as N
-
     failed = None
-    with flow_progress():
-        try:
-            summary = nightly_flow.nightly(station=station, as_of=when, operator=operator)
-        except nightly_flow.StepsFailed as exc:
-            summary, failed = exc.summary, exc
+    with prefect_server(s, operator):
+        from flows import nightly as nightly_flow
+        from junkai import nightly as N
+
+        with flow_progress():
+            try:
+                summary = nightly_flow.nightly(station=station, as_of=when, operator=operator)
+            except nightly_flow.StepsFailed as exc:
+                summary, failed = exc.summary, exc
     for st, steps in summary.items():
         table = Table(title=f"夜間処理 {st}")
         for label in ("処理", "結果", "ファイル", "内容"):
@@ -134,53 +154,35 @@ def serve(
 
     夜間処理は毎日 02:00 (設定 nightly.at、署ごとに同時に一つまで)、受付フォルダの確認は数分ごと
     (設定 inbox.check_minutes)。サーバのデータベースはデータフォルダの prefect/ に置かれ、外部へは
-    何も送らない。実行の様子はブラウザで http://127.0.0.1:4200/ を開いて見る。
+    何も送らない。実行の様子はブラウザで http://127.0.0.1:4200/ を開いて見る (画面が尋ねる認証文字列は
+    データフォルダの prefect/api-auth にある)。画面や API から始めた実行も、この操作者として動く。
 
     例: junkai serve
     """
-    import os
-    import subprocess
-    import time
-
     from junkai import prefect_env
 
-    # the deployments run as this operator (flows/deployments.py): their rights are checked on every run
+    # the deployments run as this operator (flows.common.confined): their rights are checked on every run
     with context() as ctx:
         stations = batches.serving(ctx)
         s, operator = ctx.settings, ctx.operator
     port = port or s.prefect_port
-    api = prefect_env.local_api_url(port)
-    if prefect_env.server_answers(api):
+    if prefect_env.server_answers(prefect_env.local_api_url(port)):
         raise JunkaiError(f"ポート {port} ではすでに Prefect サーバが動いています (別の junkai serve?)")
-    prefect_env.configure(s.home, api_url=api)
     log = prefect_env.prefect_home(s.home) / "server.log"
-    log.parent.mkdir(parents=True, exist_ok=True)
     out.print(f"Prefect サーバを起動しています (127.0.0.1:{port}、データベース {log.parent}) ...", highlight=False)
-    with open(log, "ab") as fh:
-        # its own session: Ctrl-C stops the runner first, then the server is stopped here
-        server = subprocess.Popen([sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1",
-                                   "--port", str(port)], stdout=fh, stderr=subprocess.STDOUT, env=os.environ,
-                                  start_new_session=True)
-    try:
-        deadline = time.monotonic() + 180
-        while not prefect_env.server_answers(api, timeout=1.0):
-            if server.poll() is not None:
-                raise JunkaiError(f"Prefect サーバが起動しませんでした (記録: {log})")
-            if time.monotonic() > deadline:
-                raise JunkaiError(f"Prefect サーバが 180 秒以内に応答しませんでした (記録: {log})")
-            time.sleep(0.5)
+    # the server stops with this command, however it ends (Ctrl-C, SIGTERM, or killed)
+    with prefect_env.Server(s.home, port, services=True, log=log) as server:
         from flows import deployments
+        from flows.common import run_as
 
-        planned = deployments.declared(s, stations, operator)
-        out.print(f"Prefect の画面: http://127.0.0.1:{port}/  (終了は Ctrl-C)", highlight=False)
+        run_as(operator)
+        planned = deployments.declared(s, stations)
+        out.print(f"Prefect の画面: {server.origin}/  (終了は Ctrl-C)", highlight=False)
+        out.print(f"画面と API の認証文字列: {log.parent / prefect_env.AUTH_FILE} の内容", highlight=False)
         for d in planned:
             out.print(f"  {d.name}: {d.when}", highlight=False)
-        deployments.serve(planned)
-    finally:
-        server.terminate()
         try:
-            server.wait(30)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+            deployments.serve(planned)
+        except KeyboardInterrupt:
+            pass
     out.print("停止しました")
