@@ -64,7 +64,7 @@ def out_file(path: Path | None) -> Path | None:
     if path.is_dir():
         raise JunkaiError(f"--out はファイル名を指定してください ({path} はフォルダです)")
     if not path.parent.is_dir():
-        raise JunkaiError(f"--out のフォルダがありません: {path.parent}")
+        raise JunkaiError(f"出力先のフォルダがありません: {path.parent}")
     return path
 
 
