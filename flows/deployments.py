@@ -7,8 +7,8 @@ store, retention once a month. Without a schedule, run from the UI when needed: 
 print, handover and report.
 
 Who runs them: every flow checks its operator's right (junkai.actions), as the commands do,
-so every deployment names a registered operator: the one who serves them (`junkai serve`
-with --as, else JUNKAI_USER, else the login name). It is each deployment's default
+so every deployment names a registered operator: the one who serves them (the user bound to
+the OS account that runs `junkai serve`). It is each deployment's default
 `operator` and the one its schedules pass; a run started from the UI or the API may name
 another, whose rights are then checked. The serving operator needs the "batch" right
 (custodian) for the nightly and inbox runs and the "setup" right (admin) for retention; a
@@ -34,7 +34,7 @@ from flows.nightly import nightly
 from flows.print import print_cards
 from flows.report import report
 from flows.retention import retention
-from junkai import settings as settings_mod
+from junkai import identity
 from junkai.settings import Settings
 
 
@@ -57,8 +57,8 @@ class Planned:
 
 def declared(s: Settings, stations: list[str], operator: str | None = None) -> list[Planned]:
     """The deployments of a store with these stations, under these settings, run as `operator`
-    (default: JUNKAI_USER, else the login name)."""
-    operator = operator or settings_mod.operator(None)
+    (default: the OS account running it)."""
+    operator = operator or identity.os_account()
     who = {"operator": operator}
     at = s.nightly_at
     planned: list[Planned] = []

@@ -160,7 +160,7 @@ def restore(path: Path, s: Settings, operator: str) -> Summary:
     except BaseException:
         shutil.rmtree(work, ignore_errors=True)
         raise
-    store = Store(s.db_url)
+    store = Store(s.db_url, s.home)
     try:
         store.check_ready()
         with store.transaction():
