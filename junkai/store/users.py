@@ -31,9 +31,11 @@ class Users:
         return [c for c in user_account.c if c.name != "os_account"] + [sa.null().label("os_account")]
 
     def bound_name(self, account: str) -> str | None:
-        """The active user bound to an OS account, if any."""
-        return self.conn.execute(sa.select(user_account.c.name).where(
-            user_account.c.os_account == account, user_account.c.disabled_at.is_(None)).limit(1)).scalar()
+        """The user bound to an OS account, if any (an active one first; a disabled user stays bound,
+        so that its refusal says who disabled it)."""
+        return self.conn.execute(sa.select(user_account.c.name).where(user_account.c.os_account == account)
+                                 .order_by(user_account.c.disabled_at.is_not(None), user_account.c.id)
+                                 .limit(1)).scalar()
 
     def binding(self, name: str) -> str | None:
         """The OS account a user name is bound to, if any."""
