@@ -383,7 +383,7 @@ def test_the_nightly_run_killed_at_any_moment_and_run_again_ends_as_one_clean_ru
         return h
 
     def nightly(h, timeout=None):
-        env = dict(os.environ, JUNKAI_HOME=str(h), JUNKAI_CONFIG=str(station["config"]), JUNKAI_USER="夜間処理")
+        env = dict(os.environ, JUNKAI_HOME=str(h), JUNKAI_CONFIG=str(station["config"]))
         env.pop("JUNKAI_DB_URL", None)
         env.pop("PREFECT_API_URL", None)
         proc = subprocess.Popen([junkai, "run", "nightly", "--station", "S01", "--as-of", AS_OF.isoformat()],
