@@ -71,7 +71,12 @@ class StoreBase:
         self.os_account, self.host = identity.os_account(), identity.host()
         self._anchors: list[str] = []
         if url.startswith("sqlite:///"):
-            Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+            db = Path(url.removeprefix("sqlite:///"))
+            db.parent.mkdir(parents=True, exist_ok=True)
+            # made here rather than by SQLite (0644): as the umask allows, so that in a data folder a
+            # station's group shares, every member can write it (its -wal and -shm take its mode)
+            if db.name and not db.exists():
+                os.close(os.open(db, os.O_WRONLY | os.O_CREAT, 0o660))
         # concurrent writers (two ingests at once) wait for each other rather than fail at once
         connect_args = {"timeout": 60} if url.startswith("sqlite") else {}
         self.engine: Engine = sa.create_engine(url, future=True, connect_args=connect_args)
