@@ -24,6 +24,7 @@ from pathlib import Path
 from junkai import JunkaiError, files, qr
 from junkai.settings import Settings
 from junkai.store import Store, snapshot_row_counts
+from junkai.store.audit import HEAD_FILE, KEY_FILE as AUDIT_KEY, trim_head
 
 FORMAT = 1
 MANIFEST = "manifest.json"
@@ -88,12 +89,15 @@ def backup(s: Settings, store: Store, out: Path, operator: str) -> Summary:
         with store.transaction():
             store.audit(operator, "backup", "store", None, path=str(out), database=database)
         with files.clear_disk_errors(out.parent):
+            # the audit head file before the snapshot: every row it anchors is in the snapshot
+            if (home / HEAD_FILE).is_file():
+                _copy(home / HEAD_FILE, work / HEAD_FILE)
             if database == "sqlite":
                 _snapshot(store, work / DB)
             # after the snapshot: a file recorded in it was kept before its row was written
-            key = home / qr.KEY_FILE
-            if key.is_file():
-                _copy(key, work / qr.KEY_FILE)
+            for key in (qr.KEY_FILE, AUDIT_KEY):
+                if (home / key).is_file():
+                    _copy(home / key, work / key)
             for folder in FOLDERS:
                 root = home / folder
                 if not root.is_dir():
@@ -164,6 +168,8 @@ def restore(path: Path, s: Settings, operator: str) -> Summary:
     try:
         store.check_ready()
         with store.transaction():
+            if manifest["database"] != "sqlite":  # pg_dump came first: rows after it are not in the database
+                trim_head(s.home, store.audit_rows())
             n, problem = store.verify_audit()
             if problem:
                 raise JunkaiError(f"戻したストアの監査ログが正しくありません: {problem}")

@@ -92,12 +92,12 @@ def test_backup_restores_an_equal_store_elsewhere(source, tmp_path, monkeypatch)
         assert mode == (0o700 if p.is_dir() else 0o600), (p, oct(mode))
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".bk")] == []
     manifest = json.loads((bk / "manifest.json").read_text(encoding="utf-8"))
-    assert {"junkai.sqlite3", "print.key"} <= set(manifest["files"])
+    assert {"junkai.sqlite3", "print.key", "keys/audit.key", "audit-head.log"} <= set(manifest["files"])
     assert any(n.startswith("scans/") for n in manifest["files"]) and "crops/X-1/home_phone.png" in manifest["files"]
     # the snapshot is consistent although the writer kept going: its own chain verifies
     # (a copy: opening a store switches it to WAL, which would change the backed-up file)
     shutil.copyfile(bk / "junkai.sqlite3", tmp_path / "snap.sqlite3")
-    snap = Store(f"sqlite:///{tmp_path / 'snap.sqlite3'}")
+    snap = Store(f"sqlite:///{tmp_path / 'snap.sqlite3'}", bk)  # with the backup's audit key and head file
     with snap.transaction():
         assert snap.verify_audit()[1] is None
         backed = snap.audit_events(what="backup")
@@ -118,7 +118,9 @@ def test_backup_restores_an_equal_store_elsewhere(source, tmp_path, monkeypatch)
     assert run("audit", "verify").exit_code == 0
     assert (other / "print.key").read_bytes() == (source / "print.key").read_bytes()
     for name in manifest["files"]:
-        if name != "junkai.sqlite3":
+        if name == "audit-head.log":  # both went on: the source's writer, the restore's own row
+            assert (other / name).read_bytes().startswith((bk / name).read_bytes())
+        elif name != "junkai.sqlite3":
             assert (other / name).read_bytes() == (source / name).read_bytes(), name
             assert stat.S_IMODE((other / name).stat().st_mode) == 0o600
     # and it works: a restored store prints with the restored key

@@ -76,6 +76,19 @@ def read_head(home: Path) -> list[tuple[str, int, str]] | None:
     return out
 
 
+def trim_head(home: Path, rows: int) -> None:
+    """Keep the lines of a freshly restored head file that anchor the first `rows` rows: a PostgreSQL
+    backup's head file was copied after its pg_dump, and may anchor rows written since."""
+    path = home / HEAD_FILE
+    if not path.is_file():
+        return
+    kept = [line + "\n" for line in path.read_text().splitlines()
+            if len(line.split()) == 3 and line.split()[1].isdigit() and int(line.split()[1]) <= rows]
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text("".join(kept))
+    os.replace(tmp, path)
+
+
 def head_text(home: Path) -> str | None:
     """The last anchored head, short, for the foot of a report: rows, hash prefix and time."""
     lines = read_head(home)
@@ -108,6 +121,9 @@ class Audit:
         """Personal data written out: with the beat, post or station it covered (or the whole store),
         so that HQ can count each station's exports (第7)."""
         self.audit(operator, "export", what, scope[1] if scope else None, scope=scope_text(scope), **detail)
+
+    def audit_rows(self) -> int:
+        return self.conn.execute(sa.select(sa.func.count()).select_from(audit)).scalar_one()
 
     def audit_events(self, who: str | None = None, what: str | None = None,
                      since: datetime | None = None) -> list[dict]:
