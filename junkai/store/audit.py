@@ -122,6 +122,11 @@ class Audit:
         so that HQ can count each station's exports (第7)."""
         self.audit(operator, "export", what, scope[1] if scope else None, scope=scope_text(scope), **detail)
 
+    def audit_anchor(self) -> str | None:
+        """The audit log's last anchored head (rows, hash, time), small at the foot of a report: a later
+        reader holds it against `junkai audit verify` and the head file."""
+        return head_text(self.home)
+
     def audit_rows(self) -> int:
         return self.conn.execute(sa.select(sa.func.count()).select_from(audit)).scalar_one()
 
