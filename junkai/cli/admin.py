@@ -87,7 +87,10 @@ audit_app = group("audit", "監査ログ (誰が、いつ、何を読み・出�
 
 @command(audit_app, "verify")
 def audit_verify():
-    """監査ログのハッシュの連鎖を検査し、削除・改ざんがあれば最初の行を示す。
+    """監査ログを検査し、改ざん・削除・連鎖の作り直し・末尾の切り詰めがあれば最初の行を示す。
+
+    各行の鍵付きハッシュ (データフォルダの keys/audit.key) と、データベースの外の先端の記録
+    (データフォルダの audit-head.log) の両方と照合する。
 
     例: junkai audit verify
     """
@@ -114,10 +117,11 @@ def audit_show(
         out.print_json(json.dumps([{k: plain(v) for k, v in e.items()} for e in events], ensure_ascii=False))
         return
     table = Table(title=f"監査ログ {len(events)} 件")
-    for label in ("id", "日時", "操作者", "操作", "対象", "内容"):
+    for label in ("id", "日時", "操作者", "OS アカウント@ホスト", "操作", "対象", "内容"):
         table.add_column(label)
     for e in events:
-        table.add_row(str(e["id"]), f"{e['at']:%Y-%m-%d %H:%M:%S}", e["operator"], e["action"],
+        where = f"{e['os_account']}@{e['host']}" if e["os_account"] else "-"  # rows from before 0011 have none
+        table.add_row(str(e["id"]), f"{e['at']:%Y-%m-%d %H:%M:%S}", e["operator"], where, e["action"],
                       f"{e['target_kind']} {e['target_id'] or ''}".strip(), e["detail"])
     out.print(table)
 
