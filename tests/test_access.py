@@ -522,3 +522,32 @@ def test_in_setup_mode_the_operator_is_the_os_account(home):
     r = run("--as", "管理者 山田", "summary", account="setup")
     assert r.exit_code == 2 and "OS アカウント名 (setup) で操作します" in r.output
     assert audit_events()[0]["operator"] == "setup"
+
+
+def test_a_store_with_users_from_before_bindings_is_bound_by_the_data_folders_owner(home):
+    """Upgraded from migration 0010: no administrator is bound yet, so the data folder's owner acts as
+    the first administrator (`junkai init`, then `junkai user bind`); once one is bound, that ends."""
+    from alembic import command
+    from alembic.config import Config
+
+    from junkai import settings
+    from junkai.store import MIGRATIONS, Store
+
+    store = Store(settings.load().db_url)
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    with store.engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0010")
+        conn.exec_driver_sql("INSERT INTO user_account (name, role, created_at, created_by) "
+                             "VALUES ('管理者 山田', 'admin', '2026-01-01 00:00:00', '試験')")
+    store.close()
+    r = run("summary", account="yamada")  # the tests run as root, who owns the data folder
+    assert r.exit_code == 2 and "先に `junkai init`" in r.output
+    assert run("init", account="yamada").exit_code == 0
+    r = run("user", "bind", "管理者 山田", "yamada", account="yamada")
+    assert r.exit_code == 0, r.output
+    assert audit_events()[-1]["operator"] == "管理者 山田"
+    r = run("user", "list", account="clerk")
+    assert r.exit_code == 2 and "管理者 (管理者 山田) に" in r.output
+    assert run("audit", "verify", account="yamada").exit_code == 0
