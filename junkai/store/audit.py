@@ -112,7 +112,9 @@ class Audit:
         row = dict(id=next_id, at=datetime.now().replace(microsecond=0), operator=operator, action=action,
                    target_kind=target_kind, target_id=target_id, detail=dumps(detail),
                    os_account=self.os_account, host=self.host)
-        digest = audit_mac(read_key(self.home, create=True), head["hash"], row)
+        if self._audit_key is None:  # read once per store: an ingest audits every page
+            self._audit_key = read_key(self.home, create=True)
+        digest = audit_mac(self._audit_key, head["hash"], row)
         self.conn.execute(audit.insert().values(prev_hash=head["hash"], hash=digest, **row))
         self.conn.execute(audit_head.update().where(audit_head.c.id == 1).values(hash=digest))
         self._anchors.append(f"{row['at'].isoformat()} {head['count']} {digest}\n")

@@ -70,6 +70,7 @@ class StoreBase:
         # who runs this process, where: recorded on every audit row
         self.os_account, self.host = identity.os_account(), identity.host()
         self._anchors: list[str] = []
+        self._audit_key: bytes | None = None
         if url.startswith("sqlite:///"):
             db = Path(url.removeprefix("sqlite:///"))
             db.parent.mkdir(parents=True, exist_ok=True)
