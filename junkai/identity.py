@@ -77,5 +77,7 @@ def operator(store, home: Path, claimed: str | None = None, account: str | None 
             why = (f"OS アカウント {account} は junkai の利用者に結び付けられていません。"
                    f"{ask} に `junkai user bind 利用者名 {account}` を依頼してください")
         if bindings:
-            store.audit(claimed or account, "refused", "store", None, attempted="identity", reason=why)
+            # recorded as who ran it (never as the name claimed, which the detail keeps)
+            store.audit(bound or account, "refused", "store", None, attempted="identity", claimed=claimed,
+                        reason=why)
     raise NotBound(why)

@@ -471,7 +471,8 @@ def test_as_cannot_name_another_user(seeded):
     assert r.exit_code == 2
     assert "OS アカウント tanaka は利用者 交番所長 田中 です。管理者 山田 として操作することはできません" in r.output
     last = audit_events()[-1]
-    assert (last["action"], last["os_account"], json.loads(last["detail"])["attempted"]) == ("refused", "tanaka", "identity")
+    assert (last["operator"], last["action"], last["os_account"]) == ("交番所長 田中", "refused", "tanaka")
+    assert json.loads(last["detail"])["claimed"] == "管理者 山田"
     r = run("--as", "管理者 山田", "user", "add", "X", "--role", "custodian", "--station", "S01", account="mallory")
     assert r.exit_code == 2 and "OS アカウント mallory は junkai の利用者に結び付けられていません" in r.output
     users = json.loads(run_as("管理者 山田", "user", "list", "--json").output)

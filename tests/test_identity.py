@@ -99,7 +99,9 @@ def test_the_os_account_is_who_acts(station):
     assert all(e["os_account"] and e["host"] for e in events)
     seen = [(e["operator"], e["action"], e["os_account"]) for e in events]
     assert ("地域課長 佐藤", "history", st["sato"]) in seen
-    assert ("管理者 山田", "refused", st["sato"]) in seen and ("管理者 山田", "refused", st["mallory"]) in seen
+    # a refusal is recorded as who ran it, never as the name claimed
+    assert ("地域課長 佐藤", "refused", st["sato"]) in seen and (st["mallory"], "refused", st["mallory"]) in seen
+    assert not [e for e in events if e["operator"] == "管理者 山田" and e["os_account"] != "root"]
     assert ok(junkai(st, "audit", "verify", user=st["sato"])).stdout.startswith("監査ログは正常です")
 
 
