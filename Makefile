@@ -18,7 +18,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 DEMO_HOME := data/demo
-J := JUNKAI_HOME=$(DEMO_HOME) JUNKAI_USER=デモ $(BIN)/junkai
+J := JUNKAI_HOME=$(DEMO_HOME) $(BIN)/junkai
 BENCH_PREMISES ?= 600000
 
 .PHONY: help setup system-deps python-deps demo test test-fast bench clean
@@ -50,7 +50,8 @@ setup: system-deps python-deps
 
 demo: setup
 	rm -rf $(DEMO_HOME)
-	@# --users: デモ is the administrator and custodian; a chief, a handler, a beat officer and HQ besides
+	@# --users: the OS account running the demo is its administrator and custodian (bound to it);
+	@# a chief, a handler, a beat officer and HQ besides, who act once bound to OS accounts of their own
 	$(J) seed --premises 150 --stations 1 --seed 1 --users
 	@# print a beat's pre-filled cards and a few blank ones, let simulated residents fill them in, scan them
 	cards=$$($(J) print cards --beat S01-P01-B1 | tail -n 1) && \
@@ -62,11 +63,11 @@ demo: setup
 	$(J) overdue --station S01 --out $(DEMO_HOME)/overdue.csv
 	$(J) overdue --beat S01-P01-B1 --format pdf
 	$(J) report chief --station S01 --period $$(date +%Y-%m)
-	@# HQ gets the prefecture's figures, never a resident's card: the second is refused and audited
-	$(J) --as "本部 デモ" report hq --period $$(date +%Y-%m)
+	@# who acts is the OS account running junkai: naming another user is refused, and audited
+	$(J) user list
 	! $(J) --as "本部 デモ" history 1
 	$(J) run nightly --station S01
-	@# every print, export, decision and refusal above is in the hash-chained audit log
+	@# every print, export, decision and refusal above is in the keyed, anchored audit log
 	$(J) audit verify
 
 # the import contracts of pyproject.toml first: which way imports go is part of the design

@@ -28,7 +28,6 @@ def _child(home: Path, ids_file: Path, out_dir: Path) -> None:
     import os
 
     os.environ["JUNKAI_HOME"] = str(home)
-    os.environ["JUNKAI_USER"] = "bench"
     t0 = time.perf_counter()
     from junkai import render
     from junkai.cli import app

@@ -324,7 +324,7 @@ def markdown(figures: dict) -> list[str]:
 
 
 def _cli(home: Path, *args: str) -> str:
-    env = dict(os.environ, JUNKAI_HOME=str(home), JUNKAI_USER="ベンチ")
+    env = dict(os.environ, JUNKAI_HOME=str(home))
     env.pop("JUNKAI_DB_URL", None)
     junkai = Path(sys.executable).parent / "junkai"
     r = subprocess.run([str(junkai), *args], env=env, capture_output=True, text=True)

@@ -40,6 +40,7 @@ from typing import Callable
 from junkai import JunkaiError, files, qr
 from junkai.settings import Settings
 from junkai.store import Store, snapshot_row_counts
+from junkai.store.audit import HEAD_FILE, KEY_FILE as AUDIT_KEY, trim_head
 
 FORMAT = 2
 MANIFEST = "manifest.json"
@@ -213,19 +214,28 @@ def backup(s: Settings, store: Store, out: Path, operator: str) -> Summary:
                           "データフォルダとは別の場所に保管してください")
     keys = read_keys(home / KEY_FILE, secret=False)
     database = store.dialect
-    snap = home / f".backup-{os.getpid()}.sqlite3"  # plain copy only inside the data folder, removed after
+    snap = home / f".backup-{os.getpid()}.sqlite3"  # plain copies only inside the data folder, removed after
+    head = home / f".backup-{os.getpid()}.head"
     listed: dict[str, str] = {}
     total = 0
     try:
         with files.clear_disk_errors(home):
+            # the audit head file before the snapshot: every row it anchors is in the snapshot
+            if (home / HEAD_FILE).is_file():
+                fd = os.open(head, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+                os.close(fd)
+                shutil.copyfile(home / HEAD_FILE, head)
             if database == "sqlite":
                 fd = os.open(snap, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
                 os.close(fd)
                 store.snapshot(snap)
         # after the snapshot: a file recorded in it was kept before its row was written
         sources = [(DB, snap)] if database == "sqlite" else []
-        if (home / qr.KEY_FILE).is_file():
-            sources.append((qr.KEY_FILE, home / qr.KEY_FILE))
+        if head.is_file():
+            sources.append((HEAD_FILE, head))
+        for key in (qr.KEY_FILE, AUDIT_KEY):
+            if (home / key).is_file():
+                sources.append((str(key), home / key))
         for folder in FOLDERS:
             root = home / folder
             if root.is_dir() and not root.is_symlink():
@@ -266,6 +276,7 @@ def backup(s: Settings, store: Store, out: Path, operator: str) -> Summary:
         files.write_private(out, write)
     finally:
         snap.unlink(missing_ok=True)
+        head.unlink(missing_ok=True)
     # only now, with the file complete under its name: no row claims a backup that is not there
     with store.transaction():
         store.audit(operator, "backup", "store", None, path=str(out), database=database, files=len(listed))
@@ -420,10 +431,12 @@ def restore(path: Path, s: Settings, identity_file: Path, allow: Callable[[Store
     except BaseException:
         shutil.rmtree(work, ignore_errors=True)
         raise
-    store = Store(s.db_url)
+    store = Store(s.db_url, s.home)
     try:
         store.check_ready()
         with store.transaction():
+            if manifest["database"] != "sqlite":  # pg_dump came first: rows after it are not in the database
+                trim_head(s.home, store.audit_rows())
             n, problem = store.verify_audit()
             if problem:
                 raise JunkaiError(f"戻したストアの監査ログが正しくありません: {problem}")

@@ -435,7 +435,8 @@ def chief(store: Store, station: str, start: date, end: date, out_dir: Path, ope
         figures = chief_figures(store, station, p, now.date(), definitions, turnover_years, stale_share)
         path = Path(out_dir) / f"chief-{station}-{p.slug}.pdf"
         header = _header("署長報告 巡回連絡の実施状況", figures["station"]["name"], p, now)
-        _write(path, render.document("report_chief.html.j2", dict(f=figures, h=header)))
+        _write(path, render.document("report_chief.html.j2", dict(f=figures, h=header,
+                                                                  audit_head=store.audit_anchor())))
         store.audit(operator, "report.chief", "station", station, start=p.start.isoformat(), end=p.end.isoformat(),
                     path=str(path))
     return path
@@ -469,7 +470,7 @@ def hq(store: Store, start: date, end: date, out_dir: Path, operator: str, *, no
         figures = hq_figures(store, p, now.date(), definitions)
         path = Path(out_dir) / f"hq-{p.slug}.pdf"
         header = _header("本部報告 巡回連絡の実施状況", "県内全警察署", p, now)
-        _write(path, render.document("report_hq.html.j2", dict(f=figures, h=header)))
+        _write(path, render.document("report_hq.html.j2", dict(f=figures, h=header, audit_head=store.audit_anchor())))
         store.audit(operator, "report.hq", "store", None, start=p.start.isoformat(), end=p.end.isoformat(),
                     path=str(path))
     return path

@@ -107,9 +107,10 @@ def seed(store: Store, premises: int, stations: int, seed: int, until: date, ope
 DEMO_USERS = (("署長 デモ", "chief"), ("交番所長 デモ", "handler"), ("巡査 デモ", "officer"), ("本部 デモ", "hq"))
 
 
-def demo_users(store: Store, operator: str, at: datetime) -> list[tuple[str, dict]]:
+def demo_users(store: Store, operator: str, at: datetime, account: str | None = None) -> list[tuple[str, dict]]:
     """One user of each role for the first station, to show who may do what. The seeding operator
-    becomes its administrator and custodian, so that the one who set the demo up can run all of it;
+    becomes its administrator and custodian, bound to the OS account `account` (the one who set the
+    demo up runs all of it; the others act once an administrator binds them to OS accounts);
     the handler has the first post, the beat officer the officer who has its first beat on the day."""
     station_id = store.station_ids()[0]
     first = store.organisation(station_id).iloc[0]
@@ -118,7 +119,7 @@ def demo_users(store: Store, operator: str, at: datetime) -> list[tuple[str, dic
                   officer=dict(officer_id=store.officer_at(first.beat_id, at.date())), admin={}, hq={})
     made = []
     for name, role in ((operator, "admin"), (operator, "custodian"), *DEMO_USERS):
-        store.add_user(name, role, at, operator, **scopes[role])
+        store.add_user(name, role, at, operator, os_account=account if name == operator else None, **scopes[role])
         store.audit(operator, "user.add", "user", name, role=role, **scopes[role])
         made.append((name, {"role": role, "station_id": None, "post_id": None, "officer_id": None, **scopes[role]}))
     return made

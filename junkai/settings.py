@@ -4,12 +4,11 @@ Where things live:
 - JUNKAI_HOME (default ./data): the data folder (SQLite store, keys, scans).
 - JUNKAI_DB_URL: a SQLAlchemy URL; overrides the SQLite file in the data folder.
 - JUNKAI_CONFIG: the settings file; default ./junkai.toml if present.
-- JUNKAI_USER: the operator when a command is not given --as.
+- Who acts is never a setting: it is the OS account running the command (junkai.identity).
 """
 
 from __future__ import annotations
 
-import getpass
 import os
 import tomllib
 from dataclasses import dataclass, field
@@ -227,13 +226,3 @@ def _thresholds(base: dict, given: dict, key: str, path: Path | None) -> dict:
             raise JunkaiError(f"設定ファイル {path} の {key}.{kind} は 0〜1 の数にしてください: {value!r}")
         out[kind] = float(value)
     return out
-
-
-def operator(given: str | None, env: dict[str, str] | None = None) -> str:
-    """Who runs this command: --as, else JUNKAI_USER, else the login name."""
-    env = os.environ if env is None else env
-    name = given or env.get("JUNKAI_USER") or getpass.getuser()
-    name = name.strip()
-    if not name:
-        raise JunkaiError("操作者名が空です (--as または JUNKAI_USER で指定してください)")
-    return name

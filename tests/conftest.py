@@ -88,8 +88,8 @@ def db_url(request, tmp_path):
 
 
 @pytest.fixture
-def store(db_url):
-    s = Store(db_url)
+def store(db_url, tmp_path):
+    s = Store(db_url, tmp_path)  # the data folder holds the audit key and head file
     s.migrate()
     yield s
     s.close()
@@ -97,10 +97,9 @@ def store(db_url):
 
 @pytest.fixture
 def home(tmp_path, monkeypatch):
-    """A data folder for CLI tests, with the operator named."""
+    """A data folder for CLI tests; the operator is the OS account running them."""
     h = tmp_path / "home"
     monkeypatch.setenv("JUNKAI_HOME", str(h))
-    monkeypatch.setenv("JUNKAI_USER", "地域課 試験")
     monkeypatch.delenv("JUNKAI_DB_URL", raising=False)
     monkeypatch.delenv("JUNKAI_CONFIG", raising=False)
     monkeypatch.chdir(tmp_path)

@@ -14,7 +14,7 @@ BEAT = "S01-P01-B1"
 
 
 def _junkai(home: Path, *args: str) -> str:
-    env = dict(os.environ, JUNKAI_HOME=str(home), JUNKAI_USER="試験")
+    env = dict(os.environ, JUNKAI_HOME=str(home))
     env.pop("JUNKAI_DB_URL", None)
     env.pop("JUNKAI_CONFIG", None)
     r = subprocess.run([str(Path(sys.executable).parent / "junkai"), *args], env=env, capture_output=True,

@@ -56,8 +56,8 @@ def sqlite_url(home: Path) -> str:
     return f"sqlite:///{home / 'junkai.sqlite3'}"
 
 
-def _seeded(url: str, as_of: date) -> Store:
-    s = Store(url)
+def _seeded(url: str, as_of: date, home: Path | None = None) -> Store:
+    s = Store(url, home)  # home: where the audit key and head file live (that of a SQLite store by default)
     s.migrate()
     with s.transaction():
         seed(s, PREMISES, 1, SEED, as_of, OPERATOR)
@@ -83,7 +83,7 @@ def on_postgresql(station: Station, server_url: str) -> str:
     """A database holding what the station's SQLite store holds after printing (the same seed,
     the same print batches); its name, to use as a template (no connection is left open)."""
     url = new_database(server_url)
-    s = _seeded(url, station.as_of)
+    s = _seeded(url, station.as_of, station.root / "pg-home")  # its own audit key and head file
     try:
         with s.transaction():
             for batch, pdf in zip(station.batches, (station.cards_pdf, station.blank_pdf)):

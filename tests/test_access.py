@@ -1,6 +1,7 @@
 """Who may do what: roles and scopes on both databases, and the commands that ask before acting."""
 
 import json
+from unittest import mock
 from datetime import date, datetime
 from pathlib import Path
 
@@ -146,8 +147,21 @@ def test_a_disabled_user_is_refused_and_says_by_whom(store, org):
 runner = CliRunner()
 
 
-def run(*args):
-    return runner.invoke(app, list(args))
+# the OS accounts the users are bound to (in-process, the account is what the process reports;
+# tests/test_identity.py runs the command as real OS accounts)
+ACCOUNTS = {"管理者 山田": "yamada", "地域課長 佐藤": "sato", "署長 工藤": "kudo", "交番所長 田中": "tanaka",
+            "巡査 木村": "kimura", "本部 地域課": "honbu", "本部 デモ": "demo-hq"}
+
+
+def run(*args, account: str = "clerk"):
+    """A command run by an OS account (by default one bound to no user)."""
+    with mock.patch("junkai.identity.os_account", return_value=account):
+        return runner.invoke(app, list(args))
+
+
+def run_as(name: str, *args):
+    """A command run by the OS account bound to the user `name`."""
+    return run(*args, account=ACCOUNTS[name])
 
 
 def audit_events():
@@ -167,9 +181,11 @@ def seeded(home):
                  ["署長 工藤", "--role", "chief", "--station", "S01"],
                  ["交番所長 田中", "--role", "handler", "--post", "S01-P02"],
                  ["巡査 木村", "--role", "officer", "--officer", "S01-O001"], ["本部 地域課", "--role", "hq"]):
-        who = [] if args[2] == "admin" else ["--as", "管理者 山田"]
-        r = run(*who, "user", "add", *args)
+        r = run_as("管理者 山田", "user", "add", *args)  # the first, an administrator, is bound to its account
         assert r.exit_code == 0, r.output
+        if args[2] != "admin":
+            r = run_as("管理者 山田", "user", "bind", args[0], ACCOUNTS[args[0]])
+            assert r.exit_code == 0, r.output
     return home
 
 
@@ -193,51 +209,54 @@ def test_user_add_list_disable_round_trip(home):
     assert run("seed", "--premises", "10", "--seed", "1", "--until", "2026-11-20").exit_code == 0
     r = run("user", "add", "交番所長 田中", "--role", "handler", "--post", "S01-P01")
     assert r.exit_code == 2 and "最初の利用者は管理者" in r.output
-    assert run("user", "add", "管理者 山田", "--role", "admin").exit_code == 0
-    r = run("--as", "管理者 山田", "user", "add", "交番所長 田中", "--role", "handler", "--post", "S01-P01")
+    assert run_as("管理者 山田", "user", "add", "管理者 山田", "--role", "admin").exit_code == 0
+    r = run_as("管理者 山田", "user", "add", "交番所長 田中", "--role", "handler", "--post", "S01-P01")
     assert r.exit_code == 0, r.output
-    r = run("--as", "管理者 山田", "user", "add", "交番所長 田中", "--role", "handler", "--post", "S01-P01")
+    r = run_as("管理者 山田", "user", "add", "交番所長 田中", "--role", "handler", "--post", "S01-P01")
     assert r.exit_code == 2 and "すでに" in r.output
-    r = run("--as", "管理者 山田", "user", "add", "巡査 木村", "--role", "officer", "--station", "S01")
+    r = run_as("管理者 山田", "user", "add", "巡査 木村", "--role", "officer", "--station", "S01")
     assert r.exit_code == 2 and "--officer だけ" in r.output
-    users = json.loads(run("--as", "管理者 山田", "user", "list", "--json").output)
+    users = json.loads(run_as("管理者 山田", "user", "list", "--json").output)
     assert [(u["name"], u["role"], u["post_id"], u["disabled_at"]) for u in users] == [
         ("交番所長 田中", "handler", "S01-P01", None), ("管理者 山田", "admin", None, None)]
-    assert "交番所長 田中" in run("--as", "管理者 山田", "user", "list").output
-    r = run("--as", "管理者 山田", "user", "disable", "交番所長 田中")
+    assert "交番所長 田中" in run_as("管理者 山田", "user", "list").output
+    r = run_as("管理者 山田", "user", "disable", "交番所長 田中")
     assert r.exit_code == 0, r.output
-    users = json.loads(run("--as", "管理者 山田", "user", "list", "--json").output)
+    users = json.loads(run_as("管理者 山田", "user", "list", "--json").output)
     assert users[0]["disabled_by"] == "管理者 山田" and users[0]["disabled_at"]
-    assert run("--as", "管理者 山田", "user", "disable", "交番所長 田中").exit_code == 2  # not active any more
-    r = run("--as", "管理者 山田", "user", "disable", "管理者 山田")
+    assert users[1]["os_account"] == "yamada"  # the first administrator: the account that registered it
+    assert run_as("管理者 山田", "user", "disable", "交番所長 田中").exit_code == 2  # not active any more
+    r = run_as("管理者 山田", "user", "disable", "管理者 山田")
     assert r.exit_code == 2 and "最後の管理者" in r.output
     actions = [(e["operator"], e["action"], e["target_id"]) for e in audit_events() if e["action"].startswith("user.")]
-    assert actions == [("地域課 試験", "user.add", "管理者 山田"), ("管理者 山田", "user.add", "交番所長 田中"),
+    assert actions == [("yamada", "user.add", "管理者 山田"), ("管理者 山田", "user.add", "交番所長 田中"),
                        ("管理者 山田", "user.disable", "交番所長 田中")]
-    refused(run("--as", "交番所長 田中", "user", "list"), "交番所長 田中", "利用者の管理")
-
+    assert run_as("管理者 山田", "user", "bind", "交番所長 田中", "tanaka").exit_code == 2  # disabled
+    assert run_as("管理者 山田", "user", "add", "交番所長 田中", "--role", "handler", "--post", "S01-P02").exit_code == 0
+    assert run_as("管理者 山田", "user", "bind", "交番所長 田中", "tanaka").exit_code == 0
+    refused(run_as("交番所長 田中", "user", "list"), "交番所長 田中", "利用者の管理")
 
 @pytest.mark.slow
 def test_a_handler_cannot_print_another_posts_cards(seeded, tmp_path):
     out = tmp_path / "printed"
-    r = run("--as", "交番所長 田中", "print", "cards", "--beat", "S01-P01-B1", "--out-dir", str(out))
+    r = run_as("交番所長 田中", "print", "cards", "--beat", "S01-P01-B1", "--out-dir", str(out))
     refused(r, "交番所長 田中", "受持区 S01-P01-B1 のカードと訪問リストの印刷")
     assert "範囲外" in r.output and not out.exists()
-    r = run("--as", "交番所長 田中", "print", "cards", "--premises", a_premises_of("S01-P01-B1"), "--out-dir", str(out))
+    r = run_as("交番所長 田中", "print", "cards", "--premises", a_premises_of("S01-P01-B1"), "--out-dir", str(out))
     refused(r, "交番所長 田中", "の印刷")
-    r = run("--as", "交番所長 田中", "print", "cards", "--beat", "S01-P02-B1", "--out-dir", str(out))
+    r = run_as("交番所長 田中", "print", "cards", "--beat", "S01-P02-B1", "--out-dir", str(out))
     assert r.exit_code == 0, r.output
     assert Path(r.output.splitlines()[-1]).is_file()
 
 
 def test_an_officer_cannot_export_a_station_but_lists_their_beat(seeded, tmp_path):
-    refused(run("--as", "巡査 木村", "export", "--what", "cards", "--out", str(tmp_path / "c.csv")),
+    refused(run_as("巡査 木村", "export", "--what", "cards", "--out", str(tmp_path / "c.csv")),
             "巡査 木村", "個人情報の書き出し")
     assert not (tmp_path / "c.csv").exists()
-    refused(run("--as", "巡査 木村", "overdue", "--station", "S01"), "巡査 木村", "警察署 S01")
-    refused(run("--as", "巡査 木村", "overdue", "--beat", "S01-P01-B2"), "巡査 木村", "受持区 S01-P01-B2")
-    assert run("--as", "巡査 木村", "overdue", "--beat", "S01-P01-B1").exit_code == 0
-    assert run("--as", "地域課長 佐藤", "export", "--what", "cards", "--out", str(tmp_path / "c.csv")).exit_code == 0
+    refused(run_as("巡査 木村", "overdue", "--station", "S01"), "巡査 木村", "警察署 S01")
+    refused(run_as("巡査 木村", "overdue", "--beat", "S01-P01-B2"), "巡査 木村", "受持区 S01-P01-B2")
+    assert run_as("巡査 木村", "overdue", "--beat", "S01-P01-B1").exit_code == 0
+    assert run_as("地域課長 佐藤", "export", "--what", "cards", "--out", str(tmp_path / "c.csv")).exit_code == 0
 
 
 def test_an_export_of_a_station_holds_no_row_of_another(store, org):
@@ -263,12 +282,12 @@ def test_a_handler_exports_their_post_and_only_its_premises(seeded, tmp_path):
         own = set(store.conn.execute(store.scope_filter(("post", "S01-P02"))).scalars())
         everyone = set(store.frame("premises").id)
     assert own and everyone - own
-    refused(run("--as", "交番所長 田中", "export", "--what", "cards", "--post", "S01-P01",
+    refused(run_as("交番所長 田中", "export", "--what", "cards", "--post", "S01-P01",
                 "--out", str(tmp_path / "other.csv")), "交番所長 田中", "交番・駐在所 S01-P01")
     assert not (tmp_path / "other.csv").exists()
     for what in ("premises", "cards", "visits", "opinions", "events"):
         path = tmp_path / f"{what}.csv"
-        r = run("--as", "交番所長 田中", "export", "--what", what, "--post", "S01-P02", "--out", str(path))
+        r = run_as("交番所長 田中", "export", "--what", what, "--post", "S01-P02", "--out", str(path))
         assert r.exit_code == 0, r.output
         df = pd.read_csv(path, comment="#", encoding="utf-8-sig")
         ids = set(df["id" if what == "premises" else "premises_id"])
@@ -278,7 +297,7 @@ def test_a_handler_exports_their_post_and_only_its_premises(seeded, tmp_path):
     last = audit_events()[-1]
     assert (last["action"], last["target_kind"]) == ("export", "events")
     assert json.loads(last["detail"])["scope"] == "post S01-P02"
-    r = run("--as", "交番所長 田中", "export", "--what", "cards", "--post", "S01-P02", "--beat", "S01-P02-B1",
+    r = run_as("交番所長 田中", "export", "--what", "cards", "--post", "S01-P02", "--beat", "S01-P02-B1",
             "--out", str(tmp_path / "two.csv"))
     assert r.exit_code == 2 and "どれか一つ" in r.output
 
@@ -286,11 +305,11 @@ def test_a_handler_exports_their_post_and_only_its_premises(seeded, tmp_path):
 @pytest.mark.slow
 def test_hq_gets_figures_and_complaints_but_no_card(seeded, tmp_path):
     pid = a_premises_of("S01-P01-B1")
-    refused(run("--as", "本部 地域課", "history", pid), "本部 地域課", f"各戸 {pid} のカードの閲覧")
-    refused(run("--as", "本部 地域課", "history", pid, "--json"), "本部 地域課", "警察本部には")
-    refused(run("--as", "本部 地域課", "report", "chief", "--station", "S01", "--period", "2026-11",
+    refused(run_as("本部 地域課", "history", pid), "本部 地域課", f"各戸 {pid} のカードの閲覧")
+    refused(run_as("本部 地域課", "history", pid, "--json"), "本部 地域課", "警察本部には")
+    refused(run_as("本部 地域課", "report", "chief", "--station", "S01", "--period", "2026-11",
                 "--out-dir", str(tmp_path)), "本部 地域課", "署長への報告")
-    r = run("--as", "本部 地域課", "report", "hq", "--period", "2026-11", "--out-dir", str(tmp_path))
+    r = run_as("本部 地域課", "report", "hq", "--period", "2026-11", "--out-dir", str(tmp_path))
     assert r.exit_code == 0, r.output
     from junkai import settings
     from junkai.store import Store
@@ -298,17 +317,19 @@ def test_hq_gets_figures_and_complaints_but_no_card(seeded, tmp_path):
     store = Store(settings.load().db_url)
     with store.transaction():
         complaint = int(store.frame("opinions").query("complaint").id.iloc[0])
-    r = run("--as", "本部 地域課", "report", "complaint", str(complaint), "--out-dir", str(tmp_path))
+    r = run_as("本部 地域課", "report", "complaint", str(complaint), "--out-dir", str(tmp_path))
     assert r.exit_code == 0, r.output
 
 
 def test_unknown_and_disabled_operators_are_refused_once_users_exist(seeded):
     pid = a_premises_of("S01-P01-B1")
-    refused(run("history", pid), "地域課 試験", "登録されていません")  # the seeding operator is no user
-    assert run("--as", "地域課長 佐藤", "history", pid).exit_code == 0
-    assert run("--as", "管理者 山田", "user", "disable", "地域課長 佐藤").exit_code == 0
-    refused(run("--as", "地域課長 佐藤", "history", pid), "地域課長 佐藤", "管理者 山田 が無効にした利用者です")
-    assert run("--as", "管理者 山田", "audit", "verify").exit_code == 0
+    r = run("history", pid)  # the OS account that seeded is bound to no user
+    assert r.exit_code == 2 and "OS アカウント clerk は junkai の利用者に結び付けられていません" in r.output
+    assert "管理者 (管理者 山田)" in r.output
+    assert run_as("地域課長 佐藤", "history", pid).exit_code == 0
+    assert run_as("管理者 山田", "user", "disable", "地域課長 佐藤").exit_code == 0
+    refused(run_as("地域課長 佐藤", "history", pid), "地域課長 佐藤", "管理者 山田 が無効にした利用者です")
+    assert run_as("管理者 山田", "audit", "verify").exit_code == 0
 
 
 def test_the_review_page_keeps_to_the_logged_in_users_scope(seeded):
@@ -431,28 +452,131 @@ def test_review_list_of_a_station(seeded):
         item = store.add_review_item(page_id="a:1", premises_id=pid, topic="value", field="home_phone",
                                      label="自宅電話", kind="phone", guess="017-777-1234", confidence=0.4)
     store.close()
-    r = run("--as", "地域課長 佐藤", "review", "list", "--station", "S01", "--json")
+    r = run_as("地域課長 佐藤", "review", "list", "--station", "S01", "--json")
     assert r.exit_code == 0, r.output
     assert [i["id"] for i in json.loads(r.output)] == [item]
-    assert json.loads(run("--as", "地域課長 佐藤", "review", "list", "--post", "S01-P01", "--json").output) == []
-    r = run("--as", "地域課長 佐藤", "review", "list", "--station", "S09")
+    assert json.loads(run_as("地域課長 佐藤", "review", "list", "--post", "S01-P01", "--json").output) == []
+    r = run_as("地域課長 佐藤", "review", "list", "--station", "S09")
     assert r.exit_code == 2 and "警察署が見つかりません: S09" in r.output
 
 
 @pytest.mark.slow
 def test_seed_users_make_a_demo_of_each_role(home, tmp_path):
-    r = run("--as", "デモ", "seed", "--premises", "40", "--seed", "3", "--until", "2026-11-20", "--users")
+    r = run("seed", "--premises", "40", "--seed", "3", "--until", "2026-11-20", "--users", account="demo")
     assert r.exit_code == 0, r.output
-    users = json.loads(run("--as", "デモ", "user", "list", "--json").output)
-    assert sorted((u["name"], u["role"]) for u in users) == sorted([
-        ("デモ", "admin"), ("デモ", "custodian"), ("署長 デモ", "chief"), ("交番所長 デモ", "handler"),
-        ("巡査 デモ", "officer"), ("本部 デモ", "hq")])
-    assert run("--as", "デモ", "overdue", "--station", "S01").exit_code == 0  # the one who set it up runs it all
-    refused(run("--as", "本部 デモ", "history", "1"), "本部 デモ", "カードの閲覧")
-    assert run("--as", "本部 デモ", "report", "hq", "--period", "2026-11", "--out-dir", str(tmp_path)).exit_code == 0
+    users = json.loads(run("user", "list", "--json", account="demo").output)
+    assert sorted((u["name"], u["role"], u["os_account"]) for u in users) == sorted([
+        ("demo", "admin", "demo"), ("demo", "custodian", "demo"), ("署長 デモ", "chief", None),
+        ("交番所長 デモ", "handler", None), ("巡査 デモ", "officer", None), ("本部 デモ", "hq", None)])
+    assert run("overdue", "--station", "S01", account="demo").exit_code == 0  # the one who set it up runs it all
+    assert run("user", "bind", "本部 デモ", "demo-hq", account="demo").exit_code == 0
+    refused(run_as("本部 デモ", "history", "1"), "本部 デモ", "カードの閲覧")
+    assert run_as("本部 デモ", "report", "hq", "--period", "2026-11", "--out-dir", str(tmp_path)).exit_code == 0
 
 
 def test_reading_scans_asks_too_where_there_is_a_store(seeded, tmp_path):
     scan = tmp_path / "scan.png"
     scan.write_bytes(b"not looked at")
-    refused(run("--as", "本部 地域課", "read", str(scan)), "本部 地域課", "取込・夜間処理")
+    refused(run_as("本部 地域課", "read", str(scan)), "本部 地域課", "取込・夜間処理")
+
+
+def test_reading_scans_is_audited_before_it_starts(seeded, tmp_path):
+    scan = tmp_path / "scan.png"
+    scan.write_bytes(b"not an image")
+    r = run_as("地域課長 佐藤", "read", str(scan), "--json")
+    last = [e for e in audit_events() if e["action"] == "read"]
+    assert len(last) == 1, r.output
+    assert (last[0]["operator"], last[0]["os_account"]) == ("地域課長 佐藤", "sato")
+    assert json.loads(last[0]["detail"])["files"] == [str(scan)]
+
+
+# --- who acts: the OS account, never a name given --------------------------------------------------
+
+
+def test_as_cannot_name_another_user(seeded):
+    """The measured attack: another account ran `junkai --as <administrator> user add X --role custodian`."""
+    r = run("--as", "管理者 山田", "user", "add", "X", "--role", "custodian", "--station", "S01", account="tanaka")
+    assert r.exit_code == 2
+    assert "OS アカウント tanaka は利用者 交番所長 田中 です。管理者 山田 として操作することはできません" in r.output
+    last = audit_events()[-1]
+    assert (last["operator"], last["action"], last["os_account"]) == ("交番所長 田中", "refused", "tanaka")
+    assert json.loads(last["detail"])["claimed"] == "管理者 山田"
+    r = run("--as", "管理者 山田", "user", "add", "X", "--role", "custodian", "--station", "S01", account="mallory")
+    assert r.exit_code == 2 and "OS アカウント mallory は junkai の利用者に結び付けられていません" in r.output
+    users = json.loads(run_as("管理者 山田", "user", "list", "--json").output)
+    assert "X" not in {u["name"] for u in users}
+    assert run("--as", "交番所長 田中", "review", "list", account="tanaka").exit_code != 0  # himself: asked as usual
+    assert audit_events()[-1]["operator"] == "交番所長 田中"
+
+
+def test_an_environment_variable_chooses_no_one(seeded, monkeypatch):
+    monkeypatch.setenv("JUNKAI_USER", "管理者 山田")
+    refused(run_as("交番所長 田中", "user", "list"), "交番所長 田中", "利用者の管理")
+    r = run("user", "list", account="mallory")
+    assert r.exit_code == 2 and "結び付けられていません" in r.output
+
+
+def test_every_audit_row_records_the_os_account_and_host(seeded):
+    import socket
+
+    pid = a_premises_of("S01-P01-B1")
+    assert run_as("地域課長 佐藤", "history", pid).exit_code == 0
+    last = audit_events()[-1]
+    assert (last["operator"], last["action"], last["os_account"], last["host"]) == (
+        "地域課長 佐藤", "history", "sato", socket.gethostname())
+    assert all(e["os_account"] and e["host"] for e in audit_events())
+
+
+def test_binding_is_the_administrators_and_audited(seeded):
+    r = run_as("地域課長 佐藤", "user", "bind", "巡査 木村", "sato2")
+    refused(r, "地域課長 佐藤", "利用者の管理")
+    r = run_as("管理者 山田", "user", "bind", "巡査 木村", "sato")
+    assert r.exit_code == 2 and "すでに 地域課長 佐藤 に結び付いています" in r.output
+    assert run_as("管理者 山田", "user", "unbind", "巡査 木村").exit_code == 0
+    r = run("overdue", "--beat", "S01-P01-B1", account="kimura")
+    assert r.exit_code == 2 and "結び付けられていません" in r.output
+    assert run_as("管理者 山田", "user", "bind", "巡査 木村", "kimura2").exit_code == 0
+    assert run("overdue", "--beat", "S01-P01-B1", account="kimura2").exit_code == 0
+    r = run_as("管理者 山田", "user", "unbind", "管理者 山田")
+    assert r.exit_code == 2 and "最後の管理者" in r.output
+    events = [(e["operator"], e["action"], e["target_id"], json.loads(e["detail"]).get("os_account"))
+              for e in audit_events() if e["action"] in ("user.bind", "user.unbind")]
+    assert events[-2:] == [("管理者 山田", "user.unbind", "巡査 木村", "kimura"),
+                           ("管理者 山田", "user.bind", "巡査 木村", "kimura2")]
+    assert run_as("管理者 山田", "audit", "verify").exit_code == 0
+
+
+def test_in_setup_mode_the_operator_is_the_os_account(home):
+    assert run("seed", "--premises", "10", "--seed", "1", "--until", "2026-11-20", account="setup").exit_code == 0
+    r = run("--as", "管理者 山田", "summary", account="setup")
+    assert r.exit_code == 2 and "OS アカウント名 (setup) で操作します" in r.output
+    assert audit_events()[0]["operator"] == "setup"
+
+
+def test_a_store_with_users_from_before_bindings_is_bound_by_the_data_folders_owner(home):
+    """Upgraded from migration 0010: no administrator is bound yet, so the data folder's owner acts as
+    the first administrator (`junkai init`, then `junkai user bind`); once one is bound, that ends."""
+    from alembic import command
+    from alembic.config import Config
+
+    from junkai import settings
+    from junkai.store import MIGRATIONS, Store
+
+    store = Store(settings.load().db_url)
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    with store.engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0010")
+        conn.exec_driver_sql("INSERT INTO user_account (name, role, created_at, created_by) "
+                             "VALUES ('管理者 山田', 'admin', '2026-01-01 00:00:00', '試験')")
+    store.close()
+    r = run("summary", account="yamada")  # the tests run as root, who owns the data folder
+    assert r.exit_code == 2 and "先に `junkai init`" in r.output
+    assert run("init", account="yamada").exit_code == 0
+    r = run("user", "bind", "管理者 山田", "yamada", account="yamada")
+    assert r.exit_code == 0, r.output
+    assert audit_events()[-1]["operator"] == "管理者 山田"
+    r = run("user", "list", account="clerk")
+    assert r.exit_code == 2 and "管理者 (管理者 山田) に" in r.output
+    assert run("audit", "verify", account="yamada").exit_code == 0

@@ -146,9 +146,10 @@ def test_backup_restores_an_equal_store_elsewhere(source, key, tmp_path, monkeyp
     work = tmp_path / "unpacked"
     work.mkdir()
     manifest = B._unpack(bk, B.read_keys(key, secret=True), work)
-    assert {"junkai.sqlite3", "print.key"} <= set(manifest["files"]) and "backup.key" not in manifest["files"]
+    assert {"junkai.sqlite3", "print.key", "keys/audit.key", "audit-head.log"} <= set(manifest["files"])
+    assert "backup.key" not in manifest["files"]
     assert any(n.startswith("scans/") for n in manifest["files"]) and "crops/X-1/home_phone.png" in manifest["files"]
-    snap = Store(f"sqlite:///{work / 'junkai.sqlite3'}")
+    snap = Store(f"sqlite:///{work / 'junkai.sqlite3'}", work)  # with the backup's audit key and head file
     with snap.transaction():
         assert snap.verify_audit()[1] is None
     snap.close()
@@ -169,7 +170,9 @@ def test_backup_restores_an_equal_store_elsewhere(source, key, tmp_path, monkeyp
     assert run("audit", "verify").exit_code == 0
     assert (other / "print.key").read_bytes() == (source / "print.key").read_bytes()
     for name in manifest["files"]:
-        if name != "junkai.sqlite3":
+        if name == "audit-head.log":  # both went on: the source's writer, the restore's own row
+            assert (other / name).read_bytes().startswith((bk / name).read_bytes())
+        elif name != "junkai.sqlite3":
             assert (other / name).read_bytes() == (source / name).read_bytes(), name
             assert stat.S_IMODE((other / name).stat().st_mode) == 0o600
     # and it works: a restored store prints with the restored key, and can be backed up again
@@ -269,21 +272,25 @@ def test_restore_refuses_an_unsigned_or_wrongly_signed_manifest(home, tmp_path, 
 
 @pytest.mark.slow
 def test_restore_needs_the_administrator_of_the_store_restored(source, key, tmp_path, monkeypatch):
-    assert run("user", "add", "地域課 試験", "--role", "admin").exit_code == 0
+    from junkai import identity
+
+    monkeypatch.setattr(identity, "os_account", lambda: "shiken")  # the OS account running the commands
+    assert run("user", "add", "地域課 試験", "--role", "admin").exit_code == 0  # the first admin: bound to it
     r = run("user", "add", "地域課長 佐藤", "--role", "custodian", "--station", "S01")
     assert r.exit_code == 0, r.output
+    assert run("user", "bind", "地域課長 佐藤", "sato").exit_code == 0
     bk = tmp_path / "bk.age"
     assert run("backup", str(bk)).exit_code == 0
     monkeypatch.setenv("JUNKAI_HOME", str(tmp_path / "restored"))
-    monkeypatch.setenv("JUNKAI_USER", "地域課長 佐藤")
+    monkeypatch.setattr(identity, "os_account", lambda: "sato")
     r = run("restore", str(bk), "--identity", str(key))
     assert r.exit_code == 2 and "地域課長 佐藤" in r.output, r.output
     assert not (tmp_path / "restored").exists()
     assert [p.name for p in tmp_path.iterdir() if ".restore-" in p.name] == []
-    monkeypatch.setenv("JUNKAI_USER", "地域課 試験")
+    monkeypatch.setattr(identity, "os_account", lambda: "shiken")
     r = run("restore", str(bk), "--identity", str(key))
     assert r.exit_code == 0, r.output
-    store = Store(settings.load().db_url)
+    store = Store(settings.load().db_url, tmp_path / "restored")
     with store.transaction():
         assert [e["operator"] for e in store.audit_events(what="restore")] == ["地域課 試験"]
     store.close()

@@ -77,15 +77,17 @@ def test_history_at_a_past_date_differs_from_today(seeded):
 
 
 def test_operator_is_audited(seeded, tmp_path):
-    from junkai import settings
+    """No user registered yet (setup mode): the operator is the OS account running the command."""
+    from junkai import identity, settings
     from junkai.store import Store
 
-    assert run("--as", "地域課長 佐藤", "history", "2").exit_code == 0
+    assert run("history", "2").exit_code == 0
     store = Store(settings.load().db_url)
     with store.transaction():
         events = store.audit_events()
-    assert [(e["operator"], e["action"]) for e in events][-1] == ("地域課長 佐藤", "history")
-    assert events[0]["operator"] == "地域課 試験" and events[0]["action"] == "seed"
+    me = identity.os_account()
+    assert [(e["operator"], e["action"], e["os_account"]) for e in events][-1] == (me, "history", me)
+    assert events[0]["operator"] == me and events[0]["action"] == "seed" and events[0]["host"] == identity.host()
 
 
 @pytest.mark.parametrize("args,message", [
@@ -122,7 +124,9 @@ def test_amend_and_add_premises(seeded):
     assert r.exit_code == 0, r.output
     doc = json.loads(run("history", seeded, "--json").output)
     assert doc["card"]["home_phone"] == "017-777-1234"
-    assert doc["events"][-1]["source"] == "operator" and doc["events"][-1]["operator"] == "地域課 試験"
+    from junkai import identity
+
+    assert doc["events"][-1]["source"] == "operator" and doc["events"][-1]["operator"] == identity.os_account()
     r = run("premises", "add", "--beat", "S01-P01-B1", "--postal-code", "０３０－０８６１", "--town", "長島",
             "--block", "1-1-1")
     assert r.exit_code == 0, r.output
@@ -153,10 +157,14 @@ def test_audit_verify_passes_and_fails_on_a_hand_edited_store(seeded):
     r = run("audit", "show", "--what", "history", "--json")
     assert r.exit_code == 0 and json.loads(r.output)[-1]["target_id"] == seeded
     path = settings.load().sqlite_path
-    with sqlite3.connect(path) as conn:
+    with pytest.raises(sqlite3.IntegrityError, match="append-only"), sqlite3.connect(path) as conn:
+        conn.execute("update audit set operator = '誰か' where action = 'history'")
+    with sqlite3.connect(path) as conn:  # the trigger dropped first, as a hand with the file can
+        conn.execute("drop trigger audit_no_update")
         conn.execute("update audit set operator = '誰か' where action = 'history'")
     r = run("audit", "verify")
     assert r.exit_code == 2 and "改ざん" in r.output and "id 2 " in r.output
+    assert r.output.count("\n") == 1
 
 
 @pytest.mark.slow
@@ -166,7 +174,7 @@ def test_everything_junkai_writes_is_readable_by_its_owner_only(tmp_path):
     import os
     import stat
 
-    env = dict(os.environ, JUNKAI_HOME=str(tmp_path / "home"), JUNKAI_USER="試験")
+    env = dict(os.environ, JUNKAI_HOME=str(tmp_path / "home"))
     env.pop("JUNKAI_DB_URL", None)
     old = os.umask(0o022)
     try:

@@ -84,7 +84,6 @@ def written(tmp_path_factory):
     root = tmp_path_factory.mktemp("hostile-csv")
     mp = pytest.MonkeyPatch()
     mp.setenv("JUNKAI_HOME", str(root / "home"))
-    mp.setenv("JUNKAI_USER", "地域課 試験")
     mp.delenv("JUNKAI_DB_URL", raising=False)
     mp.delenv("JUNKAI_CONFIG", raising=False)
     mp.chdir(root)

@@ -21,7 +21,6 @@ import pytest  # noqa: E402
 import sqlalchemy as sa  # noqa: E402
 
 from flows import common  # noqa: E402
-from flows.common import IDENTITY_ENV  # noqa: E402
 from flows import ingest as ingest_flow  # noqa: E402
 from flows import nightly as nightly_flow  # noqa: E402
 from flows.deployments import declared  # noqa: E402
@@ -34,10 +33,17 @@ AS_OF = date.today()
 BEAT = "S01-P01-B1"
 
 
+def _account(monkeypatch, name: str) -> None:
+    """This process runs as the OS account `name` (flows act as the user bound to the running account)."""
+    from junkai import identity
+
+    monkeypatch.setattr(identity, "os_account", lambda: name)
+
+
 @pytest.fixture(autouse=True)
 def serving_as(monkeypatch):
-    """The flows of this process run as "試験" (as `junkai serve` makes them run as its operator)."""
-    monkeypatch.setenv(IDENTITY_ENV, "試験")
+    """The flows of this process run as "試験": the OS account's name while the store has no users."""
+    _account(monkeypatch, "試験")
 
 
 @pytest.fixture(scope="session")
@@ -244,7 +250,7 @@ def test_a_failing_step_is_recorded_and_the_others_go_on(harness, station, copy,
     monkeypatch.undo()
     monkeypatch.setenv("JUNKAI_HOME", str(copy))
     monkeypatch.setenv("JUNKAI_CONFIG", str(station["config"]))
-    monkeypatch.setenv(IDENTITY_ENV, "試験")
+    _account(monkeypatch, "試験")
     # the next run does only what failed
     again = nightly_flow.nightly(station="S01", as_of=AS_OF, operator="試験")["S01"]
     assert again["visit_lists"]["state"] == N.DONE and again["chief_report"]["state"] == N.SKIPPED
@@ -391,7 +397,7 @@ def test_the_nightly_run_killed_at_any_moment_and_run_again_ends_as_one_clean_ru
         return h
 
     def nightly(h, timeout=None):
-        env = dict(os.environ, JUNKAI_HOME=str(h), JUNKAI_CONFIG=str(station["config"]), JUNKAI_USER="夜間処理")
+        env = dict(os.environ, JUNKAI_HOME=str(h), JUNKAI_CONFIG=str(station["config"]))
         env.pop("JUNKAI_DB_URL", None)
         env.pop("PREFECT_API_URL", None)
         proc = subprocess.Popen([junkai, "run", "nightly", "--station", "S01", "--as-of", AS_OF.isoformat()],
@@ -457,10 +463,10 @@ def test_every_flow_started_through_the_prefect_api_refuses_an_operator_without_
     hq = "本部 地域課"
     store = Store(f"sqlite:///{copy / 'junkai.sqlite3'}")
     with store.transaction():
-        store.add_user("管理者 山田", "admin", AS_OF, "試験")
-        store.add_user(hq, "hq", AS_OF, "試験")
+        store.add_user("管理者 山田", "admin", AS_OF, "試験", os_account="yamada")
+        store.add_user(hq, "hq", AS_OF, "試験", os_account="hq")
     printed = _count(store, print_batch)  # the station's own batches, before any refused run
-    monkeypatch.setenv(IDENTITY_ENV, hq)
+    _account(monkeypatch, "hq")
     day = AS_OF - timedelta(days=1)
     runs = [(print_cards, dict(beat=BEAT, blank=1), "print"),
             (handover, dict(beat=BEAT, as_of=AS_OF), "print"),
@@ -580,11 +586,18 @@ def test_a_server_slower_than_its_startup_time_stops_with_one_clear_line(tmp_pat
 # --- the server of `junkai serve`: authenticated, same-origin, CSRF-checked, and confined flows --------------------
 
 
+def _real_account() -> str:
+    import os
+    import pwd
+
+    return pwd.getpwuid(os.getuid()).pw_name
+
+
 def _junkai_env(home: Path, config: Path, **extra) -> dict:
     import os
 
     env = dict(os.environ, JUNKAI_HOME=str(home), JUNKAI_CONFIG=str(config), **extra)
-    for name in ("JUNKAI_DB_URL", "PREFECT_API_URL", IDENTITY_ENV, "PREFECT_HOME", "PREFECT_API_AUTH_STRING",
+    for name in ("JUNKAI_DB_URL", "PREFECT_API_URL", "PREFECT_HOME", "PREFECT_API_AUTH_STRING",
                  "PREFECT_SERVER_API_AUTH_STRING"):
         env.pop(name, None)
     return env
@@ -641,13 +654,14 @@ def test_the_served_api_refuses_strangers_other_origins_forged_posts_and_runs_as
     custodian, chief = "地域課長 佐藤", "署長 鈴木"
     store = Store(f"sqlite:///{copy / 'junkai.sqlite3'}")
     with store.transaction():
-        store.add_user(custodian, "custodian", AS_OF, "試験", station_id="S01")
-        store.add_user(chief, "chief", AS_OF, "試験", station_id="S01")
+        # the command below runs as this OS account: bound to the custodian
+        store.add_user(custodian, "custodian", AS_OF, "試験", station_id="S01", os_account=_real_account())
+        store.add_user(chief, "chief", AS_OF, "試験", station_id="S01", os_account="suzuki")
     printed = _count(store, print_batch)
     port = prefect_env.free_port()
     junkai = Path(sys.executable).with_name("junkai")
     proc = subprocess.Popen([junkai, "serve", "--port", str(port)], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, env=_junkai_env(copy, station["config"], JUNKAI_USER=custodian))
+                            stderr=subprocess.PIPE, env=_junkai_env(copy, station["config"]))
     api = f"http://127.0.0.1:{port}/api"
     try:
         secret_file = copy / "prefect" / prefect_env.AUTH_FILE
@@ -750,7 +764,7 @@ def test_a_killed_ingest_leaves_no_prefect_server(station, copy):
 
     junkai = Path(sys.executable).with_name("junkai")
     proc = subprocess.Popen([junkai, "ingest", str(station["scans"])], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL, env=_junkai_env(copy, station["config"], JUNKAI_USER="試験"))
+                            stderr=subprocess.DEVNULL, env=_junkai_env(copy, station["config"]))
     try:
         deadline = time.monotonic() + 120
         servers = []
@@ -777,10 +791,10 @@ def test_a_print_served_by_a_chief_is_refused_by_the_print_right(harness, statio
     chief = "署長 鈴木"
     store = Store(f"sqlite:///{copy / 'junkai.sqlite3'}")
     with store.transaction():
-        store.add_user("管理者 山田", "admin", AS_OF, "試験")
-        store.add_user(chief, "chief", AS_OF, "試験", station_id="S01")
+        store.add_user("管理者 山田", "admin", AS_OF, "試験", os_account="yamada")
+        store.add_user(chief, "chief", AS_OF, "試験", station_id="S01", os_account="suzuki")
     printed = _count(store, print_batch)
-    monkeypatch.setenv(IDENTITY_ENV, chief)
+    _account(monkeypatch, "suzuki")
     for named in (None, chief):
         with pytest.raises(JunkaiError, match=f"{chief} は.*印刷を行えません"):
             print_cards(beat=BEAT, blank=1, operator=named)

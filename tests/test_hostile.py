@@ -45,7 +45,7 @@ MEASURE = ("import resource, subprocess, sys\n"
 
 def measured(home: Path, *args: str, config: str | None = None) -> tuple[subprocess.CompletedProcess, float, float]:
     """(result, seconds, peak RSS in MB) of one junkai command, with `config` as its junkai.toml if given."""
-    env = dict(os.environ, JUNKAI_HOME=str(home), JUNKAI_USER="地域課 試験")
+    env = dict(os.environ, JUNKAI_HOME=str(home))
     env.pop("JUNKAI_DB_URL", None)
     env.pop("JUNKAI_CONFIG", None)
     if config is not None:

@@ -39,7 +39,7 @@ def ingest(store: Store, home: Path, paths: list[Path], **kwargs) -> I.Run:
 
 
 def junkai(home: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-    env = dict(os.environ, JUNKAI_HOME=str(home), JUNKAI_USER="地域課 試験")
+    env = dict(os.environ, JUNKAI_HOME=str(home))
     env.pop("JUNKAI_DB_URL", None)
     env.pop("JUNKAI_CONFIG", None)
     r = subprocess.run([str(JUNKAI), *args], env=env, capture_output=True, text=True, cwd=home.parent)

@@ -235,7 +235,7 @@ def seeded(tmp_path_factory):
     from pathlib import Path
 
     home = tmp_path_factory.mktemp("visits") / "home"
-    env = dict(os.environ, JUNKAI_HOME=str(home), JUNKAI_USER="地域課 試験")
+    env = dict(os.environ, JUNKAI_HOME=str(home))
     env.pop("JUNKAI_DB_URL", None)
     env.pop("JUNKAI_CONFIG", None)
     r = subprocess.run([str(Path(sys.executable).with_name("junkai")), "seed", "--premises", "10", "--seed", "2",
@@ -265,7 +265,7 @@ def test_a_premises_id_of_a_digit_int_refuses_is_a_row_error(seeded, tmp_path):
     path = tmp_path / "v.csv"
     path.write_text(",".join(HEADER) + "\n" + ",".join(GOOD_ROW) + "\n\U00010a41,S01-O001,2026-11-18 11:00,面接,,\n",
                     encoding="utf-8")
-    env = {"JUNKAI_HOME": str(home), "JUNKAI_USER": "地域課 試験", "JUNKAI_DB_URL": None, "JUNKAI_CONFIG": None}
+    env = {"JUNKAI_HOME": str(home), "JUNKAI_DB_URL": None, "JUNKAI_CONFIG": None}
     before = _visits(home)
     r = CliRunner().invoke(app, ["visit", "import", str(path)], env=env)
     assert r.exit_code == 2 and f"{path}:3: 各戸IDは数字です" in r.output, r.output
@@ -296,7 +296,7 @@ def test_any_visit_file_is_imported_whole_or_refused_with_row_numbers(seeded, tm
     path = root / "巡回連絡簿.csv"
     path.write_bytes(data)
     before = _visits(home)
-    env = {"JUNKAI_HOME": str(home), "JUNKAI_USER": "地域課 試験", "JUNKAI_DB_URL": None, "JUNKAI_CONFIG": None}
+    env = {"JUNKAI_HOME": str(home), "JUNKAI_DB_URL": None, "JUNKAI_CONFIG": None}
     r = CliRunner().invoke(app, ["visit", "import", str(path)], env=env)
     assert r.exception is None or isinstance(r.exception, SystemExit), repr(r.exception)
     after = _visits(home)

@@ -291,6 +291,17 @@ def test_the_chief_report_header_classification_and_pages(world):
     assert world["chief"].stat().st_mode & 0o077 == 0  # it names residents: owner only
 
 
+def test_both_reports_end_with_the_audit_logs_anchored_head(world):
+    """Small at the foot: the rows and hash of the audit log's head when the report was made, as the
+    head file outside the database holds them; a later reader holds them against `junkai audit verify`."""
+    lines = (world["store"].home / "audit-head.log").read_text().split("\n")
+    for path in (world["chief"], world["hq"]):
+        foot = re.search(r"監査ログ先端 (\d+) 行 ([0-9a-f]{16})", text_of(path))
+        assert foot, path
+        assert any(line.split()[1:] and line.split()[1] == foot.group(1) and line.split()[2].startswith(foot.group(2))
+                   for line in lines)
+
+
 # --- the HQ report -----------------------------------------------------------------------------
 
 

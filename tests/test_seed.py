@@ -13,8 +13,8 @@ from junkai.store import EXPORTS, Store
 UNTIL = date(2026, 11, 20)
 
 
-def seeded(url, n=120, stations=2, s=7):
-    store = Store(url)
+def seeded(url, n=120, stations=2, s=7, home=None):
+    store = Store(url, home)  # home: the audit key and head file (a SQLite store's folder by default)
     store.migrate()
     with store.transaction():
         result = seed(store, n, stations, s, UNTIL, "test")
@@ -45,7 +45,7 @@ def test_postgresql_seed_equals_sqlite_seed(tmp_path, pg_server):
     from tests.conftest import new_pg_database
 
     a, _ = seeded(f"sqlite:///{tmp_path / 'a.db'}", n=60)
-    b, _ = seeded(new_pg_database(pg_server), n=60)
+    b, _ = seeded(new_pg_database(pg_server), n=60, home=tmp_path / "pg")
     assert exports(a, tmp_path, "a") == exports(b, tmp_path, "b")
 
 

@@ -20,7 +20,7 @@ from tests.ocr_cards import printed
 
 
 def _run(home: Path, *args: str) -> subprocess.CompletedProcess:
-    env = dict(os.environ, JUNKAI_HOME=str(home), JUNKAI_USER="試験")
+    env = dict(os.environ, JUNKAI_HOME=str(home))
     env.pop("JUNKAI_DB_URL", None)
     return subprocess.run([str(Path(sys.executable).parent / "junkai"), *args], env=env, capture_output=True,
                           text=True)

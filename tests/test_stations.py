@@ -51,9 +51,9 @@ def two(tmp_path_factory):
         for pid in households:
             by_station.setdefault(store.place("premises", int(pid))["station"], []).append(int(pid))
         beat_1 = store.premises(by_station["S01"][0])["beat_id"]
-        store.add_user(ADMIN, "admin", now, "試験")
-        store.add_user(CUSTODIAN_1, "custodian", now, ADMIN, station_id="S01")
-        store.add_user(CUSTODIAN_2, "custodian", now, ADMIN, station_id="S02")
+        store.add_user(ADMIN, "admin", now, "試験", os_account="yamada")
+        store.add_user(CUSTODIAN_1, "custodian", now, ADMIN, station_id="S01", os_account="custodian1")
+        store.add_user(CUSTODIAN_2, "custodian", now, ADMIN, station_id="S02", os_account="custodian2")
     key = qr.station_key(home)  # the store's one key, as every card printed so far was signed
     files = {}
     for name, args in (("S01", dict(premises_ids=[by_station["S01"][0]])),
@@ -137,7 +137,9 @@ def test_a_custodian_may_answer_only_a_premises_of_their_station_and_sees_its_ad
         ours_address = store.premises(ours)["town"]
     events_before = _events(store, theirs)
     monkeypatch.setenv("JUNKAI_HOME", str(home))
-    monkeypatch.setenv("JUNKAI_USER", CUSTODIAN_1)
+    from junkai import identity
+
+    monkeypatch.setattr(identity, "os_account", lambda: "custodian1")  # the command runs as CUSTODIAN_1's account
     monkeypatch.delenv("JUNKAI_DB_URL", raising=False)
     monkeypatch.delenv("JUNKAI_CONFIG", raising=False)
 

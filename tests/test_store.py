@@ -168,37 +168,132 @@ def test_rebuild_from_events_equals_the_card_after_random_changes(store, steps):
 
 
 
-def test_the_audit_log_is_a_hash_chain_that_shows_edits_and_deletions(store):
-    from junkai.store import audit
+def lift_the_guard(store) -> None:
+    """What an attacker with the tables' owner or the SQLite file does first: the trigger that keeps
+    audit rows append-only goes (in this transaction only)."""
+    if store.dialect == "postgresql":
+        store.conn.exec_driver_sql("ALTER TABLE audit DISABLE TRIGGER USER")
+    else:  # a write first, so that pysqlite opens the transaction that the rollback undoes
+        store.conn.exec_driver_sql("UPDATE audit_head SET count = count")
+        store.conn.exec_driver_sql("DROP TRIGGER audit_no_update")
+        store.conn.exec_driver_sql("DROP TRIGGER audit_no_delete")
 
+
+def rechain(store, digest) -> None:
+    """Recompute every row's hash after an edit, and the head, as a forger would."""
+    from junkai.store import GENESIS, audit, audit_head
+
+    prev = GENESIS
+    for r in store.conn.execute(sa.select(audit).order_by(audit.c.id)).mappings().all():
+        h = digest(prev, dict(r))
+        store.conn.execute(audit.update().where(audit.c.id == r["id"]).values(prev_hash=prev, hash=h))
+        prev = h
+    store.conn.execute(audit_head.update().values(hash=prev))
+
+
+def five_rows(store):
     with store.transaction():
         for i in range(5):
             store.audit("地域課 試験", "export", "cards", str(i), rows=i)
+    with store.transaction():
         assert store.verify_audit() == (5, None)
+
+
+def test_the_audit_log_is_a_hash_chain_that_shows_edits_and_deletions(store):
+    from junkai.store import audit
+
+    five_rows(store)
     with store.transaction():  # someone edits a row by hand
+        lift_the_guard(store)
         store.conn.execute(audit.update().where(audit.c.target_id == "2").values(detail='{"rows": 99}'))
         n, problem = store.verify_audit()
         assert "内容が記録時から変わっています" in problem and problem.startswith("id 3 ")
         store.conn.rollback()
     with store.transaction():
+        lift_the_guard(store)
         store.conn.execute(audit.delete().where(audit.c.target_id == "1"))
         assert "つながっていません" in store.verify_audit()[1]
         store.conn.rollback()
     with store.transaction():
+        lift_the_guard(store)
         store.conn.execute(audit.delete().where(audit.c.target_id == "4"))
         assert "末尾" in store.verify_audit()[1]
         store.conn.rollback()
     with store.transaction():
         assert store.verify_audit() == (5, None)
         assert [e["target_id"] for e in store.audit_events(what="export")] == ["0", "1", "2", "3", "4"]
+        assert {(e["os_account"], e["host"]) for e in store.audit_events()} == {(store.os_account, store.host)}
 
 
-def test_rows_written_before_the_chain_existed_are_chained_by_the_migration(db_url):
+def test_the_database_refuses_to_change_or_remove_an_audit_row(store):
+    from junkai.store import audit
+
+    five_rows(store)
+    for statement in (audit.update().values(detail="{}"), audit.delete()):
+        with pytest.raises(sa.exc.DBAPIError, match="append-only"):
+            with store.transaction():
+                store.conn.execute(statement)
+    with store.transaction():
+        assert store.verify_audit() == (5, None)
+
+
+def test_a_rechained_log_shows_without_the_key_and_with_it(store):
+    """Rows edited and every hash recomputed: without the key (plain SHA-256, or a key of one's own)
+    the keyed hashes do not check; with the key, the head file's lines still hold the old hashes."""
+    from junkai.store import audit, audit_hash, audit_mac
+    from junkai.store.audit import read_key
+
+    five_rows(store)
+    key = read_key(store.home)
+    for digest, says in ((audit_hash, "鍵なしでハッシュが計算し直されています"),
+                         (lambda p, r: audit_mac(b"guessed", p, r), "内容が記録時から変わっています"),
+                         (lambda p, r: audit_mac(key, p, r), "先端の記録")):
+        with store.transaction():
+            lift_the_guard(store)
+            store.conn.execute(audit.update().where(audit.c.target_id == "2").values(detail='{"rows": 99}'))
+            rechain(store, digest)
+            n, problem = store.verify_audit()
+            assert problem is not None and says in problem, problem
+            store.conn.rollback()
+
+
+def test_a_truncated_log_with_its_head_reset_shows(store):
+    from junkai.store import audit, audit_head
+
+    five_rows(store)
+    with store.transaction():
+        lift_the_guard(store)
+        store.conn.execute(audit.delete().where(audit.c.target_id.in_(["3", "4"])))
+        last = store.conn.execute(sa.select(audit.c.hash).order_by(audit.c.id.desc()).limit(1)).scalar_one()
+        store.conn.execute(audit_head.update().values(count=3, hash=last))
+        n, problem = store.verify_audit()
+        assert problem.startswith("末尾: 先端の記録") and "5 行あるはずが 3 行" in problem, problem
+        store.conn.rollback()
+    (store.home / "audit-head.log").unlink()  # the head file itself removed
+    with store.transaction():
+        assert "先端の記録 audit-head.log がデータフォルダにありません" in store.verify_audit()[1]
+
+
+def test_without_the_key_the_log_cannot_be_checked(store):
+    five_rows(store)
+    (store.home / "keys" / "audit.key").unlink()
+    with store.transaction():
+        assert "監査の鍵" in store.verify_audit()[1]
+
+
+def test_the_key_is_no_one_elses_and_each_row_has_a_line_in_the_head_file(store):
+    five_rows(store)
+    assert (store.home / "keys" / "audit.key").stat().st_mode & 0o007 == 0
+    lines = (store.home / "audit-head.log").read_text().splitlines()
+    assert [int(line.split()[1]) for line in lines] == [1, 2, 3, 4, 5]
+
+
+def test_rows_written_before_the_chain_existed_are_chained_by_the_migration(db_url, tmp_path):
     from alembic import command
     from alembic.config import Config
     import junkai.store as st
 
-    s = st.Store(db_url)
+    s = st.Store(db_url, tmp_path)
     cfg = Config()
     cfg.set_main_option("script_location", str(st.MIGRATIONS))
     with s.engine.begin() as conn:
@@ -213,3 +308,43 @@ def test_rows_written_before_the_chain_existed_are_chained_by_the_migration(db_u
         assert s.verify_audit() == (3, None)
         s.audit("op", "export", "cards", "3")
         assert s.verify_audit() == (4, None)
+    with s.transaction():  # the rows from before the key stay checked as before
+        lift_the_guard(s)
+        s.conn.execute(sa.text("UPDATE audit SET detail = '{\"x\": 1}' WHERE id = 2"))
+        assert s.verify_audit()[1].startswith("id 2 の行: 内容が記録時から変わっています")
+        s.conn.rollback()
+
+
+def test_the_service_role_on_postgresql_can_add_audit_rows_but_never_change_them(pg_server, tmp_path):
+    """The tool runs as a role that does not own the tables: it appends audit rows, and PostgreSQL
+    refuses it any UPDATE, DELETE or TRUNCATE of them, and switching their trigger off."""
+    from tests.conftest import new_pg_database
+    from junkai.store import Store, audit, service_role_sql
+
+    url = new_pg_database(pg_server)
+    owner = Store(url, tmp_path)
+    owner.migrate()
+    role = "junkai_app_test"
+    with owner.engine.begin() as conn:
+        if not conn.exec_driver_sql(f"SELECT 1 FROM pg_roles WHERE rolname = '{role}'").first():
+            conn.exec_driver_sql(f"CREATE ROLE {role} LOGIN")
+        for statement in service_role_sql(role):
+            conn.exec_driver_sql(statement)
+    app = Store(sa.engine.make_url(url).set(username=role).render_as_string(hide_password=False), tmp_path)
+    try:
+        with app.transaction():
+            app.add_station("S01", "青森警察署")
+            app.audit("地域課 試験", "export", "cards", "1")
+        for statement in ("UPDATE audit SET detail = '{}'", "DELETE FROM audit", "TRUNCATE audit",
+                          "ALTER TABLE audit DISABLE TRIGGER USER"):
+            with pytest.raises(sa.exc.DBAPIError, match="permission denied|must be owner|append-only"):
+                with app.transaction():
+                    app.conn.exec_driver_sql(statement)
+        with pytest.raises(sa.exc.DBAPIError, match="append-only"):  # nor the owner, while the trigger is on
+            with owner.engine.begin() as conn:
+                conn.execute(audit.update().values(detail="{}"))
+        with app.transaction():
+            assert app.verify_audit() == (1, None)
+    finally:
+        app.close()
+        owner.close()

@@ -38,7 +38,7 @@ class Context:
         """Load the settings (unless given) and open the store: brought up to date (`migrate`), checked
         to be initialised (`ready`, the default), or neither (an action that creates it)."""
         s = settings or settings_mod.load()
-        store = Store(s.db_url)
+        store = Store(s.db_url, s.home)
         try:
             if migrate:
                 store.migrate()

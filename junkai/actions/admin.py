@@ -48,7 +48,8 @@ def seed(ctx: Context, premises: int, stations: int, seed: int, until: date, use
     with ctx.store.transaction():
         result = run_seed(ctx.store, premises, stations, seed, until, ctx.operator, s.default_frequency_months,
                           (s.night_start, s.night_end))
-        made = demo_users(ctx.store, ctx.operator, datetime.now().replace(microsecond=0)) if users else []
+        made = demo_users(ctx.store, ctx.operator, datetime.now().replace(microsecond=0),
+                          ctx.store.os_account) if users else []
     return Seeded(result, made)
 
 
@@ -82,10 +83,47 @@ def add_user(ctx: Context, name: str, role: str, station: str | None = None, pos
             raise JunkaiError("最初の利用者は管理者 (--role admin) にしてください (管理者がいないと利用者を登録できません)")
         if any(all(u[k] == v for k, v in grant.items()) for u in ctx.store.users(name, active_only=True)):
             raise JunkaiError(f"{name} はすでに {access.describe_grant(grant)} です")
+        # the first administrator acts through the OS account that registers them (the bootstrap)
+        first = None if ctx.store.has_users() else ctx.store.os_account
         ctx.store.add_user(name, role, datetime.now().replace(microsecond=0), ctx.operator, station_id=station,
-                           post_id=post, officer_id=officer)
-        ctx.store.audit(ctx.operator, "user.add", "user", name, **grant)
+                           post_id=post, officer_id=officer, os_account=first)
+        ctx.store.audit(ctx.operator, "user.add", "user", name, **grant, **({"os_account": first} if first else {}))
     return grant
+
+
+def bind_user(ctx: Context, name: str, account: str) -> None:
+    """Commands run by the OS account act as this user from now on; one user per OS account."""
+    name, account = name.strip(), account.strip()
+    if not account or any(c.isspace() for c in account):
+        raise JunkaiError(f"OS アカウント名が正しくありません: {account!r}")
+    _users_table(ctx)
+    allow(ctx, "users")
+    with ctx.store.transaction():
+        if not ctx.store.users(name, active_only=True):
+            raise JunkaiError(f"有効な利用者ではありません: {name}")
+        other = ctx.store.bound_name(account)
+        if other is not None and other != name:
+            raise JunkaiError(f"OS アカウント {account} はすでに {other} に結び付いています (先に unbind してください)")
+        before = ctx.store.binding(name)
+        ctx.store.bind_user(name, account)
+        ctx.store.audit(ctx.operator, "user.bind", "user", name, os_account=account, before=before)
+
+
+def unbind_user(ctx: Context, name: str) -> str:
+    """The OS account no longer acts as this user; the last bound administrator stays bound. Returns
+    the account that was bound."""
+    name = name.strip()
+    _users_table(ctx)
+    allow(ctx, "users")
+    with ctx.store.transaction():
+        account = ctx.store.binding(name)
+        if account is None:
+            raise JunkaiError(f"{name} は OS アカウントに結び付いていません")
+        if ctx.store.bound_admins() == [name]:
+            raise JunkaiError("最後の管理者の結び付きは外せません (先に別の管理者を結び付けてください)")
+        ctx.store.bind_user(name, None)
+        ctx.store.audit(ctx.operator, "user.unbind", "user", name, os_account=account)
+    return account
 
 
 def users(ctx: Context) -> list[dict]:
@@ -180,16 +218,21 @@ def backup_key(ctx: Context, identity_file: Path) -> str:
     return keys.recipient
 
 
-def restore(settings: settings_mod.Settings, operator: str, backup_path: Path, identity_file: Path):
+def restore(settings: settings_mod.Settings, account: str, backup_path: Path, identity_file: Path):
     """Into an empty data folder only. There is no store there yet, so the right is asked of the store
-    being restored (or of the database restored first with pg_restore): the operator must be its
-    administrator; a refusal is audited in that store, and nothing is restored."""
+    being restored (or of the database restored first with pg_restore): the user bound there to the OS
+    account running it must be its administrator; a refusal is audited in that store, and nothing is restored."""
     from junkai import backup as backup_mod
 
+    from junkai import identity
+
+    who = [account]  # the restored store's user bound to the OS account running the restore
+
     def check(store) -> None:
-        allow(Context(settings, store, operator), "setup")
+        who[0] = identity.operator(store, settings.home, account=account)
+        allow(Context(settings, store, who[0]), "setup")
 
     def audit(store, detail: dict) -> None:
-        store.audit(operator, "restore", "store", None, **detail)
+        store.audit(who[0], "restore", "store", None, **detail)
 
     return backup_mod.restore(backup_path, settings, identity_file, check, audit)

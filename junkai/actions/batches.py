@@ -73,19 +73,20 @@ def retention(ctx: Context, dry_run: bool = False) -> dict:
                 output_files=output.files, failed=ceased.failed + output.failed)
 
 
-def may_read_scans(settings: settings_mod.Settings, operator: str,
-                   notice: Callable[[str], None] | None = None) -> None:
-    """What is read off scans is personal data: ask the store's users, where there is a store to ask
-    (reading works without one)."""
-    s = settings
-    if s.db_url.startswith("sqlite:///") and not Path(s.db_url.removeprefix("sqlite:///")).exists():
+def has_store(settings: settings_mod.Settings) -> bool:
+    """Whether there is a store to ask (reading scans works without one): a server, or the SQLite file."""
+    url = settings.db_url
+    return not url.startswith("sqlite:///") or Path(url.removeprefix("sqlite:///")).exists()
+
+
+def read_scans(ctx: Context, files: list[Path]) -> None:
+    """What is read off scans is personal data: the operator needs the "batch" right, and the reading
+    is audited (with the files named) before it starts, so that a reading cut short is recorded too."""
+    if not ctx.store.is_initialised():
         return
-    ctx = Context.open(operator, s, ready=False, notice=notice)
-    try:
-        if ctx.store.is_initialised():
-            may_run(ctx)
-    finally:
-        ctx.close()
+    may_run(ctx)
+    with ctx.store.transaction():
+        ctx.store.audit(ctx.operator, "read", "scan_file", None, files=[str(f) for f in files])
 
 
 def serving(ctx: Context) -> list[str]:

@@ -5,6 +5,7 @@ what the action returned. One module per area; this one holds the app and what t
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import os
 import sys
@@ -28,10 +29,21 @@ _state: dict = {"as": None}
 
 
 @app.callback()
-def _main(as_: Annotated[Optional[str], typer.Option("--as", help="操作者名 (既定: JUNKAI_USER、なければログイン名)")] = None):
+def _main(as_: Annotated[Optional[str], typer.Option(
+        "--as", help="利用者名の確認 (このコマンドを実行する OS アカウントに結び付いた利用者だけを指定できます)")] = None):
     _state["as"] = as_
     # everything junkai writes (store, scans, crops, quarantine, outputs) holds residents' data: owner only
     os.umask(0o077)
+
+
+def _shared_umask(home) -> None:
+    """A data folder shared by a group (mode 2770: the station's users each run junkai as themselves)
+    gets files the group can use too; any other stays owner only."""
+    try:
+        if home.stat().st_mode & 0o070 == 0o070:
+            os.umask(0o007)
+    except OSError:
+        pass
 
 
 def command(group: typer.Typer = app, name: str | None = None):
@@ -67,8 +79,11 @@ def group(name: str, help: str) -> typer.Typer:
     return sub
 
 
-def operator() -> str:
-    return settings_mod.operator(_state["as"])
+def os_operator() -> str:
+    """Who runs a command that has no store to ask (restoring into an empty data folder): the OS account."""
+    from junkai import identity
+
+    return identity.os_account()
 
 
 def notice(text: str) -> None:
@@ -78,16 +93,27 @@ def notice(text: str) -> None:
 
 
 @contextlib.contextmanager
-def context(migrate: bool = False, ready: bool = True) -> Iterator:
+def context(migrate: bool = False, ready: bool = True, upgrading: bool | None = None) -> Iterator:
     """The actions' context for this command: its settings, store and operator."""
     from junkai.actions import Context
 
     s = settings_mod.load()
-    ctx = Context.open(operator(), s, migrate=migrate, ready=ready, notice=notice)
+    _shared_umask(s.home)
+    ctx = Context.open("", s, migrate=migrate, ready=ready, notice=notice)
     try:
+        ctx = operate(ctx, upgrading=(migrate or not ready) if upgrading is None else upgrading)
         yield ctx
     finally:
         ctx.close()
+
+
+def operate(ctx, upgrading: bool = False):
+    """The context acting as the user bound to the OS account that runs this command (--as may only
+    name that user; refused otherwise). No environment variable chooses who acts."""
+    from junkai import identity
+
+    who = identity.operator(ctx.store, ctx.settings.home, _state["as"], upgrading=upgrading)
+    return dataclasses.replace(ctx, operator=who)
 
 
 def day(value: str | None, what: str) -> date | None:

@@ -14,7 +14,7 @@ from rich.table import Table
 from junkai import JunkaiError, access
 from junkai import settings as settings_mod
 from junkai.actions import admin as A
-from junkai.cli import command, context, day, err, group, operator, out, plain
+from junkai.cli import command, context, day, err, group, os_operator, out, plain
 
 
 @command()
@@ -87,7 +87,10 @@ audit_app = group("audit", "監査ログ (誰が、いつ、何を読み・出�
 
 @command(audit_app, "verify")
 def audit_verify():
-    """監査ログのハッシュの連鎖を検査し、削除・改ざんがあれば最初の行を示す。
+    """監査ログを検査し、改ざん・削除・連鎖の作り直し・末尾の切り詰めがあれば最初の行を示す。
+
+    各行の鍵付きハッシュ (データフォルダの keys/audit.key) と、データベースの外の先端の記録
+    (データフォルダの audit-head.log) の両方と照合する。
 
     例: junkai audit verify
     """
@@ -114,10 +117,11 @@ def audit_show(
         out.print_json(json.dumps([{k: plain(v) for k, v in e.items()} for e in events], ensure_ascii=False))
         return
     table = Table(title=f"監査ログ {len(events)} 件")
-    for label in ("id", "日時", "操作者", "操作", "対象", "内容"):
+    for label in ("id", "日時", "操作者", "OS アカウント@ホスト", "操作", "対象", "内容"):
         table.add_column(label)
     for e in events:
-        table.add_row(str(e["id"]), f"{e['at']:%Y-%m-%d %H:%M:%S}", e["operator"], e["action"],
+        where = f"{e['os_account']}@{e['host']}" if e["os_account"] else "-"  # rows from before 0011 have none
+        table.add_row(str(e["id"]), f"{e['at']:%Y-%m-%d %H:%M:%S}", e["operator"], where, e["action"],
                       f"{e['target_kind']} {e['target_id'] or ''}".strip(), e["detail"])
     out.print(table)
 
@@ -214,7 +218,7 @@ def restore(
 
     例: JUNKAI_HOME=/srv/junkai/data junkai restore /mnt/backup/junkai-2026-11-20.age --identity /media/usb/junkai-backup.key
     """
-    r = A.restore(settings_mod.load(), operator(), backup_path, identity)
+    r = A.restore(settings_mod.load(), os_operator(), backup_path, identity)
     out.print(f"バックアップを戻しました: {r.path} (ファイル {r.files} 件、各戸 {r.rows.get('premises', 0)} 戸)",
               highlight=False)
 
@@ -235,7 +239,7 @@ class Role(str, Enum):
 
 @command(user_app, "add")
 def user_add(
-    name: Annotated[str, typer.Argument(help="利用者名 (--as や JUNKAI_USER に書く名前)")],
+    name: Annotated[str, typer.Argument(help="利用者名 (監査ログに記録される名前)")],
     role: Annotated[Role, typer.Option(help="custodian (管理責任者・地域課長)、handler (取扱責任者・交番所長・駐在所長)、"
                                             "officer (受持警察官)、chief (署長)、hq (警察本部)、admin (管理者)")],
     station: Annotated[Optional[str], typer.Option(help="警察署 ID (custodian・chief)")] = None,
@@ -243,6 +247,9 @@ def user_add(
     officer: Annotated[Optional[str], typer.Option(help="警察官 ID (officer: その日に受け持つ受持区)")] = None,
 ):
     """利用者に役割を与える (第7-2)。同じ名前に複数の役割を与えることもできる。最初の利用者は管理者にする。
+
+    最初の管理者は、このコマンドを実行した OS アカウントに結び付く。ほかの利用者は junkai user bind で
+    OS アカウントに結び付けるまで junkai を使えない。
 
     例: junkai user add "地域課長 佐藤" --role custodian --station S01
         junkai user add "交番所長 田中" --role handler --post S01-P01
@@ -269,10 +276,11 @@ def user_list(as_json: Annotated[bool, typer.Option("--json", help="JSON で出�
         out.print(access.SETUP_WARNING, highlight=False)
         return
     table = Table(title=f"利用者 {len({u['name'] for u in users if not u['disabled_at']})} 名")
-    for label in ("利用者", "役割", "範囲", "登録", "無効"):
+    for label in ("利用者", "OS アカウント", "役割", "範囲", "登録", "無効"):
         table.add_column(label)
     for u in users:
-        table.add_row(u["name"], access.ROLES[u["role"]], u["station_id"] or u["post_id"] or u["officer_id"] or "-",
+        table.add_row(u["name"], u["os_account"] or "-", access.ROLES[u["role"]],
+                      u["station_id"] or u["post_id"] or u["officer_id"] or "-",
                       f"{u['created_at']:%Y-%m-%d %H:%M} {u['created_by']}",
                       f"{u['disabled_at']:%Y-%m-%d %H:%M} {u['disabled_by']}" if u["disabled_at"] else "")
     out.print(table)
@@ -297,7 +305,7 @@ def user_passwd(name: Annotated[Optional[str], typer.Argument(help="利用者名
     監査ログに残る)。合言葉は画面に表示されず、ストアには復元できない形 (argon2) でだけ保存する。
 
     例: junkai user passwd
-        junkai --as "管理者 山田" user passwd "地域課長 佐藤"
+        junkai user passwd "地域課長 佐藤"   # 管理者が設定し直す
     """
     import getpass
 
@@ -314,3 +322,28 @@ def user_passwd(name: Annotated[Optional[str], typer.Argument(help="利用者名
             raise JunkaiError("2 回の入力が一致しません (何も変えていません)")
         L.set_passphrase(ctx, who, first)
     out.print(f"{who} の合言葉を設定しました", highlight=False)
+
+
+@command(user_app, "bind")
+def user_bind(name: Annotated[str, typer.Argument(help="利用者名")],
+              account: Annotated[str, typer.Argument(help="OS アカウント (ログイン名)")]):
+    """利用者を OS アカウントに結び付ける。その OS アカウントで実行したコマンドはこの利用者の操作になる。
+
+    一つの OS アカウントには一人の利用者だけを結び付けられる。
+
+    例: junkai user bind "地域課長 佐藤" sato
+    """
+    with context() as ctx:
+        A.bind_user(ctx, name, account)
+    out.print(f"利用者 {name} を OS アカウント {account.strip()} に結び付けました", highlight=False)
+
+
+@command(user_app, "unbind")
+def user_unbind(name: Annotated[str, typer.Argument(help="利用者名")]):
+    """利用者と OS アカウントの結び付きを外す (その OS アカウントでは junkai を使えなくなる)。
+
+    例: junkai user unbind "地域課長 佐藤"
+    """
+    with context() as ctx:
+        account = A.unbind_user(ctx, name)
+    out.print(f"利用者 {name} と OS アカウント {account} の結び付きを外しました", highlight=False)

@@ -13,7 +13,7 @@ from rich.table import Table
 
 from junkai import JunkaiError
 from junkai import settings as settings_mod
-from junkai.cli import Kind, bar, command, context, err, group, notice, operator, out
+from junkai.cli import Kind, bar, command, context, err, group, notice, out
 
 form_app = group("form", "カードの様式 (欄の種類と位置)")
 print_app = group("print", "カードの印刷 (PDF)")
@@ -106,7 +106,9 @@ def read_scans(
     if workers < 1:
         raise JunkaiError(f"--workers は 1 以上です: {workers}")
     s = settings_mod.load()
-    batches.may_read_scans(s, operator(), notice)  # what is read off the scans is personal data
+    if batches.has_store(s):  # what is read off the scans is personal data: asked and audited
+        with context(ready=False, upgrading=False) as ctx:
+            batches.read_scans(ctx, files)
     reader = Reader.for_home(s.home, crops, engine=s.ocr_engine)
     reader.max_pages, reader.page_seconds = s.max_pages, s.page_seconds
     counts: dict[str, int] = {}

@@ -16,7 +16,7 @@ the read-only frames of queries.py.
 from __future__ import annotations
 
 from junkai.store.audit import Audit
-from junkai.store.base import MIGRATIONS, StoreBase, display_url, snapshot_row_counts
+from junkai.store.base import MIGRATIONS, StoreBase, display_url, service_role_sql, snapshot_row_counts
 from junkai.store.cards import Card, Cards
 from junkai.store.nightly import Nightly
 from junkai.store.organisation import Organisation
@@ -24,7 +24,7 @@ from junkai.store.queries import EXPORTS, Queries
 from junkai.store.retention import Retention
 from junkai.store.review import Review
 from junkai.store.scans import Scans
-from junkai.store.schema import (CLAIMED, GENESIS, assignment, audit, audit_hash, audit_head, beat, beat_frequency,
+from junkai.store.schema import (CLAIMED, GENESIS, assignment, audit, audit_hash, audit_head, audit_mac, beat, beat_frequency,
                                  campaign, campaign_area, card, card_event, dumps, end_of, loads, metadata,
                                  night_approval, nightly_run, officer, opinion, post, premises, print_batch,
                                  printed_card, review_item, scan_file, scan_page, scope_text, station, user_account,
@@ -38,8 +38,8 @@ class Store(Organisation, Cards, Visits, Scans, Review, Audit, Users, Nightly, R
 
 
 __all__ = [
-    "Store", "Card", "EXPORTS", "MIGRATIONS", "CLAIMED", "GENESIS", "audit_hash", "dumps", "loads", "end_of",
-    "scope_text", "display_url", "snapshot_row_counts", "metadata",
+    "Store", "Card", "EXPORTS", "MIGRATIONS", "CLAIMED", "GENESIS", "audit_hash", "audit_mac", "dumps", "loads", "end_of",
+    "scope_text", "display_url", "service_role_sql", "snapshot_row_counts", "metadata",
     "assignment", "audit", "audit_head", "beat", "beat_frequency", "campaign", "campaign_area", "card", "card_event",
     "night_approval", "nightly_run", "officer", "opinion", "post", "premises", "print_batch", "printed_card",
     "review_item", "scan_file", "scan_page", "station", "user_account", "visit",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from contextlib import contextmanager
 from pathlib import Path
@@ -43,13 +44,40 @@ def snapshot_row_counts(db: Path) -> dict[str, int]:
         conn.close()
 
 
+def service_role_sql(role: str) -> list[str]:
+    """On PostgreSQL, what the owner of the tables (who runs `junkai init`) grants the role that the
+    tool runs as day to day: every table, but audit rows can only be added, never changed, removed
+    or truncated. Not owning the tables, the role cannot switch off their trigger either."""
+    return [f"GRANT USAGE ON SCHEMA public TO {role}",
+            f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {role}",
+            f"REVOKE UPDATE, DELETE, TRUNCATE ON audit FROM {role}",
+            f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {role}"]
+
+
 class StoreBase:
     """One database: its engine, the transaction of the command in progress, and shared helpers."""
 
-    def __init__(self, url: str):
+    def __init__(self, url: str, home: Path | None = None):
+        """`home`: the data folder, which holds the audit key and the audit head file (default: that of
+        a SQLite store, else JUNKAI_HOME)."""
+        from junkai import identity
+
         self.url = url
+        if home is None:
+            home = (Path(url.removeprefix("sqlite:///")).parent if url.startswith("sqlite:///")
+                    else Path(os.environ.get("JUNKAI_HOME") or "data"))
+        self.home = home.resolve()
+        # who runs this process, where: recorded on every audit row
+        self.os_account, self.host = identity.os_account(), identity.host()
+        self._anchors: list[str] = []
+        self._audit_key: bytes | None = None
         if url.startswith("sqlite:///"):
-            Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+            db = Path(url.removeprefix("sqlite:///"))
+            db.parent.mkdir(parents=True, exist_ok=True)
+            # made here rather than by SQLite (0644): as the umask allows, so that in a data folder a
+            # station's group shares, every member can write it (its -wal and -shm take its mode)
+            if db.name and not db.exists():
+                os.close(os.open(db, os.O_WRONLY | os.O_CREAT, 0o660))
         # concurrent writers (two ingests at once) wait for each other rather than fail at once
         connect_args = {"timeout": 60} if url.startswith("sqlite") else {}
         self.engine: Engine = sa.create_engine(url, future=True, connect_args=connect_args)
@@ -114,12 +142,22 @@ class StoreBase:
         if self._conn is not None:
             yield self
             return
-        with self.engine.begin() as conn:
-            self._conn = conn
-            try:
-                yield self
-            finally:
-                self._conn = None
+        self._anchors = []
+        try:
+            with self.engine.begin() as conn:
+                self._conn = conn
+                try:
+                    yield self
+                finally:
+                    self._conn = None
+        except BaseException:
+            self._anchors = []
+            raise
+        if self._anchors:  # committed: now the audit rows it wrote are anchored outside the database
+            from junkai.store.audit import append_head
+
+            lines, self._anchors = self._anchors, []
+            append_head(self.home, lines)
 
     @property
     def conn(self) -> Connection:

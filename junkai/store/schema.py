@@ -7,6 +7,7 @@ here needs a migration there.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 from datetime import date, datetime, time
 from typing import Any
@@ -271,6 +272,9 @@ audit = sa.Table(
     # each row holds the hash of the one before it, so an edited or deleted row shows
     sa.Column("prev_hash", sa.String(64)),
     sa.Column("hash", sa.String(64)),
+    # the OS account and machine that ran the command: the name alone is what the user claims
+    sa.Column("os_account", sa.Text),
+    sa.Column("host", sa.Text),
 )
 # The end of the audit chain: appenders lock it, so the chain never forks; it also
 # shows rows cut off the end.
@@ -279,6 +283,8 @@ audit_head = sa.Table(
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
     sa.Column("count", sa.BigInteger, nullable=False),
     sa.Column("hash", sa.String(64), nullable=False),
+    # rows from this id on carry an HMAC under the data folder's audit key (older ones a plain SHA-256)
+    sa.Column("keyed_from", sa.BigInteger),
 )
 # Who may use junkai and within what (第7-2: the custodian and the handlers of the cards).
 # A row is one grant of a role to a name; rows are never deleted: disabling records who and when.
@@ -294,6 +300,8 @@ user_account = sa.Table(
     sa.Column("created_by", sa.Text, nullable=False),
     sa.Column("disabled_at", sa.DateTime),
     sa.Column("disabled_by", sa.Text),
+    # the OS account whose commands act as this user (every grant of a name holds the same one)
+    sa.Column("os_account", sa.Text, index=True),
     # the review page's login: an argon2 hash of the user's passphrase (on each grant of the name),
     # the failed attempts in a row and, after too many, until when the name is locked
     sa.Column("secret_hash", sa.Text),
@@ -310,6 +318,15 @@ def audit_hash(prev: str, row: dict) -> str:
     payload = json.dumps([prev, int(row["id"]), at, row["operator"], row["action"], row["target_kind"],
                           row["target_id"], row["detail"]], ensure_ascii=False)
     return hashlib.sha256(payload.encode()).hexdigest()
+
+
+def audit_mac(key: bytes, prev: str, row: dict) -> str:
+    """The keyed hash (HMAC-SHA256) of one audit row, with who ran it where: without the key nobody
+    can write a row, or recompute the chain after editing one, that checks."""
+    at = row["at"] if isinstance(row["at"], str) else row["at"].isoformat(sep=" ")
+    payload = json.dumps([prev, int(row["id"]), at, row["operator"], row["action"], row["target_kind"],
+                          row["target_id"], row["detail"], row["os_account"], row["host"]], ensure_ascii=False)
+    return hmac.new(key, payload.encode(), hashlib.sha256).hexdigest()
 
 
 def scope_text(scope: tuple[str, str] | None) -> str:

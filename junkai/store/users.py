@@ -18,20 +18,66 @@ class Users:
             return False
         return self.conn.execute(sa.select(user_account.c.id).limit(1)).first() is not None
 
+    def has_bindings(self) -> bool:
+        """Whether users can be bound to OS accounts yet (a store from before migration 0011 cannot)."""
+        if not getattr(self, "_bindings", False):
+            cols = {c["name"] for c in sa.inspect(self.conn).get_columns("user_account")}
+            self._bindings = "os_account" in cols
+        return self._bindings
+
+    def _user_columns(self):
+        if self.has_bindings():
+            return [user_account]
+        return [c for c in user_account.c if c.name != "os_account"] + [sa.null().label("os_account")]
+
+    def bound_name(self, account: str) -> str | None:
+        """The user bound to an OS account, if any (an active one first; a disabled user stays bound,
+        so that its refusal says who disabled it)."""
+        return self.conn.execute(sa.select(user_account.c.name).where(user_account.c.os_account == account)
+                                 .order_by(user_account.c.disabled_at.is_not(None), user_account.c.id)
+                                 .limit(1)).scalar()
+
+    def binding(self, name: str) -> str | None:
+        """The OS account a user name is bound to, if any."""
+        if not self.has_bindings():
+            return None
+        return self.conn.execute(sa.select(user_account.c.os_account).where(
+            user_account.c.name == name, user_account.c.os_account.is_not(None)).limit(1)).scalar()
+
+    def bound_admins(self) -> list[str]:
+        """Active administrators bound to an OS account: the ones to ask for a binding."""
+        return list(self.conn.execute(sa.select(user_account.c.name).distinct().where(
+            user_account.c.role == "admin", user_account.c.disabled_at.is_(None),
+            user_account.c.os_account.is_not(None)).order_by(user_account.c.name)).scalars())
+
+    def first_admin(self) -> str | None:
+        return self.conn.execute(sa.select(user_account.c.name).where(
+            user_account.c.role == "admin", user_account.c.disabled_at.is_(None))
+            .order_by(user_account.c.id).limit(1)).scalar()
+
+    def bind_user(self, name: str, account: str | None) -> int:
+        """Bind every grant of a name to an OS account (None: unbind); returns how many."""
+        return self.conn.execute(user_account.update().where(user_account.c.name == name)
+                                 .values(os_account=account)).rowcount
+
     def add_user(self, name: str, role: str, at: datetime, by: str, station_id: str | None = None,
-                 post_id: str | None = None, officer_id: str | None = None) -> int:
+                 post_id: str | None = None, officer_id: str | None = None, os_account: str | None = None) -> int:
         if station_id is not None:
             self.scope_filter(("station", station_id))  # refuses an unknown station
         if post_id is not None:
             self.post(post_id)
         if officer_id is not None:
             self.officer(officer_id)
-        return self.conn.execute(user_account.insert().values(
-            name=name, role=role, station_id=station_id, post_id=post_id, officer_id=officer_id,
-            created_at=at, created_by=by)).inserted_primary_key[0]
+        # a further grant of a bound name acts through the same OS account
+        bound = os_account or self.binding(name)
+        values = dict(name=name, role=role, station_id=station_id, post_id=post_id, officer_id=officer_id,
+                      created_at=at, created_by=by)
+        if self.has_bindings():
+            values["os_account"] = bound
+        return self.conn.execute(user_account.insert().values(**values)).inserted_primary_key[0]
 
     def users(self, name: str | None = None, active_only: bool = False) -> list[dict]:
-        q = sa.select(user_account).order_by(user_account.c.name, user_account.c.id)
+        q = sa.select(*self._user_columns()).order_by(user_account.c.name, user_account.c.id)
         if name is not None:
             q = q.where(user_account.c.name == name)
         if active_only:
