@@ -45,7 +45,6 @@ def run(args, workdir: Path) -> dict:
         digits.model()
 
     warm_up()
-    common.run_as("ベンチ")  # the flows of this process run as the bench's operator
     files = sorted(p for p in scans.rglob("scan-*"))
     figures: dict = dict(files=len(files))
     results = {}

@@ -4,7 +4,6 @@ settings, which failures are worth a retry, and progress for the terminal and fo
 from __future__ import annotations
 
 import contextlib
-import os
 import time
 from pathlib import Path
 from typing import Callable, Iterator
@@ -12,7 +11,6 @@ from typing import Callable, Iterator
 from prefect.cache_policies import NO_CACHE
 
 from junkai import access
-from junkai import settings as settings_mod
 from junkai.actions import Context
 from junkai.settings import Settings
 from junkai.transient import RETRY_DELAYS, is_transient  # shared with the ingest driver's own retries
@@ -23,17 +21,15 @@ PRIVATE = dict(cache_policy=NO_CACHE, persist_result=False)
 
 # --- who a flow runs as ------------------------------------------------------------------------------
 
-IDENTITY_ENV = "JUNKAI_FLOW_OPERATOR"  # set by the command that runs or serves the flows; inherited by run processes
+def identity(ctx: Context) -> Context:
+    """The context acting as the user bound to the OS account running this process (the one that
+    runs or serves the flows: Prefect's run processes are its children). No parameter or environment
+    variable chooses who acts."""
+    import dataclasses
 
+    from junkai import identity as who
 
-def run_as(operator: str) -> None:
-    """The flows of this process (and of the run processes it starts) run as `operator`: the command's own."""
-    os.environ[IDENTITY_ENV] = operator
-
-
-def identity() -> str:
-    """Who this process's flows run as: the command's operator (`run_as`), else the operator function's answer."""
-    return os.environ.get(IDENTITY_ENV) or settings_mod.operator(None)
+    return dataclasses.replace(ctx, operator=who.operator(ctx.store, ctx.settings.home))
 
 
 def refuse(ctx: Context, attempted: str, reason: str, **detail) -> None:
@@ -48,8 +44,9 @@ def confined(operator: str | None, attempted: str) -> Iterator[Context]:
     """The flow's context, as the identity of the process running it. Whoever starts a run (a schedule,
     the UI, the API) cannot choose who it runs as: `operator` may only repeat that identity; another
     name is refused and audited. The actions then check the identity's own rights."""
-    ctx = Context.open(identity())
+    ctx = Context.open("")
     try:
+        ctx = identity(ctx)
         if operator is not None and operator.strip() != ctx.operator:
             refuse(ctx, attempted, f"このフローは {ctx.operator} として実行されます。別の操作者 ({operator}) は指定できません",
                    requested=operator)

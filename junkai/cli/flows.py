@@ -17,10 +17,11 @@ from junkai.cli import command, context, day, err, flow_progress, group, out, pr
 
 
 @contextlib.contextmanager
-def prefect_server(s, operator: str):
+def prefect_server(s):
     """The Prefect server this command's flows report to: the one set in the settings, a `junkai serve`
     answering on this machine, else one of its own that stops with the command (never Prefect's
-    temporary server, which could outlive a killed command). The flows run as `operator`."""
+    temporary server, which could outlive a killed command). The flows run as the same user as the command
+    (the one bound to the OS account: flows.common.identity)."""
     from junkai import prefect_env
 
     prefect(s)
@@ -29,9 +30,6 @@ def prefect_server(s, operator: str):
     else:
         server = prefect_env.Server(s.home)
     with server:
-        from flows.common import run_as
-
-        run_as(operator)
         yield
 
 
@@ -71,7 +69,7 @@ def ingest(
                                        messages=reading.messages + outcome.messages),
                                   ensure_ascii=False, default=str))
 
-    with prefect_server(s, operator):
+    with prefect_server(s):
         from flows import ingest as ingest_flow
         from junkai.ingest import Summary
 
@@ -116,7 +114,7 @@ def run_nightly(
         batches.may_run(ctx, station)
         s, operator = ctx.settings, ctx.operator
     failed = None
-    with prefect_server(s, operator):
+    with prefect_server(s):
         from flows import nightly as nightly_flow
         from junkai import nightly as N
 
@@ -173,9 +171,7 @@ def serve(
     # the server stops with this command, however it ends (Ctrl-C, SIGTERM, or killed)
     with prefect_env.Server(s.home, port, services=True, log=log) as server:
         from flows import deployments
-        from flows.common import run_as
 
-        run_as(operator)
         planned = deployments.declared(s, stations)
         out.print(f"Prefect の画面: {server.origin}/  (終了は Ctrl-C)", highlight=False)
         out.print(f"画面と API の認証文字列: {log.parent / prefect_env.AUTH_FILE} の内容", highlight=False)
