@@ -26,9 +26,13 @@ class Users:
         return self._bindings
 
     def _user_columns(self):
-        if self.has_bindings():
+        """The table's columns as this store has them: a store not yet brought up to date (upgraded by the
+        command now running) reads the columns of later migrations as empty."""
+        if getattr(self, "_users_current", False):
             return [user_account]
-        return [c for c in user_account.c if c.name != "os_account"] + [sa.null().label("os_account")]
+        have = {c["name"] for c in sa.inspect(self.conn).get_columns("user_account")}
+        self._users_current = have >= set(user_account.c.keys())  # up to date: no need to ask again
+        return [c if c.name in have else sa.null().label(c.name) for c in user_account.c]
 
     def bound_name(self, account: str) -> str | None:
         """The user bound to an OS account, if any (an active one first; a disabled user stays bound,
