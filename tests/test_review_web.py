@@ -243,23 +243,29 @@ def test_a_user_of_s01_sees_only_s01s_items(site):
 
 
 def test_user_passwd_asks_twice_and_an_admin_may_reset(home, monkeypatch):
+    from junkai import identity
+
     run = CliRunner().invoke
+    as_account = lambda name: monkeypatch.setattr(identity, "os_account", lambda: name)  # noqa: E731
+    as_account("yamada")
     assert run(cli, ["seed", "--premises", "10", "--seed", "1", "--until", "2026-11-20"]).exit_code == 0
-    assert run(cli, ["user", "add", "管理者 山田", "--role", "admin"]).exit_code == 0
-    assert run(cli, ["--as", "管理者 山田", "user", "add", "地域課長 佐藤", "--role", "custodian",
-                     "--station", "S01"]).exit_code == 0
+    assert run(cli, ["user", "add", "管理者 山田", "--role", "admin"]).exit_code == 0  # bound to yamada
+    assert run(cli, ["user", "add", "地域課長 佐藤", "--role", "custodian", "--station", "S01"]).exit_code == 0
+    assert run(cli, ["user", "bind", "地域課長 佐藤", "sato"]).exit_code == 0
+    as_account("sato")
     typed = iter(["長い長い合言葉です 1", "長い長い合言葉です 2", "短い", "短い", "長い長い合言葉です 1", "長い長い合言葉です 1"])
     monkeypatch.setattr("getpass.getpass", lambda prompt="": next(typed))
-    r = run(cli, ["--as", "地域課長 佐藤", "user", "passwd"])
+    r = run(cli, ["user", "passwd"])
     assert r.exit_code == 2 and "一致しません" in r.output
-    r = run(cli, ["--as", "地域課長 佐藤", "user", "passwd"])
+    r = run(cli, ["user", "passwd"])
     assert r.exit_code == 2 and "10 文字以上" in r.output
-    r = run(cli, ["--as", "地域課長 佐藤", "user", "passwd"])
+    r = run(cli, ["user", "passwd"])
     assert r.exit_code == 0 and "地域課長 佐藤 の合言葉を設定しました" in r.output, r.output
     typed = iter(["誰かの合言葉にしてしまう", "誰かの合言葉にしてしまう"] * 2)
-    r = run(cli, ["--as", "地域課長 佐藤", "user", "passwd", "管理者 山田"])
+    r = run(cli, ["user", "passwd", "管理者 山田"])
     assert r.exit_code == 2 and "利用者の管理" in r.output
-    r = run(cli, ["--as", "管理者 山田", "user", "passwd", "地域課長 佐藤"])
+    as_account("yamada")
+    r = run(cli, ["user", "passwd", "地域課長 佐藤"])
     assert r.exit_code == 0, r.output
     from junkai.store import Store
 
