@@ -3,6 +3,7 @@
 import re
 from datetime import date
 
+import pandas as pd
 import pdfplumber
 import pytest
 
@@ -12,6 +13,7 @@ from junkai.lists import Definitions, overdue, status
 from junkai.seed import seed
 from junkai.store import Store
 from junkai.visitlists import write as write_lists
+from junkai.wareki import wareki_text
 
 AS_OF = date(2026, 11, 20)
 # both tests render every card of a beat into one PDF and read it back
@@ -74,3 +76,56 @@ def test_handover_report_for_a_new_officer(seeded):
     assert figure("長期不実施") == str(int(df.category.str.contains("長期不実施").sum()))
     assert figure("長期未把握") == str(int(df.category.str.contains("長期未把握").sum()))
     assert figure("各戸") == str(len(df))
+
+
+def test_visit_list_is_a_walk_town_by_town_with_what_the_officer_needs_at_the_door(seeded):
+    store, root = seeded
+    with store.transaction():
+        beat = store.summary().beat.iloc[0]
+    written = write_lists(store, AS_OF, ("beat", beat), "試験", root / "walk", qr.station_key(root))
+    df = overdue(store, AS_OF, ("beat", beat)).set_index("premises_id")
+    with store.transaction():
+        walk = printing.walking_order([store.premises(int(i)) for i in df.index])
+        cards = {p["id"]: store.card(p["id"]).data for p in walk}
+        visits = {p["id"]: store.visits(p["id"]) for p in walk}
+    with pdfplumber.open(written.path) as pdf:
+        pages = [p for p in pdf.pages if "最後の面接" in (p.extract_text() or "")]
+        text = "\n".join(p.extract_text() for p in pages)
+        tables = [(t, t.extract()) for p in pages for t in p.find_tables()]
+    # the order is stated on the page, and the definitions say what they mean
+    assert "歩いて回る順" in text and "丁目 → 番地 → 号 → 建物 → 部屋" in text
+    assert "より長い間" in text and "長くない" not in text
+    header = tables[0][1][0]
+    for column in ("世帯主・代表者", "訪問希望 曜日・", "不在回数", "記事"):
+        assert any(column in (h or "") for h in header), column
+    # the notes column is wide enough to write in
+    notes = next(c for c, h in zip(tables[0][0].rows[0].cells, header) if h and h.startswith("記事"))
+    assert (notes[2] - notes[0]) * 25.4 / 72 >= 35
+    # towns as headings, each premises under its own town, in walking order
+    seen, town = [], None
+    for _, rows in tables:
+        for r in rows[1:]:
+            if r[1] is None:
+                town = r[0].split("（")[0]
+                continue
+            pid = int(re.search(r"各戸 (\d+)", r[1]).group(1))
+            p = next(p for p in walk if p["id"] == pid)
+            assert town == p["city"] + p["town"] and r[1].startswith(p["block"])
+            seen.append((pid, r))
+    campaign = [p["id"] for p in walk if pd.notna(df.campaign_id[p["id"]])]
+    assert [pid for pid, _ in seen] == campaign + [p["id"] for p in walk if p["id"] not in campaign]
+    # the card's head of household and preferred days and times, absences since the last meeting, 和暦 dates
+    assert not re.search(r"\d{4}-\d{2}-\d{2}", text) and "令和" in text
+    for pid, r in seen:
+        card = cards[pid]
+        heads = [m["name"] for m in card.get("members", {}).values() if m.get("relation") == "世帯主"]
+        if heads:
+            assert r[2] == heads[0]
+        for day in card.get("visit_days", []) + card.get("visit_times", []):
+            assert day in r[5].replace("\n", "")
+        met = [i for i, v in enumerate(visits[pid]) if v["outcome"] in ("面接", "カード作成", "カード補正")]
+        after = visits[pid][met[-1] + 1:] if met else visits[pid]
+        assert int(r[8]) == sum(v["outcome"] == "不在" for v in after)
+        last = df.last_visit[pid]
+        assert r[6] == (wareki_text(last) if pd.notna(last) else "なし")
+    assert any(int(r[8]) > 0 for _, r in seen)
