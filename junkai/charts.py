@@ -50,18 +50,25 @@ def _svg(fig) -> str:
 
 
 def coverage(labels: list[str], unvisited: list[float], unconfirmed_only: list[float], title: str) -> str:
-    """One 100% bar per beat (or station): long-unvisited, long-unconfirmed only, and the rest, in % of premises."""
+    """One 100% bar per beat (or station): long-unvisited, long-unconfirmed only, and the rest, in % of premises.
+    Every share is labelled: inside its segment, or beside the bar when the segment is too narrow."""
     plt = _pyplot()
     n = len(labels)
     fig, ax = plt.subplots(figsize=(180 * MM, (16 + 5 * n) * MM))
     ys = list(range(n))[::-1]
     ok = [max(0.0, 100 - a - b) for a, b in zip(unvisited, unconfirmed_only)]
-    ax.barh(ys, ok, 0.7, color=VISITED, label="頻度内に面接しカードも把握")
-    ax.barh(ys, unconfirmed_only, 0.7, left=ok, color=UNCONFIRMED, label="長期未把握のみ")
-    ax.barh(ys, unvisited, 0.7, left=[a + b for a, b in zip(ok, unconfirmed_only)], color=OVERDUE,
-            label="長期不実施")
-    for y, a in zip(ys, ok):
-        ax.text(min(a, 100) - 1, y, f"{a:.0f}%", va="center", ha="right", fontsize=6.5, color="white")
+    parts = [(ok, VISITED, "white", "頻度内に面接しカードも把握"), (unconfirmed_only, UNCONFIRMED, "#1d1d1d", "長期未把握のみ"),
+             (unvisited, OVERDUE, "white", "長期不実施")]
+    left = [0.0] * n
+    for values, colour, ink, label in parts:
+        ax.barh(ys, values, 0.7, left=left, color=colour, label=label)
+        for k, (y, x0, v) in enumerate(zip(ys, left, values)):
+            if v >= 6:
+                ax.text(x0 + v / 2, y, f"{v:.0f}%", va="center", ha="center", fontsize=6.5, color=ink)
+        left = [a + b for a, b in zip(left, values)]
+    for y, shares in zip(ys, zip(ok, unconfirmed_only, unvisited)):
+        if any(s < 6 for s in shares):  # too narrow to hold its label: all three shares beside the bar, in the legend's order
+            ax.text(101, y, " / ".join(f"{s:.0f}%" for s in shares), va="center", ha="left", fontsize=6)
     ax.set_yticks(ys, labels, fontsize=7)
     ax.set_ylim(-0.6, n - 0.4)
     ax.set_xlim(0, 100)
@@ -86,25 +93,39 @@ def trend(days: list[date], unvisited: list[int], unconfirmed: list[int], title:
     ax.grid(axis="y", color="#ddd", linewidth=0.5)
     ax.set_axisbelow(True)
     ax.set_title(title, loc="left")
-    ax.set_ylabel("戸")
+    ax.set_ylabel("戸", rotation=0, labelpad=8)
     ax.legend(loc="lower left", fontsize=7)
     return _svg(fig)
 
 
-def weekly(weeks: list[date], met: list[int], not_met: list[int], title: str) -> str:
-    """Visits per week (Monday first), split into those that met a resident and the rest."""
+def weekly(weeks: list[date], met: list[int], not_met: list[int], days: list[int], title: str) -> str:
+    """Visits per week (Monday first), split into those that met a resident and the rest, each count
+    written on its bar. A week only partly in the period (`days` < 7) is drawn lighter and hatched and
+    labelled with the days it holds, so a short bar is not read as a slack week."""
     plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(82 * MM, 55 * MM))
+    fig, ax = plt.subplots(figsize=(82 * MM, 58 * MM))
     xs = list(range(len(weeks)))
-    ax.bar(xs, met, color=VISITED, label="面接あり")
-    ax.bar(xs, not_met, bottom=met, color=OTHER, label="不在・拒否")
-    step = max(1, -(-len(weeks) // 7))  # at most seven labels
-    ax.set_xticks(xs[::step], [f"{w.month}/{w.day}" for w in weeks][::step], fontsize=7)
-    ax.set_ylim(0, max([m + o for m, o in zip(met, not_met)] + [1]) * 1.2)
+    full = [d >= 7 for d in days]
+    for x, m, o, whole in zip(xs, met, not_met, full):
+        style = {} if whole else dict(alpha=0.45, hatch="////", edgecolor="#555", linewidth=0)
+        ax.bar(x, m, color=VISITED, **style)
+        ax.bar(x, o, bottom=m, color=OTHER, **style)
+        for value, y0, ink in ((m, 0, "white" if whole else "#1d1d1d"), (o, m, "#1d1d1d")):
+            if value:
+                ax.text(x, y0 + value / 2, str(value), ha="center", va="center", fontsize=4.5, color=ink)
+    top = max([m + o for m, o in zip(met, not_met)] + [1])
+    step = max(1, -(-len(weeks) // 7))  # at most seven labels, and always the partial weeks
+    ticks = [x for x in xs if x % step == 0 or not full[x]]
+    ax.set_xticks(ticks, [f"{weeks[x].month}/{weeks[x].day}" + ("" if full[x] else f"\n(一部\n{days[x]}日)")
+                          for x in ticks], fontsize=6, rotation=0)
+    ax.set_ylim(0, top * 1.05)
     ax.grid(axis="y", color="#ddd", linewidth=0.5)
     ax.set_axisbelow(True)
-    ax.set_title(title, loc="left")
-    ax.set_ylabel("件")
-    ax.set_xlabel("週の初日 (月曜)")
-    ax.legend(loc="upper left", fontsize=7, ncol=2)
+    ax.set_ylabel("件", rotation=0, labelpad=8)
+    ax.set_xlabel("週の初日 (月曜)。薄い斜線の棒は期間に一部の日だけ含まれる週", fontsize=6.5)
+    from matplotlib.patches import Patch
+
+    ax.set_title(title, loc="left", pad=14)
+    ax.legend(handles=[Patch(color=VISITED, label="面接あり"), Patch(color=OTHER, label="不在・拒否")],
+              loc="lower left", bbox_to_anchor=(0, 1.0), fontsize=7, ncol=2, borderaxespad=0.1)
     return _svg(fig)

@@ -178,6 +178,36 @@ def _trend_rows(counts: pd.DataFrame) -> list[dict]:
     return _records(t)
 
 
+def previous(p: Period, as_of: date) -> Period:
+    """The period before `p`, as far into it as `as_of` is into `p`: the last month, year, or a span as long
+    just before it, so a month to date is compared with the same days of the month before."""
+    shift = relativedelta(months=1) if p.kind == "month" else relativedelta(years=1) if p.kind == "year" \
+        else relativedelta(days=(p.end - p.start).days + 1)
+    start = p.start - shift
+    return Period(start, min(start + (as_of - p.start), p.start - timedelta(days=1)))
+
+
+def _previous_total(store: Store, scope: tuple[str, str] | None, p: Period, as_of: date,
+                    definitions: Definitions) -> tuple[Period, dict]:
+    """The totals of the previous period, counted as this period's are, for the differences beside them."""
+    before = previous(p, as_of)
+    visits = store.visits_between(before.start, before.end, scope)
+    changes = store.card_changes_between(before.start, before.end, scope)
+    counts = overdue_counts(store, [before.end], scope, definitions)
+    act = _activity(visits.assign(all=1), changes.assign(all=1), "all")
+    row = {m: int(counts[m].sum()) if m in counts else int(act[m].sum()) if m in act else 0 for m in MEASURES}
+    return before, _rates(row)
+
+
+def _changes(now: dict, before: dict) -> dict:
+    """▲/▼ and the difference from the previous period for each measure, "±0" when unchanged."""
+    out = {}
+    for k in [*MEASURES, "met_within_pct", "confirmed_within_pct"]:
+        d = round(now[k] - before[k], 1)
+        out[k] = "±0" if d == 0 else f"{'▲' if d > 0 else '▼'}{abs(d):,}"
+    return out
+
+
 # --- the chief's report -----------------------------------------------------------------
 
 
@@ -286,13 +316,16 @@ def chief_figures(store: Store, station_id: str, p: Period, today: date | None =
         trend=trend, weeks=weeks,
         campaigns=_campaign_rows(in_campaign),
     )
+    with store.transaction():
+        figures["previous"], before = _previous_total(store, scope, p, as_of, definitions)
+    figures["change"] = _changes(total, before)
     figures["charts"] = _uris(
         coverage=charts.coverage([r["beat"] for r in beat_rows], [r["unvisited_pct"] for r in beat_rows],
                                  [r["unconfirmed_only_pct"] for r in beat_rows], "受持区ごとの各戸の状況 (基準日)"),
         trend=charts.trend([t["day"] for t in trend], [t["long_unvisited"] for t in trend],
                            [t["long_unconfirmed"] for t in trend], "長期不実施・長期未把握の推移 (各月末)"),
         weekly=charts.weekly([w["week"] for w in weeks], [w["met"] for w in weeks], [w["not_met"] for w in weeks],
-                             "週ごとの巡回連絡"),
+                             [w["days"] for w in weeks], "週ごとの巡回連絡"),
     )
     return figures
 
@@ -308,7 +341,9 @@ def _weekly(visits: pd.DataFrame, start: date, end: date) -> list[dict]:
     week = (at.dt.normalize() - pd.to_timedelta(at.dt.day_of_week, unit="D"))
     met = visits.outcome.isin(model.MET_OUTCOMES).to_numpy()
     counts = pd.DataFrame({"week": week, "met": met}).groupby(["week", "met"]).size()
-    return [dict(week=w.date(), met=int(counts.get((w, True), 0)), not_met=int(counts.get((w, False), 0)))
+    # days of each week inside the period: the first and last weeks may hold only some
+    return [dict(week=w.date(), met=int(counts.get((w, True), 0)), not_met=int(counts.get((w, False), 0)),
+                 days=(min(w.date() + timedelta(days=6), end) - max(w.date(), start)).days + 1)
             for w in weeks]
 
 
@@ -395,6 +430,9 @@ def hq_figures(store: Store, p: Period, today: date | None = None,
         complaints_flagged=sum(r["flagged"] for r in complaint_rows),
         audit=audit_rows, audit_actions=audit_actions, exported_unscoped=unscoped, trend=trend,
     )
+    with store.transaction():
+        figures["previous"], before = _previous_total(store, None, p, as_of, definitions)
+    figures["change"] = _changes(total, before)
     figures["charts"] = _uris(
         coverage=charts.coverage([r["station"] for r in station_rows], [r["unvisited_pct"] for r in station_rows],
                                  [r["unconfirmed_only_pct"] for r in station_rows], "警察署ごとの各戸の状況 (基準日)"),
