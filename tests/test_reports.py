@@ -587,3 +587,84 @@ def test_the_hq_report_counts_purged_premises_and_names_each_operators_role(smal
     roles = {r[1]: r[2] for r in tables["audit"]}
     assert roles["地域課長 試験"].startswith("管理責任者") and roles["管理者 試験"] == "管理者"
     assert roles["名前だけの操作者"] == "未登録"
+
+
+# --- layout: what the reader needs beside each figure ------------------------------------------
+
+
+def sign(d: int) -> str:
+    return "±0" if d == 0 else f"{'▲' if d > 0 else '▼'}{abs(d):,}"
+
+
+@pytest.mark.slow
+def test_the_chief_report_marks_partial_weeks_labels_every_share_and_compares_with_the_previous_period(world):
+    store, db = world["store"], world["db"]
+    with pdfplumber.open(world["chief"]) as pdf:
+        first = pdf.pages[0]
+        text = first.extract_text()
+        words = [w["text"] for w in first.extract_words()]
+    # the weekly chart: the first week (Monday before START) holds only the days from START on
+    partial = 7 - START.weekday()
+    assert "(一部" in text and f"{partial}日)" in text
+    assert text.count("(一部") == (START.weekday() != 0) + (AS_OF.weekday() != 6)
+    # the coverage chart: every beat's three shares carry their numbers
+    figures = beat_figures(db, store, START, AS_OF, STATION)
+    listed = overdue(store, AS_OF, ("station", STATION))
+    for beat, c in figures.items():
+        mine = listed[listed.beat_id == beat]
+        n = c["premises"]
+        unvisited = round(100 * c["long_unvisited"] / n, 1)
+        only = round(100 * int((~mine.category.str.contains(LONG_UNVISITED)
+                                & mine.category.str.contains(LONG_UNCONFIRMED)).sum()) / n, 1)
+        for share in (max(0.0, 100 - unvisited - only), only, unvisited):
+            assert f"{share:.0f}%" in words, (beat, share)
+    # the key figures beside their change from the previous period (2026-04-01 .. 07-23, as far into it)
+    before = reports.previous(reports.period(start=START, end=END), AS_OF)
+    assert (before.start, before.end) == (date(2026, 4, 1), date(2026, 7, 23))
+    assert f"前の期間 {before.label}" in text
+    now_t, before_t = Counter(), Counter()
+    for c in figures.values():
+        now_t.update(c)
+    for c in beat_figures(db, store, before.start, before.end, STATION).values():
+        before_t.update(c)
+    keys = ["premises", "visits", "met", "long_unvisited", "long_unconfirmed", "night"]
+    assert re.findall(r"前期比 (\S+)", text) == [sign(now_t[k] - before_t[k]) for k in keys]
+    assert any(now_t[k] != before_t[k] for k in keys)
+
+
+def rows_by_page(path: Path) -> list[tuple[int, list[str | None]]]:
+    with pdfplumber.open(path) as pdf:
+        return [(i, r) for i, page in enumerate(pdf.pages) for t in page.extract_tables() for r in t]
+
+
+@pytest.mark.slow
+def test_no_table_row_of_the_hq_report_is_split_across_pages(tmp_path):
+    store = Store(f"sqlite:///{tmp_path / 'junkai.sqlite3'}")
+    store.migrate()
+    with store.transaction():
+        seed(store, 300, 1, 3, UNTIL, "seed")
+        beat = store.organisation().beat_id.iloc[0]
+        pid = store.premises_ids_of_beat(beat)[0]
+    # complaints of many lengths push the card table down the pages: across a page end at some count
+    for k in range(27):
+        with store.transaction():
+            store.add_opinion(premises_id=pid, visit_id=None, officer_id=store.officer_at(beat, UNTIL),
+                              received_on=date(2026, 11, 1 + k % 20), text="態度が横柄だった。" * (2 + k % 5),
+                              complaint=True, reported_to_chief_on=None, reported_to_hq_on=None, recorded_by="試験",
+                              recorded_at=NOW)
+        if k < 20:
+            continue
+        path = reports.hq(store, date(2026, 11, 1), date(2026, 11, 30), tmp_path / "out", "試験", now=NOW)
+        rows = rows_by_page(path)
+        # every complaint row whole on one page: its number and its cells together, once
+        numbered = [(i, r) for i, r in rows if r and r[0] and r[0].isdigit()]
+        with store.transaction():
+            expected = len(store.complaints(date(2026, 11, 1), NOW.date()))
+        assert len(numbered) == len({r[0] for _, r in numbered}) == expected > k
+        assert all(all(c for c in r[1:7]) for _, r in numbered)
+        assert not [r for _, r in rows if r and not r[0] and r[-1] and len(r) == 8]  # no continued 内容 cell
+        # the card table (the second one headed 警察署) on one page with its header and total
+        pages = [i for i, r in rows if r and r[0] in ("青森警察署", "合計")]
+        header = [i for i, r in rows if r and any(c and "カードのない" in c for c in r)]
+        assert len(header) == 1 and pages[-2:] == [header[0]] * 2, k
+    store.close()
