@@ -342,10 +342,12 @@ def test_the_hq_report_trend_is_the_lists_at_each_month_end(world):
 def test_the_hq_report_card_management(world):
     db = world["db"]
     names = {s: name for s, name, *_ in organisation(db)}
-    held, ceased = Counter(), Counter()
+    held, ceased, without = Counter(), Counter(), Counter()
     for p in premises_state(db, AS_OF).values():
         if p["card"]:
             (ceased if p["ceased"] else held)[p["beat"][:3]] += 1
+        elif not p["ceased"]:
+            without[p["beat"][:3]] += 1
     printed = Counter()
     for beat, pid, batch in q(db, "select c.beat_id, c.premises_id, c.batch_id from printed_card c join print_batch b "
                                   "on b.id = c.batch_id where b.printed_at >= ? and b.printed_at <= ?", ts(START),
@@ -355,9 +357,9 @@ def test_the_hq_report_card_management(world):
     tables = read_tables(world["hq"])
     rows = {r[0]: r for r in tables["stations"][len(names) + 1:]}  # the second table headed 警察署
     for s, name in names.items():
-        assert list(map(num, rows[name][1:7])) == [held[s], ceased[s], printed[s, "printed"], printed[s, "blank"],
-                                                   1 if printed[s, "printed"] else 0, 0], s
-    assert list(map(num, rows["合計"][1:3])) == [sum(held.values()), sum(ceased.values())]
+        assert list(map(num, rows[name][1:8])) == [held[s], without[s], ceased[s], printed[s, "printed"],
+                                                   printed[s, "blank"], 1 if printed[s, "printed"] else 0, 0], s
+    assert list(map(num, rows["合計"][1:4])) == [sum(held.values()), sum(without.values()), sum(ceased.values())]
     assert printed["S01", "printed"] == 3
 
 
