@@ -581,9 +581,9 @@ def test_the_hq_report_counts_purged_premises_and_names_each_operators_role(smal
     path = reports.hq(store, month.start, month.end, out, "本部", now=datetime.now())
     tables = read_tables(path)
     rows = {r[0]: r for r in tables["stations"] if r and r[0]}
-    cards = {name: r for name, r in rows.items() if len(r) == 8}  # the card management table
-    assert [num(r[6]) for name, r in cards.items() if name != "合計"] == [result.stations["S01"]["premises"]]
-    exported = {name: num(r[7]) for name, r in cards.items()}
+    cards = {name: r for name, r in rows.items() if len(r) == 9}  # the card management table
+    assert [num(r[7]) for name, r in cards.items() if name != "合計"] == [result.stations["S01"]["premises"]]
+    exported = {name: num(r[8]) for name, r in cards.items()}
     assert exported.pop("合計") == 3 and exported == {name: 2 if name == station_name else 0 for name in exported}
     assert "範囲を指定しない書き出し 1 件" in text_of(path)
     roles = {r[1]: r[2] for r in tables["audit"]}
