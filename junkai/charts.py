@@ -62,7 +62,7 @@ def coverage(labels: list[str], unvisited: list[float], unconfirmed_only: list[f
     left = [0.0] * n
     for values, colour, ink, label in parts:
         ax.barh(ys, values, 0.7, left=left, color=colour, label=label)
-        for k, (y, x0, v) in enumerate(zip(ys, left, values)):
+        for y, x0, v in zip(ys, left, values):
             if v >= 6:
                 ax.text(x0 + v / 2, y, f"{v:.0f}%", va="center", ha="center", fontsize=6.5, color=ink)
         left = [a + b for a, b in zip(left, values)]
