@@ -187,3 +187,56 @@ def test_everything_junkai_writes_is_readable_by_its_owner_only(tmp_path):
     assert any(p.name == "junkai.sqlite3" for p in written) and any(p.suffix == ".pdf" for p in written)
     loose = [str(p) for p in written if stat.S_IMODE(p.stat().st_mode) & 0o077]
     assert loose == []
+
+
+# --- ingest: what it says --------------------------------------------------------------------------
+
+
+def test_the_ingest_summary_is_short_lines_and_counts_cards_apart_from_sheets():
+    from collections import Counter
+
+    from junkai.cli.flows import summary_lines
+    from junkai.ingest import Summary
+
+    s = Summary(files=2, pages=5, states=Counter(applied=3, skipped=1, duplicate=1), applied=7, review=2,
+                matched=4, cards=["P1", "P2"], failures=["b.pdf 3 頁: QR が読めません"])
+    lines = summary_lines(s)
+    assert lines[:8] == ["ファイル: 2", "頁: 5 (白紙・裏面 1)", "カード: 2 枚", "用紙: 4 枚 (各戸と照合できたもの)",
+                         "反映: 7 項目", "確認待ち: 2 件 (うち矛盾 0)、各戸の確認待ち 0 頁", "重複: 1 頁",
+                         "失敗: 1 (頁またはファイル)"]
+    assert all(len(line) < 60 for line in lines)
+
+
+def test_ingest_of_the_data_folders_own_copies_says_why_nothing_is_read(seeded, tmp_path):
+    from junkai import settings
+
+    kept = settings.load().home / "scans" / "ab"
+    kept.mkdir(parents=True)
+    (kept / "ab12.pdf").write_bytes(b"%PDF-1.4")
+    r = run("ingest", str(kept))
+    assert r.exit_code == 2
+    assert "scans/" in r.output and "取り込み済みの走査の写し" in r.output and "受付フォルダを指定" in r.output
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    r = run("ingest", str(empty))
+    assert r.exit_code == 2 and "取り込む走査がありません" in r.output and "PDF・TIFF・PNG・JPEG" in r.output
+
+
+def test_ingest_names_each_page_by_the_path_it_came_in_with(seeded, tmp_path):
+    """Two folders' scan-001.png stay apart in --json: a page's reading takes its job's source."""
+    import numpy as np
+    from PIL import Image
+
+    from junkai import ingest, settings
+    from junkai.store import Store
+
+    for folder in ("a", "b"):
+        (tmp_path / folder).mkdir()
+        Image.fromarray(np.full((2339, 1654), 255 - (folder == "b"), np.uint8)).save(tmp_path / folder / "scan-001.png")
+    s = settings.load()
+    store = Store(s.db_url, s.home)
+    heard = []
+    ingest.run(store, s, [tmp_path / "a", tmp_path / "b"], "clerk", None,
+               read_map=lambda jobs: heard.extend(job.source for job in jobs) or [])
+    store.close()
+    assert sorted(heard) == [str(tmp_path / "a" / "scan-001.png"), str(tmp_path / "b" / "scan-001.png")]

@@ -62,11 +62,17 @@ def review_list(
 ):
     """確認待ちの項目の一覧。範囲を指定すると、その各戸と、その受持区に印刷した白紙カードの項目だけ。
 
+    複数の警察署を持つストアでは、省略すると自分の警察署の項目 (複数の署を担当するときは --station で選ぶ)。
+
     例: junkai review list
         junkai review list --station S01
     """
+    from junkai.actions.batches import own_station
+
     where = scope(beat, post, station)
     with context() as ctx:
+        if where is None and (own := own_station(ctx, "review")):
+            where = ("station", own)
         items = A.items(ctx, everything, where)
     if as_json:
         out.print_json(json.dumps([{k: plain(v) for k, v in i.items()} for i in items], ensure_ascii=False))
