@@ -240,3 +240,17 @@ def test_ingest_names_each_page_by_the_path_it_came_in_with(seeded, tmp_path):
                read_map=lambda jobs: heard.extend(job.source for job in jobs) or [])
     store.close()
     assert sorted(heard) == [str(tmp_path / "a" / "scan-001.png"), str(tmp_path / "b" / "scan-001.png")]
+
+
+def test_a_day_that_does_not_exist_is_named_as_such(seeded):
+    r = run("amendments", "--since", "2026-11-31")
+    assert r.exit_code == 2 and "2026-11-31 という日はありません" in r.output and "形式" not in r.output
+    r = run("amendments", "--since", "2026/11/30")
+    assert r.exit_code == 2 and "YYYY-MM-DD 形式" in r.output
+
+
+def test_an_unknown_beat_suggests_the_closest_ids_and_the_list(seeded, tmp_path):
+    r = run("print", "cards", "--beat", "S01-P01-B9", "--out-dir", str(tmp_path))
+    assert r.exit_code == 2
+    assert "受持区が見つかりません: S01-P01-B9" in r.output
+    assert "近いもの: S01-P01-B1" in r.output and "junkai beat list" in r.output

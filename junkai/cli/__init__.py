@@ -8,6 +8,7 @@ import contextlib
 import dataclasses
 import functools
 import os
+import re
 import sys
 from datetime import date, datetime
 from enum import Enum
@@ -54,7 +55,7 @@ def command(group: typer.Typer = app, name: str | None = None):
             try:
                 return fn(*args, **kwargs)
             except JunkaiError as exc:
-                err.print(f"エラー: {exc}", highlight=False, soft_wrap=True)
+                err.print(f"エラー: {exc}{unknown_place_hint(str(exc))}", highlight=False, soft_wrap=True)
                 raise typer.Exit(2)
             except Exception as exc:  # a full disk, wherever it was met: one line, not a traceback
                 from junkai.files import full_disk_message
@@ -70,6 +71,37 @@ def command(group: typer.Typer = app, name: str | None = None):
                 raise typer.Exit(2)
         return group.command(name)(wrapper)
     return deco
+
+
+UNKNOWN_PLACE = re.compile(r"(受持区|交番・駐在所|警察署)が見つかりません: (\S+)")
+PLACE_COLUMNS = {"受持区": ("beat_id", "junkai beat list"), "交番・駐在所": ("post_id", "junkai beat list"),
+                 "警察署": ("station_id", "junkai beat list")}
+
+
+def unknown_place_hint(message: str) -> str:
+    """For an unknown beat, post or station: the closest ids of the store, and where to see them all.
+    The organisation's ids only (no resident's data); nothing when the store cannot be asked."""
+    m = UNKNOWN_PLACE.search(message)
+    if m is None:
+        return ""
+    column, command_ = PLACE_COLUMNS[m.group(1)]
+    try:
+        from rapidfuzz import process
+
+        from junkai.store import Store
+
+        s = settings_mod.load()
+        store = Store(s.db_url, s.home)
+        try:
+            with store.transaction():
+                ids = sorted(set(store.organisation()[column]))
+        finally:
+            store.close()
+        close = [c for c, score, _ in process.extract(m.group(2), ids, limit=3) if score >= 50]
+    except Exception:  # the hint only: the error itself is what matters
+        close = []
+    near = f"近いもの: {'、'.join(close)}。" if close else ""
+    return f" ({near}一覧は {command_} で見られます)"
 
 
 def group(name: str, help: str) -> typer.Typer:
@@ -122,6 +154,9 @@ def day(value: str | None, what: str) -> date | None:
     try:
         return date.fromisoformat(value)
     except ValueError:
+        # the right form but no such day (2026-11-31, 2026-02-29): say so rather than blame the form
+        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+            raise JunkaiError(f"{what}: {value} という日はありません")
         raise JunkaiError(f"{what} は YYYY-MM-DD 形式の日付です: {value!r}")
 
 
