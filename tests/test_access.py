@@ -641,3 +641,22 @@ def test_in_a_store_of_two_stations_ingest_defaults_to_the_custodians_station(tw
         assert batches.own_station(ctx, "batch", "S02") == "S02"  # given: checked by the right, not here
     finally:
         ctx.close()
+
+
+def test_review_list_at_100_columns_shows_every_reason_whole(seeded, monkeypatch):
+    from junkai import cli, settings
+    from junkai.store import Store
+
+    store = Store(settings.load().db_url)
+    with store.transaction():
+        pid = store.premises_ids_of_beat("S01-P02-B1")[0]
+        store.add_review_item(page_id="a:1", premises_id=pid, topic="value", field="home_phone",
+                              label="世帯員 2 の勤務先の電話番号", kind="phone", guess="青森市中央一丁目1-1 山田太郎",
+                              printed="017-777-1234", confidence=0.4,
+                              rules=[{"code": "digits", "message": "桁数が違います"},
+                                     {"code": "area", "message": "市外局番がない"}])
+    store.close()
+    monkeypatch.setattr(cli.out, "width", 100)
+    r = run_as("地域課長 佐藤", "review", "list")
+    assert r.exit_code == 0, r.output
+    assert "桁数が違います" in r.output and "市外局番がない" in r.output and "…" not in r.output, r.output

@@ -6,6 +6,7 @@ import json
 from typing import Annotated, Optional
 
 import typer
+from rich import box
 from rich.table import Table
 
 from junkai import JunkaiError
@@ -16,6 +17,9 @@ from junkai.store import scope_text
 review_app = group("review", "確認待ちの値 (読み取りに自信がない、または検証に通らなかった値)")
 COMPLAINT = typer.Option("--complaint", help="要望・意見が警察活動への苦情であるとき (本部へ報告、第4-5)")
 YES = typer.Option("--yes", "-y", help="各戸の確認で、答えた各戸の住所を示したあと尋ねずに採用する")
+
+
+STATUS = {"pending": "未確認", "accepted": "採用", "corrected": "訂正", "rejected": "却下"}
 
 
 def _shown(v) -> str:
@@ -77,13 +81,17 @@ def review_list(
     if as_json:
         out.print_json(json.dumps([{k: plain(v) for k, v in i.items()} for i in items], ensure_ascii=False))
         return
-    table = Table(title=f"確認待ち {sum(i['status'] == 'pending' for i in items)} 件")
-    for label in ("番号", "各戸", "項目", "読み取り", "確信度", "カードの値", "理由", "状態"):
-        table.add_column(label)
+    # 理由 last and folded, the other columns folded too: at 100 columns every reason is read whole
+    table = Table(title=f"確認待ち {sum(i['status'] == 'pending' for i in items)} 件", box=box.SIMPLE_HEAD,
+                  pad_edge=False)
+    for label in ("番号", "各戸", "項目", "読み取り", "確信度", "カードの値", "状態", "理由"):
+        table.add_column(label, overflow="fold", ratio=3 if label == "理由" else None,
+                         min_width=14 if label == "理由" else None)
     for i in items:
         table.add_row(str(i["id"]), str(i["premises_id"] or "-"), i["label"], _shown(i["guess"]),
                       f"{i['confidence']:.2f}" if i["confidence"] is not None else "-", _shown(i["printed"]),
-                      " / ".join(r["message"] for r in i["rules"]) or "確信度が低い", i["status"])
+                      STATUS.get(i["status"], i["status"]),
+                      " / ".join(r["message"] for r in i["rules"]) or "確信度が低い")
     out.print(table)
 
 
