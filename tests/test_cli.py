@@ -254,3 +254,30 @@ def test_an_unknown_beat_suggests_the_closest_ids_and_the_list(seeded, tmp_path)
     assert r.exit_code == 2
     assert "受持区が見つかりません: S01-P01-B9" in r.output
     assert "近いもの: S01-P01-B1" in r.output and "junkai beat list" in r.output
+
+
+def _commands(group, path=()):
+    import click  # noqa: F401  (the walk below uses Typer's own command classes)
+
+    for name, cmd in group.commands.items():
+        yield (*path, name)
+        if hasattr(cmd, "commands"):
+            yield from _commands(cmd, (*path, name))
+
+
+def test_every_commands_help_is_japanese_throughout():
+    import re
+
+    import typer
+
+    top = typer.main.get_command(app)
+    english = re.compile(r"\b[A-Z][a-z]+(?: [a-z]+){2,}|\bUsage\b|\b(?:Options|Arguments|Commands)\b")
+    type_hint = re.compile(r"<(?:str|int|float|bool|path|text|list\[[^>]*\])>")
+    walked = [()] + list(_commands(top))
+    assert len(walked) > 40
+    for path in walked:
+        r = runner.invoke(app, [*path, "--help"], terminal_width=100)
+        assert r.exit_code == 0, (path, r.output)
+        assert "使い方:" in r.output and "この説明を表示して終了" in r.output, (path, r.output)
+        found = english.search(r.output) or type_hint.search(r.output)
+        assert found is None, (path, found.group(0), r.output)

@@ -19,9 +19,12 @@ from rich.console import Console
 
 from junkai import JunkaiError
 from junkai import settings as settings_mod
+from junkai.cli import help_ja
+from junkai.cli.help_ja import OPTIONS_METAVAR, SUBCOMMAND_METAVAR
 
 app = typer.Typer(help="巡回連絡カードの管理 (印刷・読取・補正・集計)", no_args_is_help=True,
-                  pretty_exceptions_enable=False, add_completion=False)
+                  pretty_exceptions_enable=False, add_completion=False, options_metavar=OPTIONS_METAVAR,
+                  subcommand_metavar=SUBCOMMAND_METAVAR, cls=help_ja.Group)
 
 # piped output (logs, make) gets room for the wide tables instead of the 80 columns default
 out = Console(width=None if sys.stdout.isatty() else 160)
@@ -69,7 +72,7 @@ def command(group: typer.Typer = app, name: str | None = None):
                     raise
                 err.print(f"エラー: {message}", highlight=False, soft_wrap=True)
                 raise typer.Exit(2)
-        return group.command(name)(wrapper)
+        return group.command(name, options_metavar=OPTIONS_METAVAR, cls=help_ja.Command)(wrapper)
     return deco
 
 
@@ -106,7 +109,8 @@ def unknown_place_hint(message: str) -> str:
 
 def group(name: str, help: str) -> typer.Typer:
     """A group of commands (`junkai <name> ...`)."""
-    sub = typer.Typer(help=help, no_args_is_help=True)
+    sub = typer.Typer(help=help, no_args_is_help=True, options_metavar=OPTIONS_METAVAR,
+                      subcommand_metavar=SUBCOMMAND_METAVAR, cls=help_ja.Group)
     app.add_typer(sub, name=name)
     return sub
 
