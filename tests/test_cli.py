@@ -281,3 +281,27 @@ def test_every_commands_help_is_japanese_throughout():
         assert "使い方:" in r.output and "この説明を表示して終了" in r.output, (path, r.output)
         found = english.search(r.output) or type_hint.search(r.output)
         assert found is None, (path, found.group(0), r.output)
+
+
+def test_card_export_keeps_member_keys_and_splits_ticks_back(seeded, tmp_path):
+    import csv
+
+    from junkai import model
+
+    whole = tmp_path / "cards.json"
+    assert run("export", "--what", "cards", "--format", "json", "--out", str(whole)).exit_code == 0
+    pid = next(str(r["premises_id"]) for r in json.loads(whole.read_text())["rows"]
+               if r.get("members.1.name") and r.get("members.2.name"))
+    r = run("card", "amend", pid, "members.1=", "visit_days=平日,日曜・祝日")
+    assert r.exit_code == 0, r.output
+    out = tmp_path / "cards.csv"
+    assert run("export", "--what", "cards", "--out", str(out)).exit_code == 0
+    text = out.read_text(encoding="utf-8-sig")
+    assert "「|」で区切っています" in text
+    rows = list(csv.DictReader(line for line in text.splitlines() if not line.startswith(("#", "【"))))
+    row = next(r for r in rows if str(r["premises_id"]) == pid)
+    # member 1 was removed: the others keep their own keys rather than moving up to 1..n
+    assert not row.get("members.1.name") and row.get("members.2.name")
+    assert row["visit_days"].split("|") == ["平日", "日曜・祝日"]
+    every_label = [c for f in model.KIND_FIELDS[model.HOUSEHOLD].values() for c in f.choices]
+    assert every_label and not any("|" in c for c in every_label)

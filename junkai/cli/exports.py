@@ -72,7 +72,8 @@ def amendments(
         df = A.amendments(ctx, start, beat)
     if fmt is AmendFormat.csv:
         for col in ("before", "after"):
-            df[col] = df[col].map(lambda v: json.dumps(v, ensure_ascii=False) if isinstance(v, dict) else show(v))
+            # a list as JSON too: ticks are labels that may hold 「・」, and must split back
+            df[col] = df[col].map(lambda v: json.dumps(v, ensure_ascii=False) if isinstance(v, (dict, list)) else show(v))
         from junkai.export import csv_text
 
         typer.echo(csv_text(df), nl=False)
