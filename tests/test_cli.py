@@ -305,3 +305,18 @@ def test_card_export_keeps_member_keys_and_splits_ticks_back(seeded, tmp_path):
     assert row["visit_days"].split("|") == ["平日", "日曜・祝日"]
     every_label = [c for f in model.KIND_FIELDS[model.HOUSEHOLD].values() for c in f.choices]
     assert every_label and not any("|" in c for c in every_label)
+
+
+def test_a_long_step_shows_a_bar_on_a_terminal_only(monkeypatch):
+    import io
+
+    from rich.console import Console
+
+    from junkai import cli
+
+    for terminal in (True, False):
+        stderr = io.StringIO()
+        monkeypatch.setattr(cli, "err", Console(file=stderr, force_terminal=terminal, width=100))
+        with cli.working("訪問リストを作成中"):
+            pass
+        assert ("訪問リストを作成中" in stderr.getvalue()) is terminal

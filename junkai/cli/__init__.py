@@ -210,6 +210,17 @@ def bar(label: str):
 
 
 @contextlib.contextmanager
+def working(label: str):
+    """A long step with no count to show (a report, the visit lists, the simulator): a moving bar and
+    the time taken, on stderr and only at a terminal, so that a person sees it has not stopped."""
+    if not err.is_terminal:
+        yield
+        return
+    with bar(label):
+        yield
+
+
+@contextlib.contextmanager
 def flow_progress():
     """A bar per long step of the flows run in this process."""
     from flows import common

@@ -12,7 +12,7 @@ import typer
 
 from junkai import files
 from junkai.actions import exports as A
-from junkai.cli import command, context, day, out, scope, show
+from junkai.cli import command, context, day, out, scope, show, working
 from junkai.store import EXPORTS
 
 
@@ -112,7 +112,8 @@ def overdue(
         if fmt is ListFormat.pdf:
             from junkai.actions import printing
 
-            written = printing.visit_lists(ctx, when, where, Path("output"), path=out_path)
+            with working("訪問リストを作成中"):
+                written = printing.visit_lists(ctx, when, where, Path("output"), path=out_path)
             out.print(f"訪問リスト: 警察官 {written.officers} 名、各戸 {written.premises} 戸、{written.pages} 頁",
                       highlight=False)
             typer.echo(str(written.path))

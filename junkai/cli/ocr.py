@@ -13,7 +13,7 @@ from rich.table import Table
 
 from junkai import JunkaiError
 from junkai import settings as settings_mod
-from junkai.cli import Kind, bar, command, context, err, group, notice, out
+from junkai.cli import Kind, bar, command, context, err, group, notice, out, working
 
 form_app = group("form", "カードの様式 (欄の種類と位置)")
 print_app = group("print", "カードの印刷 (PDF)")
@@ -175,7 +175,8 @@ def simulate(
     if out_dir.exists() and not out_dir.is_dir():
         raise JunkaiError(f"--out はフォルダを指定してください ({out_dir} はファイルです)")
     s = settings_mod.load()
-    truth = run_simulate(cards_pdf, out_dir, seed, qr.station_key(s.home), limit=limit, degrade=degrade)
+    with working("記入と走査を模擬中"):
+        truth = run_simulate(cards_pdf, out_dir, seed, qr.station_key(s.home), limit=limit, degrade=degrade)
     files = len({p["file"] for p in truth["pages"]})
     out.print(f"カード {truth['cards']} 枚を {files} ファイル ({len(truth['pages'])} 頁) に走査しました: {out_dir}",
               highlight=False)
