@@ -16,9 +16,9 @@ from junkai.store import Store, loads
 # Several ticks of one field (visit days, security) in one CSV cell: a sign no choice's label holds
 # (labels hold 「・」, as 日曜・祝日), so that the cell splits back into exactly the ticks.
 SEPARATOR = "|"
-CARDS_NOTES = [f"複数選択の欄 (訪問希望曜日など) は「{SEPARATOR}」で区切っています (例: 平日{SEPARATOR}日曜・祝日)",
+CARDS_NOTES = [f"複数選択の欄 (訪問希望曜日など) は「{SEPARATOR}」で区切っています (例: 平日{SEPARATOR}日曜・祝日)。",
                "members.<番号>・contacts.<番号> の番号はカードの中で人ごとに変わらない番号です "
-               "(削除した人の番号は再使用しないので、欠番があります)"]
+               "(削除した人の番号は再使用しないので、欠番があります)。"]
 
 
 def cards_frame(store: Store, scope: tuple[str, str] | None = None, joined: bool = True) -> pd.DataFrame:
@@ -51,7 +51,7 @@ def frame(store: Store, what: str, scope: tuple[str, str] | None = None, joined:
 def write_export(store: Store, what: str, fmt: str, path: Path, scope: tuple[str, str] | None = None) -> int:
     df = frame(store, what, scope, joined=fmt == "csv")
     if fmt == "csv":
-        write_text(path, marked_csv(csv_text(df), CARDS_NOTES if what == "cards" else []), bom=True)
+        write_text(path, marked_csv(csv_text(df), mark_notes=CARDS_NOTES if what == "cards" else []), bom=True)
     else:
         records = [{k: _plain(v) for k, v in row.items()} for row in df.to_dict("records")]
         write_text(path, marked_json(what, records), bom=False)
@@ -85,9 +85,10 @@ def csv_text(df: pd.DataFrame) -> str:
     return safe.to_csv(index=False)
 
 
-def marked_csv(text: str, notes: list[str] = ()) -> str:
-    """CSV with the 取扱注意 line first, then any notes as comment lines, then the table."""
-    return "\n".join([CSV_MARK, *(f"# {n}" for n in notes)]) + "\n" + text
+def marked_csv(text: str, notes: list[str] = (), mark_notes: list[str] = ()) -> str:
+    """CSV with the 取扱注意 line first (with `mark_notes` on it: notes that keep the heading on the
+    second line, as readers skip one line), then any notes as comment lines, then the table."""
+    return "\n".join([" ".join([CSV_MARK, *mark_notes]), *(f"# {n}" for n in notes)]) + "\n" + text
 
 
 def marked_json(what: str, records: list[dict]) -> str:
