@@ -660,3 +660,11 @@ def test_review_list_at_100_columns_shows_every_reason_whole(seeded, monkeypatch
     r = run_as("地域課長 佐藤", "review", "list")
     assert r.exit_code == 0, r.output
     assert "桁数が違います" in r.output and "市外局番がない" in r.output and "…" not in r.output, r.output
+
+
+def test_a_refusal_of_the_whole_store_says_which_option_to_add(two_stations, tmp_path):
+    r = run_as("地域課長 佐藤", "export", "--what", "visits", "--out", str(tmp_path / "v.csv"))
+    assert r.exit_code == 2 and "ストア全体" in r.output
+    assert "--station・--post・--beat で担当の範囲を指定してください" in r.output, r.output
+    r = run_as("地域課長 佐藤", "export", "--what", "visits", "--station", "S01", "--out", str(tmp_path / "v.csv"))
+    assert r.exit_code == 0, r.output

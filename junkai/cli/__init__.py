@@ -58,7 +58,8 @@ def command(group: typer.Typer = app, name: str | None = None):
             try:
                 return fn(*args, **kwargs)
             except JunkaiError as exc:
-                err.print(f"エラー: {exc}{unknown_place_hint(str(exc))}", highlight=False, soft_wrap=True)
+                err.print(f"エラー: {exc}{unknown_place_hint(str(exc))}{whole_store_hint(exc, kwargs)}",
+                          highlight=False, soft_wrap=True)
                 raise typer.Exit(2)
             except Exception as exc:  # a full disk, wherever it was met: one line, not a traceback
                 from junkai.files import full_disk_message
@@ -105,6 +106,19 @@ def unknown_place_hint(message: str) -> str:
         close = []
     near = f"近いもの: {'、'.join(close)}。" if close else ""
     return f" ({near}一覧は {command_} で見られます)"
+
+
+def whole_store_hint(exc: JunkaiError, options: dict) -> str:
+    """A refusal of the whole store, from a command that can be given a scope: which option to add
+    (a custodian of one station in a store of several)."""
+    from junkai.access import Refused
+
+    if not isinstance(exc, Refused) or "ストア全体" not in str(exc):
+        return ""
+    can = [f"--{k}" for k in ("station", "post", "beat") if k in options]
+    if not can:
+        return ""
+    return f" ({'・'.join(can)} で担当の範囲を指定してください。例: {can[0]} S01)"
 
 
 def group(name: str, help: str) -> typer.Typer:
