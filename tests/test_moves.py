@@ -156,3 +156,81 @@ def test_an_address_that_does_not_agree_with_its_postal_code_is_refused_with_the
     with store.transaction():
         assert store.review_item(items[0]["id"])["status"] == "pending"
         assert store.premises(card.premises["id"])["status"] == model.ACTIVE
+
+
+@pytest.fixture
+def page_server(returned, home):
+    """The review page on the returned card's store, with a custodian of its station logged in."""
+    import threading
+    import time
+
+    import uvicorn
+
+    from junkai.actions import Context, login
+    from junkai.review_web import create_app
+    from tests.test_review import SECRET, _free_port
+
+    store, card, items = returned
+    with store.transaction():
+        store.add_user("管理者 山田", "admin", datetime(2026, 11, 1), "試験")
+        store.add_user("地域課 試験", "custodian", datetime(2026, 11, 1), "試験", station_id="S01")
+    login.set_passphrase(Context(settings.load(), store, "地域課 試験"), "地域課 試験", SECRET)
+    port = _free_port()
+    srv = uvicorn.Server(uvicorn.Config(create_app(store, home), host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    for _ in range(100):
+        if srv.started:
+            break
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}", store, card, items[0], SECRET
+    srv.should_exit = True
+    thread.join(5)
+
+
+@pytest.mark.slow
+def test_the_page_offers_three_choices_refuses_enter_alone_and_moves_on_the_button(page_server):
+    from playwright.sync_api import sync_playwright
+
+    url, store, card, item, secret = page_server
+    pid = card.premises["id"]
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+            "--disable-sync", "--no-first-run"])
+        page = browser.new_page()
+        blocked = []
+        page.on("console", lambda m: blocked.append(m.text) if "Content Security Policy" in m.text else None)
+
+        def press(key):
+            with page.expect_navigation():
+                page.keyboard.press(key)
+
+        page.goto(url)
+        page.fill("#name", "地域課 試験")
+        page.fill("#secret", secret)
+        press("Enter")
+        assert page.inner_text("h1") == "所在地の変更"
+        assert page.inner_text("#printed") == model.address_line(card.premises)  # not (空欄)
+        assert page.input_value("#value") == f"〒030-0802 {NEW_ADDRESS}"
+        choices = page.locator("#choices button")
+        assert [t.split("\n")[0] for t in choices.all_inner_texts()] == ["転居", "住所の訂正", "却下"]
+        # Enter alone takes nothing: it says which to choose
+        press("Enter")
+        assert "転居" in page.inner_text("#error") and "選んでください" in page.inner_text("#error")
+        with store.transaction():
+            assert store.review_item(item["id"])["status"] == "pending"
+            assert store.premises(pid)["status"] == model.ACTIVE
+        # 却下 goes to the reason of a rejection, and takes nothing by itself
+        page.click("#as-reject")
+        assert page.evaluate("document.activeElement.id") == "reason"
+        with page.expect_navigation():
+            page.click("#as-move")
+        assert "確認待ちの項目はありません" in page.inner_text("main")
+        assert not blocked, blocked
+        browser.close()
+    with store.transaction():
+        new_id = store.moved_to(pid)
+        assert store.premises(pid)["status"] == model.CEASED
+        assert store.premises(new_id)["town"] == "本町" and store.card(new_id).data == card.data
+        assert store.review_item(item["id"])["decided_by"] == "地域課 試験"
