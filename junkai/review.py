@@ -7,7 +7,7 @@ from datetime import date, datetime
 from typing import Any
 
 from junkai import JunkaiError, model
-from junkai.states import ReviewStatus
+from junkai.states import PageState, ReviewStatus
 from junkai.store import Store
 
 ACTIONS = ("accept", "correct", "reject")
@@ -110,14 +110,28 @@ def parse_address(store: Store, premises_id: int, text: Any) -> dict:
                 block=block, building=building.strip() or None, room=None)
 
 
+def _still_there(store: Store, premises_id: int) -> None:
+    """Refused for premises that ceased: nothing more is written onto a card nobody lives at."""
+    p = store.premises(premises_id)
+    if p["status"] == model.ACTIVE:
+        return
+    moved = store.moved_to(premises_id)
+    where = f"転居先の各戸 {moved} のカードを `junkai card amend {moved}` で補正し、" if moved else ""
+    raise JunkaiError(f"各戸 {premises_id} は{model.PREMISES_STATUSES[p['status']]}です。{where}この項目は却下してください")
+
+
 def check(store: Store, item: dict, value: Any, today: date) -> Any:
     """The value normalised, or JunkaiError saying why it cannot be taken."""
+    if item["premises_id"] and item["topic"] != "opinion":
+        _still_there(store, item["premises_id"])
     if is_address(item):
         return parse_address(store, item["premises_id"], value)
     if item["kind"] == "removal":
         # taking it removes the row (None at its path); keeping the row is a rejection
         if str(value if value is not None else "").strip() != REMOVE:
             raise JunkaiError(f"転出・削除を認めるなら「{REMOVE}」のまま採用し、残すなら却下してください")
+        if model.get_path(store.card(item["premises_id"]).data, item["field"]) is None:
+            raise JunkaiError("この行はすでにカードにありません (転出・削除済み)。採用しても何も変わらないため、却下してください")
         return None
     if item["kind"] == "row":
         row = value if isinstance(value, dict) else parse_row(value, item["field"])
@@ -126,12 +140,16 @@ def check(store: Store, item: dict, value: Any, today: date) -> Any:
         kind = store.premises(item["premises_id"])["kind"]
         return model.validate_changes(kind, [(item["field"], row)], today)[0][1]
     if item["kind"] == "premises":
+        page = next(iter(store.scan_pages_by_id(item["page_id"])), None)
+        if page is None or page["state"] != PageState.WAITING:
+            state = page["state"] if page else "記録なし"
+            raise JunkaiError(f"この頁は各戸の確認を待っていません (状態: {state})。採用しても何も変わらないため、却下してください")
         text = str(value if value is not None else "").strip()
         if text == "new":
             return text
         if not text.isdigit():
             raise JunkaiError(f"各戸 ID (数字)、または新しい各戸なら new を入力してください: {text!r}")
-        store.premises(int(text))
+        _still_there(store, int(text))
         return int(text)
     from junkai.validate import validate_value
 

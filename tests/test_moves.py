@@ -234,3 +234,31 @@ def test_the_page_offers_three_choices_refuses_enter_alone_and_moves_on_the_butt
         assert store.premises(pid)["status"] == model.CEASED
         assert store.premises(new_id)["town"] == "本町" and store.card(new_id).data == card.data
         assert store.review_item(item["id"])["decided_by"] == "地域課 試験"
+
+
+def test_other_structural_items_either_do_what_they_say_or_refuse_with_the_reason(returned):
+    store, card, items = returned
+    pid = card.premises["id"]
+    value = dict(topic="value", confidence=0.4, crop=None, rules=[])
+    with store.transaction():
+        gone = store.add_review_item(page_id="p2", premises_id=pid, field="members.99", label="世帯員99 の転出・削除",
+                                     kind="removal", guess="削除", **value)
+        stray = store.add_review_item(page_id="no-such-page", field="identity", label="どの各戸のカードか",
+                                      kind="premises", guess=str(pid), **dict(value, topic="identity"))
+        phone = store.add_review_item(page_id="p1", premises_id=pid, field="home_phone", label="自宅電話",
+                                      kind="phone", guess="017-777-1234", **value)
+    # a removal of a row the card no longer has would change nothing
+    with pytest.raises(JunkaiError, match="すでにカードにありません"):
+        decide(store, gone, "accept", "試験", today=TODAY)
+    # which premises a page is, for a page not waiting for it, would change nothing
+    with pytest.raises(JunkaiError, match="待っていません"):
+        decide(store, stray, "accept", "試験", today=TODAY)
+    # after the move, a value of the old card is refused, naming where the household went
+    decide(store, items[0]["id"], "accept", "試験", today=TODAY, how="move")
+    with store.transaction():
+        new_id = store.moved_to(pid)
+    with pytest.raises(JunkaiError, match=f"転居先の各戸 {new_id}"):
+        decide(store, phone, "accept", "試験", today=TODAY)
+    with store.transaction():
+        assert [store.review_item(i)["status"] for i in (gone, stray, phone)] == ["pending"] * 3
+        assert store.card(pid).data == card.data
