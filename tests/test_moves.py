@@ -262,3 +262,10 @@ def test_other_structural_items_either_do_what_they_say_or_refuse_with_the_reaso
     with store.transaction():
         assert [store.review_item(i)["status"] for i in (gone, stray, phone)] == ["pending"] * 3
         assert store.card(pid).data == card.data
+
+
+def test_show_says_how_an_address_change_was_taken(returned):
+    store, card, items = returned
+    assert run("review", "accept", str(items[0]["id"]), "--as-correction").exit_code == 0
+    r = run("review", "show", str(items[0]["id"]))
+    assert r.exit_code == 0 and "判断: 住所の訂正 〒030-0802 青森県青森市本町2-4-1 コーポ本町 203" in r.output

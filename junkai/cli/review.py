@@ -8,9 +8,10 @@ from typing import Annotated, Optional
 import typer
 from rich.table import Table
 
-from junkai import JunkaiError
+from junkai import JunkaiError, model
 from junkai.actions import review as A
 from junkai.cli import command, context, group, out, plain, scope, show
+from junkai.review import HOW
 from junkai.store import scope_text
 
 review_app = group("review", "確認待ちの値 (読み取りに自信がない、または検証に通らなかった値)")
@@ -21,6 +22,8 @@ YES = typer.Option("--yes", "-y", help="各戸の確認で、答えた各戸の�
 
 
 def _shown(v) -> str:
+    if isinstance(v, dict) and v.get("as") in HOW:  # an address change taken: how, and the address
+        return f"{HOW[v['as']]} {model.address_line(v)}"
     return "(空欄)" if v in (None, "", []) else show(v)
 
 
@@ -180,6 +183,8 @@ def review_serve(
     station: Annotated[Optional[str], typer.Option(help="この警察署の項目だけ")] = None,
 ):
     """確認作業の画面をブラウザで開けるようにする (http://127.0.0.1:8765/)。Enter で採用、Esc で飛ばす。
+
+    所在地の変更は「転居」「住所の訂正」「却下」のボタンで選ぶ (Enter だけでは採用しない)。
 
     画面では利用者名と合言葉 (junkai user passwd で設定) でログインし、その利用者の範囲の項目だけを扱う。
     範囲を指定すると、その範囲の項目だけを順に示す (指定しなければ、ログインした利用者の警察署の項目)。
