@@ -289,3 +289,22 @@ def test_an_address_written_without_its_postal_code_takes_its_towns_own(home, tm
         assert (new["postal_code"], new["city"], new["town"], new["block"]) == ("0300802", "青森市", "本町", "1-2-3")
     finally:
         store.close()
+
+
+def test_the_stores_move_and_correction_on_both_databases(store):
+    from tests.test_access import AT, organise
+
+    member = {"name": "山田 太郎", "relation": "世帯主"}
+    there = dict(postal_code="0300802", prefecture="青森県", city="青森市", town="本町", block="2-4-1",
+                 building="コーポ本町 203", room=None)
+    with store.transaction():
+        pid = organise(store)["S01-P01-B1"]
+        store.change_card(pid, [("members.3", member), ("home_phone", "017-777-1234")], AT, "operator", "試験")
+        new = store.move_premises(pid, there, AT, "review:1", "試験")
+        store.correct_address(new, dict(there, block="2-4-2"), AT, "review:2", "試験")
+        old_p, new_p, new_card = store.premises(pid), store.premises(new), store.card(new)
+        paths = [e["path"] for e in store.events(new)]
+        assert store.moved_to(pid) == new and store.moved_to(new) is None
+    assert old_p["status"] == model.CEASED and new_p["status"] == model.ACTIVE and new_p["block"] == "2-4-2"
+    assert new_card.data == {"members": {"3": member}, "contacts": {}, "home_phone": "017-777-1234"}
+    assert sorted(paths[:2]) == ["home_phone", "members.3"] and paths[2:] == [model.MOVED_FROM, model.ADDRESS]
