@@ -194,8 +194,8 @@ def show(v) -> str:
         return ""
     if isinstance(v, dict):
         return " ".join(str(x) for x in v.values())
-    if isinstance(v, list):
-        return "・".join(v)
+    if isinstance(v, list):  # 「、」: choices' labels hold 「・」 (日曜・祝日)
+        return "、".join(v)
     return str(v)
 
 

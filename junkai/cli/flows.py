@@ -77,7 +77,9 @@ def ingest(
 
     def show(reading, outcome):
         if as_json:
-            typer.echo(json.dumps(dict(source=reading.source, resolved=str(Path(reading.source).resolve()), page=reading.page, read_status=str(reading.status),
+            # the path as given (two folders' scan-001.pdf stay apart), and where that is
+            typer.echo(json.dumps(dict(source=reading.source, resolved=str(Path(reading.source).resolve()),
+                                       page=reading.page, read_status=str(reading.status),
                                        state=outcome.state, premises_id=outcome.premises_id,
                                        identity=reading.identity.to_json() if reading.identity else None,
                                        applied=outcome.applied, review=outcome.review, conflicts=outcome.conflicts,
