@@ -13,7 +13,6 @@ import typer
 from junkai import files
 from junkai.actions import exports as A
 from junkai.cli import command, context, day, out, scope, show, working
-from junkai.store import EXPORTS
 
 
 class What(str, Enum):
@@ -31,7 +30,8 @@ class Format(str, Enum):
 
 @command()
 def export(
-    what: Annotated[What, typer.Option(help="|".join(EXPORTS))],
+    what: Annotated[What, typer.Option(help="書き出すもの: premises (各戸)、cards (カード)、visits (巡回連絡簿)、"
+                                            "opinions (意見・要望)、events (カードの変更履歴)")],
     out_path: Annotated[Path, typer.Option("--out", help="出力ファイル")],
     fmt: Annotated[Format, typer.Option("--format", help="csv (UTF-8 BOM 付き、表計算ソフト向け) または json")] = Format.csv,
     beat: Annotated[Optional[str], typer.Option(help="この受持区の各戸だけ")] = None,
