@@ -103,7 +103,7 @@ def decide(store: Store, item_id: int, action: str, operator: str, value: Any = 
     A value taken reaches the card at once, in the same transaction; an opinion
     becomes a record, a complaint when the person says it is one (第4-5).
     """
-    from junkai.reconcile import apply_decided
+    from junkai.reconcile import apply_decided, check_household_decision
 
     if action not in ACTIONS:
         raise JunkaiError(f"判断は {'/'.join(ACTIONS)} のいずれかです: {action!r}")
@@ -116,6 +116,7 @@ def decide(store: Store, item_id: int, action: str, operator: str, value: Any = 
             final, status = None, ReviewStatus.REJECTED
         else:
             final = check(store, item, item["guess"] if action == "accept" else value, today)
+            check_household_decision(store, item, final)  # a household rule broken: stays in review
             # a "correction" that normalises to what was read is an acceptance of the reading
             try:
                 read = check(store, item, item["guess"], today)
