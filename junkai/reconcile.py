@@ -421,6 +421,12 @@ def _amend(pg: _Page, printed: dict | None) -> None:
                                "拒否などの警察官の書き込みか、ご意見かを確かめてください"))
         pg.review("opinion", "@opinion", "ご要望・ご意見", "text", opinion, text, rules + [
             {"code": "opinion.read", "message": "要望・意見の記入があります。文面を確かめ、警察活動への苦情なら苦情としてください"}])
+    stray = (reading.quality or {}).get("stray_ink") or 0
+    if stray > 0:
+        # clean scans measure none: ink outside every box may be a note (a refusal, a remark) no field holds
+        pg.review("value", "@page_note", "記入欄の外の書き込み", "text", None, None, [_rule(
+            "page.stray_ink", f"記入欄の外に書き込みがあります (欄外のインク {stray:.2%})。警察官の書き込み "
+            "(記入の拒否など) や欄外のご意見でないか、用紙の画像で確かめてください")])
     if (reading.sheet or 1) == 1:
         out.visit_id = _visit(pg, printed, at)
 

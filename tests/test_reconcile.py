@@ -557,3 +557,19 @@ def test_an_operator_edit_making_a_second_head_goes_to_review_instead_of_the_car
     amend_card(ctx, pid, [(f"members.{other}.relation", "世帯主"), (f"members.{head}.relation", "配偶者")])
     with store.transaction():
         assert store.card(pid).data["members"][other]["relation"] == "世帯主"
+
+
+def test_ink_outside_every_box_reaches_review(printed):
+    """A note written beside the boxes (a refusal, a remark) is in no field: the page's stray ink says it is there."""
+    store, job = printed
+    result = reading(job, [("members.change", F.UNCHANGED, 0.99)])
+    result.quality = dict(stray_ink=0.0012, problems=[])
+    apply(store, "n:1", result)
+    items = pending(store, "n:1")
+    assert [i["field"] for i in items] == ["@page_note"]
+    assert "記入欄の外に書き込みがあります" in items[0]["rules"][0]["message"]
+    decide(store, items[0]["id"], "reject", "地域課 試験", reason="汚れ", today=TODAY)  # a person can close it
+    clean = reading(job, [("members.change", F.UNCHANGED, 0.99)])
+    clean.quality = dict(stray_ink=0.0, problems=[])
+    apply(store, "n:2", clean)
+    assert pending(store, "n:2") == []
