@@ -148,7 +148,8 @@ class _Page:
     def review(self, topic: str, path: str, label: str, kind: str, f: FieldReading | None, guess: Any,
                rules: list[dict], printed: Any = None, candidates: Any = None, premises_id: int | None = None) -> None:
         ident = self.reading.identity
-        if topic in ("value", "conflict") and path.startswith("members"):
+        if topic in ("value", "conflict") and path.startswith("members") and (
+                kind == "removal" or guess not in (None, "", [])):  # an unread value breaks nothing yet
             # the household rules the value would break are shown, so that taking it is a decision made
             # knowing them (junkai.review lets through only the rules the item shows)
             rules = list(rules) + [r for r in household_rules(self.store, premises_id or self.out.premises_id,
