@@ -64,7 +64,7 @@ NO_NAME = _rule("member.no_name", "新しい方の氏名が読み取れていま
 # the residents, in the opinion box): a refusal is the officer's to record, never lost in an opinion.
 REFUSAL_WORDS = ("拒否", "拒ま", "断ら", "断り", "記入しない", "書かない", "協力しない")
 REFUSAL = _rule("visit.refusal", "記入を拒否された旨の記入があります。文面を確かめ、住民の拒否なら受持警察官が"
-                "巡回連絡簿に「拒否」として記録してください (第6-1 長期未把握の解消のため、拒否は返送として数えません)")
+                "巡回連絡簿に「拒否」として記録してください (第6-9(3))。この頁ではカードを確認したことにしません")
 
 
 @dataclass

@@ -132,7 +132,6 @@ def _returned_line(r: dict) -> list[str]:
             f"その日付は {dated} によります (記入日は確かに読めたときだけ)"]
 
 
-
 def _activity(visits: pd.DataFrame, changes: pd.DataFrame, key: str) -> pd.DataFrame:
     """Per `key` (beat_id or station_id): premises visited, met and refusing in the period, cards created and amended."""
     v = visits.assign(met=visits.outcome.isin(model.MET_OUTCOMES), refused=visits.outcome == "拒否")
