@@ -637,4 +637,9 @@ def test_the_demo_stations_figures_do_not_jump_when_its_cards_come_back(tmp_path
     assert after_officers == before_officers
     assert after_beat["long_unconfirmed"] < before_beat["long_unconfirmed"]  # the cards are confirmed
     assert after["returned"]["total"] == returned and after["returned"]["scan"] == returned
+    # the chief's report says how many came back and what dated them
+    pdf = reports.chief(store, STATION, period.start, period.end, tmp_path / "out", "署長報告 試験",
+                        now=datetime.combine(day, time(18)))
+    text = re.sub(r"\s+", "", text_of(pdf))
+    assert f"返送されたカード(読み取り){returned}件は面接に数えず" in text and f"スキャンの受付日{returned}件" in text
     store.close()
