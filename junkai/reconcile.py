@@ -35,6 +35,10 @@ HEAD = "世帯主"
 HEAD_FIELDS = ("name", "kana", "birth_date", "relation")  # who the 世帯主 is, not how to reach them
 NAME = "name"
 DATED = {"filled_on": "記入日", "scan": "スキャンの受付日", "today": "取り込みの日"}
+# Share of a page's clear area inked (ocr.quality stray_ink) above which something was written outside the
+# boxes: simulated cards measured 0 and, where handwriting spilled over a box's edge, up to 0.0002; a line
+# of a few handwritten words should cover several times this (an estimate from its area, not measured).
+NOTE_INK = 0.0005
 RETURNED_NOTE = "カードの返送 (読み取り"
 
 
@@ -423,8 +427,8 @@ def _amend(pg: _Page, printed: dict | None) -> None:
         pg.review("opinion", "@opinion", "ご要望・ご意見", "text", opinion, text, rules + [
             {"code": "opinion.read", "message": "要望・意見の記入があります。文面を確かめ、警察活動への苦情なら苦情としてください"}])
     stray = (reading.quality or {}).get("stray_ink") or 0
-    if stray > 0:
-        # clean scans measure none: ink outside every box may be a note (a refusal, a remark) no field holds
+    if stray > NOTE_INK:
+        # ink outside every box beyond handwriting's spill may be a note (a refusal, a remark) no field holds
         pg.review("value", "@page_note", "記入欄の外の書き込み", "text", None, None, [_rule(
             "page.stray_ink", f"記入欄の外に書き込みがあります (欄外のインク {stray:.2%})。警察官の書き込み "
             "(記入の拒否など) や欄外のご意見でないか、用紙の画像で確かめてください")])
