@@ -34,6 +34,7 @@ VISIT_TIME = time(12, 0)  # a card says the day it was filled in, not the hour
 HEAD = "世帯主"
 HEAD_FIELDS = ("name", "kana", "birth_date", "relation")  # who the 世帯主 is, not how to reach them
 NAME = "name"
+ADDRESS_CODE, ADDRESS_TEXT = "@premises.postal_code", "@premises.address"
 DATED = {"filled_on": "記入日", "scan": "スキャンの受付日", "today": "取り込みの日"}
 # Share of a page's clear area inked (ocr.quality stray_ink) above which something was written outside the
 # boxes: simulated cards measured 0 and, where handwriting spilled over a box's edge, up to 0.0002; a line
@@ -344,7 +345,7 @@ def _amend(pg: _Page, printed: dict | None) -> None:
             out.append(HEAD_CHANGE)
         return out
 
-    changes, opinion = [], None
+    changes, opinion, moved = [], None, {}
     for f in reading.fields:
         if f.path and f.path.startswith("@change."):
             continue
@@ -353,9 +354,7 @@ def _amend(pg: _Page, printed: dict | None) -> None:
         path = path_of(f.id, f.path)
         if path is None or path in ("@filled_on",) or path.startswith("@premises"):
             if path and path.startswith("@premises"):
-                pg.review("value", path, f"所在地の変更 ({f.id})", "text", f, f.value,
-                          [{"code": "address.changed", "message": "所在地の記入があります (転居なら新しい各戸として登録してください)"}]
-                          + noisy, printed=None)
+                moved[path] = f
             continue
         if path == "@opinion":
             opinion = f
@@ -401,6 +400,8 @@ def _amend(pg: _Page, printed: dict | None) -> None:
     for row, values in newcomers.items():
         apply += _newcomer(pg, form_type, row, values)
     apply = _household_gate(pg, form_type, apply, {p: f for p, _, f, _ in changes}, new_rows)
+    if moved:
+        _address_changed(pg, moved, noisy)
 
     refused = opinion is not None and _refusal(opinion)
     out.refused = refused
@@ -462,6 +463,36 @@ def _household_gate(pg: _Page, form_type: str, apply: list[tuple[str, Any]], rea
         f = next((read[f"{row}.{k}"] for k in values if f"{row}.{k}" in read), None)
         pg.review("value", row, model.label_of(form_type, row) + " (新しい方)", "row", f, values, broken)
     return [(p, v) for p, v in apply if not p.startswith("members.")]
+
+
+def _address_changed(pg: _Page, fields: dict[str, FieldReading], noisy: list[dict]) -> None:
+    """A new postal code or address written: one item, the card's address beside what was written. A person
+    says whether the residents moved (a new premises) or the address was wrong (the same premises)."""
+    p = pg.store.premises(pg.out.premises_id)
+    code, text = fields.get(ADDRESS_CODE), fields.get(ADDRESS_TEXT)
+    digits = "".join(ch for ch in str(code.value or "") if ch.isdigit()) if code else ""
+    written = str(text.value or "").strip() if text else ""
+    if code and not written:  # only the postal code: the address as it was, under the new code
+        written = model.address_line(p).split(" ", 1)[1]
+    guess = (f"〒{digits[:3]}-{digits[3:]} " if len(digits) == 7 else "") + written
+    shown = text or code
+    pg.review("value", ADDRESS_TEXT, "所在地の変更", "address", shown, guess.strip(), [_rule(
+        "address.changed", "所在地の記入があります。転居 (新しい各戸) か住所の訂正 (同じ各戸) かを選んでください")]
+        + noisy, printed=model.address_line(p))
+
+
+def _apply_address(store: Store, item: dict, at: datetime) -> None:
+    """An address change a person decided: a move (the premises ceases, a new one takes the card) or a
+    correction of the same premises' address."""
+    value = item["value"] or {}
+    address = {k: value.get(k) for k in model.ADDRESS_PARTS}
+    source = f"review:{item['id']}"
+    if value.get("as") == "move":
+        store.move_premises(item["premises_id"], address, at, source, item["decided_by"])
+    elif value.get("as") == "correction":
+        store.correct_address(item["premises_id"], address, at, source, item["decided_by"])
+    else:
+        raise JunkaiError(f"項目 {item['id']}: 転居か住所の訂正かが決まっていません")
 
 
 def _section(f: FieldReading, thresholds: dict) -> str | None:
@@ -558,6 +589,9 @@ def apply_decided(store: Store, operator: str, today: date | None = None) -> dic
                                       reported_to_chief_on=None, reported_to_hq_on=None,
                                       recorded_by=item["decided_by"], recorded_at=now)
                     counts["opinions"] += 1
+        elif item["premises_id"] and item["field"].startswith("@premises"):
+            _apply_address(store, item, now)
+            counts["applied"] += 1
         elif item["premises_id"] and not item["field"].startswith("@"):
             store.change_card(item["premises_id"], [(item["field"], item["value"])], now, f"review:{item['id']}",
                               item["decided_by"])
