@@ -29,9 +29,10 @@ class Definitions:
 
     def lines(self) -> list[str]:
         return [
-            f"{LONG_UNVISITED}: 住民と会えた巡回連絡 ({'・'.join(model.MET_OUTCOMES)}) が、受持区の実施頻度"
+            f"{LONG_UNVISITED}: 住民と会えた巡回連絡 ({'・'.join(model.MET_OUTCOMES)}。カードの{model.RETURNED}は"
+            "含まない) が、受持区の実施頻度"
             "(署長が定めたもの、基準日に有効なもの) より長くない、または一度もない各戸 (第6-1、第6-2)",
-            f"{LONG_UNCONFIRMED}: カードがない、またはカードの作成・確認・補正が実施頻度の"
+            f"{LONG_UNCONFIRMED}: カードがない、またはカードの作成・確認・補正 (返送されたカードによるものを含む) が実施頻度の"
             f" {self.unconfirmed_multiplier} 倍より長くない各戸",
             "拒否した各戸も一覧に残し、拒否の回数と最後の日を示す (第6-9(3): 目的を丁寧に説明し理解を求める)",
             f"{CAMPAIGN}: 署長が命じた重点巡回連絡 (第4-3) の対象で、開始後まだ面接していない各戸。一覧の先頭に置く",

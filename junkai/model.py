@@ -34,9 +34,12 @@ VISIT_DAYS = ("平日", "土曜", "日曜・祝日")
 VISIT_TIMES = ("午前", "午後", "夕方", "夜間")
 SECURITY = ("防犯カメラ", "警報装置", "非常通報装置", "補助錠・防犯ガラス", "金庫", "その他")
 
-# 巡回連絡簿 outcomes; a visit "met" the residents when one of MET_OUTCOMES.
+# 巡回連絡簿 outcomes an officer records; a visit "met" the residents when one of MET_OUTCOMES.
 OUTCOMES = ("面接", "不在", "拒否", "カード作成", "カード補正")
 MET_OUTCOMES = ("面接", "カード作成", "カード補正")
+# A card that came back (mailed or left in the box) and was scanned: it confirms the card, but nobody
+# met the residents, so it is no contact: coverage, 長期不実施 and an officer's figures leave it out.
+RETURNED = "返送"
 
 # 第6-4 (1)-(5): 指導連絡及び情報提供.
 GUIDANCE = {

@@ -199,7 +199,7 @@ def decide(store: Store, item_id: int, action: str, operator: str, value: Any = 
     becomes a record, a complaint when the person says it is one (第4-5). An address
     change is taken only as a move or a correction (`how`: move | correction).
     """
-    from junkai.reconcile import apply_decided
+    from junkai.reconcile import apply_decided, check_household_decision
 
     if action not in ACTIONS:
         raise JunkaiError(f"判断は {'/'.join(ACTIONS)} のいずれかです: {action!r}")
@@ -217,6 +217,7 @@ def decide(store: Store, item_id: int, action: str, operator: str, value: Any = 
             final, status = None, ReviewStatus.REJECTED
         else:
             final = check(store, item, item["guess"] if action == "accept" else value, today)
+            check_household_decision(store, item, final)  # a household rule broken: stays in review
             # a "correction" that normalises to what was read is an acceptance of the reading
             try:
                 read = check(store, item, item["guess"], today)
