@@ -293,7 +293,8 @@ def test_card_export_keeps_member_keys_and_splits_ticks_back(seeded, tmp_path):
     assert run("export", "--what", "cards", "--format", "json", "--out", str(whole)).exit_code == 0
     pid = next(str(r["premises_id"]) for r in json.loads(whole.read_text())["rows"]
                if r.get("members.1.name") and r.get("members.2.name"))
-    r = run("card", "amend", pid, "members.1=", "visit_days=平日,日曜・祝日")
+    # member 1 (the head) leaves and member 2 becomes the head, in one edit: the household keeps a head
+    r = run("card", "amend", pid, "members.1=", "members.2.relation=世帯主", "visit_days=平日,日曜・祝日")
     assert r.exit_code == 0, r.output
     out = tmp_path / "cards.csv"
     assert run("export", "--what", "cards", "--out", str(out)).exit_code == 0
