@@ -95,6 +95,8 @@ def _score(results: list[dict], pages: list[dict]) -> dict:
     calib: list[tuple[float, bool]] = []
     wrong: list[dict] = []
     statuses: dict[str, int] = defaultdict(int)
+    written: dict[str, int] = defaultdict(int)
+    unseen: dict[str, int] = defaultdict(int)
     for t in pages:
         r = by_page.get((t["file"], t["page"]))
         if t["kind"] == "blank_back":
@@ -146,6 +148,9 @@ def _score(results: list[dict], pages: list[dict]) -> dict:
                 ok = same(kind, tv, rv)
                 exact[kind][0] += ok
                 exact[kind][1] += 1
+                written[kind] += 1
+                # the resident wrote here and the reader saw no ink: nothing flags it, the value is lost
+                unseen[kind] += not f.get("ink")
                 calib.append((f["confidence"], ok))
                 if not ok and len(wrong) < 400:
                     wrong.append(dict(page=f"{t['file']}#{t['page']}", field=fid, truth=tv, read=rv,
@@ -168,6 +173,7 @@ def _score(results: list[dict], pages: list[dict]) -> dict:
         empty_cells_read_as_digits=f"{empty_cells_inked}/{empty_cells}",
         field_exact_match={k: f"{v[0] / max(1, v[1]):.3f} ({v[0]}/{v[1]})" for k, v in sorted(exact.items())},
         values_where_nothing_was_written=dict(false_values),
+        written_values_seen_as_blank={k: f"{unseen[k]}/{n}" for k, n in sorted(written.items())},
         text_cer=round(cer_edits / max(1, cer_chars), 4),
         calibration={f"conf>={t}": _calib(calib, t) for t in THRESHOLDS},
     )

@@ -39,7 +39,7 @@ def _read_name() -> str:
     from prefect.runtime import task_run
 
     job = task_run.parameters["job"]
-    return f"読取 {job.source} {job.index + 1}頁"
+    return f"読取 {Path(job.source).name} {job.index + 1}頁"
 
 
 @task(name="読取", task_run_name=_read_name, retries=2, retry_delay_seconds=RETRY_DELAYS,

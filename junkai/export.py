@@ -13,39 +13,45 @@ from junkai.files import CLASSIFICATION, CSV_MARK, write_private
 from junkai.store import Store, loads
 
 
-def cards_frame(store: Store, scope: tuple[str, str] | None = None) -> pd.DataFrame:
-    """One row per card; members and contacts flattened to numbered columns (members.1.name ...)."""
+# Several ticks of one field (visit days, security) in one CSV cell: a sign no choice's label holds
+# (labels hold 「・」, as 日曜・祝日), so that the cell splits back into exactly the ticks.
+SEPARATOR = "|"
+CARDS_NOTES = [f"複数選択の欄 (訪問希望曜日など) は「{SEPARATOR}」で区切っています (例: 平日{SEPARATOR}日曜・祝日)。",
+               "members.<番号>・contacts.<番号> の番号はカードの中で人ごとに変わらない番号です "
+               "(削除した人の番号は再使用しないので、欠番があります)。"]
+
+
+def cards_frame(store: Store, scope: tuple[str, str] | None = None, joined: bool = True) -> pd.DataFrame:
+    """One row per card; members and contacts flattened to columns by their stable keys
+    (members.3.name is the same person in every export, whoever was removed before them). `joined`:
+    several ticks of a field in one cell, separated by SEPARATOR (a CSV); else kept as lists."""
     df = store.frame("cards", scope)
     if df.empty:
         return df.drop(columns=["data"])
-    flat = pd.json_normalize([_renumber(loads(d)) for d in df["data"]], sep=".")
+    flat = pd.json_normalize([loads(d) for d in df["data"]], sep=".")
     flat = flat[sorted(flat.columns, key=_column_order)]
-    for col in flat.columns:
-        if flat[col].map(lambda v: isinstance(v, list)).any():
-            flat[col] = flat[col].map(lambda v: "・".join(v) if isinstance(v, list) else v)
+    if joined:
+        for col in flat.columns:
+            if flat[col].map(lambda v: isinstance(v, list)).any():
+                flat[col] = flat[col].map(lambda v: SEPARATOR.join(v) if isinstance(v, list) else v)
     return pd.concat([df.drop(columns=["data"]).reset_index(drop=True), flat], axis=1)
-
-
-def _renumber(card: dict) -> dict:
-    # keys are stable ids, not positions; a spreadsheet wants 1..n
-    return {k: ({str(i + 1): row for i, row in enumerate(v.values())} if isinstance(v, dict) else v)
-            for k, v in card.items()}
 
 
 def _column_order(col: str) -> tuple:
     parts = col.split(".")
-    return (len(parts) > 1, parts[0], int(parts[1]) if len(parts) > 1 else 0, col)
+    key = parts[1] if len(parts) > 1 else ""
+    return (len(parts) > 1, parts[0], int(key) if key.isdigit() else 0, col)
 
 
-def frame(store: Store, what: str, scope: tuple[str, str] | None = None) -> pd.DataFrame:
+def frame(store: Store, what: str, scope: tuple[str, str] | None = None, joined: bool = True) -> pd.DataFrame:
     """A table for export; with a scope (beat, post or station), only the rows of its premises."""
-    return cards_frame(store, scope) if what == "cards" else store.frame(what, scope)
+    return cards_frame(store, scope, joined) if what == "cards" else store.frame(what, scope)
 
 
 def write_export(store: Store, what: str, fmt: str, path: Path, scope: tuple[str, str] | None = None) -> int:
-    df = frame(store, what, scope)
+    df = frame(store, what, scope, joined=fmt == "csv")
     if fmt == "csv":
-        write_text(path, marked_csv(csv_text(df)), bom=True)
+        write_text(path, marked_csv(csv_text(df), mark_notes=CARDS_NOTES if what == "cards" else []), bom=True)
     else:
         records = [{k: _plain(v) for k, v in row.items()} for row in df.to_dict("records")]
         write_text(path, marked_json(what, records), bom=False)
@@ -79,9 +85,10 @@ def csv_text(df: pd.DataFrame) -> str:
     return safe.to_csv(index=False)
 
 
-def marked_csv(text: str, notes: list[str] = ()) -> str:
-    """CSV with the 取扱注意 line first, then any notes as comment lines, then the table."""
-    return "\n".join([CSV_MARK, *(f"# {n}" for n in notes)]) + "\n" + text
+def marked_csv(text: str, notes: list[str] = (), mark_notes: list[str] = ()) -> str:
+    """CSV with the 取扱注意 line first (with `mark_notes` on it: notes that keep the heading on the
+    second line, as readers skip one line), then any notes as comment lines, then the table."""
+    return "\n".join([" ".join([CSV_MARK, *mark_notes]), *(f"# {n}" for n in notes)]) + "\n" + text
 
 
 def marked_json(what: str, records: list[dict]) -> str:

@@ -58,13 +58,16 @@ class Summary:
     applied: int = 0
     review: int = 0
     conflicts: int = 0
-    matched: int = 0
+    matched: int = 0  # sheets (pages) matched to a premises
+    cards: list[str] = field(default_factory=list)  # the printed cards those sheets are of (print ids)
     other_station: int = 0  # pages of another station's cards, refused by a station's batch
     failures: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
-    def add(self, source: str, page: int, out: Outcome, read_status: str) -> None:
+    def add(self, source: str, page: int, out: Outcome, read_status: str, print_id: str | None = None) -> None:
         self.pages += 1
+        if out.premises_id is not None and print_id and print_id not in self.cards:
+            self.cards.append(print_id)
         self.states[out.state] += 1
         self.applied += len(out.applied)
         self.review += out.review
@@ -91,7 +94,8 @@ class Run:
         return dict(self.summary.as_dict(), by_file={k: asdict(v) for k, v in self.files.items()})
 
     def recorded(self, outcome: FileOutcome, reading: PageReading, out: Outcome) -> None:
-        self.summary.add(reading.source, reading.page, out, str(reading.status))
+        self.summary.add(reading.source, reading.page, out, str(reading.status),
+                         reading.identity.print_id if reading.identity else None)
         if out.state == "failed":
             outcome.failures.append(f"{reading.page} 頁: {' / '.join(out.messages or reading.messages)}")
         else:
@@ -149,6 +153,20 @@ def unread_pages(store: Store, sha: str, kept: Path) -> list[int]:
     return [i for i in range(P.page_count(kept)) if i + 1 not in done]
 
 
+def own_copies(paths: list[Path], home: Path) -> list[tuple[Path, bool]]:
+    """The paths given that are, or hold, the data folder's own copies of scans (which are never read
+    again): each with whether the path is wholly inside them (so that it yields no file at all)."""
+    kept = (home / "scans").resolve()
+    found = []
+    for p in paths:
+        r = Path(p).resolve()
+        if r == kept or kept in r.parents:
+            found.append((Path(p), True))
+        elif r.is_dir() and r in kept.parents:
+            found.append((Path(p), False))
+    return found
+
+
 def find_files(paths: list[Path], home: Path) -> list[Path]:
     """Scans given or inside folders given, leaving out the copies the store keeps itself."""
     from ocr import pages as P
@@ -166,7 +184,7 @@ class PageJob:
     and an index rather than an image, and the key itself rather than the data folder."""
     path: str  # the kept copy
     index: int  # 0-based
-    source: str  # the name the file came in with
+    source: str  # the path the file came in with (as given: two folders may each hold a scan-001.pdf)
     key: bytes | None
     crops_dir: str | None = None
     quarantine_dir: str | None = None
@@ -403,7 +421,7 @@ def run(store: Store, settings: Settings, paths: list[Path], operator: str, toda
             result.summary.files_seen_before += 1
             result.summary.notes.append(f"{path.name}: 同じ内容のファイルはすでに受け付けています")
         try:
-            empty = record_empty(store, sha, kept, path.name, unread, operator, settings.thresholds, today)
+            empty = record_empty(store, sha, kept, str(path), unread, operator, settings.thresholds, today)
         except Exception:  # read one by one below, like any other page
             empty = []
         for reading, out in empty:
@@ -411,7 +429,7 @@ def run(store: Store, settings: Settings, paths: list[Path], operator: str, toda
             if on_page:
                 on_page(reading, out)
         recorded = {reading.page - 1 for reading, _ in empty}
-        jobs += [(outcome, sha, job) for job in page_jobs(home, kept, path.name,
+        jobs += [(outcome, sha, job) for job in page_jobs(home, kept, str(path),
                                                           [i for i in unread if i not in recorded], key,
                                                           settings.ocr_engine, settings.page_seconds)]
 

@@ -34,9 +34,12 @@ VISIT_DAYS = ("平日", "土曜", "日曜・祝日")
 VISIT_TIMES = ("午前", "午後", "夕方", "夜間")
 SECURITY = ("防犯カメラ", "警報装置", "非常通報装置", "補助錠・防犯ガラス", "金庫", "その他")
 
-# 巡回連絡簿 outcomes; a visit "met" the residents when one of MET_OUTCOMES.
+# 巡回連絡簿 outcomes an officer records; a visit "met" the residents when one of MET_OUTCOMES.
 OUTCOMES = ("面接", "不在", "拒否", "カード作成", "カード補正")
 MET_OUTCOMES = ("面接", "カード作成", "カード補正")
+# A card that came back (mailed or left in the box) and was scanned: it confirms the card, but nobody
+# met the residents, so it is no contact: coverage, 長期不実施 and an officer's figures leave it out.
+RETURNED = "返送"
 
 # 第6-4 (1)-(5): 指導連絡及び情報提供.
 GUIDANCE = {
@@ -50,6 +53,10 @@ GUIDANCE = {
 # Special event paths: not card fields but facts about the card or premises.
 CONFIRM = "@confirm"  # residents confirmed the card unchanged (変更なし)
 STATUS = "@status"  # premises moved out / closed, or back
+ADDRESS = "@address"  # the premises' address corrected (the same place, written wrongly before)
+MOVED_TO = "@moved_to"  # the residents moved: the premises they moved to (on the one that ceased)
+MOVED_FROM = "@moved_from"  # ... and the premises they came from (on the new one)
+ADDRESS_PARTS = ("postal_code", "prefecture", "city", "town", "block", "building", "room")
 
 
 @dataclass(frozen=True)
@@ -221,11 +228,24 @@ def field_spec(kind: str, path: str) -> Field | None:
     raise JunkaiError(f"{PREMISES_KINDS[kind]}カードにない項目です: {path}")
 
 
+SPECIAL_LABELS = {ADDRESS: "所在地 (訂正)", MOVED_TO: "転居先の各戸", MOVED_FROM: "転居元の各戸"}
+
+
+def address_line(p: dict) -> str:
+    """A premises' address as one line, with its postal code: 〒030-0801 青森県青森市新町1-2-3 ビル 101."""
+    code = str(p.get("postal_code") or "")
+    rest = " ".join(x for x in (p.get("building"), p.get("room")) if x)
+    line = f"{p.get('prefecture') or ''}{p.get('city') or ''}{p.get('town') or ''}{p.get('block') or ''}"
+    return f"〒{code[:3]}-{code[3:]} {line}" + (f" {rest}" if rest else "")
+
+
 def label_of(kind: str, path: str) -> str:
     if path == CONFIRM:
         return "確認 (変更なし)"
     if path == STATUS:
         return "状態"
+    if path in SPECIAL_LABELS:
+        return SPECIAL_LABELS[path]
     parts = path.split(".")
     try:
         spec = field_spec(kind, path)

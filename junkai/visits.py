@@ -74,6 +74,9 @@ def validate(values: dict, premises_ids: set[int], officer_ids: set[str], now: d
     if at > now:
         raise JunkaiError(f"訪問日時が未来です: {at:%Y-%m-%d %H:%M}")
     outcome = str(values["outcome"]).strip()
+    if outcome == model.RETURNED:
+        raise JunkaiError(f"「{model.RETURNED}」は返ってきたカードの取り込みが記録する結果で、訪問の記録には使えません "
+                          f"(結果は {'/'.join(model.OUTCOMES)} のいずれか)")
     if outcome not in model.OUTCOMES:
         raise JunkaiError(f"結果は {'/'.join(model.OUTCOMES)} のいずれかです: {outcome!r}")
     guidance = parse_guidance(values.get("guidance"))

@@ -580,3 +580,91 @@ def test_a_store_with_users_from_before_bindings_is_bound_by_the_data_folders_ow
     r = run("user", "list", account="clerk")
     assert r.exit_code == 2 and "管理者 (管理者 山田) に" in r.output
     assert run("audit", "verify", account="yamada").exit_code == 0
+
+
+# --- a store of several stations: each operator's own station by default ----------------------------
+
+
+@pytest.fixture
+def two_stations(seeded):
+    """The seeded store with a second station S02, and a custodian of both."""
+    from junkai import settings
+    from junkai.store import Store
+
+    store = Store(settings.load().db_url)
+    with store.transaction():
+        store.add_station("S02", "弘前警察署")
+        store.add_post("S02-P01", "S02", "城東交番", "交番")
+        pid = store.premises_ids_of_beat("S01-P02-B1")[0]
+        item = store.add_review_item(page_id="a:1", premises_id=pid, topic="value", field="home_phone",
+                                     label="自宅電話", kind="phone", guess="017-777-1234", confidence=0.4)
+    store.close()
+    ACCOUNTS["課長 両署"] = "ryosho"
+    for args in (["課長 両署", "--role", "custodian", "--station", "S01"],
+                 ["課長 両署", "--role", "custodian", "--station", "S02"]):
+        assert run_as("管理者 山田", "user", "add", *args).exit_code == 0
+    assert run_as("管理者 山田", "user", "bind", "課長 両署", "ryosho").exit_code == 0
+    yield item
+    ACCOUNTS.pop("課長 両署")
+
+
+def test_in_a_store_of_two_stations_a_custodian_reviews_and_reads_their_own_by_default(two_stations, tmp_path):
+    r = run_as("地域課長 佐藤", "review", "list", "--json")
+    assert r.exit_code == 0, r.output
+    assert [i["id"] for i in json.loads(r.output)] == [two_stations]
+    scan = tmp_path / "scan.png"
+    scan.write_bytes(b"not an image")
+    assert run_as("地域課長 佐藤", "read", str(scan), "--json").exit_code == 0
+    last = [e for e in audit_events() if e["action"] == "read"][-1]
+    assert json.loads(last["detail"])["station"] == "S01"
+
+
+def test_in_a_store_of_two_stations_an_operator_of_both_is_told_which_option_to_add(two_stations, tmp_path):
+    scan = tmp_path / "scan.png"
+    scan.write_bytes(b"not an image")
+    hint = "ストアに警察署が 2 つあります。--station S01 のように指定してください"
+    for args in (["review", "list"], ["read", str(scan)], ["ingest", str(scan)]):
+        r = run_as("課長 両署", *args)
+        assert r.exit_code == 2 and hint in r.output, (args, r.output)
+    r = run_as("課長 両署", "review", "list", "--station", "S01", "--json")
+    assert r.exit_code == 0 and [i["id"] for i in json.loads(r.output)] == [two_stations]
+    assert json.loads(run_as("課長 両署", "review", "list", "--station", "S02", "--json").output) == []
+
+
+def test_in_a_store_of_two_stations_ingest_defaults_to_the_custodians_station(two_stations):
+    from junkai.actions import Context, batches
+    from junkai import settings
+
+    ctx = Context.open("地域課長 佐藤", settings.load())
+    try:
+        assert batches.own_station(ctx, "batch") == "S01"
+        assert batches.own_station(ctx, "batch", "S02") == "S02"  # given: checked by the right, not here
+    finally:
+        ctx.close()
+
+
+def test_review_list_at_100_columns_shows_every_reason_whole(seeded, monkeypatch):
+    from junkai import cli, settings
+    from junkai.store import Store
+
+    store = Store(settings.load().db_url)
+    with store.transaction():
+        pid = store.premises_ids_of_beat("S01-P02-B1")[0]
+        store.add_review_item(page_id="a:1", premises_id=pid, topic="value", field="home_phone",
+                              label="世帯員 2 の勤務先の電話番号", kind="phone", guess="青森市中央一丁目1-1 山田太郎",
+                              printed="017-777-1234", confidence=0.4,
+                              rules=[{"code": "digits", "message": "桁数が違います"},
+                                     {"code": "area", "message": "市外局番がない"}])
+    store.close()
+    monkeypatch.setattr(cli.out, "width", 100)
+    r = run_as("地域課長 佐藤", "review", "list")
+    assert r.exit_code == 0, r.output
+    assert "桁数が違います" in r.output and "市外局番がない" in r.output and "…" not in r.output, r.output
+
+
+def test_a_refusal_of_the_whole_store_says_which_option_to_add(two_stations, tmp_path):
+    r = run_as("地域課長 佐藤", "export", "--what", "visits", "--out", str(tmp_path / "v.csv"))
+    assert r.exit_code == 2 and "ストア全体" in r.output
+    assert "--station・--post・--beat で担当の範囲を指定してください" in r.output, r.output
+    r = run_as("地域課長 佐藤", "export", "--what", "visits", "--station", "S01", "--out", str(tmp_path / "v.csv"))
+    assert r.exit_code == 0, r.output

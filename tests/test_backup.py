@@ -171,7 +171,7 @@ def test_backup_restores_an_equal_store_elsewhere(source, key, tmp_path, monkeyp
     assert (other / "print.key").read_bytes() == (source / "print.key").read_bytes()
     for name in manifest["files"]:
         if name == "audit-head.log":  # both went on: the source's writer, the restore's own row
-            assert (other / name).read_bytes().startswith((bk / name).read_bytes())
+            assert (other / name).read_bytes().startswith((work / name).read_bytes())
         elif name != "junkai.sqlite3":
             assert (other / name).read_bytes() == (source / name).read_bytes(), name
             assert stat.S_IMODE((other / name).stat().st_mode) == 0o600

@@ -100,7 +100,8 @@ def test_operator_is_audited(seeded, tmp_path):
     (["card", "amend", "{hh}", "home_phone=017-777-1234", "members.9.birth_date=2099-01-01"], "生年月日が未来"),
     (["card", "amend", "{hh}", "favourite=1"], "カードにない項目"),
     (["history", "99999"], "各戸が見つかりません"),
-    (["history", "1", "--at", "2024-13-01"], "--at は YYYY-MM-DD"),
+    (["history", "1", "--at", "2024-13-01"], "--at: 2024-13-01 という日はありません"),
+    (["history", "1", "--at", "2024/12/01"], "--at は YYYY-MM-DD"),
     (["export", "--what", "cards", "--out", "/nonexistent/x.csv"], "出力先のフォルダがありません"),
     (["seed", "--premises", "10"], "すでにデータ"),
 ])
@@ -187,3 +188,137 @@ def test_everything_junkai_writes_is_readable_by_its_owner_only(tmp_path):
     assert any(p.name == "junkai.sqlite3" for p in written) and any(p.suffix == ".pdf" for p in written)
     loose = [str(p) for p in written if stat.S_IMODE(p.stat().st_mode) & 0o077]
     assert loose == []
+
+
+# --- ingest: what it says --------------------------------------------------------------------------
+
+
+def test_the_ingest_summary_is_short_lines_and_counts_cards_apart_from_sheets():
+    from collections import Counter
+
+    from junkai.cli.flows import summary_lines
+    from junkai.ingest import Summary
+
+    s = Summary(files=2, pages=5, states=Counter(applied=3, skipped=1, duplicate=1), applied=7, review=2,
+                matched=4, cards=["P1", "P2"], failures=["b.pdf 3 頁: QR が読めません"])
+    lines = summary_lines(s)
+    assert lines[:8] == ["ファイル: 2", "頁: 5 (白紙・裏面 1)", "カード: 2 枚", "用紙: 4 枚 (各戸と照合できたもの)",
+                         "反映: 7 項目", "確認待ち: 2 件 (うち矛盾 0)、各戸の確認待ち 0 頁", "重複: 1 頁",
+                         "失敗: 1 (頁またはファイル)"]
+    assert all(len(line) < 60 for line in lines)
+
+
+def test_ingest_of_the_data_folders_own_copies_says_why_nothing_is_read(seeded, tmp_path):
+    from junkai import settings
+
+    kept = settings.load().home / "scans" / "ab"
+    kept.mkdir(parents=True)
+    (kept / "ab12.pdf").write_bytes(b"%PDF-1.4")
+    r = run("ingest", str(kept))
+    assert r.exit_code == 2
+    assert "scans/" in r.output and "取り込み済みの走査の写し" in r.output and "受付フォルダを指定" in r.output
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    r = run("ingest", str(empty))
+    assert r.exit_code == 2 and "取り込む走査がありません" in r.output and "PDF・TIFF・PNG・JPEG" in r.output
+
+
+def test_ingest_names_each_page_by_the_path_it_came_in_with(seeded, tmp_path):
+    """Two folders' scan-001.png stay apart in --json: a page's reading takes its job's source."""
+    import numpy as np
+    from PIL import Image
+
+    from junkai import ingest, settings
+    from junkai.store import Store
+
+    for folder in ("a", "b"):
+        (tmp_path / folder).mkdir()
+        Image.fromarray(np.full((2339, 1654), 255 - (folder == "b"), np.uint8)).save(tmp_path / folder / "scan-001.png")
+    s = settings.load()
+    store = Store(s.db_url, s.home)
+    heard = []
+    ingest.run(store, s, [tmp_path / "a", tmp_path / "b"], "clerk", None,
+               read_map=lambda jobs: heard.extend(job.source for job in jobs) or [])
+    store.close()
+    assert sorted(heard) == [str(tmp_path / "a" / "scan-001.png"), str(tmp_path / "b" / "scan-001.png")]
+
+
+def test_a_day_that_does_not_exist_is_named_as_such(seeded):
+    r = run("amendments", "--since", "2026-11-31")
+    assert r.exit_code == 2 and "2026-11-31 という日はありません" in r.output and "形式" not in r.output
+    r = run("amendments", "--since", "2026/11/30")
+    assert r.exit_code == 2 and "YYYY-MM-DD 形式" in r.output
+
+
+def test_an_unknown_beat_suggests_the_closest_ids_and_the_list(seeded, tmp_path):
+    r = run("print", "cards", "--beat", "S01-P01-B9", "--out-dir", str(tmp_path))
+    assert r.exit_code == 2
+    assert "受持区が見つかりません: S01-P01-B9" in r.output
+    assert "近いもの: S01-P01-B1" in r.output and "junkai beat list" in r.output
+
+
+def _commands(group, path=()):
+    import click  # noqa: F401  (the walk below uses Typer's own command classes)
+
+    for name, cmd in group.commands.items():
+        yield (*path, name)
+        if hasattr(cmd, "commands"):
+            yield from _commands(cmd, (*path, name))
+
+
+def test_every_commands_help_is_japanese_throughout():
+    import re
+
+    import typer
+
+    top = typer.main.get_command(app)
+    english = re.compile(r"\b[A-Z][a-z]+(?: [a-z]+){2,}|\bUsage\b|\b(?:Options|Arguments|Commands)\b")
+    type_hint = re.compile(r"<(?:str|int|float|bool|path|text|list\[[^>]*\])>")
+    walked = [()] + list(_commands(top))
+    assert len(walked) > 40
+    for path in walked:
+        r = runner.invoke(app, [*path, "--help"], terminal_width=100)
+        assert r.exit_code == 0, (path, r.output)
+        assert "使い方:" in r.output and "この説明を表示して終了" in r.output, (path, r.output)
+        found = english.search(r.output) or type_hint.search(r.output)
+        assert found is None, (path, found.group(0), r.output)
+
+
+def test_card_export_keeps_member_keys_and_splits_ticks_back(seeded, tmp_path):
+    import csv
+
+    from junkai import model
+
+    whole = tmp_path / "cards.json"
+    assert run("export", "--what", "cards", "--format", "json", "--out", str(whole)).exit_code == 0
+    pid = next(str(r["premises_id"]) for r in json.loads(whole.read_text())["rows"]
+               if r.get("members.1.name") and r.get("members.2.name"))
+    # member 1 (the head) leaves and member 2 becomes the head, in one edit: the household keeps a head
+    r = run("card", "amend", pid, "members.1=", "members.2.relation=世帯主", "visit_days=平日,日曜・祝日")
+    assert r.exit_code == 0, r.output
+    out = tmp_path / "cards.csv"
+    assert run("export", "--what", "cards", "--out", str(out)).exit_code == 0
+    text = out.read_text(encoding="utf-8-sig")
+    assert "「|」で区切っています" in text.splitlines()[0]  # on the marking's line: the heading stays the 2nd
+    rows = list(csv.DictReader(line for line in text.splitlines() if not line.startswith(("#", "【"))))
+    row = next(r for r in rows if str(r["premises_id"]) == pid)
+    # member 1 was removed: the others keep their own keys rather than moving up to 1..n
+    assert not row.get("members.1.name") and row.get("members.2.name")
+    assert row["visit_days"].split("|") == ["平日", "日曜・祝日"]
+    every_label = [c for f in model.KIND_FIELDS[model.HOUSEHOLD].values() for c in f.choices]
+    assert every_label and not any("|" in c for c in every_label)
+
+
+def test_a_long_step_shows_a_bar_on_a_terminal_only(monkeypatch):
+    import io
+
+    from rich.console import Console
+
+    from junkai import cli
+
+    for terminal in (True, False):
+        stderr = io.StringIO()
+        monkeypatch.setattr(cli, "err", Console(file=stderr, force_terminal=terminal, width=100))
+        with cli.working("訪問リストを作成中"):
+            pass
+        assert ("訪問リストを作成中" in stderr.getvalue()) is terminal

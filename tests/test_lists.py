@@ -74,6 +74,20 @@ def test_only_visits_that_met_a_resident_count(store, beat):
     assert row.last_visit == START
 
 
+def test_a_returned_card_confirms_but_is_no_contact(store, beat):
+    """A card that came back (返送) with its confirmation: 長期未把握 clears, 長期不実施 does not."""
+    pid = add(store)
+    card(store, pid, START)
+    visit(store, pid, START, "面接")
+    back = START + relativedelta(months=12, days=10)
+    visit(store, pid, back, model.RETURNED)
+    with store.transaction():
+        store.confirm_card(pid, datetime.combine(back, time(12)), "scan:x:1", "op")
+    as_of = START + relativedelta(months=25)
+    assert categories(store, as_of)[pid] == LONG_UNVISITED  # no longer 長期未把握, still 長期不実施
+    assert overdue(store, as_of).set_index("premises_id").loc[pid].last_visit == START
+
+
 def test_a_frequency_changed_mid_way_applies_from_its_date(store, beat):
     pid = add(store)
     visit(store, pid, START)

@@ -9,6 +9,7 @@ reading (or just short of it, for the ordinary cases)."""
 from __future__ import annotations
 
 import copy
+import dataclasses
 import random
 from datetime import date
 
@@ -174,6 +175,36 @@ def test_handwriting_on_a_light_scan_is_found_by_the_pages_own_levels(cards, rea
     fixed, _ = R._text_field(f, al.image)  # the old fixed threshold, on the same aligned page
     assert not fixed.ink
     assert r.quality["text_ink"] > R.INK + 20
+
+
+def over_exposed(a: np.ndarray) -> np.ndarray:
+    """A scanner's levels lifted and its mid-tones paled (black at ~70, a grey pen near the paper)."""
+    lifted = 70 + a.astype(np.float32) * (185 / 255)
+    return np.clip(255 * (lifted / 255) ** 0.7, 0, 255).astype(np.uint8)
+
+
+def test_pale_writing_on_an_over_exposed_scan_is_doubted_never_dropped(cards, reader):
+    """A pencil-grey name and tick on an over-exposed scan come out paler than the page's ink level:
+    they are found as pale writing for a person to read, not taken for empty fields; the empty
+    fields of the same page stay empty."""
+    _, _, blank = cards
+    img = blank.image.copy()
+    f = blank.layout.field("contacts.1.name")
+    S.write_text(img, "山田　花子", S.F.Box(f.entry.x + 0.8, f.entry.y + 0.3, f.entry.w - 1.6, 6.0), hand(ink=150),
+                 random.Random(1))
+    security = blank.layout.field("security")
+    S.mark(img, security.options[1].box, "tick", hand(ink=175), random.Random(2))
+    page = scan(img, after=over_exposed)
+    al = R.align(page.image, page.dpi)
+    usual = Q.measure(al, blank.layout)
+    fixed, _ = R._text_field(f, al.image, levels=dataclasses.replace(usual, problems=["speckle"]))
+    assert not fixed.ink  # at the page's usual ink level the name is paper: it was lost before
+    r = reader.read(page)
+    name, tick = r.field("contacts.1.name"), r.field("security")
+    assert name.ink and Reason.FAINT_INK in name.reasons, (name, r.quality)
+    assert tick.ink and Reason.FAINT_INK in tick.reasons and tick.value is None, tick
+    untouched = [x for x in r.fields if x.id.startswith("contacts.3.")]
+    assert untouched and not any(x.ink for x in untouched)
 
 
 def test_a_few_strokes_in_a_big_box_are_a_value_to_review(cards, reader):

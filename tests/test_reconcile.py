@@ -407,3 +407,169 @@ def test_ink_that_read_as_nothing_waits_for_a_person(printed):
     assert [i["field"] for i in pending(store, "u:1")] == ["notes"]
     assert [i["field"] for i in pending(store, "u:2")] == ["notes"]
     assert "記入らしいインクがあるが、文字として読めていない" in [r["message"] for r in pending(store, "u:1")[0]["rules"]]
+
+
+# --- a returned card is a return, not a contact; household rules gate every way onto a card -------------
+
+
+def test_a_returned_card_is_recorded_as_a_return_and_confirms_the_card_but_is_no_contact(printed):
+    store, job = printed
+    pid = job.premises["id"]
+    out = apply(store, "r:1", reading(job, [("members.change", F.UNCHANGED, 0.99)]))
+    with store.transaction():
+        visit = next(v for v in store.visits(pid) if v["id"] == out.visit_id)
+        card = store.card(pid)
+    assert visit["outcome"] == model.RETURNED == "返送" and model.RETURNED not in model.MET_OUTCOMES
+    assert out.confirmed and card.confirmed_on == TODAY  # 長期未把握 clears, as any confirmation does
+
+
+def test_a_refusal_written_on_a_returned_card_waits_in_review_and_confirms_nothing(printed):
+    store, job = printed
+    pid = job.premises["id"]
+    with store.transaction():
+        before = store.card(pid).confirmed_on
+    out = apply(store, "r:2", reading(job, [("members.change", F.UNCHANGED, 0.99),
+                                            ("opinion", "記入を拒否されました", 0.95)]))
+    with store.transaction():
+        card = store.card(pid)
+        visit = next(v for v in store.visits(pid) if v["id"] == out.visit_id)
+    items = pending(store, "r:2")
+    assert [i["topic"] for i in items] == ["opinion"]
+    assert "visit.refusal" in [r["code"] for r in items[0]["rules"]]
+    assert "記入を拒否された旨" in " ".join(r["message"] for r in items[0]["rules"])
+    assert out.refused and not out.confirmed and card.confirmed_on == before
+    assert visit["outcome"] == "返送" and "拒否" in visit["notes"]
+
+
+def test_an_undated_card_is_dated_by_its_scan_never_by_its_print_and_the_report_says_so(printed):
+    from junkai import reports
+
+    store, job = printed
+    pid = job.premises["id"]
+    with store.transaction():
+        store.add_scan_file("u1", "u1.pdf", 1, "scans/u1", datetime(2026, 11, 24, 15, 30), "試験")
+        station = store.organisation().station_id.iloc[0]
+    out = apply(store, "u1:1", reading(job, [("members.change", F.UNCHANGED, 0.99)]))
+    with store.transaction():
+        visit = next(v for v in store.visits(pid) if v["id"] == out.visit_id)
+        confirmed_on = store.card(pid).confirmed_on
+    # printed on the 21st, received on the 24th: the scan's day, and its time, not noon of the print day
+    assert out.dated == "scan" and visit["visited_at"] == datetime(2026, 11, 24, 15, 30)
+    assert confirmed_on == date(2026, 11, 24) and "スキャンの受付日" in visit["notes"]
+    figures = reports.chief_figures(store, station, reports.Period(date(2026, 11, 1), date(2026, 11, 30)), today=TODAY)
+    assert figures["returned"] == dict(total=1, filled_on=0, scan=1, today=0)
+    assert any("スキャンの受付日 1 件" in line and "面接に数えず" in line for line in figures["definitions"])
+
+
+def _head_and_other(store, job):
+    with store.transaction():
+        members = store.card(job.premises["id"]).data["members"]
+    by_key = {key: row for row, key in job.rows["members"].items()}
+    head = next(k for k, m in members.items() if m.get("relation") == "世帯主")
+    other = next(k for k in members if k != head and k in by_key)
+    return members, head, by_key[head], other, by_key[other]
+
+
+def test_two_heads_of_household_from_a_scan_wait_with_the_rules_message(printed):
+    store, job = printed
+    pid = job.premises["id"]
+    members, head, _, other, row = _head_and_other(store, job)
+    out = apply(store, "h:1", reading(job, [("members.change", F.CHANGED, 0.99),
+                                            (f"members.{row}.relation", "世帯主", 0.99)]))
+    with store.transaction():
+        card = store.card(pid).data
+    items = pending(store, "h:1")
+    assert card["members"][other].get("relation") == members[other].get("relation")  # not applied
+    assert [i["field"] for i in items] == [f"members.{other}.relation"]
+    rules = {r["code"]: r["message"] for r in items[0]["rules"]}
+    assert rules["household.multiple_heads"].startswith("世帯主が2人います") and out.applied == []
+
+
+def test_a_sure_change_that_breaks_a_household_rule_waits_instead_of_being_applied(printed):
+    """A child born before the head: every value reads sure and passes its own rules, the household does not."""
+    store, job = printed
+    pid = job.premises["id"]
+    members, head, _, other, row = _head_and_other(store, job)
+    with store.transaction():
+        store.change_card(pid, [(f"members.{other}.relation", "子")], datetime(2026, 11, 21, 10), "operator", "試験")
+    born = date.fromisoformat(members[head]["birth_date"]).replace(day=1)
+    year = born.year - 5
+    out = apply(store, "h:2", reading(job, [
+        ("members.change", F.CHANGED, 0.99),
+        (f"members.{row}.birth_date", f"{year}-{born.month:02d}-01", 0.99)]))
+    with store.transaction():
+        card = store.card(pid).data
+    items = pending(store, "h:2")
+    assert card["members"][other].get("birth_date") == members[other].get("birth_date")
+    assert [i["field"] for i in items] == [f"members.{other}.birth_date"]
+    assert "household.age_order" in [r["code"] for r in items[0]["rules"]] and out.applied == []
+
+
+def test_a_review_correction_making_a_second_head_stays_in_review_with_the_rules_message(printed):
+    store, job = printed
+    pid = job.premises["id"]
+    members, head, _, other, row = _head_and_other(store, job)
+    apply(store, "h:3", reading(job, [("members.change", F.CHANGED, 0.99), (f"members.{row}.relation", "子", 0.5)]))
+    item = pending(store, "h:3")[0]
+    assert "household.multiple_heads" not in [r["code"] for r in item["rules"]]
+    with pytest.raises(JunkaiError, match="世帯主が2人います"):
+        decide(store, item["id"], "correct", "地域課 試験", value="世帯主", today=TODAY)
+    with store.transaction():
+        assert store.review_item(item["id"])["status"] == "pending"
+        assert store.card(pid).data["members"][other].get("relation") == members[other].get("relation")
+    decide(store, item["id"], "correct", "地域課 試験", value="子", today=TODAY)  # a value keeping the rules is taken
+    with store.transaction():
+        assert store.card(pid).data["members"][other]["relation"] == "子"
+
+
+def test_a_head_change_shown_with_its_rule_can_be_taken_by_a_person(printed):
+    """Swapping the head is two items (each breaks a rule alone); each shows its rule, so each can be taken."""
+    store, job = printed
+    pid = job.premises["id"]
+    members, head, head_row, other, row = _head_and_other(store, job)
+    apply(store, "h:4", reading(job, [("members.change", F.CHANGED, 0.99), (f"members.{row}.relation", "世帯主", 0.99),
+                                      (f"members.{head_row}.relation", "配偶者", 0.99)]))
+    items = {i["field"]: i for i in pending(store, "h:4")}
+    assert set(items) == {f"members.{other}.relation", f"members.{head}.relation"}
+    for i in items.values():
+        decide(store, i["id"], "accept", "地域課 試験", today=TODAY)
+    with store.transaction():
+        card = store.card(pid).data["members"]
+    assert card[other]["relation"] == "世帯主" and card[head]["relation"] == "配偶者"
+
+
+def test_an_operator_edit_making_a_second_head_goes_to_review_instead_of_the_card(printed, tmp_path):
+    from junkai.actions import Context
+    from junkai.actions.cards import amend_card
+    from junkai.settings import Settings
+
+    store, job = printed
+    pid = job.premises["id"]
+    members, head, _, other, _ = _head_and_other(store, job)
+    ctx = Context(Settings(home=tmp_path, db_url=store.url, config_path=None), store, "地域課 試験")
+    with pytest.raises(JunkaiError, match="世帯主が2人います"):
+        amend_card(ctx, pid, [(f"members.{other}.relation", "世帯主")])
+    with store.transaction():
+        assert store.card(pid).data["members"][other].get("relation") == members[other].get("relation")
+        held = [i for i in store.review_items() if i["page_id"].startswith("operator:")]
+    assert [(i["field"], i["guess"]) for i in held] == [(f"members.{other}.relation", "世帯主")]
+    # both changes at once keep the household whole: applied
+    amend_card(ctx, pid, [(f"members.{other}.relation", "世帯主"), (f"members.{head}.relation", "配偶者")])
+    with store.transaction():
+        assert store.card(pid).data["members"][other]["relation"] == "世帯主"
+
+
+def test_ink_outside_every_box_reaches_review(printed):
+    """A note written beside the boxes (a refusal, a remark) is in no field: the page's stray ink says it is there."""
+    store, job = printed
+    result = reading(job, [("members.change", F.UNCHANGED, 0.99)])
+    result.quality = dict(stray_ink=0.0012, problems=[])
+    apply(store, "n:1", result)
+    items = pending(store, "n:1")
+    assert [i["field"] for i in items] == ["@page_note"]
+    assert "記入欄の外に書き込みがあります" in items[0]["rules"][0]["message"]
+    decide(store, items[0]["id"], "reject", "地域課 試験", reason="汚れ", today=TODAY)  # a person can close it
+    clean = reading(job, [("members.change", F.UNCHANGED, 0.99)])
+    clean.quality = dict(stray_ink=0.0002, problems=[])  # handwriting spilling over a box's edge
+    apply(store, "n:2", clean)
+    assert pending(store, "n:2") == []

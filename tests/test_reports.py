@@ -669,4 +669,59 @@ def test_no_table_row_of_the_hq_report_is_split_across_pages(tmp_path):
         pages = [i for i, r in rows if r and r[0] in ("青森警察署", "合計")]
         header = [i for i, r in rows if r and any(c and "カードのない" in c for c in r)]
         assert len(header) == 1 and pages[-2:] == [header[0]] * 2, k
+
+
+# --- returned cards are no contacts ----------------------------------------------------------------------
+
+
+def test_the_demo_stations_figures_do_not_jump_when_its_cards_come_back(tmp_path):
+    """A beat's cards printed and all returned on one day (each ticked 変更なし): its coverage, 長期不実施 and
+    its officer's 面接 stay as they were; only 長期未把握 may fall, as the cards are confirmed."""
+    from junkai import form as F, printing
+    from junkai.readings import FieldReading, Identity, PageReading, PageStatus
+    from junkai.reconcile import reconcile_page
+
+    beat, day = "S01-P01-B1", date(2026, 11, 25)
+    store = Store(f"sqlite:///{tmp_path / 'demo.db'}")
+    store.migrate()
+    with store.transaction():
+        seed(store, 45, 1, 21, day - timedelta(days=1), "試験")
+        batch = printing.plan(store, beat=beat, operator="試験", now=datetime.combine(day, time(8)))
+        printing.record(store, batch, tmp_path / "cards.pdf")
+    period = reports.Period(date(2026, 11, 1), date(2026, 11, 30))
+
+    def figures():
+        f = reports.chief_figures(store, STATION, period, today=day)
+        row = next(b for p in f["posts"] for b in p["beats"] if b["beat_id"] == beat)
+        return row, {o["officer_id"]: (o["visits"], o["met"]) for o in f["officers"]}, f
+
+    before_beat, before_officers, _ = figures()
+    with store.transaction():
+        store.add_scan_file("demo", "demo.pdf", 1, "scans/demo", datetime.combine(day, time(16)), "試験")
+    returned = 0
+    for n, job in enumerate(batch.jobs, 1):
+        if not job.premises:
+            continue  # a blank card
+        page = F.page(job.form, 1)
+        ticks = [FieldReading(f.id, f.kind, f.section, f.path, F.UNCHANGED, 0.99)
+                 for f in page.fields if f.id.endswith(".change")]
+        identity = Identity(print_id=job.print_id, premises_id=job.premises["id"], card_version=job.version,
+                            beat=job.beat_id, sheet=1, sheets=job.sheets, form=job.form, form_version=F.VERSION)
+        reading = PageReading("demo.pdf", n, PageStatus.OK, form=job.form, form_version=F.VERSION, sheet=1,
+                              identity=identity, fields=ticks)
+        with store.transaction():
+            out = reconcile_page(store, f"demo:{n}", reading, "試験", today=day)
+        returned += out.visit_id is not None
+    after_beat, after_officers, after = figures()
+    assert returned >= 10
+    for measure in ("visits", "visited", "met", "long_unvisited", "met_within_pct"):
+        assert after_beat[measure] == before_beat[measure], measure
+    assert after_officers == before_officers
+    assert after_beat["long_unconfirmed"] < before_beat["long_unconfirmed"]  # the cards are confirmed
+    assert after["returned"]["total"] == returned and after["returned"]["scan"] == returned
+    # the chief's report says how many came back and what dated them
+    pdf = reports.chief(store, STATION, period.start, period.end, tmp_path / "out", "署長報告 試験",
+                        now=datetime.combine(day, time(18)))
+    text = re.sub(r"\s+", "", text_of(pdf))
+    assert f"返送されたカード(読み取り){returned}件は面接に数えず" in text and f"スキャンの受付日{returned}件" in text
     store.close()

@@ -64,8 +64,12 @@ def queue(home):
 
 
 @pytest.mark.slow
-def test_cli_accept_correct_reject_with_validation_and_audit(queue):
+def test_cli_accept_correct_reject_with_validation_and_audit(queue, monkeypatch):
+    from junkai import identity
+
     store, ids = queue
+    # a store with no users yet: the operator is the OS account running the commands
+    monkeypatch.setattr(identity, "os_account", lambda: "shiken")
     r = run("review", "list")
     assert r.exit_code == 0 and f"確認待ち {len(ITEMS)} 件" in r.output
     assert run("review", "show", str(ids[0])).exit_code == 0
@@ -95,7 +99,7 @@ def test_cli_accept_correct_reject_with_validation_and_audit(queue):
     assert a["applied_at"] is not None and c["applied_at"] is None
     assert (b["status"], b["value"], c["status"], c["reason"]) == ("accepted", "017-777-1234", "rejected", "判読できない")
     decisions = [e for e in audit if e["action"] in ("review.corrected", "review.accepted", "review.rejected")]
-    assert [e["operator"] for e in decisions] == ["地域課 試験"] * 3
+    assert [e["operator"] for e in decisions] == ["shiken"] * 3
     # the audit names the field decided, never the resident's values: audit rows outlive retention
     assert '"field": "members.1.mobile"' in decisions[0]["detail"]
     assert all("090-1234-567" not in e["detail"] and "017-777-1234" not in e["detail"] for e in decisions)

@@ -741,3 +741,18 @@ def test_an_address_of_another_city_is_never_clean(a, b):
         return
     address = other["prefecture"] + other["city"] + other["neighborhood"] + "1-1"
     assert not v.check_postal(code, address).clean
+
+
+def test_household_breaks_names_only_the_rules_a_change_newly_breaks():
+    from junkai.validate import household_breaks
+
+    card = {"members": {"1": {"name": "佐藤 太郎", "relation": "世帯主", "birth_date": "1970-01-01"},
+                        "2": {"name": "佐藤 花子", "relation": "子", "birth_date": "2000-01-01"}}}
+    assert household_breaks("household", card, [("members.2.mobile", "090-1234-5678")]) == []
+    second = household_breaks("household", card, [("members.2.relation", "世帯主")])
+    assert [i.code for i in second] == ["household.multiple_heads"] and second[0].message.startswith("世帯主が2人います")
+    # a swap made at once keeps one head; an old fault of the card is not laid on a new change
+    assert household_breaks("household", card, [("members.2.relation", "世帯主"), ("members.1.relation", "父母")]) == []
+    broken = {"members": dict(card["members"], **{"3": {"name": "佐藤 一郎", "relation": "世帯主"}})}
+    assert household_breaks("household", broken, [("members.2.mobile", "090-1234-5678")]) == []
+    assert household_breaks("business", {"contacts": {}}, [("contacts.1.name", "x")]) == []

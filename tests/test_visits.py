@@ -140,3 +140,14 @@ def test_overdue_csv_has_the_definitions_at_its_head(store, tmp_path):
     assert set(df.beat_id) == {"S01-P01-B1"} and len(df) > 0
     r = run("overdue", "--beat", "S01-P01-B1", "--post", "S01-P01")
     assert r.exit_code == 2 and "どれか一つだけ" in r.output
+
+
+def test_a_returned_card_is_not_an_outcome_an_officer_records():
+    from datetime import datetime
+
+    from junkai import JunkaiError, model
+    from junkai.visits import validate
+
+    values = dict(premises_id="1", officer_id="S01-O001", visited_at="2026-11-20 10:00", outcome=model.RETURNED)
+    with pytest.raises(JunkaiError, match="取り込みが記録する結果"):
+        validate(values, {1}, {"S01-O001"}, datetime(2026, 11, 21))

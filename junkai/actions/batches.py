@@ -16,6 +16,32 @@ from junkai import settings as settings_mod
 from junkai.actions import Context, allow
 
 
+def own_station(ctx: Context, action: str, station: str | None = None) -> str | None:
+    """The station a command acts on when none is given: in a store of several stations, the one
+    station of the operator's grants for `action` (a custodian of S01: S01); an operator of several
+    stations must choose, and is told how. None where the whole store is meant (one station, setup mode,
+    or an operator without such a grant, whom the right's check then refuses and audits)."""
+    from junkai import access
+
+    if station:
+        return station
+    with ctx.store.transaction():
+        if not ctx.store.has_users():
+            return None
+        stations = ctx.store.station_ids()
+        if len(stations) < 2:
+            return None
+        roles = access.ACTIONS[action][1]
+        own = sorted({g["station_id"] for g in ctx.store.users(ctx.operator)
+                      if g["disabled_at"] is None and g["role"] in roles and g["station_id"]})
+    if len(own) == 1:
+        return own[0]
+    if not own:
+        return None
+    raise JunkaiError(f"ストアに警察署が {len(stations)} つあります。--station {own[0]} のように指定してください"
+                      f" (担当の警察署: {'、'.join(own)})")
+
+
 def may_run(ctx: Context, station: str | None = None) -> None:
     """Refused (audited) unless the operator may run batches on the station (or the whole store); an
     unknown station is refused."""
@@ -37,7 +63,8 @@ def ingest(ctx: Context, paths: list[Path], today: date | None = None, read_map:
     run = I.run(ctx.store, ctx.settings, paths, ctx.operator, today or date.today(), read_map=read_map,
                 on_page=on_page, station=station)
     with ctx.store.transaction():
-        ctx.store.audit(ctx.operator, "ingest", "scan_file", None, **{k: v for k, v in run.summary.as_dict().items()
+        ctx.store.audit(ctx.operator, "ingest", "scan_file", None, **{k: (len(v) if k == "cards" else v)
+                                                                      for k, v in run.summary.as_dict().items()
                                                                       if k not in ("failures", "notes")})
     return run
 
@@ -79,14 +106,17 @@ def has_store(settings: settings_mod.Settings) -> bool:
     return not url.startswith("sqlite:///") or Path(url.removeprefix("sqlite:///")).exists()
 
 
-def read_scans(ctx: Context, files: list[Path]) -> None:
-    """What is read off scans is personal data: the operator needs the "batch" right, and the reading
-    is audited (with the files named) before it starts, so that a reading cut short is recorded too."""
+def read_scans(ctx: Context, files: list[Path], station: str | None = None) -> None:
+    """What is read off scans is personal data: the operator needs the "batch" right (on `station`, by
+    default the operator's own: own_station), and the reading is audited (with the files named) before
+    it starts, so that a reading cut short is recorded too."""
     if not ctx.store.is_initialised():
         return
-    may_run(ctx)
+    station = own_station(ctx, "batch", station)
+    may_run(ctx, station)
     with ctx.store.transaction():
-        ctx.store.audit(ctx.operator, "read", "scan_file", None, files=[str(f) for f in files])
+        ctx.store.audit(ctx.operator, "read", "scan_file", None, files=[str(f) for f in files],
+                        **({"station": station} if station else {}))
 
 
 def serving(ctx: Context) -> list[str]:

@@ -50,10 +50,37 @@ def amend_card(ctx: Context, premises_id: int, changes: list[tuple[str, Any]], o
     with ctx.store.transaction():
         # the store records what it is given: each value is checked and normalised first
         changes = model.validate_changes(ctx.store.premises(premises_id)["kind"], changes, today)
-        version = ctx.store.change_card(premises_id, changes, datetime.combine(day, datetime.now().time()),
-                                        "operator", ctx.operator)
-        ctx.store.audit(ctx.operator, "card.amend", "premises", str(premises_id), paths=[p for p, _ in changes])
+        held = _held_by_household_rules(ctx, premises_id, changes)
+        if not held:
+            version = ctx.store.change_card(premises_id, changes, datetime.combine(day, datetime.now().time()),
+                                            "operator", ctx.operator)
+            ctx.store.audit(ctx.operator, "card.amend", "premises", str(premises_id), paths=[p for p, _ in changes])
+    if held:  # the review items are kept; the card is not changed
+        raise JunkaiError("世帯の決まりに反するため反映せず、確認待ちにしました: " + " / ".join(held))
     return version
+
+
+def _held_by_household_rules(ctx: Context, premises_id: int, changes: list[tuple[str, Any]]) -> list[str]:
+    """An edit that would break a household rule (the same rules a scan and a review decision meet) is
+    not applied: each change waits in the review queue with the rule's message. The messages, or []."""
+    from junkai.reconcile import household_rules
+
+    broken = household_rules(ctx.store, premises_id, changes, errors_only=True)
+    if not broken:
+        return []
+    kind = ctx.store.premises(premises_id)["kind"]
+    page = f"operator:{ctx.operator}"  # no scan page: the edit itself
+    for path, value in changes:
+        spec = model.field_spec(kind, path)
+        item_kind = "removal" if value is None else "row" if spec is None else spec.kind
+        ctx.store.add_review_item(
+            page_id=page, print_id=None, premises_id=premises_id, topic="value", field=path,
+            label=model.label_of(kind, path), kind=item_kind, guess="削除" if value is None else value,
+            confidence=None, crop=None, rules=broken, printed=model.get_path(ctx.store.card(premises_id).data, path),
+            candidates=None)
+    ctx.store.audit(ctx.operator, "card.amend.held", "premises", str(premises_id), paths=[p for p, _ in changes],
+                    rules=[r["code"] for r in broken])
+    return [r["message"] for r in broken]
 
 
 def history(ctx: Context, premises_id: int, at: date | None = None) -> dict:

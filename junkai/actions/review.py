@@ -107,17 +107,24 @@ def choose(ctx: Context, item_id: int, value: Any = None, accept: bool = False) 
 
 
 def decide(ctx: Context, item_id: int, action: str, value: Any = None, reason: str | None = None,
-           complaint: bool = False) -> dict:
+           complaint: bool = False, how: str | None = None) -> dict:
     """accept, correct (with `value`) or reject (with `reason`); the value taken reaches the card at once.
-    Returns the decided item (audited by junkai.review.decide, in its transaction)."""
-    from junkai.review import decide as run
+    An address change is accepted or corrected only as a move or a correction (`how`: move | correction).
+    Returns the decided item (audited by junkai.review.decide, in its transaction); after a move, with
+    the new premises (`moved_to`) and its address."""
+    from junkai.review import MOVE, decide as run
 
     chosen = None
     if action != "reject":
         chosen = choose(ctx, item_id, value, accept=action == "accept")
     else:
         may_review(ctx, item_id)
-    decided = run(ctx.store, item_id, action, ctx.operator, value=value, reason=reason, complaint=complaint)
+    decided = run(ctx.store, item_id, action, ctx.operator, value=value, reason=reason, complaint=complaint,
+                  how=how)
+    if how == MOVE and decided["premises_id"]:
+        with ctx.store.transaction():
+            new = ctx.store.moved_to(decided["premises_id"])
+            decided = dict(decided, moved_to=new, moved_address=address_of(ctx.store, new) if new else None)
     if chosen is not None:  # the identity answered: the premises the card now belongs to, with its address
         decided = dict(decided, chosen=chosen["chosen"], chosen_address=chosen["chosen_address"])
     return decided

@@ -8,6 +8,7 @@ import contextlib
 import dataclasses
 import functools
 import os
+import re
 import sys
 from datetime import date, datetime
 from enum import Enum
@@ -18,9 +19,12 @@ from rich.console import Console
 
 from junkai import JunkaiError
 from junkai import settings as settings_mod
+from junkai.cli import help_ja
+from junkai.cli.help_ja import OPTIONS_METAVAR, SUBCOMMAND_METAVAR
 
 app = typer.Typer(help="巡回連絡カードの管理 (印刷・読取・補正・集計)", no_args_is_help=True,
-                  pretty_exceptions_enable=False, add_completion=False)
+                  pretty_exceptions_enable=False, add_completion=False, options_metavar=OPTIONS_METAVAR,
+                  subcommand_metavar=SUBCOMMAND_METAVAR, cls=help_ja.Group)
 
 # piped output (logs, make) gets room for the wide tables instead of the 80 columns default
 out = Console(width=None if sys.stdout.isatty() else 160)
@@ -54,7 +58,8 @@ def command(group: typer.Typer = app, name: str | None = None):
             try:
                 return fn(*args, **kwargs)
             except JunkaiError as exc:
-                err.print(f"エラー: {exc}", highlight=False, soft_wrap=True)
+                err.print(f"エラー: {exc}{unknown_place_hint(str(exc))}{whole_store_hint(exc, kwargs)}",
+                          highlight=False, soft_wrap=True)
                 raise typer.Exit(2)
             except Exception as exc:  # a full disk, wherever it was met: one line, not a traceback
                 from junkai.files import full_disk_message
@@ -68,13 +73,58 @@ def command(group: typer.Typer = app, name: str | None = None):
                     raise
                 err.print(f"エラー: {message}", highlight=False, soft_wrap=True)
                 raise typer.Exit(2)
-        return group.command(name)(wrapper)
+        return group.command(name, options_metavar=OPTIONS_METAVAR, cls=help_ja.Command)(wrapper)
     return deco
+
+
+UNKNOWN_PLACE = re.compile(r"(受持区|交番・駐在所|警察署)が見つかりません: (\S+)")
+PLACE_COLUMNS = {"受持区": ("beat_id", "junkai beat list"), "交番・駐在所": ("post_id", "junkai beat list"),
+                 "警察署": ("station_id", "junkai beat list")}
+
+
+def unknown_place_hint(message: str) -> str:
+    """For an unknown beat, post or station: the closest ids of the store, and where to see them all.
+    The organisation's ids only (no resident's data); nothing when the store cannot be asked."""
+    m = UNKNOWN_PLACE.search(message)
+    if m is None:
+        return ""
+    column, command_ = PLACE_COLUMNS[m.group(1)]
+    try:
+        from rapidfuzz import process
+
+        from junkai.store import Store
+
+        s = settings_mod.load()
+        store = Store(s.db_url, s.home)
+        try:
+            with store.transaction():
+                ids = sorted(set(store.organisation()[column]))
+        finally:
+            store.close()
+        close = [c for c, score, _ in process.extract(m.group(2), ids, limit=3) if score >= 50]
+    except Exception:  # the hint only: the error itself is what matters
+        close = []
+    near = f"近いもの: {'、'.join(close)}。" if close else ""
+    return f" ({near}一覧は {command_} で見られます)"
+
+
+def whole_store_hint(exc: JunkaiError, options: dict) -> str:
+    """A refusal of the whole store, from a command that can be given a scope: which option to add
+    (a custodian of one station in a store of several)."""
+    from junkai.access import Refused
+
+    if not isinstance(exc, Refused) or "ストア全体" not in str(exc):
+        return ""
+    can = [f"--{k}" for k in ("station", "post", "beat") if k in options]
+    if not can:
+        return ""
+    return f" ({'・'.join(can)} で担当の範囲を指定してください。例: {can[0]} S01)"
 
 
 def group(name: str, help: str) -> typer.Typer:
     """A group of commands (`junkai <name> ...`)."""
-    sub = typer.Typer(help=help, no_args_is_help=True)
+    sub = typer.Typer(help=help, no_args_is_help=True, options_metavar=OPTIONS_METAVAR,
+                      subcommand_metavar=SUBCOMMAND_METAVAR, cls=help_ja.Group)
     app.add_typer(sub, name=name)
     return sub
 
@@ -122,6 +172,9 @@ def day(value: str | None, what: str) -> date | None:
     try:
         return date.fromisoformat(value)
     except ValueError:
+        # the right form but no such day (2026-11-31, 2026-02-29): say so rather than blame the form
+        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+            raise JunkaiError(f"{what}: {value} という日はありません")
         raise JunkaiError(f"{what} は YYYY-MM-DD 形式の日付です: {value!r}")
 
 
@@ -141,8 +194,8 @@ def show(v) -> str:
         return ""
     if isinstance(v, dict):
         return " ".join(str(x) for x in v.values())
-    if isinstance(v, list):
-        return "・".join(v)
+    if isinstance(v, list):  # 「、」: choices' labels hold 「・」 (日曜・祝日)
+        return "、".join(v)
     return str(v)
 
 
@@ -168,6 +221,17 @@ def bar(label: str):
     with rich_progress() as progress:
         task = progress.add_task(label, total=None)
         yield lambda done, total: progress.update(task, completed=done, total=total)
+
+
+@contextlib.contextmanager
+def working(label: str):
+    """A long step with no count to show (a report, the visit lists, the simulator): a moving bar and
+    the time taken, on stderr and only at a terminal, so that a person sees it has not stopped."""
+    if not err.is_terminal:
+        yield
+        return
+    with bar(label):
+        yield
 
 
 @contextlib.contextmanager

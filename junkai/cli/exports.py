@@ -12,8 +12,7 @@ import typer
 
 from junkai import files
 from junkai.actions import exports as A
-from junkai.cli import command, context, day, out, scope, show
-from junkai.store import EXPORTS
+from junkai.cli import command, context, day, out, scope, show, working
 
 
 class What(str, Enum):
@@ -31,7 +30,8 @@ class Format(str, Enum):
 
 @command()
 def export(
-    what: Annotated[What, typer.Option(help="|".join(EXPORTS))],
+    what: Annotated[What, typer.Option(help="書き出すもの: premises (各戸)、cards (カード)、visits (巡回連絡簿)、"
+                                            "opinions (意見・要望)、events (カードの変更履歴)")],
     out_path: Annotated[Path, typer.Option("--out", help="出力ファイル")],
     fmt: Annotated[Format, typer.Option("--format", help="csv (UTF-8 BOM 付き、表計算ソフト向け) または json")] = Format.csv,
     beat: Annotated[Optional[str], typer.Option(help="この受持区の各戸だけ")] = None,
@@ -72,7 +72,8 @@ def amendments(
         df = A.amendments(ctx, start, beat)
     if fmt is AmendFormat.csv:
         for col in ("before", "after"):
-            df[col] = df[col].map(lambda v: json.dumps(v, ensure_ascii=False) if isinstance(v, dict) else show(v))
+            # a list as JSON too: ticks are labels that may hold 「・」, and must split back
+            df[col] = df[col].map(lambda v: json.dumps(v, ensure_ascii=False) if isinstance(v, (dict, list)) else show(v))
         from junkai.export import csv_text
 
         typer.echo(csv_text(df), nl=False)
@@ -111,7 +112,8 @@ def overdue(
         if fmt is ListFormat.pdf:
             from junkai.actions import printing
 
-            written = printing.visit_lists(ctx, when, where, Path("output"), path=out_path)
+            with working("訪問リストを作成中"):
+                written = printing.visit_lists(ctx, when, where, Path("output"), path=out_path)
             out.print(f"訪問リスト: 警察官 {written.officers} 名、各戸 {written.premises} 戸、{written.pages} 頁",
                       highlight=False)
             typer.echo(str(written.path))

@@ -13,6 +13,7 @@ from rich.table import Table
 
 from junkai import JunkaiError
 from junkai.actions import batches
+from junkai import settings as settings_mod
 from junkai.cli import command, context, day, err, flow_progress, group, out, prefect
 
 
@@ -41,8 +42,9 @@ def ingest(
 ):
     """返ってきたカードの走査を取り込む: 読み取り → 検証 → 照合 → 補正。確信のない値は確認待ちになる。
 
-    --station を付けると、その警察署のカードだけを取り込み、他の署のカードの頁は理由を示して記録しない
-    (複数の警察署を持つストアでは、管理責任者は自分の署を指定して取り込む)。
+    --station を付けると、その警察署のカードだけを取り込み、他の署のカードの頁は理由を示して記録しない。
+    複数の警察署を持つストアでは、省略すると自分の警察署 (管理責任者の署) として取り込む
+    (複数の署を担当するときは --station で選ぶ)。頁の警察署はカードの QR から分かる。
 
     同じファイルや同じカードの頁を二度取り込んでも、反映は一度だけ。途中で止まっても、もう一度実行すれば
     一度で最後まで実行したのと同じ結果になる。
@@ -55,14 +57,29 @@ def ingest(
     missing = [str(p) for p in paths if not p.exists()]
     if missing:
         raise JunkaiError(f"ファイルまたはフォルダがありません: {', '.join(missing)}")
+    from junkai.ingest import find_files, own_copies
+
+    s = settings_mod.load()
+    # the data folder keeps a copy of every scan ingested (scans/): never read again, and said so
+    copies = own_copies(paths, s.home)
+    why = f"データフォルダの scans/ ({(s.home / 'scans').resolve()}) は取り込み済みの走査の写しを保管する所なので読みません"
+    skipped = [f"  読み飛ばし: {p}{'' if whole else ' の中の scans/'} ({why})" for p, whole in copies]
+    if not find_files(paths, s.home):
+        given = "、".join(str(p) for p in paths)
+        if copies:
+            raise JunkaiError(f"{given} に取り込む走査がありません。{why}。元のファイルか受付フォルダを指定してください")
+        raise JunkaiError(f"{given} に取り込む走査がありません (読むのは PDF・TIFF・PNG・JPEG のファイルです)")
     # asked here too, so that a refusal comes before Prefect is started; the flow asks again
     with context() as ctx:
+        station = batches.own_station(ctx, "batch", station)
         batches.may_run(ctx, station)
         s, operator = ctx.settings, ctx.operator
 
     def show(reading, outcome):
         if as_json:
-            typer.echo(json.dumps(dict(source=reading.source, page=reading.page, read_status=str(reading.status),
+            # the path as given (two folders' scan-001.pdf stay apart), and where that is
+            typer.echo(json.dumps(dict(source=reading.source, resolved=str(Path(reading.source).resolve()),
+                                       page=reading.page, read_status=str(reading.status),
                                        state=outcome.state, premises_id=outcome.premises_id,
                                        identity=reading.identity.to_json() if reading.identity else None,
                                        applied=outcome.applied, review=outcome.review, conflicts=outcome.conflicts,
@@ -80,15 +97,27 @@ def ingest(
         finally:
             ingest_flow.listen_pages(None)
     summary = Summary(**{k: v for k, v in result.items() if k in Summary.__dataclass_fields__})
+    lines = summary_lines(summary) + skipped
+    (err if as_json else out).print("\n".join(lines), highlight=False, soft_wrap=True)
+
+
+def summary_lines(summary) -> list[str]:
+    """An ingest's sums, one short line each (a card of two sheets is one card), then the duplicates and
+    failures named."""
     st = summary.states
-    lines = [f"ファイル {summary.files} (うち受付済み {summary.files_seen_before})、読み取った頁 {summary.pages} "
-             f"(白紙・裏面 {st.get('skipped', 0)})、照合できたカード {summary.matched}、補正を反映 {summary.applied} 項目、"
-             f"確認待ち {summary.review} 件 (うち矛盾 {summary.conflicts})、重複 {st.get('duplicate', 0)}、"
-             f"各戸の確認待ち {st.get('waiting', 0)}、失敗 {st.get('failed', 0)}"
-             + (f"、他の署のカード (記録せず) {summary.other_station}" if summary.other_station else "")]
+    lines = [f"ファイル: {summary.files}" + (f" (うち受付済み {summary.files_seen_before})" if summary.files_seen_before else ""),
+             f"頁: {summary.pages} (白紙・裏面 {st.get('skipped', 0)})",
+             f"カード: {len(summary.cards)} 枚",
+             f"用紙: {summary.matched} 枚 (各戸と照合できたもの)",
+             f"反映: {summary.applied} 項目",
+             f"確認待ち: {summary.review} 件 (うち矛盾 {summary.conflicts})、各戸の確認待ち {st.get('waiting', 0)} 頁",
+             f"重複: {st.get('duplicate', 0)} 頁",
+             f"失敗: {len(summary.failures)} (頁またはファイル)"]
+    if summary.other_station:
+        lines.append(f"他の署のカード (記録せず): {summary.other_station} 頁")
     lines += [f"  重複: {n}" for n in summary.notes]
     lines += [f"  失敗: {f}" for f in summary.failures]
-    (err if as_json else out).print("\n".join(lines), highlight=False, soft_wrap=True)
+    return lines
 
 
 run_app = group("run", "Prefect のフローを今すぐ一度実行する")

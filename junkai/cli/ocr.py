@@ -13,7 +13,7 @@ from rich.table import Table
 
 from junkai import JunkaiError
 from junkai import settings as settings_mod
-from junkai.cli import Kind, bar, command, context, err, group, notice, out
+from junkai.cli import Kind, bar, command, context, err, group, notice, out, working
 
 form_app = group("form", "カードの様式 (欄の種類と位置)")
 print_app = group("print", "カードの印刷 (PDF)")
@@ -89,6 +89,8 @@ def read_scans(
     as_json: Annotated[bool, typer.Option("--json", help="1 頁につき 1 行の JSON で出力する")] = False,
     crops: Annotated[Optional[Path], typer.Option(help="各欄の切り出し画像の保存先 (既定: データフォルダの crops)")] = None,
     workers: Annotated[int, typer.Option(help="同時に読む頁の数")] = 2,
+    station: Annotated[Optional[str], typer.Option(
+        help="この警察署の走査として読む (既定: 自分の警察署。複数の署を担当するときは指定する)")] = None,
 ):
     """走査したカードを読み取る: QR でカードを特定し、マーカーで位置を合わせ、各欄を確からしさつきで読む。
 
@@ -96,6 +98,7 @@ def read_scans(
     白紙の頁 (裏面) は読み飛ばす。欄の ID は `junkai form describe` と同じ。
 
     例: junkai read scans/ --json > results.jsonl
+        junkai read --station S01 scans/
     """
     from junkai.actions import batches
     from ocr.read import Reader
@@ -108,7 +111,7 @@ def read_scans(
     s = settings_mod.load()
     if batches.has_store(s):  # what is read off the scans is personal data: asked and audited
         with context(ready=False, upgrading=False) as ctx:
-            batches.read_scans(ctx, files)
+            batches.read_scans(ctx, files, station)
     reader = Reader.for_home(s.home, crops, engine=s.ocr_engine)
     reader.max_pages, reader.page_seconds = s.max_pages, s.page_seconds
     counts: dict[str, int] = {}
@@ -172,7 +175,8 @@ def simulate(
     if out_dir.exists() and not out_dir.is_dir():
         raise JunkaiError(f"--out はフォルダを指定してください ({out_dir} はファイルです)")
     s = settings_mod.load()
-    truth = run_simulate(cards_pdf, out_dir, seed, qr.station_key(s.home), limit=limit, degrade=degrade)
+    with working("記入と走査を模擬中"):
+        truth = run_simulate(cards_pdf, out_dir, seed, qr.station_key(s.home), limit=limit, degrade=degrade)
     files = len({p["file"] for p in truth["pages"]})
     out.print(f"カード {truth['cards']} 枚を {files} ファイル ({len(truth['pages'])} 頁) に走査しました: {out_dir}",
               highlight=False)

@@ -9,7 +9,7 @@ from typing import Annotated, Optional
 import typer
 
 from junkai.actions import reports as A
-from junkai.cli import command, context, day, group, out
+from junkai.cli import command, context, day, group, out, working
 
 report_app = group("report", "署長・警察本部への報告 (PDF)")
 REPORTS_DIR = Path("output/reports")
@@ -41,7 +41,7 @@ def report_chief(
         junkai report chief --station S01 --from 2026-10-01 --to 2026-11-20
     """
     p = _period(period, since, until)
-    with context() as ctx:
+    with context() as ctx, working("署長への報告を作成中"):
         path = A.chief(ctx, station, p.start, p.end, out_dir)
     typer.echo(str(path))
 
@@ -58,7 +58,7 @@ def report_hq(
     例: junkai report hq --period 2026-11
     """
     p = _period(period, since, until)
-    with context() as ctx:
+    with context() as ctx, working("本部への報告を作成中"):
         path = A.hq(ctx, p.start, p.end, out_dir)
     typer.echo(str(path))
 
@@ -74,7 +74,7 @@ def report_complaint(
 
     例: junkai report complaint 12
     """
-    with context() as ctx:
+    with context() as ctx, working("苦情の報告書を作成中"):
         path = A.complaint(ctx, opinion_id, out_dir)
     typer.echo(str(path))
 
@@ -90,7 +90,7 @@ def handover(
     例: junkai handover S01-P01-B1
     """
     when = day(as_of, "--as-of") or date.today()
-    with context() as ctx:
+    with context() as ctx, working("引継ぎ報告を作成中"):
         path = A.handover(ctx, beat, when, out_dir)
     out.print(f"受持区 {beat} の引継ぎ報告を書き出しました", highlight=False)
     typer.echo(str(path))

@@ -6,19 +6,28 @@ import json
 from typing import Annotated, Optional
 
 import typer
+from rich import box
 from rich.table import Table
 
-from junkai import JunkaiError
+from junkai import JunkaiError, model
 from junkai.actions import review as A
 from junkai.cli import command, context, group, out, plain, scope, show
+from junkai.review import HOW
 from junkai.store import scope_text
 
 review_app = group("review", "確認待ちの値 (読み取りに自信がない、または検証に通らなかった値)")
 COMPLAINT = typer.Option("--complaint", help="要望・意見が警察活動への苦情であるとき (本部へ報告、第4-5)")
+MOVE = typer.Option("--as-move", help="所在地の変更を転居として採用する (この各戸は転出、新しい住所に各戸を作り世帯を移す)")
+FIX = typer.Option("--as-correction", help="所在地の変更を住所の訂正として採用する (同じ各戸の住所を直す)")
 YES = typer.Option("--yes", "-y", help="各戸の確認で、答えた各戸の住所を示したあと尋ねずに採用する")
 
 
+STATUS = {"pending": "未確認", "accepted": "採用", "corrected": "訂正", "rejected": "却下"}
+
+
 def _shown(v) -> str:
+    if isinstance(v, dict) and v.get("as") in HOW:  # an address change taken: how, and the address
+        return f"{HOW[v['as']]} {model.address_line(v)}"
     return "(空欄)" if v in (None, "", []) else show(v)
 
 
@@ -45,8 +54,22 @@ def _confirmed(ctx, item_id: int, value: str | None, yes: bool) -> None:
     raise JunkaiError("採用しませんでした (各戸 ID を確かめてください)")
 
 
+def _how(as_move: bool, as_correction: bool) -> str | None:
+    """Move or correction, for an address change: never both (neither is refused by the decision itself)."""
+    if as_move and as_correction:
+        raise JunkaiError("--as-move と --as-correction はどちらか一方だけを指定してください")
+    return "move" if as_move else "correction" if as_correction else None
+
+
 def _answered(item_id: int, item: dict) -> str:
-    """What was taken; for which premises a card is, that premises with its address."""
+    """What was taken; for which premises a card is, that premises with its address; for an address change,
+    the move or the correction."""
+    value = item.get("value")
+    if isinstance(value, dict) and value.get("as") == "move":
+        return (f"項目 {item_id}: 転居として採用しました。各戸 {item['premises_id']} は転出とし、"
+                f"新しい各戸 {item.get('moved_to')} ({item.get('moved_address')}) に世帯を移しました")
+    if isinstance(value, dict) and value.get("as") == "correction":
+        return f"項目 {item_id}: 住所の訂正として採用しました。各戸 {item['premises_id']} の住所を直しました"
     if item.get("chosen"):
         return f"項目 {item_id}: 各戸 {item['chosen']} ({item['chosen_address']}) のカードとして採用しました"
     return f"項目 {item_id} を {_shown(item['value'])} として採用しました"
@@ -62,22 +85,32 @@ def review_list(
 ):
     """確認待ちの項目の一覧。範囲を指定すると、その各戸と、その受持区に印刷した白紙カードの項目だけ。
 
+    複数の警察署を持つストアでは、省略すると自分の警察署の項目 (複数の署を担当するときは --station で選ぶ)。
+
     例: junkai review list
         junkai review list --station S01
     """
+    from junkai.actions.batches import own_station
+
     where = scope(beat, post, station)
     with context() as ctx:
+        if where is None and (own := own_station(ctx, "review")):
+            where = ("station", own)
         items = A.items(ctx, everything, where)
     if as_json:
         out.print_json(json.dumps([{k: plain(v) for k, v in i.items()} for i in items], ensure_ascii=False))
         return
-    table = Table(title=f"確認待ち {sum(i['status'] == 'pending' for i in items)} 件")
-    for label in ("番号", "各戸", "項目", "読み取り", "確信度", "カードの値", "理由", "状態"):
-        table.add_column(label)
+    # 理由 last and folded, the other columns folded too: at 100 columns every reason is read whole
+    table = Table(title=f"確認待ち {sum(i['status'] == 'pending' for i in items)} 件", box=box.SIMPLE_HEAD,
+                  pad_edge=False)
+    for label in ("番号", "各戸", "項目", "読み取り", "確信度", "カードの値", "状態", "理由"):
+        table.add_column(label, overflow="fold", ratio=3 if label == "理由" else None,
+                         min_width=14 if label == "理由" else None)
     for i in items:
         table.add_row(str(i["id"]), str(i["premises_id"] or "-"), i["label"], _shown(i["guess"]),
                       f"{i['confidence']:.2f}" if i["confidence"] is not None else "-", _shown(i["printed"]),
-                      " / ".join(r["message"] for r in i["rules"]) or "確信度が低い", i["status"])
+                      STATUS.get(i["status"], i["status"]),
+                      " / ".join(r["message"] for r in i["rules"]) or "確信度が低い")
     out.print(table)
 
 
@@ -103,34 +136,44 @@ def review_show(item_id: Annotated[int, typer.Argument(help="項目の番号")])
 
 @command(review_app, "accept")
 def review_accept(item_id: Annotated[int, typer.Argument(help="項目の番号")],
-                  complaint: Annotated[bool, COMPLAINT] = False, yes: Annotated[bool, YES] = False):
+                  complaint: Annotated[bool, COMPLAINT] = False, yes: Annotated[bool, YES] = False,
+                  as_move: Annotated[bool, MOVE] = False, as_correction: Annotated[bool, FIX] = False):
     """読み取った値をそのまま採用する (検証に通る場合のみ)。カードにすぐ反映される。
 
     各戸の確認では、その各戸の住所を示して採用してよいかを尋ねる (--yes で尋ねない)。
+    所在地の変更は、転居 (--as-move) か住所の訂正 (--as-correction) かを必ず指定する
+    (どちらでもなければ junkai review reject で却下)。
 
     例: junkai review accept 12
+        junkai review accept 14 --as-move
     """
+    how = _how(as_move, as_correction)
     with context() as ctx:
         _confirmed(ctx, item_id, None, yes)
-        item = A.decide(ctx, item_id, "accept", complaint=complaint)
-    shown = _answered(item_id, item) if item.get("chosen") else f"項目 {item_id} を採用しました: {_shown(item['value'])}"
+        item = A.decide(ctx, item_id, "accept", complaint=complaint, how=how)
+    shown = _answered(item_id, item) if item.get("chosen") or how else \
+        f"項目 {item_id} を採用しました: {_shown(item['value'])}"
     out.print(shown, highlight=False)
 
 
 @command(review_app, "correct")
 def review_correct(item_id: Annotated[int, typer.Argument(help="項目の番号")],
                    value: Annotated[str, typer.Argument(help="正しい値 (各戸の確認では各戸 ID、新しい各戸なら new)")],
-                   complaint: Annotated[bool, COMPLAINT] = False, yes: Annotated[bool, YES] = False):
+                   complaint: Annotated[bool, COMPLAINT] = False, yes: Annotated[bool, YES] = False,
+                   as_move: Annotated[bool, MOVE] = False, as_correction: Annotated[bool, FIX] = False):
     """正しい値に直して採用する。直した値も検証する。カードにすぐ反映される。
 
     各戸の確認では、答えた各戸の住所を示して採用してよいかを尋ねる (--yes で尋ねない)。
+    所在地の変更は、郵便番号と住所を直し、転居 (--as-move) か住所の訂正 (--as-correction) かを必ず指定する。
 
     例: junkai review correct 12 090-1234-5678
         junkai review correct 13 117 --yes
+        junkai review correct 14 "〒030-0801 青森市新町1-2-3" --as-correction
     """
+    how = _how(as_move, as_correction)
     with context() as ctx:
         _confirmed(ctx, item_id, value, yes)
-        item = A.decide(ctx, item_id, "correct", value=value, complaint=complaint)
+        item = A.decide(ctx, item_id, "correct", value=value, complaint=complaint, how=how)
     out.print(_answered(item_id, item), highlight=False)
 
 
@@ -154,6 +197,8 @@ def review_serve(
     station: Annotated[Optional[str], typer.Option(help="この警察署の項目だけ")] = None,
 ):
     """確認作業の画面をブラウザで開けるようにする (http://127.0.0.1:8765/)。Enter で採用、Esc で飛ばす。
+
+    所在地の変更は「転居」「住所の訂正」「却下」のボタンで選ぶ (Enter だけでは採用しない)。
 
     画面では利用者名と合言葉 (junkai user passwd で設定) でログインし、その利用者の範囲の項目だけを扱う。
     範囲を指定すると、その範囲の項目だけを順に示す (指定しなければ、ログインした利用者の警察署の項目)。

@@ -158,6 +158,50 @@ class Cards:
         self.conn.execute(premises.update().where(premises.c.id == premises_id)
                           .values(status=status, status_since=at.date()))
 
+    def _event(self, premises_id: int, path: str, before: Any, after: Any, at: datetime, source: str,
+               operator: str) -> None:
+        """A fact about the premises (not a card field) in its history, at the card's current version."""
+        self.conn.execute(card_event.insert().values(
+            premises_id=premises_id, version=self.card(premises_id).version, path=path, before=dumps(before),
+            after=dumps(after), at=at, source=source, operator=operator, recorded_at=datetime.now()))
+
+    def correct_address(self, premises_id: int, address: dict, at: datetime, source: str, operator: str) -> None:
+        """The same premises, its address written wrongly before: corrected, the old one kept in its history."""
+        p = self.premises(premises_id)
+        before, after = model.address_line(p), model.address_line(address)
+        if before == after:
+            return
+        self._event(premises_id, model.ADDRESS, before, after, at, source, operator)
+        self.conn.execute(premises.update().where(premises.c.id == premises_id)
+                          .values(**{k: address.get(k) for k in model.ADDRESS_PARTS}))
+
+    def move_premises(self, premises_id: int, address: dict, at: datetime, source: str, operator: str) -> int:
+        """The household (or business) moved: the premises ceases, a new one at the new address (same beat)
+        takes its card over, each history names the other. Returns the new premises id."""
+        p = self.premises(premises_id)
+        if p["status"] != model.ACTIVE:
+            raise JunkaiError(f"各戸 {premises_id} はすでに{model.PREMISES_STATUSES[p['status']]}です。転居を記録できません")
+        new = self.add_premises(p["kind"], p["beat_id"], {k: address.get(k) for k in model.ADDRESS_PARTS}, at, operator)
+        data = self.card(premises_id).data
+        # row by row, keeping each member's key: the new card's history reads as the people it holds
+        carried: list[tuple[str, Any]] = []
+        for k, v in data.items():
+            carried += [(f"{k}.{key}", row) for key, row in v.items()] if k in model.GROUPS else [(k, v)]
+        if carried:
+            self.change_card(new, carried, at, source, operator)
+        self._event(new, model.MOVED_FROM, None, premises_id, at, source, operator)
+        self._event(premises_id, model.MOVED_TO, None, new, at, source, operator)
+        self.set_status(premises_id, model.CEASED, at, source, operator)
+        return new
+
+    def moved_to(self, premises_id: int) -> int | None:
+        """The premises the residents moved to from this one, if they did."""
+        after = self.conn.execute(
+            sa.select(card_event.c.after).where(card_event.c.premises_id == premises_id,
+                                                card_event.c.path == model.MOVED_TO)
+            .order_by(card_event.c.id.desc()).limit(1)).scalar()
+        return loads(after) if after is not None else None
+
     def amendments(self, since: date | None, beat_id: str | None) -> "pd.DataFrame":
         """Card changes with their sources, newest last (confirmations without change left out)."""
         import pandas as pd

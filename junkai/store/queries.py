@@ -210,7 +210,7 @@ class Queries:
         """Visits made in [start, end], with their beat and any night approval (第6-3)."""
         q = (sa.select(visit.c.id.label("visit_id"), visit.c.premises_id, premises.c.beat_id, visit.c.officer_id,
                        visit.c.visited_at, visit.c.outcome, visit.c.night, visit.c.night_approval_id,
-                       night_approval.c.approver, night_approval.c.approved_at)
+                       night_approval.c.approver, night_approval.c.approved_at, visit.c.notes)
              .select_from(visit.join(premises).outerjoin(night_approval,
                                                          night_approval.c.id == visit.c.night_approval_id))
              .where(visit.c.visited_at >= datetime.combine(start, time.min), visit.c.visited_at <= end_of(end))
