@@ -431,7 +431,9 @@ def test_the_nightly_run_killed_at_any_moment_and_run_again_ends_as_one_clean_ru
     whole = time.monotonic() - t0
     kills = sum(nightly(crashed, timeout=whole * share) is None for share in (0.3, 0.5, 0.7, 0.85))
     assert nightly(crashed) == 0
-    assert kills >= 2  # really stopped part-way
+    # really stopped part-way, at least once: each run after a kill starts with less left to do, so the later
+    # shares of the clean run's time may see it finish (more so with its own server's start in that time)
+    assert kills >= 1
     a, b = outcome(clean), outcome(crashed)
     assert a["files"] and a["state"] == "done"
     assert a == b
