@@ -167,31 +167,17 @@ def test_an_address_that_does_not_agree_with_its_postal_code_is_refused_with_the
 @pytest.fixture
 def page_server(returned, home):
     """The review page on the returned card's store, with a custodian of its station logged in."""
-    import threading
-    import time
-
-    import uvicorn
-
     from junkai.actions import Context, login
-    from junkai.review_web import create_app
-    from tests.test_review import SECRET, _free_port
+    from tests.test_review import SECRET
+    from tests.web import serving
 
     store, card, items = returned
     with store.transaction():
         store.add_user("管理者 山田", "admin", datetime(2026, 11, 1), "試験")
         store.add_user("地域課 試験", "custodian", datetime(2026, 11, 1), "試験", station_id="S01")
     login.set_passphrase(Context(settings.load(), store, "地域課 試験"), "地域課 試験", SECRET)
-    port = _free_port()
-    srv = uvicorn.Server(uvicorn.Config(create_app(store, home), host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    for _ in range(100):
-        if srv.started:
-            break
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}", store, card, items[0], SECRET
-    srv.should_exit = True
-    thread.join(5)
+    with serving(store, home) as url:
+        yield url, store, card, items[0], SECRET
 
 
 @pytest.mark.slow

@@ -169,15 +169,10 @@ def test_a_custodian_may_answer_only_a_premises_of_their_station_and_sees_its_ad
 
 
 def test_the_review_page_offers_and_takes_only_premises_of_the_operators_station(two, tmp_path):
-    import socket
-    import threading
-    import time
-
-    import uvicorn
     from playwright.sync_api import sync_playwright
 
     from junkai.actions import login
-    from junkai.review_web import create_app
+    from tests.web import serving
 
     store, home = two["store"], two["home"]
     ours, theirs = two["s01"][2], two["s02"][2]
@@ -187,17 +182,7 @@ def test_the_review_page_offers_and_takes_only_premises_of_the_operators_station
     with store.transaction():
         ours_town = store.premises(ours)["town"]
     events_before = _events(store, theirs)
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    srv = uvicorn.Server(uvicorn.Config(create_app(store, home), host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    for _ in range(100):
-        if srv.started:
-            break
-        time.sleep(0.05)
-    try:
+    with serving(store, home) as url:
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=[
                 "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -210,28 +195,25 @@ def test_the_review_page_offers_and_takes_only_premises_of_the_operators_station
                 with page.expect_navigation():
                     page.keyboard.press("Enter")
 
-            page.goto(f"http://127.0.0.1:{port}/login")
+            page.goto(f"{url}/login")
             page.fill("#name", CUSTODIAN_1)
             page.fill("#secret", secret)
             with page.expect_navigation():
                 page.keyboard.press("Enter")
-            page.goto(f"http://127.0.0.1:{port}/item/{item['id']}")
+            page.goto(f"{url}/item/{item['id']}")
             offered = page.inner_text("#candidates")
             assert f"各戸 {ours} " in offered and f"各戸 {theirs} " not in offered and "二署の住所" not in offered
             # a premises of S02: refused
             answer(str(theirs))
             assert "範囲外" in page.inner_text("#error")
             # a premises of S01: its address first, then taken on a second Enter
-            page.goto(f"http://127.0.0.1:{port}/item/{item['id']}")
+            page.goto(f"{url}/item/{item['id']}")
             answer(str(ours))
             assert ours_town in page.inner_text("#chosen") and ours_town in page.inner_text("#error")
             with store.transaction():
                 assert store.review_item(item["id"])["status"] == "pending"
             answer(None)
             browser.close()
-    finally:
-        srv.should_exit = True
-        thread.join(5)
     with store.transaction():
         decided = store.review_item(item["id"])
     assert (decided["status"], decided["value"]) == ("corrected", ours)
