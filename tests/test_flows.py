@@ -290,7 +290,8 @@ def _outcome(url: str) -> dict:
         cards = [(r.premises_id, r.version, r.data) for r in c.execute(sa.select(card).order_by(card.c.premises_id))]
         review = [(r.page_id, r.topic, r.field, r.guess, r.status)
                   for r in c.execute(sa.select(review_item).order_by(review_item.c.page_id, review_item.c.field))]
-        visits = [(r.premises_id, r.visited_at, r.outcome, r.source)
+        # the day only: a card with no 記入日 read is dated by the moment each run took its file in
+        visits = [(r.premises_id, r.visited_at.date(), r.outcome, r.source)
                   for r in c.execute(sa.select(visit).where(visit.c.source.like("scan:%")).order_by(visit.c.id))]
     store.close()
     return dict(pages=pages, cards=cards, review=review, visits=visits)

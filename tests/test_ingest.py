@@ -280,7 +280,8 @@ def _snapshot(home: Path) -> dict:
             pages=sorted((p["id"], p["state"], p["premises_id"]) for p in s.scan_pages()),
             review=sorted((i["page_id"], i["field"], json.dumps(i["guess"], ensure_ascii=False))
                           for i in s.review_items(None)),
-            visits=sorted((v["premises_id"], v["outcome"], str(v["visited_at"]), v["source"])
+            # the day: a card with no 記入日 read is dated by the moment its file was taken in
+            visits=sorted((v["premises_id"], v["outcome"], str(v["visited_at"])[:10], v["source"])
                           for pid in ids for v in s.visits(pid)),
             files=sorted(p.name for p in (home / "scans").rglob("*") if p.is_file()))
     s.close()
