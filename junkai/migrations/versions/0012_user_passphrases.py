@@ -1,7 +1,7 @@
 """user passphrases: the review page's login, with failed attempts and lockout
 
 Revision ID: 0012
-Revises: 0010
+Revises: 0011
 Create Date: 2026-12-03
 """
 
