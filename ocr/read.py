@@ -437,7 +437,7 @@ def _text_field(f: F.Field, img: np.ndarray, force: bool = False,
         fr.ink = True
         fr.reasons.append(Reason.UNREAD_INK)
     pale = levels.faint_ink if levels else None
-    faint = not fr.ink and pale is not None and float((region < pale).mean()) >= TEXT_INK_MIN
+    faint = not fr.ink and pale is not None and _faint_share(region, pale) >= TEXT_INK_MIN
     if faint:
         # writing too pale for the usual level: never taken for an empty entry, always doubted
         fr.ink = True
