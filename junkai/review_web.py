@@ -191,14 +191,18 @@ def create_app(store: Store, home: Path, scope: tuple[str, str] | None = None,
         s = session_of(request)
         if s is None:
             return to_login()
+        item_id = int(request.path_params["id"])
         try:
-            item = review.show(ctx(s), int(request.path_params["id"]))
+            review.may_review(ctx(s), item_id)
+            with store.transaction():
+                raw = store.review_item(item_id)
+            if raw["status"] == "pending" and not R.structural(raw):
+                return card_page(s, review.card(ctx(s), item_id))  # the card it was read from
+            item = review.show(ctx(s), item_id)
         except access.Refused as exc:
             return page(s, None, str(exc), status=403)
         except JunkaiError:
             return not_found()
-        if item["status"] == "pending" and not R.structural(item):
-            return card_page(s, review.card(ctx(s), item["id"]))
         return page(s, item)
 
     def card_page(s: Session, card: dict, errors: dict | None = None, typed: dict | None = None,
