@@ -149,7 +149,7 @@ def create_app(store: Store, home: Path, scope: tuple[str, str] | None = None,
 
     def page(s: Session, item: dict | None, error: str | None = None, typed: str | None = None,
              status: int = 200) -> HTMLResponse:
-        return render("review.html.j2", status, item=item, error=error, typed=typed, token=s.csrf, operator=s.name,
+        return render("review.html.j2", status, item=item, error=error, typed=typed, token=s.csrf, operator=s.name, R=R,
                       progress=review.progress(started, queue_of(s.name)), address=item["address"] if item else None)
 
     def not_found() -> HTMLResponse:

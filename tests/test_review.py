@@ -333,3 +333,111 @@ def test_a_new_persons_values_are_corrected_as_one_line():
         "name": "工藤 一", "relation": "友人", "phone": "0172334455"}
     with pytest.raises(JunkaiError, match="項目=値"):
         parse_row("血液型=A", "members.7")
+
+
+def _logged_in(store, home):
+    import re
+
+    from starlette.testclient import TestClient
+
+    from junkai.review_web import create_app
+
+    c = TestClient(create_app(store, home), base_url="http://127.0.0.1", follow_redirects=False)
+    token = re.search(r'name="token" value="([^"]+)"', c.get("/login").text).group(1)
+    assert c.post("/login", data={"token": token, "name": "地域課 試験", "secret": SECRET}).status_code == 303
+    return c
+
+
+def _token(html: str) -> str:
+    import re
+
+    return re.search(r'name="token" value="([^"]+)"', html).group(1)
+
+
+def test_the_card_screen_prefills_only_above_the_floor_and_names_things_in_japanese(cards, home):
+    import re
+
+    from junkai.review import CONFIDENCE_FLOOR
+
+    store, household, ids = cards
+    c = _logged_in(store, home)
+    html = c.get(f"/item/{ids['home_phone']}").text
+    value = lambda i: re.search(rf'name="v{i}"[^>]*value="([^"]*)"', html, re.S).group(1)  # noqa: E731
+    assert 0.30 < CONFIDENCE_FLOOR <= 0.90
+    assert value(ids["home_phone"]) == ""  # 0.30: empty, the guess beside it with 読み取りを採用
+    assert f'id="guess-{ids["home_phone"]}">017-777-1234<' in html and "読み取りを採用" in html
+    assert value(ids["members.1.name"]) == "髙橋 一郎"  # 0.90
+    # truthful reasons: a handwritten name at 0.90 is not "low confidence"
+    assert "手書きの氏名は必ず確認します" in html and "読み取りの確信度が低い (0.30)" in html
+    assert "確信度が低い (0.90)" not in html and "使われていない電話番号として読めた" in html
+    assert "世帯員1 携帯電話" in html and "世帯員1 氏名" in html
+    # card B: 和暦 shown, the opinion in a textarea
+    html = c.get(f"/item/{ids['@opinion']}").text
+    assert 'value="昭和55年8月5日"' in html and "薄い記入" in html
+    assert re.search(rf'<textarea[^>]*name="v{ids["@opinion"]}"', html)
+    for page in (c.get(f"/item/{i}").text for i in ids.values()):
+        for internal in ("members.", "@premises", "@opinion", "home_phone", "pending", "accepted", "rejected"):
+            assert internal not in page, internal
+    # an empty value is not taken by submitting the card: it waits, and says why
+    r = c.post(f"/card/{ids['home_phone']}", data={"token": _token(html), f"v{ids['home_phone']}": ""})
+    assert r.status_code == 422 and "未入力" in r.text
+    with store.transaction():
+        assert store.review_item(ids["home_phone"])["status"] == "pending"
+
+
+def test_dates_are_taken_in_wareki_or_iso_and_an_undo_puts_the_card_back(cards, home):
+    from junkai import access
+    from junkai.actions import Context, review
+
+    store, household, ids = cards
+    item = ids["members.2.birth_date"]
+    with store.transaction():
+        before = store.card(household).data["members"]["2"]["birth_date"]
+    c = _logged_in(store, home)
+    for typed, iso in (("昭和55年8月6日", "1980-08-06"), ("S55.8.7", "1980-08-07"), ("1980-08-08", "1980-08-08")):
+        html = c.get(f"/item/{item}").text
+        form = {"token": _token(html), f"v{item}": typed, f"v{ids['members.2.kana']}": "サトウ ハナコ",
+                f"why{ids['@opinion']}": "試験"}
+        assert c.post(f"/card/{item}", data=form).status_code == 303
+        with store.transaction():
+            assert store.card(household).data["members"]["2"]["birth_date"] == iso
+        html = c.get(f"/item/{ids['members.3.occupation']}").text
+        assert "取り消す" in html and "次のカードを判断するまで" in html
+        assert c.post("/undo", data={"token": _token(html)}).headers["location"] == f"/item/{item}"
+        with store.transaction():
+            assert store.card(household).data["members"]["2"]["birth_date"] == before
+            assert store.review_item(item)["status"] == "pending"
+    with store.transaction():
+        undone = [e for e in store.audit_events() if e["action"] == "review.undo"]
+        events = [e for e in store.events(household) if e["path"] == "members.2.birth_date"]
+    assert len(undone) == 9 and {e["operator"] for e in undone} == {"地域課 試験"}
+    assert [e["source"].split(":")[0] for e in events[-6:]] == ["review", "review-undo"] * 3  # history kept
+    # undo is checked like a decision: not someone without the right, nor a decision since overwritten
+    review.decide(Context(settings.load(), store, "地域課 試験"), item, "correct", value="S55.8.9")
+    with store.transaction():
+        store.add_user("交番所長 田中", "handler", datetime(2026, 11, 1), "試験", post_id="S01-P01")
+    with pytest.raises(access.Refused):
+        review.undo(Context(settings.load(), store, "交番所長 田中"), item)
+    with store.transaction():
+        store.change_card(household, [("members.2.birth_date", "1980-08-10")], datetime.now(), "edit", "試験")
+    with pytest.raises(Exception, match="その後カードで変更"):
+        review.undo(Context(settings.load(), store, "地域課 試験"), item)
+    with store.transaction():
+        assert store.review_item(item)["status"] == "corrected"
+
+
+def test_reasons_say_what_made_a_value_doubtful():
+    from junkai.review import reasons
+
+    item = dict(field="members.1.name", label="氏名", kind="text", topic="value", confidence=0.9, rules=[])
+    assert reasons(item) == ["手書きの氏名は必ず確認します"]
+    # the reader's "low confidence" on handwriting that never passes alone is not the reason at 0.90
+    assert reasons(dict(item, rules=[{"code": "read.low_confidence", "message": "確信度が低い"}])) == \
+        ["手書きの氏名は必ず確認します"]
+    assert reasons(dict(item, confidence=0.42)) == ["読み取りの確信度が低い (0.42)"]
+    assert reasons(dict(item, rules=[{"code": "faint_ink", "message": "筆跡が薄い"}])) == ["筆跡が薄い"]
+    assert reasons(dict(item, field="members.1.mobile", label="携帯電話", kind="phone")) == \
+        ["手書きの携帯電話は必ず確認します"]
+    tick = dict(item, field="dwelling", label="住居の種類", kind="choice", confidence=0.7,
+                rules=[{"code": "low_confidence", "message": "読み取りの確信度が低い"}])
+    assert reasons(tick) == ["読み取りの確信度が低い (0.70)"]
