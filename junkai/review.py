@@ -314,7 +314,9 @@ def shown_value(item: dict, value: Any) -> str:
     if isinstance(value, list):
         return "・".join(map(str, value))
     if isinstance(value, dict):
-        return row_text(value, item["field"]) if item["kind"] == "row" else " ".join(map(str, value.values()))
+        if item["kind"] == "row":
+            return row_text({k: sub_value(item, k, v) for k, v in value.items()}, item["field"])
+        return " ".join(map(str, value.values()))
     return str(value)
 
 
@@ -370,3 +372,9 @@ def label(item: dict) -> str:
 def row_labels(item: dict) -> dict[str, str]:
     """A new member's or contact's values by their labels on the form."""
     return {k: spec.label for k, spec in _group_fields(item["field"]).items()}
+
+
+def sub_value(item: dict, key: str, value: Any) -> str:
+    """One value of a new member or contact as the clerk reads it (a date in 和暦)."""
+    spec = _group_fields(item["field"]).get(key)
+    return shown_value(dict(item, kind=spec.kind if spec else "text"), value)

@@ -281,13 +281,17 @@ def create_app(store: Store, home: Path, scope: tuple[str, str] | None = None,
         if await checked_form(request, s) is None:
             return forged()
         ids, s.last = s.last, []
-        try:
-            for item_id in ids:
+        kept = []
+        for item_id in ids:  # each on its own: one that cannot be taken back leaves the others undone
+            try:
                 review.undo(ctx(s), item_id)
-        except access.Refused as exc:
-            return page(s, None, str(exc), status=403)
-        except JunkaiError as exc:
-            return page(s, None, str(exc), status=422)
+            except access.Refused as exc:
+                return page(s, None, str(exc), status=403)
+            except JunkaiError as exc:
+                kept.append(str(exc))
+        if kept:
+            return render("review_error.html.j2", 422, title="取り消せない判断があります",
+                          message="ほかの判断は取り消しました。" + " / ".join(dict.fromkeys(kept)))
         return RedirectResponse(f"/item/{min(ids)}" if ids else "/", 303)
 
     async def post(request: Request) -> Response:

@@ -441,3 +441,35 @@ def test_reasons_say_what_made_a_value_doubtful():
     tick = dict(item, field="dwelling", label="住居の種類", kind="choice", confidence=0.7,
                 rules=[{"code": "low_confidence", "message": "読み取りの確信度が低い"}])
     assert reasons(tick) == ["読み取りの確信度が低い (0.70)"]
+
+
+def test_a_new_member_is_one_block_decided_together_and_is_not_undone(cards, home):
+    import re
+
+    store, household, ids = cards
+    with store.transaction():
+        row = store.add_review_item(
+            page_id="sha:E", premises_id=household, topic="value", field="members.9", label="新しい世帯員 (カードの 5 行目)",
+            kind="row", guess={"name": "工藤 花子", "kana": "クドウ ハナコ", "relation": "子", "birth_date": "2015-04-01"},
+            confidence=0.5, crop=None, printed=None,
+            rules=[{"code": "read.low_confidence", "message": "確信度が低い"}])
+    c = _logged_in(store, home)
+    html = c.get(f"/item/{row}").text
+    assert "新しい世帯員 (カードの 5 行目)" in html and "まとめて判断します" in html
+    assert "読み取りの確信度が低い (0.50)" in html and "members.9" not in html
+    assert "生年月日=平成27年4月1日" in html  # the reading, its date in 和暦
+    inputs = re.findall(rf'name="v{row}\.(\w+)"[^>]*value="([^"]*)"', html, re.S)
+    assert [k for k, _ in inputs][:4] == ["name", "kana", "relation", "birth_date"]
+    assert all(v == "" for _, v in inputs)  # 0.50: nothing pre-filled
+    form = {"token": _token(html), f"v{row}.name": "工藤 花子", f"v{row}.kana": "クドウ ハナコ",
+            f"v{row}.relation": "子", f"v{row}.birth_date": "平成27年4月2日"}
+    assert c.post(f"/card/{row}", data=form).status_code == 303
+    with store.transaction():
+        member = store.card(household).data["members"]["9"]
+        assert store.review_item(row)["status"] == "corrected"
+    assert (member["name"], member["birth_date"]) == ("工藤 花子", "2015-04-02")
+    # a new member is not taken back by 取り消す: the page says so, and the card keeps them
+    r = c.post("/undo", data={"token": _token(html)})
+    assert r.status_code == 422 and "取り消せません" in r.text
+    with store.transaction():
+        assert store.review_item(row)["status"] == "corrected" and "9" in store.card(household).data["members"]
