@@ -234,6 +234,7 @@ def test_a_clerk_works_through_cards_by_keyboard_in_a_real_browser(cards, home):
         assert page.locator("#card .v").first.input_value() == "昭和55年8月5日"
         assert page.locator("#card textarea").count() == 1
         assert "薄い記入" in page.inner_text("main")
+        page.screenshot(path="/tmp/review-card-b.png", full_page=True)
         page.keyboard.press("Control+A")
         page.keyboard.type("S55.8.6")
         page.keyboard.press("Enter")
