@@ -99,6 +99,12 @@ def test_cli_accept_correct_reject_with_validation_and_audit(queue, monkeypatch)
     assert card.data["members"]["1"]["mobile"] == "090-1234-5678" and card.data["home_phone"] == "017-777-1234"
     assert {e["source"] for e in events[-2:]} == {f"review:{ids[0]}", f"review:{ids[2]}"}
     assert a["applied_at"] is not None and c["applied_at"] is None
+    # undone on the command line too: the card gets its old value back by a compensating event
+    r = run("review", "undo", str(ids[2]))
+    assert r.exit_code == 0 and "取り消しました" in r.output
+    with store.transaction():
+        assert store.review_item(ids[2])["status"] == "pending" and store.card(a["premises_id"]).data["home_phone"] != "017-777-1234"
+        assert store.events(a["premises_id"])[-1]["source"] == f"review-undo:{ids[2]}"
     assert (b["status"], b["value"], c["status"], c["reason"]) == ("accepted", "017-777-1234", "rejected", "判読できない")
     decisions = [e for e in audit if e["action"] in ("review.corrected", "review.accepted", "review.rejected")]
     assert [e["operator"] for e in decisions] == ["shiken"] * 3
