@@ -258,7 +258,7 @@ CONFIDENCE_FLOOR = 0.6
 STATUS_WORDS = {ReviewStatus.PENDING: "確認待ち", ReviewStatus.ACCEPTED: "採用", ReviewStatus.CORRECTED: "訂正",
                 ReviewStatus.REJECTED: "却下"}
 # kinds written by hand: the reader never passes them alone (settings.DEFAULT_THRESHOLDS: 1.01)
-HANDWRITTEN = ("text", "kana", "date", "digits", "phone", "free", "postal_code", "email")
+HANDWRITTEN = ("text", "kana", "date", "digits", "int", "phone", "free", "postal_code", "email")
 
 
 def card_key(item: dict) -> tuple:
