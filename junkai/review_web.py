@@ -110,6 +110,9 @@ def create_app(store: Store, home: Path, scope: tuple[str, str] | None = None,
     """The page for one queue: the whole store's, or a beat's, post's or station's (`scope`); without
     one, each user sees the queue of their station. `home` is the data folder, the only place crops are
     served from; `hosts` the host names answered besides 127.0.0.1 and localhost."""
+    import junkai.reconcile  # noqa: F401  imported now, not by the first decision (it holds the rules)
+    import junkai.validate  # noqa: F401
+
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True)
     env.filters["shown"] = _shown
     # a new member's or contact's values are corrected as one line: 氏名=… / フリガナ=…
