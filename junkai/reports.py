@@ -19,6 +19,7 @@ from __future__ import annotations
 import base64
 import calendar
 import json
+import re
 from collections import Counter
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -89,6 +90,9 @@ def period(spec: str | None = None, start: date | None = None, end: date | None 
             day = date.fromisoformat(text)
             return Period(day, day)
         except ValueError:
+            # the right form but no such month or day (2026-13, 2026-11-31): say so rather than blame the form
+            if re.fullmatch(r"\d{4}-\d{2}(-\d{2})?", text):
+                raise JunkaiError(f"期間: {text} という{'日' if len(text) > 7 else '月'}はありません")
             raise JunkaiError(f"期間は 2026-11 (月)、2026-11-20 (日)、2026 (年) の形で指定してください: {spec!r}")
     if start is None or end is None:
         raise JunkaiError("期間を --period 2026-11 または --from YYYY-MM-DD --to YYYY-MM-DD で指定してください")

@@ -248,6 +248,12 @@ def test_a_day_that_does_not_exist_is_named_as_such(seeded):
     assert r.exit_code == 2 and "2026-11-31 という日はありません" in r.output and "形式" not in r.output
     r = run("amendments", "--since", "2026/11/30")
     assert r.exit_code == 2 and "YYYY-MM-DD 形式" in r.output
+    r = run("visit", "add", "--premises", seeded, "--officer", "S01-O001", "--at", "2026-11-31 14:30",
+            "--outcome", "面接")
+    assert r.exit_code == 2 and "2026-11-31 14:30 という日時はありません" in r.output and "形式" not in r.output
+    for spec, word in (("2026-11-31", "日"), ("2026-13", "月")):
+        r = run("report", "chief", "--station", "S01", "--period", spec)
+        assert r.exit_code == 2 and f"{spec} という{word}はありません" in r.output and "の形で" not in r.output
 
 
 def test_an_unknown_beat_suggests_the_closest_ids_and_the_list(seeded, tmp_path):
