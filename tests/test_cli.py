@@ -290,6 +290,29 @@ def test_every_commands_help_is_japanese_throughout():
         assert found is None, (path, found.group(0), r.output)
 
 
+@pytest.mark.parametrize("args,japanese", [
+    (["report", "chief"], "オプション '--station' を指定してください"),
+    (["history"], "引数 'premises_id' を指定してください"),
+    (["export", "--what", "nope"], "'nope' は選べません。選べるもの: 'premises'"),
+    (["overdue", "--bogus"], "--bogus というオプションはありません"),
+    (["review", "list", "extra"], "余分な引数があります: extra"),
+    (["visit", "record"], "record というコマンドはありません"),
+    (["overdue", "--station"], "--station には値を指定してください"),
+    (["history", "x"], "数を指定してください"),
+])
+def test_usage_errors_are_japanese_from_the_real_command(tmp_path, args, japanese):
+    import os
+    import re
+
+    env = dict(os.environ, COLUMNS="100", JUNKAI_HOME=str(tmp_path))
+    r = subprocess.run([JUNKAI, *args], capture_output=True, text=True, env=env)
+    out = " ".join((r.stdout + r.stderr).split())  # the panel may wrap a long line
+    assert r.returncode == 2, out
+    assert japanese in out and "エラー" in out, out
+    english = re.search(r"Missing|No such|Usage|Try |Error|Got unexpected|requires|is not one of|valid", out)
+    assert english is None, (english.group(0), out)
+
+
 def test_card_export_keeps_member_keys_and_splits_ticks_back(seeded, tmp_path):
     import csv
 
