@@ -351,3 +351,34 @@ def test_a_long_step_shows_a_bar_on_a_terminal_only(monkeypatch):
         with cli.working("訪問リストを作成中"):
             pass
         assert ("訪問リストを作成中" in stderr.getvalue()) is terminal
+
+
+def test_export_and_backup_show_a_bar_on_a_terminal(seeded, tmp_path, monkeypatch):
+    import io
+
+    from rich.console import Console
+
+    from junkai import cli
+
+    stderr = io.StringIO()
+    monkeypatch.setattr(cli, "err", Console(file=stderr, force_terminal=True, width=100))
+    r = run("export", "--what", "cards", "--out", str(tmp_path / "cards.csv"))
+    assert r.exit_code == 0, r.output
+    assert "書き出し中" in stderr.getvalue()
+    r = run("backup-key", str(tmp_path / "backup.key"))
+    assert r.exit_code == 0, r.output
+    r = run("backup", str(tmp_path / "b.age"))
+    assert r.exit_code == 0, r.output
+    assert "バックアップを作成中" in stderr.getvalue()
+
+
+def test_the_simulator_counts_the_cards_it_fills(seeded, tmp_path):
+    from junkai import qr, settings, simulate
+
+    r = run("print", "cards", "--blank", "2", "--beat", "S01-P01-B1", "--out-dir", str(tmp_path))
+    assert r.exit_code == 0, r.output
+    pdf = next(tmp_path.glob("*.pdf"))
+    heard = []
+    truth = simulate.simulate(pdf, tmp_path / "scans", 1, qr.station_key(settings.load().home),
+                              on_card=lambda done, total: heard.append(done))
+    assert truth["cards"] == 2 and heard == [1, 2]
