@@ -209,6 +209,8 @@ def previous(p: Period, as_of: date) -> Period:
     shift = relativedelta(months=1) if p.kind == "month" else relativedelta(years=1) if p.kind == "year" \
         else relativedelta(days=(p.end - p.start).days + 1)
     start = p.start - shift
+    if as_of >= p.end:  # the whole period is over: the whole period before it (all of October, not 30 days)
+        return Period(start, p.start - timedelta(days=1))
     return Period(start, min(start + (as_of - p.start), p.start - timedelta(days=1)))
 
 
@@ -344,7 +346,7 @@ def chief_figures(store: Store, station_id: str, p: Period, today: date | None =
     )
     with store.transaction():
         figures["previous"], before = _previous_total(store, scope, p, as_of, definitions)
-    figures["change"] = _changes(total, before)
+    figures["change"], figures["before"] = _changes(total, before), before
     figures["charts"] = _uris(
         coverage=charts.coverage([r["beat"] for r in beat_rows], [r["unvisited_pct"] for r in beat_rows],
                                  [r["unconfirmed_only_pct"] for r in beat_rows], "受持区ごとの各戸の状況 (基準日)"),
@@ -460,7 +462,7 @@ def hq_figures(store: Store, p: Period, today: date | None = None,
     )
     with store.transaction():
         figures["previous"], before = _previous_total(store, None, p, as_of, definitions)
-    figures["change"] = _changes(total, before)
+    figures["change"], figures["before"] = _changes(total, before), before
     figures["charts"] = _uris(
         coverage=charts.coverage([r["station"] for r in station_rows], [r["unvisited_pct"] for r in station_rows],
                                  [r["unconfirmed_only_pct"] for r in station_rows], "警察署ごとの各戸の状況 (基準日)"),
