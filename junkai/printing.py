@@ -69,9 +69,28 @@ class Batch:
 # --- order and identity -----------------------------------------------------------------
 
 
+_KANJI_DIGITS = {c: i for i, c in enumerate("〇一二三四五六七八九")}
+_KANJI_UNITS = {"十": 10, "百": 100, "千": 1000}
+
+
+def _kanji_number(run: str) -> str:
+    """'十二' → '12', '二〇三' → '203': addresses written in kanji numerals walk like Arabic ones."""
+    if not any(c in _KANJI_UNITS for c in run):
+        return "".join(str(_KANJI_DIGITS[c]) for c in run)
+    total, digit = 0, 0
+    for c in run:
+        if c in _KANJI_UNITS:
+            total += (digit or 1) * _KANJI_UNITS[c]
+            digit = 0
+        else:
+            digit = _KANJI_DIGITS[c]
+    return str(total + digit)
+
+
 def _natural(text: str | None) -> tuple:
-    """'5丁目28-3' < '5丁目28-25' < '10丁目1-1': numbers compare as numbers."""
+    """'5丁目28-3' < '5丁目28-25' < '10丁目1-1' (also 五丁目 < 十丁目): numbers compare as numbers."""
     t = unicodedata.normalize("NFKC", text or "")
+    t = re.sub(r"[〇一二三四五六七八九十百千]+", lambda m: _kanji_number(m.group(0)), t)
     return tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in re.split(r"(\d+)", t) if p)
 
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 import base64
 import calendar
 import json
+import re
 from collections import Counter
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -89,6 +90,9 @@ def period(spec: str | None = None, start: date | None = None, end: date | None 
             day = date.fromisoformat(text)
             return Period(day, day)
         except ValueError:
+            # the right form but no such month or day (2026-13, 2026-11-31): say so rather than blame the form
+            if re.fullmatch(r"\d{4}-\d{2}(-\d{2})?", text):
+                raise JunkaiError(f"期間: {text} という{'日' if len(text) > 7 else '月'}はありません")
             raise JunkaiError(f"期間は 2026-11 (月)、2026-11-20 (日)、2026 (年) の形で指定してください: {spec!r}")
     if start is None or end is None:
         raise JunkaiError("期間を --period 2026-11 または --from YYYY-MM-DD --to YYYY-MM-DD で指定してください")
@@ -205,6 +209,8 @@ def previous(p: Period, as_of: date) -> Period:
     shift = relativedelta(months=1) if p.kind == "month" else relativedelta(years=1) if p.kind == "year" \
         else relativedelta(days=(p.end - p.start).days + 1)
     start = p.start - shift
+    if as_of >= p.end:  # the whole period is over: the whole period before it (all of October, not 30 days)
+        return Period(start, p.start - timedelta(days=1))
     return Period(start, min(start + (as_of - p.start), p.start - timedelta(days=1)))
 
 
@@ -340,7 +346,7 @@ def chief_figures(store: Store, station_id: str, p: Period, today: date | None =
     )
     with store.transaction():
         figures["previous"], before = _previous_total(store, scope, p, as_of, definitions)
-    figures["change"] = _changes(total, before)
+    figures["change"], figures["before"] = _changes(total, before), before
     figures["charts"] = _uris(
         coverage=charts.coverage([r["beat"] for r in beat_rows], [r["unvisited_pct"] for r in beat_rows],
                                  [r["unconfirmed_only_pct"] for r in beat_rows], "受持区ごとの各戸の状況 (基準日)"),
@@ -456,7 +462,7 @@ def hq_figures(store: Store, p: Period, today: date | None = None,
     )
     with store.transaction():
         figures["previous"], before = _previous_total(store, None, p, as_of, definitions)
-    figures["change"] = _changes(total, before)
+    figures["change"], figures["before"] = _changes(total, before), before
     figures["charts"] = _uris(
         coverage=charts.coverage([r["station"] for r in station_rows], [r["unvisited_pct"] for r in station_rows],
                                  [r["unconfirmed_only_pct"] for r in station_rows], "警察署ごとの各戸の状況 (基準日)"),

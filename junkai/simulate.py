@@ -970,8 +970,9 @@ def _printed_sheets(pdf: Path, key: bytes, limit: int | None = None) -> list[lis
 
 def simulate(pdf: Path, out: Path, seed: int, key: bytes, today: date | None = None,
              cards_per_pdf: int = 6, limit: int | None = None, degrade: str = "ordinary",
-             writers: str | None = None) -> dict:
+             writers: str | None = None, on_card=None) -> dict:
     """Fill and scan every card of a printed PDF; returns the truth (also written to out/truth.json).
+    `on_card(done, total)` is told after every card (a progress bar; the total is not known ahead).
 
     `degrade` is one degradation class for every file, or "mix": a class drawn for each file.
     `writers` (see fill_card) defaults to today's hands for "ordinary", the set that tests and the
@@ -1030,6 +1031,8 @@ def simulate(pdf: Path, out: Path, seed: int, key: bytes, today: date | None = N
         if len(batch) >= cards_per_pdf or (cls == "photo" and group >= cards_per_pdf) or rng.random() < 0.1:
             flush()
             new_group = True
+        if on_card:
+            on_card(truth["cards"], None)
     flush()
     if not truth["cards"]:
         raise JunkaiError(f"印刷されたカードが見つかりません (QR コードを確認できません): {pdf}")

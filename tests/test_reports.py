@@ -631,6 +631,7 @@ def test_the_chief_report_marks_partial_weeks_labels_every_share_and_compares_wi
         before_t.update(c)
     keys = ["premises", "visits", "met", "long_unvisited", "long_unconfirmed", "night"]
     assert re.findall(r"前期比 (\S+)", text) == [sign(now_t[k] - before_t[k]) for k in keys]
+    assert re.findall(r"前期比 \S+ \(前期 ([\d,]+)\)", text) == [f"{before_t[k]:,}" for k in keys]
     assert any(now_t[k] != before_t[k] for k in keys)
 
 
@@ -725,3 +726,11 @@ def test_the_demo_stations_figures_do_not_jump_when_its_cards_come_back(tmp_path
     text = re.sub(r"\s+", "", text_of(pdf))
     assert f"返送されたカード(読み取り){returned}件は面接に数えず" in text and f"スキャンの受付日{returned}件" in text
     store.close()
+
+
+def test_a_finished_month_is_compared_with_the_whole_month_before():
+    month = reports.period("2026-11")
+    assert reports.previous(month, date(2026, 11, 30)) == reports.Period(date(2026, 10, 1), date(2026, 10, 31))
+    assert reports.previous(month, date(2026, 11, 20)) == reports.Period(date(2026, 10, 1), date(2026, 10, 20))
+    year = reports.period("2025")
+    assert reports.previous(year, date(2025, 12, 31)) == reports.Period(date(2024, 1, 1), date(2024, 12, 31))

@@ -129,3 +129,12 @@ def test_visit_list_is_a_walk_town_by_town_with_what_the_officer_needs_at_the_do
         last = df.last_visit[pid]
         assert r[6] == (wareki_text(last) if pd.notna(last) else "なし")
     assert any(int(r[8]) > 0 for _, r in seen)
+
+
+def test_the_walk_reads_kanji_numerals_as_numbers():
+    def p(i, block, room=None):
+        return dict(id=i, city="青森市", town="長島", postal_code="030-0861", block=block, building=None, room=room)
+
+    premises = [p(1, "十丁目1-1"), p(2, "二丁目3-10"), p(3, "2丁目3-4"), p(4, "五丁目二十八番地三号"),
+                p(5, "五丁目28-2"), p(6, "五丁目九番地"), p(7, "一丁目1-1", "二〇三"), p(8, "一丁目1-1", "九")]
+    assert [x["id"] for x in printing.walking_order(premises)] == [8, 7, 3, 2, 6, 5, 4, 1]
