@@ -247,13 +247,13 @@ def support_counts(store: Store, scope: tuple[str, str] | None, as_of: date) -> 
 
     live = sa.and_(premises.c.kind == model.HOUSEHOLD,
                    sa.or_(premises.c.status == model.ACTIVE, premises.c.status_since > as_of))
-    q = (sa.select(card_event.c.premises_id, card_event.c.path, card_event.c.after)
-         .select_from(card_event.join(premises))
-         .where(live, card_event.c.at <= end_of(as_of), sa.not_(card_event.c.path.like("@%")),
-                card_event.c.premises_id.in_(store.scope_filter(scope)))
-         .order_by(card_event.c.premises_id, card_event.c.version, card_event.c.id))
     ticks: dict[int, list] = {}
     with store.transaction():
+        q = (sa.select(card_event.c.premises_id, card_event.c.path, card_event.c.after)
+             .select_from(card_event.join(premises))
+             .where(live, card_event.c.at <= end_of(as_of), sa.not_(card_event.c.path.like("@%")),
+                    card_event.c.premises_id.in_(store.scope_filter(scope)))
+             .order_by(card_event.c.premises_id, card_event.c.version, card_event.c.id))
         for pid, path, after in store.conn.execute(q):
             ticks.setdefault(pid, [])
             if path == "support":
