@@ -201,7 +201,7 @@ class _StationSeeder:
                 add(min(100, head_age + r.randrange(24, 35)), r.choice(NAMED_SEXES), "父母")
             else:
                 add(max(0, head_age - r.randrange(22, 40)), r.choice(NAMED_SEXES), "子")
-        self.household_extras(members, on)
+        self.household_extras(members)
         card: dict = {"members": members, "contacts": {}}
         if r.random() < 0.6:
             card["home_phone"] = self.landline()
@@ -218,23 +218,15 @@ class _StationSeeder:
             card["contacts"][str(k + 1)] = self.contact(surname)
         return card
 
-    def household_extras(self, members: dict, on: date) -> None:
-        """The later card fields of members: a work or school phone, now and then a 同居人, 性別 回答しない."""
+    def household_extras(self, members: dict) -> None:
+        """The later card fields of members: a work or school phone, now and then 性別 回答しない. (No member is
+        added here: the main stream picks among a card's members later, and the demo would change.)"""
         x = self.extra
         for m in members.values():
             if m.get("occupation") in W.WORK_PHONE_OCCUPATIONS and x.random() < 0.3:
                 m["work_phone"] = self.landline(x)
             if x.random() < 0.02:
                 m["sex"] = "回答しない"
-        if len(members) >= 2 and x.random() < 0.03:
-            age = x.randrange(20, 70)
-            s, sk = x.choice(W.SURNAMES)
-            decade = max(k for k in W.GIVEN if k <= max(on.year - age, 1930))
-            sex = x.choice(NAMED_SEXES)
-            g, gk = x.choice(W.GIVEN[decade][0 if sex == "男" else 1])
-            born = date(on.year - age, 1, 1) + timedelta(days=x.randrange(365))
-            members[str(len(members) + 1)] = dict(name=f"{s} {g}", kana=f"{sk} {gk}", relation="同居人", sex=sex,
-                                                  birth_date=born.isoformat())
 
     def support(self, members: dict, on: date) -> list[str]:
         """要配慮 ticks, voluntary: about half the households answer, ticking what fits them."""

@@ -74,7 +74,7 @@ def test_seeded_store_is_consistent_and_valid(tmp_path):
             seen.update(f"relation:{m.get('relation')}" for m in (card.data.get("members") or {}).values())
             seen.update(f"sex:{m.get('sex')}" for m in (card.data.get("members") or {}).values())
         # the later fields are in the demo too, each answer of 要配慮 somewhere
-        assert {"work_phone", "business_phone", "support", "relation:同居人", "sex:回答しない"} <= seen
+        assert {"work_phone", "business_phone", "support", "sex:回答しない"} <= seen
         assert {f"support:{t}" for t in model.SUPPORT} <= seen
         assert set(visits.outcome) == set(model.OUTCOMES)
         assert visits.visited_at.max().date() <= UNTIL
