@@ -391,7 +391,7 @@ def strike(page: Image.Image, box: F.Box, hand: Hand, rng: random.Random) -> Non
 
 def _person(rng: random.Random, born: int) -> dict:
     decade = max(k for k in seed_data.GIVEN if k <= max(min(seed_data.GIVEN), born))
-    sex = rng.choice(model.SEXES)
+    sex = rng.choice(model.SEXES[:2])  # given names are drawn by sex
     given = rng.choice(seed_data.GIVEN[decade][0 if sex == "男" else 1])
     return dict(sex=sex, given=given)
 
