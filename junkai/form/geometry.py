@@ -156,6 +156,8 @@ class Page:
     value_pt: ClassVar[float] = VALUE_PT  # printed values: largest size, and the least they may shrink to
     value_min_pt: ClassVar[float] = 6.0
     guide_mm: ClassVar[float] = 7.0  # between the writing lines of a free-text box
+    option_pt: ClassVar[float] = OPTION_PT  # tick box labels as printed (templates/card.css): the reader
+    change_pt: ClassVar[float] = 7.0  # masks their glyphs; 変更なし / 変更あり
 
     @property
     def continuation(self) -> bool:

@@ -61,6 +61,8 @@ class Sheet(Page):
     value_pt: ClassVar[float] = 11.0
     value_min_pt: ClassVar[float] = 10.0
     guide_mm: ClassVar[float] = 9.0
+    option_pt: ClassVar[float] = OPTION_PT
+    change_pt: ClassVar[float] = OPTION_PT
 
 
 def build(form: str, number: int) -> Page:
@@ -126,8 +128,7 @@ def _header(b: Builder, form: str) -> None:
 
 
 PURPOSE = ("【このカードについて】事件・事故・災害などのときの連絡と、防犯のお知らせのために使い、ほかの目的には"
-           "使いません（個人情報保護法第62条）。ご記入は任意で、書きたくないことは空けたままで構いません。"
-           "カードは警察署が保管し、転出後、定められた期間がたてば廃棄します。")
+           "使いません（個人情報保護法第62条）。ご記入は任意で、書きたくないことは空けたままで構いません。")
 HOW_PREFILLED = ("【記入のしかた】 ① 欄ごとに、変わりがなければ「変更なし」に、変わったときは「変更あり」に ✓ 。"
                  "② 変わったところだけ、白いわくに新しく書く。③ 直すときは、まちがいに二重線 ＝ を引いて書き直す。"
                  "④ 消したいときは、印刷された内容に二重線を引き「変更あり」に ✓ 。⑤ 数字は1マスに1字。")
@@ -146,7 +147,7 @@ def _notice(b: Builder, form: str) -> float:
     y = HEADER_END + 1.0
     w = RIGHT - LEFT
     if b.number == 1:
-        h = 3 * NOTICE_LINE + 0.6
+        h = 2 * NOTICE_LINE + 0.6
         b.texts.append(Text(Box(LEFT, y, w, h), PURPOSE, "notice"))
         y += h
         # stamped: the post and its phone, the station, how long it keeps ceased cards
