@@ -27,8 +27,8 @@ FINGERPRINTS = {
         "business": "911382248a4c2511fc63862d2403adb13a5e0fb2c0b0d8789d3419e1d0aa39e8",
     },
     2: {
-        "household": "b4680a297d869d1d4592385b6195f11a9470c3edb6954a24933dc701d53cd081",
-        "business": "e1f01c81f335ef5a4792efe2a85f306724baa7986db0cb0241dd113c572bfdbf",
+        "household": "359e2243fd54316b9ccf70fff638fdfc7122ca5d3ed01697828e69edb245854a",
+        "business": "bc6a0aab199adff41a8a2e0d6304e4c22acf4ba02876c2078cbf5b6e8089856c",
     },
 }
 

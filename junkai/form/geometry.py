@@ -220,18 +220,21 @@ class Builder:
 
     # fields ------------------------------------------------------------------
 
-    def _frame(self, x: float, y: float, w: float, h: float, label: str) -> tuple[Box, Box, Box, Box]:
+    def _frame(self, x: float, y: float, w: float, h: float, label: str,
+               strip: float | None = None) -> tuple[Box, Box, Box, Box]:
+        strip = self.strip if strip is None else strip  # a taller strip: a long value on two lines
         box = Box(x, y, w, h)
         lw = text_width(label, self.label_pt) + 1.2
-        label_box = Box(x + 0.6, y, lw, self.strip)
-        value_box = Box(x + 0.6 + lw + 0.4, y + 0.1, w - lw - 1.8, self.strip - 0.2)
-        entry = Box(x, y + self.strip, w, h - self.strip)
+        label_box = Box(x + 0.6, y, lw, strip)
+        value_box = Box(x + 0.6 + lw + 0.4, y + 0.1, w - lw - 1.8, strip - 0.2)
+        entry = Box(x, y + strip, w, h - strip)
         return box, label_box, value_box, entry
 
     def text(self, fid: str, label: str, x: float, y: float, w: float, section: str, kind: str = "text",
-             h: float | None = None, path: str | None = None, prefilled: bool = True, **row) -> Field:
-        h = self.strip + self.entry if h is None else h
-        box, label_box, value_box, entry = self._frame(x, y, w, h, label)
+             h: float | None = None, path: str | None = None, prefilled: bool = True,
+             strip: float | None = None, **row) -> Field:
+        h = (self.strip if strip is None else strip) + self.entry if h is None else h
+        box, label_box, value_box, entry = self._frame(x, y, w, h, label, strip)
         f = Field(fid, label, kind, section, box, label_box, entry, value_box if prefilled else None,
                   path, **row)
         self.fields.append(f)

@@ -30,6 +30,7 @@ SECURITY = ("防犯カメラ", "警報装置", "非常通報装置", "補助錠�
 SUPPORT = ("ひとり暮らし", "75歳以上の方のみの世帯", "介護・障がいなどで手助けが必要な方がいる", "災害時に安否確認の連絡を希望")
 
 STRIP = 5.5  # 8.5 pt label and a value of 10-11 pt beside it
+STRIP_2 = 9.0  # for values that are often long (address, notes): two lines of 10-11 pt
 ENTRY = 9.0  # handwriting height: room for kanji
 CELL_W = 7.0
 TICK = 6.0
@@ -186,7 +187,7 @@ def _address(b: Builder, y: float, household: bool) -> float:
         b.digits("business_phone", "事業所電話", f.box.right + GAP, yy, 11, "address", "business_phone")
     yy += LINE
     f = b.text("address", "住所（建物名・部屋番号まで）", FIELD_X, yy, RIGHT - FIELD_X, "address",
-               h=STRIP + 2 * ENTRY, path="@premises.address")
+               h=STRIP_2 + 2 * ENTRY, path="@premises.address", strip=STRIP_2)
     yy = f.box.bottom + PITCH
     if household:
         f = b.digits("home_phone", "自宅電話", FIELD_X, yy, 11, "address", "home_phone")
@@ -262,7 +263,8 @@ def _visit(b: Builder, y: float) -> float:
     b.checkbox("visit_times", "訪問を希望する時間帯", f.box.right + GAP, yy, [(t, t) for t in VISIT_TIMES], "visit",
                "visit_times", multiple=True, w=RIGHT - f.box.right - GAP)
     yy = f.box.bottom + PITCH
-    f = b.text("notes", "備考（ペット、日中不在が多いなど）", FIELD_X, yy, RIGHT - FIELD_X, "visit", "free", path="notes")
+    f = b.text("notes", "備考（ペット、日中不在が多いなど）", FIELD_X, yy, RIGHT - FIELD_X, "visit", "free", path="notes",
+               strip=STRIP_2)
     return _section(b, "visit", "訪問の希望\n・備考", y, f.box.bottom)
 
 
@@ -292,7 +294,8 @@ def _business(b: Builder, y: float) -> float:
 
 def _notes(b: Builder, y: float, h: float, label: str) -> None:
     b.section("notes", "備考", y, h)
-    b.text("notes", label, FIELD_X, y + 0.6, RIGHT - FIELD_X, "notes", "free", h=h - 1.2, path="notes")
+    b.text("notes", label, FIELD_X, y + 0.6, RIGHT - FIELD_X, "notes", "free", h=h - 1.2, path="notes",
+           strip=STRIP_2)
 
 
 def _opinion(b: Builder, y: float) -> None:
