@@ -1,8 +1,9 @@
 """Published form versions: a card printed with an older layout is still read by that layout.
 
 Versions 1 and 2 are published for real. A third is published inside each test
-(monkeypatched, so it never leaks): version 2 with one field moved. Real cards are printed with both versions through the printing code, filled
-and scanned by the simulator, and read by the reader from their QR codes.
+(monkeypatched, so it never leaks): version 2 with one field moved. Real cards are printed
+with each version through the printing code, filled and scanned by the simulator, and read
+by the reader from their QR codes.
 """
 
 from __future__ import annotations

@@ -127,7 +127,7 @@ class Text:
 @dataclass(frozen=True)
 class Slot:
     """A box the overlay fills for each card: identity and header facts."""
-    id: str  # post | officer | created_on | print_id | page | seq
+    id: str  # post | officer | created_on | print_id | page | seq | contact (version 2: keeper, whom to ask)
     label: str
     box: Box
 
