@@ -96,6 +96,7 @@ HOUSEHOLD_FIELDS = _fields(
     Field("visit_times", "訪問希望時間帯", "choices", VISIT_TIMES),
     Field("support", "災害時などの手助け（任意）", "choices", SUPPORT),
     Field("notes", "備考", "text"),
+    Field("support", "災害時などの手助け（任意）", "choices", SUPPORT),
 )
 BUSINESS_FIELDS = _fields(
     Field("business_name", "事業所名", "text"),
@@ -110,6 +111,7 @@ BUSINESS_FIELDS = _fields(
     Field("business_phone", "事業所電話", "phone"),
     Field("security", "防犯設備", "choices", SECURITY),
     Field("notes", "備考", "text"),
+    Field("business_phone", "事業所電話", "phone"),
 )
 # Groups of repeated rows: which kinds of card have them, and their fields.
 GROUPS = {"members": MEMBER_FIELDS, "contacts": CONTACT_FIELDS}

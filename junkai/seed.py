@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import math
 import random
+import re
 import sqlite3
 from dataclasses import asdict, dataclass
 from datetime import date, datetime, time, timedelta
@@ -342,8 +343,10 @@ class _StationSeeder:
             first_town = towns[lo % len(towns)]
             koban = first_town["city"].endswith("市")
             post_id = f"{self.code}-P{p + 1:02d}"
+            # a made-up number in the demo's pattern, not drawn from the generator (the demo stays as it was)
+            phone = f"03-3{int(re.sub(r'[^0-9]', '', self.code) or 0) % 1000:03d}-{110 + p:04d}"
             st.add_post(post_id, self.code, f"{first_town['town']}{'交番' if koban else '駐在所'}",
-                        "交番" if koban else "駐在所")
+                        "交番" if koban else "駐在所", phone)
             res.posts += 1
             for b in range(beats_per_post[p]):
                 beat_id = f"{post_id}-B{b + 1}"
