@@ -19,34 +19,55 @@ TODAY = date(2026, 11, 25)
 THRESHOLDS = dict(DEFAULT_THRESHOLDS, text=0.85, kana=0.85, free=0.85, digits=0.85, date=0.85)
 
 
-@pytest.fixture
-def printed(tmp_path):
-    """A seeded store and one household card printed from it (recorded, as a real print is)."""
+def _print(tmp_path, version: int | None):
+    """A seeded store and one household card printed from it (recorded, as a real print is), in the layout
+    `version` (None: the newest, as new cards are printed)."""
     store = Store(f"sqlite:///{tmp_path / 's.db'}")
     store.migrate()
-    with store.transaction():
-        seed(store, 30, 1, 3, date(2026, 11, 20), "試験")
-        card = next(c for c in store.cards_of_beat("S01-P01-B1")
-                    if c.premises["kind"] == model.HOUSEHOLD and len(c.data.get("members", {})) >= 2
-                    and c.premises["status"] == model.ACTIVE)
-        batch = printing.plan(store, premises_ids=[card.premises["id"]], operator="試験",
-                              now=datetime(2026, 11, 21, 9))
-        printing.record(store, batch, tmp_path / "cards.pdf")
-    job = batch.jobs[0]
+    real = dict(F._PUBLISHED)
+    if version is not None:  # printed while that layout was the newest; cards stay with residents for years
+        F._PUBLISHED.clear()
+        F._PUBLISHED.update({v: b for v, b in real.items() if v <= version})
+    try:
+        with store.transaction():
+            seed(store, 30, 1, 3, date(2026, 11, 20), "試験")
+            card = next(c for c in store.cards_of_beat("S01-P01-B1")
+                        if c.premises["kind"] == model.HOUSEHOLD and len(c.data.get("members", {})) >= 2
+                        and c.premises["status"] == model.ACTIVE)
+            batch = printing.plan(store, premises_ids=[card.premises["id"]], operator="試験",
+                                  now=datetime(2026, 11, 21, 9))
+            printing.record(store, batch, tmp_path / "cards.pdf")
+        job = batch.jobs[0]
+        job.layout = F.VERSION  # the test's note of the layout the reader would find in the QR code
+    finally:
+        F._PUBLISHED.clear()
+        F._PUBLISHED.update(real)
     return store, job
+
+
+@pytest.fixture
+def printed(tmp_path):
+    """A card in layout version 1: the merge rules below place several sections and rows on its one sheet."""
+    return _print(tmp_path, 1)
+
+
+@pytest.fixture
+def printed_v2(tmp_path):
+    """A card in the newest layout (version 2: a card of two sheets, 要配慮 in a section of its own)."""
+    return _print(tmp_path, None)
 
 
 def reading(job, fields, sheet=1, qr=True):
     """A page reading as the reader gives it: identity from the QR (or none), and fields by form id."""
-    page = F.page(job.form, sheet)
+    page = F.page(job.form, sheet, job.layout)
     out = []
     for fid, value, confidence in fields:
         f = page.field(fid)
         out.append(FieldReading(fid, f.kind, f.section, f.path, value, confidence,
                                 ink=value not in (None, F.UNCHANGED)))
     identity = Identity(print_id=job.print_id, premises_id=job.premises["id"], card_version=job.version,
-                        beat=job.beat_id, sheet=sheet, sheets=job.sheets, form=job.form, form_version=F.VERSION)
-    return PageReading("x.pdf", 1, PageStatus.OK, form=job.form, form_version=F.VERSION, sheet=sheet,
+                        beat=job.beat_id, sheet=sheet, sheets=job.sheets, form=job.form, form_version=job.layout)
+    return PageReading("x.pdf", 1, PageStatus.OK, form=job.form, form_version=job.layout, sheet=sheet,
                        identity=identity if qr else None, fields=out)
 
 
@@ -581,7 +602,7 @@ def test_ink_outside_every_box_reaches_review(printed):
 
 
 def _like(job, fid, new_id, value, confidence=0.99):
-    f = F.page(job.form, 1).field(fid)
+    f = F.page(job.form, 1, job.layout).field(fid)
     path = f.path.rsplit(".", 1)[0] + "." + new_id.rsplit(".", 1)[-1] if "." in f.path else new_id
     return FieldReading(new_id, f.kind, f.section, path, value, confidence, ink=True)
 
@@ -598,16 +619,65 @@ def test_a_scanned_work_phone_reaches_the_card(printed):
     assert card["members"][head]["work_phone"] == "017-734-1111" and out.review == 0
 
 
-def test_scanned_support_ticks_reach_the_card(printed):
-    store, job = printed
-    if "support" not in {f.id for f in F.page(job.form, 1).fields}:
-        pytest.skip("the form this card was printed with has no 要配慮 boxes (they come with the next layout)")
+def test_scanned_support_ticks_reach_the_card(printed_v2):
+    """Version 2 prints the 要配慮 boxes in a section of their own, with its own 変更なし / 変更あり."""
+    store, job = printed_v2
     pid = job.premises["id"]
-    result = reading(job, [("visit.change", F.CHANGED, 0.99),
+    result = reading(job, [("support.change", F.CHANGED, 0.99),
                            ("support", ["ひとり暮らし", "災害時に安否確認の連絡を希望"], 0.99)])
     apply(store, "w:2", result)
     with store.transaction():
         assert store.card(pid).data["support"] == ["ひとり暮らし", "災害時に安否確認の連絡を希望"]
+
+
+# --- the same protections on a card of the newest layout (two sheets) ------------------------------
+
+
+def test_v2_a_section_ticked_both_ways_or_unchanged_holds_what_is_inked_in_it(printed_v2):
+    """Sheet 1 of version 2: the speckle case in 世帯員, and ink in 要配慮 ticked 変更なし."""
+    store, job = printed_v2
+    pid = job.premises["id"]
+    with store.transaction():
+        before = store.card(pid)
+    both = FieldReading("members.change", "checkbox", "members", "@change.members", None, 0.2,
+                        reasons=[Reason.MULTIPLE_TICKS], ink=True)
+    result = reading(job, [("members.1.occupation", "会社員", 0.99), ("members.1.sex", "女", 0.99),
+                           ("support.change", F.UNCHANGED, 0.99), ("support", ["ひとり暮らし"], 0.99)])
+    result.fields.insert(0, both)
+    out = apply(store, "v2b:1", result)
+    with store.transaction():
+        after = store.card(pid)
+    items = {i["field"]: i for i in pending(store, "v2b:1")}
+    row = job.rows["members"]["1"]
+    assert after.data == before.data and out.applied == []
+    assert set(items) == {f"members.{row}.occupation", f"members.{row}.sex", "support"}
+    assert all("section.doubt" in [r["code"] for r in items[f"members.{row}.{k}"]["rules"]]
+               for k in ("occupation", "sex"))
+    assert "ink_in_unchanged_section" in [r["code"] for r in items["support"]["rules"]]
+    assert out.confirmed and after.confirmed_on == TODAY
+
+
+def test_v2_the_second_sheet_keeps_removals_heads_and_its_own_sections(printed_v2):
+    """Sheet 2 of version 2 holds the second member, the contacts and the visit wishes: a removal and a
+    second head wait for a person, the visit wish ticked 変更あり passes; the visit is recorded once, by sheet 1."""
+    store, job = printed_v2
+    pid = job.premises["id"]
+    assert job.sheets >= 2 and "2" in job.rows["members"] and "1" in job.rows["contacts"]
+    members, head, _, other, row = _head_and_other(store, job)
+    assert row == "2"  # the head is printed first, on sheet 1
+    contact = job.rows["contacts"]["1"]
+    result = reading(job, [("contacts.change", F.CHANGED, 0.99), ("contacts.1.remove", F.REMOVED, 0.99),
+                           ("members.2.relation", "世帯主", 0.99),
+                           ("visit.change", F.CHANGED, 0.99), ("visit_days", ["土曜"], 0.97)], sheet=2)
+    out = apply(store, "v2s:2", result)
+    with store.transaction():
+        card = store.card(pid).data
+    items = {i["field"]: i for i in pending(store, "v2s:2")}
+    assert card["visit_days"] == ["土曜"] and contact in card["contacts"]
+    assert card["members"][other].get("relation") == members[other].get("relation")
+    assert items[f"contacts.{contact}"]["kind"] == "removal"
+    assert "household.multiple_heads" in [r["code"] for r in items[f"members.{other}.relation"]["rules"]]
+    assert out.visit_id is None
 
 
 @pytest.mark.parametrize("relation", ["本人", "同居人"])
