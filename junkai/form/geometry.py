@@ -286,10 +286,13 @@ class Builder:
 
     def checkbox(self, fid: str, label: str, x: float, y: float, choices, section: str, path: str | None,
                  multiple: bool = False, w: float | None = None, prefilled: bool = True,
-                 prefilled_only: bool = False, wrap: float | None = None, **row) -> Field:
-        """Tick boxes, each directly before its label; with `wrap` (a right edge) pairs run on to more lines."""
+                 prefilled_only: bool = False, wrap: float | None = None, strip: float | None = None,
+                 **row) -> Field:
+        """Tick boxes, each directly before its label; with `wrap` (a right edge) pairs run on to more lines;
+        a taller `strip` gives the printed value more lines."""
+        strip = self.strip if strip is None else strip
         opts, ox = [], x + 1.0
-        ty = y + self.strip + 0.5
+        ty = y + strip + 0.5
         lines = 1
         for value, text in choices:
             lw = text_width(text, self.option_pt)
@@ -301,8 +304,8 @@ class Builder:
         width = max(w or 0.0, max(o.label_box.right for o in opts) + self.option_gap - x,
                     text_width(label, self.label_pt) + 2.0) if wrap is not None else \
             max(w or 0.0, ox - 1.0 - x + 1.0, text_width(label, self.label_pt) + 2.0)
-        h = self.strip + self.tick + 1.0 + (lines - 1) * (self.tick + 1.5)
-        box, label_box, value_box, entry = self._frame(x, y, width, h, label)
+        h = strip + self.tick + 1.0 + (lines - 1) * (self.tick + 1.5)
+        box, label_box, value_box, entry = self._frame(x, y, width, h, label, strip)
         f = Field(fid, label, "checkbox", section, box, label_box, entry, value_box if prefilled else None,
                   path, options=tuple(opts), multiple=multiple, prefilled_only=prefilled_only, **row)
         self.fields.append(f)

@@ -31,6 +31,7 @@ SUPPORT = ("ひとり暮らし", "75歳以上の方のみの世帯", "介護・�
 
 STRIP = 5.5  # 8.5 pt label and a value of 10-11 pt beside it
 STRIP_2 = 9.0  # for values that are often long (address, notes): two lines of 10-11 pt
+STRIP_3 = 11.0  # three lines of 10 pt: every 要配慮 ticked, beside its label
 ENTRY = 9.0  # handwriting height: room for kanji
 CELL_W = 7.0
 TICK = 6.0
@@ -250,9 +251,10 @@ def _group(b: Builder, group: str, first: int, count: int, y: float) -> float:
 
 
 def _support(b: Builder, y: float) -> float:
-    f = b.checkbox("support", "災害時などの手助け（任意・あてはまるものすべてに ✓ 。人数の集計だけに使います）", FIELD_X,
+    # a short label leaves the printed ticks room for 10 pt, all four of them on three lines
+    f = b.checkbox("support", "災害時の手助け（すべてに ✓ 可・人数の集計だけに使います）", FIELD_X,
                    y + 0.6, [(s, s) for s in SUPPORT], "support", "support", multiple=True, wrap=RIGHT - 1.0,
-                   w=RIGHT - FIELD_X)
+                   w=RIGHT - FIELD_X, strip=STRIP_3)
     return _section(b, "support", "手助け\n（任意）", y, f.box.bottom)
 
 
