@@ -34,3 +34,29 @@ def printed() -> tuple[Path, Path, Path]:
     blank = Path(_junkai(home, "print", "cards", "--blank", "2", "--beat", BEAT, "--type", "business",
                          "--out-dir", str(out)).strip().splitlines()[-1])
     return home, cards, blank
+
+
+@functools.cache
+def printed_v1() -> Path:
+    """A PDF of the same beat's pre-filled cards in layout version 1, printed while it was the newest:
+    such cards stay out with residents for years and are read by their own layout."""
+    from junkai import form as F, printing, qr
+    from junkai.store import Store
+
+    home, _, _ = printed()
+    store = Store(f"sqlite:///{home / 'junkai.sqlite3'}", home)
+    real = dict(F._PUBLISHED)
+    F._PUBLISHED.clear()
+    F._PUBLISHED[1] = real[1]
+    path = home.parent / "print" / "cards-v1.pdf"
+    try:
+        with store.transaction():
+            batch = printing.plan(store, beat=BEAT, operator="試験")
+            with open(path, "wb") as fh:
+                printing.write(batch, fh, qr.station_key(home))
+            printing.record(store, batch, path)
+    finally:
+        F._PUBLISHED.clear()
+        F._PUBLISHED.update(real)
+        store.close()
+    return path

@@ -19,15 +19,27 @@ from junkai import simulate as S
 from junkai.readings import Reason
 from ocr import pages as P
 from ocr import read as R
-from tests.ocr_cards import printed
+from tests.ocr_cards import printed, printed_v1
 
 STYLES = list(S.MARK_STYLES)
+VERSIONS = [1, 2]  # a card still out in the first layout, and a new one
 
 
-def _sheet():
-    """The first sheet of a freshly rasterised pre-filled card (a clean copy each time)."""
+def _card(version: int | None = None):
+    """Every sheet of a freshly rasterised pre-filled card (a clean copy each time), in layout `version`
+    (None: the newest, as new cards are printed)."""
     home, cards_pdf, _ = printed()
-    return S._printed_sheets(cards_pdf, qr.station_key(home), limit=1)[0][0]
+    return S._printed_sheets(printed_v1() if version == 1 else cards_pdf, qr.station_key(home), limit=1)[0]
+
+
+def _sheet(version: int | None = None):
+    """The first sheet of a freshly rasterised pre-filled card."""
+    return _card(version)[0]
+
+
+def _holding(sheets, fid: str):
+    """The sheet of a card whose layout places field `fid` (a row may be on any sheet of a layout)."""
+    return next(s for s in sheets if fid in {f.id for f in s.layout.fields})
 
 
 def _read(sheet, condition: str, seed: int) -> dict:
@@ -73,34 +85,37 @@ def test_every_mark_style_reads_as_its_option(condition):
     assert not sure_wrong, wrong
 
 
+@pytest.mark.parametrize("version", VERSIONS)
 @pytest.mark.parametrize("condition", ["grey300", pytest.param("bw200", marks=pytest.mark.slow)])
-def test_specks_and_speckle_are_never_sure_ticks(condition):
-    """Specks of dust and toner (0.6-1.8 mm) in every box, on a page covered with speckle."""
-    sheet = _sheet()
+def test_specks_and_speckle_are_never_sure_ticks(condition, version):
+    """Specks of dust and toner (0.6-1.8 mm) in every box, on pages covered with speckle: the first
+    sheet of a version 1 card, every sheet of a version 2 card (it spreads its boxes over more sheets)."""
     rng = random.Random(5)
-    fields = [f for f in sheet.layout.fields if f.options]
-    for f in fields:
-        for o in f.options:
-            S.speck(sheet.image, rng.uniform(o.box.x + 0.8, o.box.right - 0.8),
-                    rng.uniform(o.box.y + 0.8, o.box.bottom - 0.8), rng.uniform(0.6, 1.8), rng)
-    arr, dpi = B.degrade(sheet.image, condition, rng, np.random.default_rng(5))
-    arr = B.speckle(arr, np.random.default_rng(6), dpi, per_cm2=12)
-    aligned = R.align(arr, dpi).image
     boxes = ticked = 0
-    for f in fields:
-        fr = R._checkbox(f, aligned)
-        boxes += len(f.options)
-        assert not (_chosen(fr) and _sure(fr)), (f.id, fr.value, fr.confidence, fr.detail)
-        ticked += len(_chosen(fr))
-        if fr.value in (None, []) and not fr.reasons:
-            assert fr.confidence < 1.0  # ink it cannot explain, however little: never full confidence
+    for sheet in _card(version)[:1 if version == 1 else None]:
+        fields = [f for f in sheet.layout.fields if f.options]
+        for f in fields:
+            for o in f.options:
+                S.speck(sheet.image, rng.uniform(o.box.x + 0.8, o.box.right - 0.8),
+                        rng.uniform(o.box.y + 0.8, o.box.bottom - 0.8), rng.uniform(0.6, 1.8), rng)
+        arr, dpi = B.degrade(sheet.image, condition, rng, np.random.default_rng(5))
+        arr = B.speckle(arr, np.random.default_rng(6), dpi, per_cm2=12)
+        aligned = R.align(arr, dpi).image
+        for f in fields:
+            fr = R._checkbox(f, aligned)
+            boxes += len(f.options)
+            assert not (_chosen(fr) and _sure(fr)), (f.id, fr.value, fr.confidence, fr.detail)
+            ticked += len(_chosen(fr))
+            if fr.value in (None, []) and not fr.reasons:
+                assert fr.confidence < 1.0  # ink it cannot explain, however little: never full confidence
     # measured: at most one box read as ticked, never sure (a speck trailing dust like a stroke)
     assert boxes > 90 and ticked <= 2
 
 
-def test_a_speck_in_an_empty_rows_box_is_not_a_tick():
+@pytest.mark.parametrize("version", VERSIONS)
+def test_a_speck_in_an_empty_rows_box_is_not_a_tick(version):
     """The ~1 mm speck in an empty row's 性別 box that once made a member with no name."""
-    sheet = _sheet()
+    sheet = _holding(_card(version), "members.4.sex")
     rng = random.Random(8)
     f = sheet.layout.field("members.4.sex")
     women = f.options[1].box
@@ -109,16 +124,17 @@ def test_a_speck_in_an_empty_rows_box_is_not_a_tick():
     assert fr.value is None and fr.detail["女"] == "speck" and 0.8 <= fr.confidence < 1.0
 
 
-def test_a_blacked_out_box_is_a_tick_alone_and_takes_a_tick_back_beside_another():
+@pytest.mark.parametrize("version", VERSIONS)
+def test_a_blacked_out_box_is_a_tick_alone_and_takes_a_tick_back_beside_another(version):
     """Blacked out on its own, a box is the resident's tick; blacked out (or struck through, 二重線)
     beside a tick in the same field, it is a tick taken back: the other option, for a person to confirm."""
-    sheet = _sheet()
+    sheets = _card(version)
     rng = random.Random(4)
     hand = S.Hand.random(rng)
-    L = sheet.layout
 
     def mark(fid: str, option: int, style: str) -> None:
-        o = L.field(fid).options[option]
+        sheet = _holding(sheets, fid)
+        o = sheet.layout.field(fid).options[option]
         S.mark(sheet.image, o.box, style, hand, rng, label=o.label_box)
 
     mark("members.1.sex", 1, "fill")
@@ -127,7 +143,10 @@ def test_a_blacked_out_box_is_a_tick_alone_and_takes_a_tick_back_beside_another(
     mark("members.3.sex", 1, "strike")
     mark("members.3.sex", 0, "check")
     mark("members.4.sex", 0, "strike")
-    read = _read(sheet, "grey200", 4)
+    read = {}
+    for sheet in {id(_holding(sheets, f"members.{n}.sex")): _holding(sheets, f"members.{n}.sex")
+                  for n in range(1, 5)}.values():
+        read.update(_read(sheet, "grey200", 4))
     alone = read["members.1.sex"]
     assert alone.value == "女" and _sure(alone)
     for fid, value in (("members.2.sex", "女"), ("members.3.sex", "男")):
@@ -137,42 +156,57 @@ def test_a_blacked_out_box_is_a_tick_alone_and_takes_a_tick_back_beside_another(
     assert struck.value is None and Reason.CANCELLED_MARK in struck.reasons
 
 
-def test_ink_the_reader_cannot_explain_is_doubt_not_a_value():
+@pytest.mark.parametrize("version", VERSIONS)
+def test_ink_the_reader_cannot_explain_is_doubt_not_a_value(version):
     """A short stroke in a box (too small for a tick, too long for a speck) and a line beside a label:
     ambiguous, at low confidence."""
     import cv2
-
-    sheet = _sheet()
-    L = sheet.layout
-    px = S.PRINT_DPI / 25.4
-    canvas = np.asarray(sheet.image).copy()
-    box = L.field("members.1.sex").options[0].box
-    cv2.line(canvas, (int((box.x + 1.8) * px), int((box.y + 2.5) * px)),
-             (int((box.x + 3.2) * px), int((box.y + 2.8) * px)), (20, 20, 20), 5)
-    label = L.field("members.2.sex").options[1].label_box
-    cv2.line(canvas, (int((label.x - 0.3) * px), int((label.bottom + 0.3) * px)),
-             (int((label.right + 0.8) * px), int((label.bottom + 0.2) * px)), (20, 20, 20), 5)
     from PIL import Image
 
-    sheet.image = Image.fromarray(canvas)
-    read = _read(sheet, "grey300", 2)
+    sheets = _card(version)
+    px = S.PRINT_DPI / 25.4
+    read = {}
+    for fid, draw in (("members.1.sex", "stroke"), ("members.2.sex", "underline")):
+        sheet = _holding(sheets, fid)
+        canvas = np.asarray(sheet.image).copy()
+        if draw == "stroke":
+            box = sheet.layout.field(fid).options[0].box
+            cv2.line(canvas, (int((box.x + 1.8) * px), int((box.y + 2.5) * px)),
+                     (int((box.x + 3.2) * px), int((box.y + 2.8) * px)), (20, 20, 20), 5)
+        else:
+            label = sheet.layout.field(fid).options[1].label_box
+            cv2.line(canvas, (int((label.x - 0.3) * px), int((label.bottom + 0.3) * px)),
+                     (int((label.right + 0.8) * px), int((label.bottom + 0.2) * px)), (20, 20, 20), 5)
+        sheet.image = Image.fromarray(canvas)
+    for sheet in {id(_holding(sheets, f)): _holding(sheets, f) for f in ("members.1.sex", "members.2.sex")}.values():
+        read.update(_read(sheet, "grey300", 2))
     for fid in ("members.1.sex", "members.2.sex"):
         fr = read[fid]
         assert fr.value is None and Reason.AMBIGUOUS_MARK in fr.reasons and fr.confidence < B.SURE, (fid, fr.detail)
 
 
+# the change boxes and a row on the first sheet, in each layout
+WHOLE_READER_PLAN = {
+    1: {"address.change": (0, "ring_label"), "members.change": (1, "ring_box"),
+        "contacts.change": (0, "check_out"), "visit.change": (0, "fill"),
+        "members.1.relation": (2, "ring_label"), "members.1.sex": (0, "cross")},
+    2: {"address.change": (0, "ring_label"), "members.change": (1, "ring_box"),
+        "support.change": (0, "check_out"), "dwelling": (1, "fill"),
+        "members.1.relation": (2, "ring_label"), "members.1.sex": (0, "cross")},
+}
+
+
 @pytest.mark.slow
-def test_the_whole_reader_reads_marked_sections():
+@pytest.mark.parametrize("version", VERSIONS)
+def test_the_whole_reader_reads_marked_sections(version):
     """Through Reader.read (QR, alignment, the pre-filled card's 変更なし / 変更あり first): circled
     labels and boxes in the change boxes and the rows decide the section and the values."""
     home, _, _ = printed()
-    sheet = _sheet()
+    sheet = _sheet(version)
     rng = random.Random(9)
     hand = S.Hand.random(rng)
     L = sheet.layout
-    plan = {"address.change": (0, "ring_label"), "members.change": (1, "ring_box"),
-            "contacts.change": (0, "check_out"), "visit.change": (0, "fill"),
-            "members.1.relation": (2, "ring_label"), "members.1.sex": (0, "cross")}
+    plan = WHOLE_READER_PLAN[version]
     for fid, (i, style) in plan.items():
         o = L.field(fid).options[i]
         S.mark(sheet.image, o.box, style, hand, rng, label=o.label_box)
