@@ -326,6 +326,11 @@ def _amend(pg: _Page, printed: dict | None) -> None:
     noisy = [_rule("page.noisy", m) for r, m in zip(reading.reasons, reading.messages) if r == Reason.NOISY_PAGE]
     sections = {f.section: _section(f, pg.thresholds) for f in reading.fields
                 if f.path and f.path.startswith("@change.")}
+    if printed and (reading.sheet or 1) > 1:
+        # a section begun on sheet 1 has its 変更なし / 変更あり there, and the later sheet says they hold
+        # for it too (version 2 puts the second member on sheet 2): take them once sheet 1 is in
+        sections.update({k: v for k, v in _first_sheet_ticks(store, printed["print_id"], pg.thresholds).items()
+                         if k not in sections})
     heads = {k for card in (base, current.data) for k, m in card.get("members", {}).items()
              if m.get("relation") == HEAD}
 
@@ -493,6 +498,16 @@ def _apply_address(store: Store, item: dict, at: datetime) -> None:
         store.correct_address(item["premises_id"], address, at, source, item["decided_by"])
     else:
         raise JunkaiError(f"項目 {item['id']}: 転居か住所の訂正かが決まっていません")
+
+
+def _first_sheet_ticks(store: Store, print_id: str, thresholds: dict) -> dict[str, str | None]:
+    """section -> its 変更なし / 変更あり as read on the printed card's sheet 1, if that sheet is taken in."""
+    page_id = store.claimed_page(print_id, 1)
+    rows = store.scan_pages_by_id(page_id) if page_id else []
+    if not rows or not rows[0]["result"]:
+        return {}
+    first = PageReading.from_json(rows[0]["result"])
+    return {f.section: _section(f, thresholds) for f in first.fields if f.path and f.path.startswith("@change.")}
 
 
 def _section(f: FieldReading, thresholds: dict) -> str | None:

@@ -680,6 +680,31 @@ def test_v2_the_second_sheet_keeps_removals_heads_and_its_own_sections(printed_v
     assert out.visit_id is None
 
 
+@pytest.mark.parametrize("tick", [F.UNCHANGED, F.CHANGED])
+def test_v2_the_second_members_row_on_sheet_2_follows_the_members_ticks_of_sheet_1(printed_v2, tick):
+    """Version 2's sheet 2 has no 変更なし / 変更あり for 世帯員 (they are on sheet 1 and hold for it):
+    with 変更なし ticked on sheet 1, what is inked in the second member's row waits as in any unchanged section."""
+    store, job = printed_v2
+    pid = job.premises["id"]
+    first = reading(job, [("members.change", tick, 0.99)])
+    with store.transaction():
+        out1 = reconcile_page(store, "t:1", first, "試験", THRESHOLDS, TODAY)
+        store.add_scan_file("t", "t.pdf", 2, "scans/t", datetime.now(), "試験")
+        store.add_scan_page(id="t:1", file_sha256="t", page=1, read_status="ok", state=out1.state,
+                            print_id=job.print_id, sheet=1, premises_id=pid, result=first.to_json(), summary={})
+    out = apply(store, "t:2", reading(job, [("members.2.occupation", "会社員", 0.99)], sheet=2))
+    key = job.rows["members"]["2"]
+    with store.transaction():
+        card = store.card(pid).data
+    items = pending(store, "t:2")
+    if tick == F.UNCHANGED:
+        assert card["members"][key].get("occupation") != "会社員" and out.applied == []
+        assert [i["field"] for i in items] == [f"members.{key}.occupation"]
+        assert "ink_in_unchanged_section" in [r["code"] for r in items[0]["rules"]]
+    else:
+        assert card["members"][key]["occupation"] == "会社員" and items == []
+
+
 @pytest.mark.parametrize("relation", ["本人", "同居人"])
 def test_a_scanned_self_or_lodger_is_no_second_head(printed, relation):
     store, job = printed
