@@ -194,8 +194,13 @@ def text_width(text: str, pt: float) -> float:
 class Builder:
     """Places the fields of one page; `eras` are the era boxes of its date fields, in order."""
 
-    def __init__(self, form: str, number: int, version: int, eras: tuple[str, ...]):
+    def __init__(self, form: str, number: int, version: int, eras: tuple[str, ...], *, strip: float = STRIP,
+                 entry: float = ENTRY, cell_w: float = CELL_W, tick: float = TICK, label_pt: float = LABEL_PT,
+                 option_pt: float = OPTION_PT, option_gap: float = 2.0, era_gap: float = 1.2):
+        # the defaults are version 1's proportions; a larger layout passes its own (never changed once published)
         self.form, self.number, self.version, self.eras = form, number, version, eras
+        self.strip, self.entry, self.cell_w, self.tick = strip, entry, cell_w, tick
+        self.label_pt, self.option_pt, self.option_gap, self.era_gap = label_pt, option_pt, option_gap, era_gap
         self.fields: list[Field] = []
         self.texts: list[Text] = []
         self.sections: list[Section] = []
@@ -206,14 +211,15 @@ class Builder:
 
     def _frame(self, x: float, y: float, w: float, h: float, label: str) -> tuple[Box, Box, Box, Box]:
         box = Box(x, y, w, h)
-        lw = text_width(label, LABEL_PT) + 1.2
-        label_box = Box(x + 0.6, y, lw, STRIP)
-        value_box = Box(x + 0.6 + lw + 0.4, y + 0.1, w - lw - 1.8, STRIP - 0.2)
-        entry = Box(x, y + STRIP, w, h - STRIP)
+        lw = text_width(label, self.label_pt) + 1.2
+        label_box = Box(x + 0.6, y, lw, self.strip)
+        value_box = Box(x + 0.6 + lw + 0.4, y + 0.1, w - lw - 1.8, self.strip - 0.2)
+        entry = Box(x, y + self.strip, w, h - self.strip)
         return box, label_box, value_box, entry
 
     def text(self, fid: str, label: str, x: float, y: float, w: float, section: str, kind: str = "text",
-             h: float = STRIP + ENTRY, path: str | None = None, prefilled: bool = True, **row) -> Field:
+             h: float | None = None, path: str | None = None, prefilled: bool = True, **row) -> Field:
+        h = self.strip + self.entry if h is None else h
         box, label_box, value_box, entry = self._frame(x, y, w, h, label)
         f = Field(fid, label, kind, section, box, label_box, entry, value_box if prefilled else None,
                   path, **row)
@@ -222,15 +228,16 @@ class Builder:
 
     def digits(self, fid: str, label: str, x: float, y: float, n: int, section: str, path: str | None = None,
                split: int | None = None, **row) -> Field:
-        w = 2.0 + n * CELL_W + (2.5 if split else 0.0)
-        box, label_box, value_box, entry = self._frame(x, y, w, STRIP + ENTRY, label)
+        strip, ent, cw = self.strip, self.entry, self.cell_w
+        w = 2.0 + n * cw + (2.5 if split else 0.0)
+        box, label_box, value_box, entry = self._frame(x, y, w, strip + ent, label)
         cells, cx = [], x + 1.0
         for i in range(n):
             if split and i == split:
-                self.texts.append(Text(Box(cx, y + STRIP, 2.5, ENTRY), "-", "unit"))
+                self.texts.append(Text(Box(cx, y + strip, 2.5, ent), "-", "unit"))
                 cx += 2.5
-            cells.append(Box(cx, y + STRIP, CELL_W, ENTRY))
-            cx += CELL_W
+            cells.append(Box(cx, y + strip, cw, ent))
+            cx += cw
         groups = (("first", 0, split), ("second", split, n - split)) if split else ()
         f = Field(fid, label, "digits", section, box, label_box, entry, value_box, path, cells=tuple(cells),
                   groups=groups, **row)
@@ -239,23 +246,24 @@ class Builder:
 
     def date(self, fid: str, label: str, x: float, y: float, section: str, path: str | None,
              prefilled: bool = True, **row) -> Field:
+        strip, ent, cw, tick = self.strip, self.entry, self.cell_w, self.tick
         eras, units = [], []
         ex = x + 1.0
-        ty = y + STRIP + (ENTRY - TICK) / 2
+        ty = y + strip + (ent - tick) / 2
         for name in self.eras:
-            lw = text_width(name[0], OPTION_PT)
-            eras.append(Option(name, name[0], Box(ex, ty, TICK, TICK), Box(ex + TICK + 0.6, ty, lw, TICK)))
-            ex += TICK + 0.6 + lw + 1.2
+            lw = text_width(name[0], self.option_pt)
+            eras.append(Option(name, name[0], Box(ex, ty, tick, tick), Box(ex + tick + 0.6, ty, lw, tick)))
+            ex += tick + 0.6 + lw + self.era_gap
         cx = ex + 0.6
         cells = []
         for unit in "年月日":
             for _ in range(2):
-                cells.append(Box(cx, y + STRIP, CELL_W, ENTRY))
-                cx += CELL_W
-            units.append(Text(Box(cx, y + STRIP, 3.4, ENTRY), unit, "unit"))
+                cells.append(Box(cx, y + strip, cw, ent))
+                cx += cw
+            units.append(Text(Box(cx, y + strip, 3.4, ent), unit, "unit"))
             cx += 3.4
         w = cx + 0.6 - x
-        box, label_box, value_box, entry = self._frame(x, y, w, STRIP + ENTRY, label)
+        box, label_box, value_box, entry = self._frame(x, y, w, strip + ent, label)
         self.texts.extend(units)
         f = Field(fid, label, "date", section, box, label_box, entry, value_box if prefilled else None, path,
                   cells=tuple(cells), groups=(("year", 0, 2), ("month", 2, 2), ("day", 4, 2)),
@@ -266,14 +274,15 @@ class Builder:
     def checkbox(self, fid: str, label: str, x: float, y: float, choices, section: str, path: str | None,
                  multiple: bool = False, w: float | None = None, prefilled: bool = True,
                  prefilled_only: bool = False, **row) -> Field:
+        tick = self.tick
         opts, ox = [], x + 1.0
-        ty = y + STRIP + 0.5
+        ty = y + self.strip + 0.5
         for value, text in choices:
-            lw = text_width(text, OPTION_PT)
-            opts.append(Option(value, text, Box(ox, ty, TICK, TICK), Box(ox + TICK + 0.6, ty, lw, TICK)))
-            ox += TICK + 0.6 + lw + 2.0
-        width = max(w or 0.0, ox - 1.0 - x + 1.0, text_width(label, LABEL_PT) + 2.0)
-        box, label_box, value_box, entry = self._frame(x, y, width, STRIP + TICK + 1.0, label)
+            lw = text_width(text, self.option_pt)
+            opts.append(Option(value, text, Box(ox, ty, tick, tick), Box(ox + tick + 0.6, ty, lw, tick)))
+            ox += tick + 0.6 + lw + self.option_gap
+        width = max(w or 0.0, ox - 1.0 - x + 1.0, text_width(label, self.label_pt) + 2.0)
+        box, label_box, value_box, entry = self._frame(x, y, width, self.strip + tick + 1.0, label)
         f = Field(fid, label, "checkbox", section, box, label_box, entry, value_box if prefilled else None,
                   path, options=tuple(opts), multiple=multiple, prefilled_only=prefilled_only, **row)
         self.fields.append(f)
