@@ -215,7 +215,7 @@ def values(job: Job, page: F.Page) -> dict[str, str]:
 
 
 def payload(job: Job, sheet: int) -> qr.Payload:
-    return qr.Payload(job.form, F.VERSION, job.print_id, sheet, job.sheets,
+    return qr.Payload(job.form, F.latest(job.form), job.print_id, sheet, job.sheets,
                       None if job.blank else job.premises["id"], job.version, job.beat_id)
 
 
@@ -293,8 +293,9 @@ def stamp(canvas: Canvas, job: Job, sheet: int, page: F.Page, key: bytes) -> Non
     for s in page.slots:
         if slots.get(s.id):
             canvas.text(slots[s.id], s.box, max_pt=9.0, min_pt=6.0)
+    value_pt = (F.sizes(page.form, page.version) or {}).get("value")
     for fid, text in values(job, page).items():
-        canvas.text(text, page.field(fid).value_box, max_pt=F.VALUE_PT, min_pt=6.0)
+        canvas.text(text, page.field(fid).value_box, max_pt=value_pt or F.VALUE_PT, min_pt=6.0)
     canvas.modules(qr.matrix(qr.encode(payload(job, sheet), key)), page.qr)
 
 
@@ -338,7 +339,7 @@ def record(store, batch: Batch, path: Path) -> None:
         dict(id=batch.id, printed_at=batch.printed_at, operator=batch.operator, scope=batch.scope,
              cards=len(batch.jobs), sheets=batch.sheets, path=str(path)),
         [dict(print_id=j.print_id, premises_id=None if j.blank else j.premises["id"], card_version=j.version,
-              beat_id=j.beat_id, form_type=j.form, form_version=F.VERSION, sheets=j.sheets, rows=j.rows)
+              beat_id=j.beat_id, form_type=j.form, form_version=F.latest(j.form), sheets=j.sheets, rows=j.rows)
          for j in batch.jobs])
     store.audit(batch.operator, "print", "print_batch", batch.id, path=str(path), cards=len(batch.jobs),
                 sheets=batch.sheets, premises=[j.premises["id"] for j in batch.jobs if not j.blank],

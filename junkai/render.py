@@ -73,6 +73,7 @@ def _environment() -> jinja2.Environment:
     env.filters["mm"] = lambda v: f"{v:.3f}".rstrip("0").rstrip(".")
     env.filters["place"] = lambda b: (f"left:{b.x:.3f}mm;top:{b.y:.3f}mm;width:{b.w:.3f}mm;height:{b.h:.3f}mm")
     env.globals["guides"] = _guides
+    env.globals["size"] = _size
     return env
 
 
@@ -84,13 +85,23 @@ def document(template_name: str, context: dict) -> bytes:
     return weasyprint.HTML(string=html_text, base_url=str(TEMPLATES)).write_pdf()
 
 
-def _guides(f: form_mod.Field) -> list[float]:
-    """Writing lines of a free-text box, about 7 mm apart, the last one clear of the frame."""
-    lines, y = [], f.entry.y + 7.0
+def _guides(f: form_mod.Field, page: form_mod.Page | None = None) -> list[float]:
+    """Writing lines of a free-text box, about 7 mm apart (or a larger layout's line height),
+    the last one clear of the frame."""
+    pitch = (form_mod.sizes(page.form, page.version) or {}).get("guide", 7.0) if page else 7.0
+    lines, y = [], f.entry.y + pitch
     while y < f.entry.bottom - 2.0:
         lines.append(y)
-        y += 7.0
+        y += pitch
     return lines
+
+
+def _size(page: form_mod.Page, style: str, line_mm: float | None = None) -> str:
+    """Inline print size of a layout larger than version 1 (the stylesheet holds version 1's)."""
+    pt = (form_mod.sizes(page.form, page.version) or {}).get(style)
+    if pt is None:
+        return ""
+    return f";font-size:{pt}pt" + (f";line-height:{line_mm:.3f}mm" if line_mm else "")
 
 
 def html(forms: list[tuple[form_mod.Page, str]], cover: dict | None, title: str) -> str:

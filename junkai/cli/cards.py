@@ -23,7 +23,7 @@ def premises_add(
     postal_code: Annotated[str, typer.Option(help="郵便番号 (7桁)")],
     town: Annotated[str, typer.Option(help="町名")],
     block: Annotated[str, typer.Option(help="番地・号")],
-    kind: Annotated[Kind, typer.Option(help="household (世帯) または business (事業所)")] = Kind.household,
+    kind: Annotated[Kind, typer.Option(help="household (世帯)、business (事業所) または apartment (集合住宅)")] = Kind.household,
     building: Annotated[Optional[str], typer.Option(help="建物名")] = None,
     room: Annotated[Optional[str], typer.Option(help="部屋番号")] = None,
 ):

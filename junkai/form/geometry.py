@@ -196,11 +196,13 @@ class Builder:
 
     def __init__(self, form: str, number: int, version: int, eras: tuple[str, ...], *, strip: float = STRIP,
                  entry: float = ENTRY, cell_w: float = CELL_W, tick: float = TICK, label_pt: float = LABEL_PT,
-                 option_pt: float = OPTION_PT, option_gap: float = 2.0, era_gap: float = 1.2):
+                 option_pt: float = OPTION_PT, option_gap: float = 2.0, era_gap: float = 1.2,
+                 band_w: float = BAND_W):
         # the defaults are version 1's proportions; a larger layout passes its own (never changed once published)
         self.form, self.number, self.version, self.eras = form, number, version, eras
         self.strip, self.entry, self.cell_w, self.tick = strip, entry, cell_w, tick
         self.label_pt, self.option_pt, self.option_gap, self.era_gap = label_pt, option_pt, option_gap, era_gap
+        self.band_w = band_w
         self.fields: list[Field] = []
         self.texts: list[Text] = []
         self.sections: list[Section] = []
@@ -290,12 +292,13 @@ class Builder:
 
     def change_boxes(self, section: str, band: Box) -> None:
         """変更なし / 変更あり for a section, stacked in its band (pre-filled cards only)."""
+        tick = self.tick
         opts = []
         y = band.y + 8.0  # below a title of up to two lines
         for value, text in ((UNCHANGED, "変更なし"), (CHANGED, "変更あり")):
-            opts.append(Option(value, text, Box(band.x + 0.8, y, TICK, TICK),
-                               Box(band.x + 0.8 + TICK + 0.5, y, band.w - TICK - 1.6, TICK)))
-            y += TICK + 1.5
+            opts.append(Option(value, text, Box(band.x + 0.8, y, tick, tick),
+                               Box(band.x + 0.8 + tick + 0.5, y, band.w - tick - 1.6, tick)))
+            y += tick + 1.5
         frame = Box(band.x, band.y + 7.5, band.w, y - 1.5 + 0.5 - band.y - 7.5)
         self.fields.append(Field(f"{section}.change", "変更の有無", "checkbox", section, frame,
                                  Box(frame.x, frame.y, 0, 0), frame, None, f"@change.{section}",
@@ -305,7 +308,7 @@ class Builder:
 
     def section(self, sid: str, title: str, y: float, h: float, change: bool = True) -> Section:
         box = Box(LEFT, y, RIGHT - LEFT, h)
-        band = Box(LEFT, y, BAND_W, h)
+        band = Box(LEFT, y, self.band_w, h)
         s = Section(sid, title, box, band)
         self.sections.append(s)
         self.texts.append(Text(Box(band.x + 0.8, y + 0.8, band.w - 1.6, 7.0), title, "band"))

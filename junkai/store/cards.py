@@ -33,7 +33,7 @@ class Cards:
 
     def add_premises(self, kind: str, beat_id: str, address: dict, at: datetime, operator: str) -> int:
         if kind not in model.PREMISES_KINDS:
-            raise JunkaiError(f"種別は household か business です: {kind!r}")
+            raise JunkaiError(f"種別は household、business、apartment のどれかです: {kind!r}")
         self.beat(beat_id)
         pid = self.next_premises_id()
         self.conn.execute(premises.insert().values(
