@@ -110,8 +110,10 @@ def _row_keys(data: dict, group: str) -> dict[str, str]:
 
 
 def plan(store, *, premises_ids: Iterable[int] = (), beat: str | None = None, blank: int = 0,
-         blank_form: str = model.HOUSEHOLD, operator: str, now: datetime | None = None) -> Batch:
-    """Decide what a batch holds: the cards asked for, in walking order, each with its print id."""
+         blank_form: str = model.HOUSEHOLD, operator: str, now: datetime | None = None,
+         kind: str | None = None) -> Batch:
+    """Decide what a batch holds: the cards asked for, in walking order, each with its print id.
+    `kind`: only a beat's cards of that type (e.g. its buildings' 集合住宅用 cards)."""
     now = now or datetime.now()
     ids = list(dict.fromkeys(premises_ids))
     if blank < 0:
@@ -143,7 +145,8 @@ def plan(store, *, premises_ids: Iterable[int] = (), beat: str | None = None, bl
                 raise JunkaiError(f"各戸 {pid} は受持区 {beat} にありません ({card.premises['beat_id']})")
             cards.append(card)
     elif beat and not blank:
-        cards = [c for c in store.cards_of_beat(beat) if c.premises["status"] == model.ACTIVE]
+        cards = [c for c in store.cards_of_beat(beat) if c.premises["status"] == model.ACTIVE
+                 and (kind is None or c.premises["kind"] == kind)]
     if beat:
         beat_info(beat)
     by_id = {c.premises["id"]: c for c in cards}
@@ -171,8 +174,11 @@ def plan(store, *, premises_ids: Iterable[int] = (), beat: str | None = None, bl
         info = beat_info(beat)
         jobs.append(Job(print_id(), len(jobs) + 1, blank_form, beat, info["post"], info["officer"]))
     if not jobs:
-        raise JunkaiError(f"印刷するカードがありません (受持区 {beat} に現存の各戸がありません)")
+        which = f"{model.PREMISES_KINDS[kind]}の" if kind else ""
+        raise JunkaiError(f"印刷するカードがありません (受持区 {beat} に現存の{which}各戸がありません)")
     scope = dict(premises=ids, beat=beat, blank=blank, blank_form=blank_form if blank else None)
+    if kind and not blank:
+        scope["kind"] = kind
     return Batch(new_batch_id(now), now, operator, scope, jobs, list(beats.values()))
 
 
@@ -239,9 +245,11 @@ def cover(batch: Batch) -> dict:
     jobs = batch.jobs
     blank = sum(j.blank for j in jobs)
     households = sum(j.form == model.HOUSEHOLD for j in jobs)
+    buildings = sum(j.form == model.APARTMENT for j in jobs)
     extra = batch.sheets - len(jobs)
     summary = (f"カード {len(jobs)} 枚（記入済み {len(jobs) - blank}・白紙 {blank}、世帯用 {households}・"
-               f"事業所用 {len(jobs) - households}）、用紙 {batch.sheets} 枚"
+               f"事業所用 {len(jobs) - households - buildings}" + (f"・集合住宅用 {buildings}" if buildings else "")
+               + f"）、用紙 {batch.sheets} 枚"
                + (f"（続きの用紙 {extra} 枚を含む）" if extra else ""))
     return dict(batch_id=batch.id, printed_at=f"{wareki_text(batch.printed_at.date())} {batch.printed_at:%H:%M}",
                 operator=batch.operator, beats=batch.beats, summary=summary,

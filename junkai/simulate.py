@@ -246,7 +246,7 @@ SPECK_RATE = 0.12  # share of marks with a speck of dust or ink somewhere near t
 @functools.lru_cache(maxsize=1)
 def _labels() -> dict[F.Box, F.Box]:
     """Each tick box of every published layout and where its label is printed."""
-    return {o.box: o.label_box for v in F.published() for form in F.TYPES for n in (1, 2)
+    return {o.box: o.label_box for form in F.FORMS for v in F.published(form) for n in (1, 2)
             for f in F.page(form, n, v).fields for o in f.options}
 
 
@@ -550,6 +550,8 @@ def _fill_blank(sheet: Sheet, r: Resident, form: str, today: date) -> None:
             r.member(sheet, 2 + i, born, "配偶者" if i == 0 and born.year < 1998 else "子")
         r.tick(sheet, L.field("visit_days"), rng.sample(model.VISIT_DAYS, rng.randint(1, 2)))
         r.tick(sheet, L.field("visit_times"), rng.sample(model.VISIT_TIMES, rng.randint(1, 2)))
+    elif form == model.APARTMENT:
+        _fill_building(sheet, r)
     else:
         r.text(sheet, L.field("business_name"), f"{r.surname[0]}商店")
         r.text(sheet, L.field("industry"), rng.choice(seed_data.INDUSTRIES))
@@ -558,6 +560,26 @@ def _fill_blank(sheet: Sheet, r: Resident, form: str, today: date) -> None:
         r.digits(sheet, L.field("manager_phone"), _phone(rng, False))
         r.tick(sheet, L.field("security"), rng.sample(model.SECURITY, rng.randint(1, 3)))
     r.contact(sheet, 1)
+
+
+def _fill_building(sheet: Sheet, r: Resident) -> None:
+    """What an owner or a manager writes on a building's blank card."""
+    L, rng = sheet.layout, r.rng
+    r.text(sheet, L.field("building_name"), f"{r.surname[0]}{rng.choice(APARTMENT_NAMES)[0]}")
+    r.text(sheet, L.field("building_kana"), f"{r.surname[1]}{rng.choice(APARTMENT_NAMES)[1]}")
+    r.digits(sheet, L.field("units"), str(rng.randint(4, 60)))
+    lock = rng.choice(model.AUTOLOCK)
+    r.tick(sheet, L.field("autolock"), [lock])
+    r.text(sheet, L.field("entry"), "管理人室で呼出し" if lock == "あり" else "各戸を直接訪問")
+    r.text(sheet, L.field("owner"), f"{r.surname[0]}　{rng.choice(seed_data.GIVEN[1950][0])[0]}")
+    r.digits(sheet, L.field("owner_phone"), _phone(rng, False))
+    if rng.random() < 0.7:
+        r.text(sheet, L.field("manager"), f"{rng.choice(seed_data.SURNAMES)[0]}管理")
+        r.digits(sheet, L.field("manager_phone"), _phone(rng, False))
+        r.text(sheet, L.field("manager_hours"), "平日9時〜17時")
+
+
+APARTMENT_NAMES = (("ハイツ", "ハイツ"), ("コーポ", "コーポ"), ("荘", "ソウ"), ("マンション", "マンション"))
 
 
 def _fill_prefilled(sheets: list[Sheet], r: Resident, form: str, today: date) -> str:
@@ -631,6 +653,15 @@ def _change_section(sheets: list[Sheet], r: Resident, section: str) -> bool:
         return True
     if section == "visit":
         r.tick(first, L.field("visit_times"), rng.sample(model.VISIT_TIMES, rng.randint(1, 2)))
+        return True
+    if section == "building":
+        r.digits(first, L.field("units"), str(rng.randint(4, 60)))
+        strike(first.image, L.field("units").value_box, r.hand, rng)
+        return True
+    if section == "owner":
+        f = L.field("manager_phone")
+        r.digits(first, f, _phone(rng, False))
+        strike(first.image, f.value_box, r.hand, rng)
         return True
     if section == "business":
         r.digits(first, L.field("employees"), str(rng.randint(1, 300)))
