@@ -91,7 +91,7 @@ def _page_of(f: F.Field) -> F.Page | None:
 
 @functools.lru_cache(maxsize=1)
 def _layouts() -> tuple[F.Page, ...]:
-    return tuple(F.page(form, n, v) for v in F.published() for form in F.TYPES for n in (1, 2))
+    return tuple(F.page(form, n, v) for form in F.FORMS for v in F.published(form) for n in (1, 2))
 
 
 @functools.lru_cache(maxsize=1)
