@@ -565,8 +565,9 @@ def _fill_blank(sheet: Sheet, r: Resident, form: str, today: date) -> None:
 def _fill_building(sheet: Sheet, r: Resident) -> None:
     """What an owner or a manager writes on a building's blank card."""
     L, rng = sheet.layout, r.rng
-    r.text(sheet, L.field("building_name"), f"{r.surname[0]}{rng.choice(APARTMENT_NAMES)[0]}")
-    r.text(sheet, L.field("building_kana"), f"{r.surname[1]}{rng.choice(APARTMENT_NAMES)[1]}")
+    name, kana = rng.choice(APARTMENT_NAMES)
+    r.text(sheet, L.field("building_name"), f"{r.surname[0]}{name}")
+    r.text(sheet, L.field("building_kana"), f"{r.surname[1]}{kana}")
     r.digits(sheet, L.field("units"), str(rng.randint(4, 60)))
     lock = rng.choice(model.AUTOLOCK)
     r.tick(sheet, L.field("autolock"), [lock])
@@ -576,7 +577,7 @@ def _fill_building(sheet: Sheet, r: Resident) -> None:
     if rng.random() < 0.7:
         r.text(sheet, L.field("manager"), f"{rng.choice(seed_data.SURNAMES)[0]}管理")
         r.digits(sheet, L.field("manager_phone"), _phone(rng, False))
-        r.text(sheet, L.field("manager_hours"), "平日9時〜17時")
+        r.text(sheet, L.field("manager_hours"), "平日9時から17時")
 
 
 APARTMENT_NAMES = (("ハイツ", "ハイツ"), ("コーポ", "コーポ"), ("荘", "ソウ"), ("マンション", "マンション"))

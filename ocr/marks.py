@@ -179,8 +179,10 @@ def _print_map(fields: tuple[F.Field, ...], page: F.Page | None, shape: tuple[in
         y0, y1, x0, x1 = whole.rect(b, SLACK_MM)
         out[y0:y1, x0:x1] = STRIP
     pad = int(round(SLACK_MM * PX))
+    sizes = (F.sizes(page.form, page.version) if page is not None else None) or {}  # a layout printed larger
     for g in fields:
-        pt = 7.0 if g.id.endswith(".change") else F.OPTION_PT  # 変更なし / 変更あり are set smaller (card.css)
+        # 変更なし / 変更あり are set smaller (card.css)
+        pt = sizes.get("change", 7.0) if g.id.endswith(".change") else sizes.get("option", F.OPTION_PT)
         for o in g.options:
             band = _label_band(o)
             if band is None:

@@ -232,5 +232,14 @@ def test_a_blank_building_card_is_filled_scanned_and_read_back(tmp_path):
     [r] = list(reader.read_paths([scans], workers=1))
     assert r.status == R.OK, r.messages
     assert (r.form, r.form_version) == (model.APARTMENT, 2)
-    for fid in ("units", "owner_phone", "autolock"):
-        assert r.field(fid).value == sheet.values[fid], (fid, r.field(fid).detail)
+    # every value as written; only a real person's digit may be misread, and then never trusted
+    unsure = []
+    for fid, written in sheet.values.items():
+        got = r.field(fid)
+        if got.kind == "digits" and got.value != written:
+            assert got.confidence < DEFAULT_THRESHOLDS["digits"], (fid, got.value, written)
+            unsure.append(fid)
+            continue
+        plain = (lambda v: v.replace("\u3000", "").replace(" ", "")) if isinstance(written, str) else (lambda v: v)
+        assert plain(got.value) == plain(written), (fid, got.value, written, got.detail)
+    assert len(unsure) <= 1 and {"building_name", "units", "autolock", "entry", "owner"} <= set(sheet.values)
