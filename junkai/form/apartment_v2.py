@@ -23,7 +23,7 @@ LABEL_PT, OPTION_PT, VALUE_PT, NOTICE_PT = 8.0, 9.0, 10.0, 10.0
 BAND_W = 20.0
 # what the renderer and the overlay print at (the stylesheet's sizes are version 1's)
 PT = dict(label=LABEL_PT, option=OPTION_PT, change=8.0, value=VALUE_PT, notice=NOTICE_PT, caption=8.0,
-          band=9.0, unit=10.0, rowno=11.0, guide=ENTRY)
+          unit=10.0, rowno=11.0, guide=ENTRY)
 
 FIELD_X = LEFT + BAND_W + 1.0
 GAP = 1.5
