@@ -150,7 +150,10 @@ def test_a_beats_building_cards_are_printed_legibly(building, tmp_path):
         rects = _rects(page)
         words = page.extract_text()
     assert "巡回連絡カード" in words and "新町ハイツ" in words and "管理人室で呼出し" in words
-    small = sorted({(c["text"], round(c["size"], 1)) for c in chars if c["size"] < 8.0 - 0.05})
+    # the print id keeps version 1's box (read before the version is known): it may shrink to fit there
+    pid = layout.slot("print_id").box
+    small = sorted({(c["text"], round(c["size"], 1)) for c in chars if c["size"] < 8.0 - 0.05
+                    and not pid.contains(F.Box(c["x0"] * MM, c["top"] * MM, c["width"] * MM, c["height"] * MM), 0.5)})
     assert not small, small[:20]  # every label, caption, unit and option 8 pt or more
     value = [c for c in chars if c["text"] in "呼出" and layout.field("entry").value_box.x <= c["x0"] * MM]
     assert value and min(c["size"] for c in value) >= 10.0 - 0.05  # a printed value
