@@ -118,6 +118,12 @@ def test_a_building_card_is_added_amended_and_linked_to_its_rooms(building):
     assert f"建物のカード: 各戸 {building['building']}" in r.output
     r = run("card", "amend", str(building["building"]), "autolock=たぶん")
     assert r.exit_code == 2
+    out = Path("cards.json")
+    r = run("export", "--what", "cards", "--format", "json", "--out", str(out))
+    assert r.exit_code == 0, r.output
+    rows = json.loads(out.read_text(encoding="utf-8"))["rows"]
+    [row] = [x for x in rows if x["premises_id"] == building["building"]]
+    assert row["units"] == 24 and row["entry"] == "管理人室で呼出し" and row["contacts.1.name"] == "佐藤 一郎"
 
 
 def test_form_describe_of_the_apartment_card(home):
