@@ -3,6 +3,7 @@ linked to the premises of its rooms by address."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import random
 from datetime import date, datetime
@@ -57,7 +58,7 @@ def test_another_version_2_for_the_other_types_registers_beside_it(monkeypatch):
     from junkai.form import v1
 
     monkeypatch.setattr(F, "_PUBLISHED", dict(F._PUBLISHED))
-    F.publish(2, lambda form, n: v1.build(form, n).__class__(**{**v1.build(form, n).__dict__, "version": 2}),
+    F.publish(2, lambda form, n: dataclasses.replace(v1.build(form, n), version=2),
               types=(model.HOUSEHOLD, model.BUSINESS))
     assert F.published() == (1, 2) and F.published(model.APARTMENT) == (2,)
     assert F.page(model.APARTMENT, 1, 2).form == model.APARTMENT and F.page(model.BUSINESS, 1, 2).version == 2
