@@ -13,12 +13,12 @@ printed card.
 Layouts are published like migrations: each version is a builder in its own module
 (junkai.form.v1, ...), registered below for the card types it draws: a type added later
 starts at a later version (the apartment building's card, junkai.form.apartment_v2, at 2).
-Publish a new version when a box moves; never edit a published one. The version travels in every QR code and a card may stay with a
-resident for years, so a scan is read with the layout it was printed with, however old.
-New cards are printed with the newest version of their type (latest(form); VERSION is the
-household card's). Every version keeps the markers,
-the QR code, the title and the print id where version 1 has them: they are read before
-the version is known.
+Publish a new version when a box moves; never edit a published one. The version travels
+in every QR code and a card may stay with a resident for years, so a scan is read with the
+layout it was printed with, however old. New cards are printed with the newest version of
+their type (latest(form); VERSION is the household card's). Every version keeps the
+markers, the QR code, the title and the print id where version 1 has them: they are read
+before the version is known.
 """
 
 from __future__ import annotations
