@@ -231,7 +231,8 @@ def payload(job: Job, sheet: int) -> qr.Payload:
 def cover(batch: Batch) -> dict:
     rows: list[dict] = []
     for job in batch.jobs:
-        town = "白紙カード（新しい世帯・事業所用）" if job.blank else f"{job.premises['city']}{job.premises['town']}"
+        blank_for = "集合住宅用" if job.form == model.APARTMENT else "新しい世帯・事業所用"
+        town = f"白紙カード（{blank_for}）" if job.blank else f"{job.premises['city']}{job.premises['town']}"
         block = "" if job.blank else job.premises["block"]
         if rows and rows[-1]["town"] == town:
             r = rows[-1]
