@@ -42,6 +42,7 @@ class Job:
     created_on: date | None = None
     rows: dict[str, dict[str, str]] = field(default_factory=dict)  # group -> {form row: key}
     sheets: int = 1
+    contact: str = ""  # who keeps the card, for how long, and whom to ask (layouts with a "contact" slot)
 
     @property
     def blank(self) -> bool:
@@ -69,9 +70,28 @@ class Batch:
 # --- order and identity -----------------------------------------------------------------
 
 
+_KANJI_DIGITS = {c: i for i, c in enumerate("〇一二三四五六七八九")}
+_KANJI_UNITS = {"十": 10, "百": 100, "千": 1000}
+
+
+def _kanji_number(run: str) -> str:
+    """'十二' → '12', '二〇三' → '203': addresses written in kanji numerals walk like Arabic ones."""
+    if not any(c in _KANJI_UNITS for c in run):
+        return "".join(str(_KANJI_DIGITS[c]) for c in run)
+    total, digit = 0, 0
+    for c in run:
+        if c in _KANJI_UNITS:
+            total += (digit or 1) * _KANJI_UNITS[c]
+            digit = 0
+        else:
+            digit = _KANJI_DIGITS[c]
+    return str(total + digit)
+
+
 def _natural(text: str | None) -> tuple:
-    """'5丁目28-3' < '5丁目28-25' < '10丁目1-1': numbers compare as numbers."""
+    """'5丁目28-3' < '5丁目28-25' < '10丁目1-1' (also 五丁目 < 十丁目): numbers compare as numbers."""
     t = unicodedata.normalize("NFKC", text or "")
+    t = re.sub(r"[〇一二三四五六七八九十百千]+", lambda m: _kanji_number(m.group(0)), t)
     return tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in re.split(r"(\d+)", t) if p)
 
 
@@ -109,15 +129,30 @@ def _row_keys(data: dict, group: str) -> dict[str, str]:
 # --- planning ---------------------------------------------------------------------------
 
 
+def contact_text(station: str, post: str, phone: str | None, keep_years: int | None) -> str:
+    """The sentence of the notice that differs by card: keeper, keeping period, whom to ask."""
+    keep = f"転出・廃業から{keep_years}年たつと" if keep_years else "転出後、定められた期間がたつと"
+    ask = f"{post}（電話 {phone}）" if phone else post
+    return (f"カードは{station}が保管し、{keep}消去します。内容の確認・訂正・削除のご希望やお問い合わせは、"
+            f"{ask}へどうぞ。")
+
+
 def plan(store, *, premises_ids: Iterable[int] = (), beat: str | None = None, blank: int = 0,
-         blank_form: str = model.HOUSEHOLD, operator: str, now: datetime | None = None,
-         kind: str | None = None) -> Batch:
+         blank_form: str = model.HOUSEHOLD, operator: str, now: datetime | None = None, members: int = 0,
+         keep_years: int | None = None, kind: str | None = None) -> Batch:
     """Decide what a batch holds: the cards asked for, in walking order, each with its print id.
+
+    Blank cards get sheets for `members` people; `keep_years` is how long the station keeps
+    a card after the residents left ([retention] ceased_years; None: not stated in years).
     `kind`: only a beat's cards of that type (e.g. its buildings' 集合住宅用 cards)."""
     now = now or datetime.now()
     ids = list(dict.fromkeys(premises_ids))
     if blank < 0:
         raise JunkaiError(f"白紙カードの枚数は 0 以上です: {blank}")
+    if members < 0 or members > 60:
+        raise JunkaiError(f"白紙カードの人数は 0 から 60 までです: {members}")
+    if members and not blank:
+        raise JunkaiError("--members は白紙カード (--blank) の人数です")
     if blank and ids:
         raise JunkaiError("--blank と --premises は同時に指定できません (白紙カードは --beat と指定してください)")
     if blank and not beat:
@@ -132,7 +167,9 @@ def plan(store, *, premises_ids: Iterable[int] = (), beat: str | None = None, bl
             post = store.post(b["post_id"])
             officer_id = store.officer_at(beat_id, now.date())
             officer = store.officer(officer_id)["name"] if officer_id else "（未配置）"
-            beats[beat_id] = dict(id=beat_id, name=b["name"], post=post["name"], officer=officer)
+            station = store.station_names().get(post["station_id"], "警察署")
+            beats[beat_id] = dict(id=beat_id, name=b["name"], post=post["name"], officer=officer,
+                                  contact=contact_text(station, post["name"], post.get("phone"), keep_years))
         return beats[beat_id]
 
     cards = []
@@ -169,17 +206,23 @@ def plan(store, *, premises_ids: Iterable[int] = (), beat: str | None = None, bl
         sheets = F.pages_needed(p["kind"], {g: len(r) for g, r in rows.items()})
         jobs.append(Job(print_id(), len(jobs) + 1, p["kind"], p["beat_id"], info["post"], info["officer"],
                         premises=p, data=card.data, version=card.version, created_on=card.created_on,
-                        rows=rows, sheets=sheets))
+                        rows=rows, sheets=sheets, contact=info["contact"]))
     for _ in range(blank):
         info = beat_info(beat)
-        jobs.append(Job(print_id(), len(jobs) + 1, blank_form, beat, info["post"], info["officer"]))
+        # a blank card's people are its newcomers: the sheets for `members` of them (one row is always spare)
+        sheets = F.pages_needed(blank_form, {"members": max(members - 1, 0)} if members else {})
+        jobs.append(Job(print_id(), len(jobs) + 1, blank_form, beat, info["post"], info["officer"], sheets=sheets,
+                        contact=info["contact"]))
     if not jobs:
         which = f"{model.PREMISES_KINDS[kind]}の" if kind else ""
         raise JunkaiError(f"印刷するカードがありません (受持区 {beat} に現存の{which}各戸がありません)")
     scope = dict(premises=ids, beat=beat, blank=blank, blank_form=blank_form if blank else None)
     if kind and not blank:
         scope["kind"] = kind
-    return Batch(new_batch_id(now), now, operator, scope, jobs, list(beats.values()))
+    if members:
+        scope["members"] = members
+    return Batch(new_batch_id(now), now, operator, scope, jobs,
+                 [{k: v for k, v in b.items() if k != "contact"} for b in beats.values()])
 
 
 # --- what goes into each box ------------------------------------------------------------
@@ -298,13 +341,18 @@ def stamp(canvas: Canvas, job: Job, sheet: int, page: F.Page, key: bytes) -> Non
         "post": job.post, "officer": job.officer, "print_id": qr.show_print_id(job.print_id),
         "page": f"{job.sheets}枚中{sheet}枚目", "seq": str(job.seq),
         "created_on": "" if job.blank or not job.created_on else wareki_text(job.created_on),
+        "contact": job.contact,
     }
+    resident = {"post", "officer", "created_on", "contact"}  # read by the resident: the layout's value size
     for s in page.slots:
         if slots.get(s.id):
-            canvas.text(slots[s.id], s.box, max_pt=9.0, min_pt=6.0)
-    value_pt = (F.sizes(page.form, page.version) or {}).get("value")
+            if s.id in resident:
+                canvas.text(slots[s.id], s.box, max_pt=page.value_pt if s.id != "contact" else 10.0,
+                            min_pt=page.value_min_pt, max_lines=2 if s.id == "contact" else 3)
+            else:
+                canvas.text(slots[s.id], s.box, max_pt=9.0, min_pt=6.0)
     for fid, text in values(job, page).items():
-        canvas.text(text, page.field(fid).value_box, max_pt=value_pt or F.VALUE_PT, min_pt=6.0)
+        canvas.text(text, page.field(fid).value_box, max_pt=page.value_pt, min_pt=page.value_min_pt)
     canvas.modules(qr.matrix(qr.encode(payload(job, sheet), key)), page.qr)
 
 

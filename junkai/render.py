@@ -86,9 +86,9 @@ def document(template_name: str, context: dict) -> bytes:
 
 
 def _guides(f: form_mod.Field, page: form_mod.Page | None = None) -> list[float]:
-    """Writing lines of a free-text box, about 7 mm apart (or a larger layout's line height),
+    """Writing lines of a free-text box, as far apart as its layout says (version 1: 7 mm),
     the last one clear of the frame."""
-    pitch = (form_mod.sizes(page.form, page.version) or {}).get("guide", 7.0) if page else 7.0
+    pitch = page.guide_mm if page is not None else 7.0
     lines, y = [], f.entry.y + pitch
     while y < f.entry.bottom - 2.0:
         lines.append(y)
@@ -98,7 +98,7 @@ def _guides(f: form_mod.Field, page: form_mod.Page | None = None) -> list[float]
 
 def _size(page: form_mod.Page, style: str, line_mm: float | None = None) -> str:
     """Inline print size of a layout larger than version 1 (the stylesheet holds version 1's)."""
-    pt = (form_mod.sizes(page.form, page.version) or {}).get(style)
+    pt = page.text_pt.get(style)
     if pt is None:
         return ""
     return f";font-size:{pt}pt" + (f";line-height:{line_mm:.3f}mm" if line_mm else "")

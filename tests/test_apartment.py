@@ -3,7 +3,6 @@ linked to the premises of its rooms by address."""
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import random
 from datetime import date, datetime
@@ -54,16 +53,17 @@ def test_the_apartment_card_starts_at_version_2_and_keeps_the_anchors():
     assert all(f.box.right <= F.RIGHT and f.box.bottom <= F.PAGE_H - 13 for f in card.fields)
 
 
-def test_another_version_2_for_the_other_types_registers_beside_it(monkeypatch):
-    from junkai.form import v1
+def test_version_2_of_the_other_types_is_registered_beside_it(monkeypatch):
+    from junkai.form import apartment_v2, v2
 
     monkeypatch.setattr(F, "_PUBLISHED", dict(F._PUBLISHED))
-    F.publish(2, lambda form, n: dataclasses.replace(v1.build(form, n), version=2),
-              types=(model.HOUSEHOLD, model.BUSINESS))
     assert F.published() == (1, 2) and F.published(model.APARTMENT) == (2,)
-    assert F.page(model.APARTMENT, 1, 2).form == model.APARTMENT and F.page(model.BUSINESS, 1, 2).version == 2
-    with pytest.raises(Exception, match="公開済み"):
-        F.publish(2, lambda form, n: F.page(model.APARTMENT, n), types=(model.APARTMENT,))
+    assert F._PUBLISHED[2] == {model.HOUSEHOLD: v2.build, model.BUSINESS: v2.build, model.APARTMENT: apartment_v2.build}
+    assert isinstance(F.page(model.APARTMENT, 1, 2), apartment_v2.Sheet)
+    assert isinstance(F.page(model.BUSINESS, 1, 2), v2.Sheet)
+    for types in ((model.APARTMENT,), (model.HOUSEHOLD,)):
+        with pytest.raises(Exception, match="公開済み"):
+            F.publish(2, lambda form, n: F.page(form, n), types=types)
 
 
 def test_tick_boxes_sit_before_their_label_with_a_wider_gap_to_the_next_pair():

@@ -10,6 +10,8 @@ model, which may move on.
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from junkai.form.geometry import (LEFT, MARKER, MARKER_INSET, PAGE_H, PAGE_W, QR_BOX, REMOVED, RIGHT, Box, Builder,
                                   Page, Slot, Text, markers, text_width)
 
@@ -21,9 +23,8 @@ AUTOLOCK = ("あり", "なし")
 STRIP, ENTRY, CELL_W, TICK = 5.0, 9.0, 6.5, 5.5
 LABEL_PT, OPTION_PT, VALUE_PT, NOTICE_PT = 8.0, 9.0, 10.0, 10.0
 BAND_W = 20.0
-# what the renderer and the overlay print at (the stylesheet's sizes are version 1's)
-PT = dict(label=LABEL_PT, option=OPTION_PT, change=8.0, value=VALUE_PT, notice=NOTICE_PT, caption=8.0,
-          unit=10.0, rowno=11.0, guide=ENTRY)
+# what the renderer prints its words at (the stylesheet's sizes are version 1's)
+PT = dict(label=LABEL_PT, option=OPTION_PT, change=8.0, notice=NOTICE_PT, caption=8.0, unit=10.0, rowno=11.0)
 
 FIELD_X = LEFT + BAND_W + 1.0
 GAP = 1.5
@@ -35,6 +36,15 @@ CHECK = STRIP + TICK + 1.0
 SECTION_MIN = 21.5  # a band's title and its two change boxes
 # contacts rows on the card and on each continuation sheet
 ROWS = {"contacts": (2, 7)}
+
+
+class Sheet(Page):
+    """A page of this layout: the sizes it prints at, for the overlay, the renderer and the reader."""
+    value_pt: ClassVar[float] = VALUE_PT
+    guide_mm: ClassVar[float] = ENTRY
+    option_pt: ClassVar[float] = OPTION_PT
+    change_pt: ClassVar[float] = PT["change"]
+    text_pt: ClassVar[dict[str, float]] = PT
 
 
 def build(form: str, number: int) -> Page:
@@ -57,7 +67,7 @@ def build(form: str, number: int) -> Page:
         b.text("notes", "備考（宅配ボックス・駐輪場・防犯カメラなど）", FIELD_X, y + 0.6, RIGHT - FIELD_X, "notes", "free",
                h=h - 1.2, path="notes")
         _opinion(b, y + h + 1.0)
-    return b.build(markers(), QR_BOX)
+    return b.build(markers(), QR_BOX, kind=Sheet)
 
 
 def _header(b: Builder) -> float:
