@@ -21,6 +21,10 @@ from junkai import JunkaiError
 HOUSEHOLD = "household"
 BUSINESS = "business"
 PREMISES_KINDS = {HOUSEHOLD: "世帯", BUSINESS: "事業所"}
+# A building of flats: its own card (owner, manager, entry), linked to its rooms' premises by address.
+APARTMENT = "apartment"
+PREMISES_KINDS[APARTMENT] = "集合住宅"
+AUTOLOCK = ("あり", "なし")
 
 ACTIVE = "active"
 CEASED = "ceased"
@@ -113,10 +117,25 @@ BUSINESS_FIELDS = _fields(
     Field("notes", "備考", "text"),
     Field("business_phone", "事業所電話", "phone"),
 )
+APARTMENT_FIELDS = _fields(
+    Field("building_name", "建物名", "text"),
+    Field("building_kana", "フリガナ", "kana"),
+    Field("owner", "所有者（氏名・名称）", "text"),
+    Field("owner_phone", "所有者電話", "phone"),
+    Field("manager", "管理人・管理会社", "text"),
+    Field("manager_phone", "管理人・管理会社電話", "phone"),
+    Field("units", "戸数", "int"),
+    Field("autolock", "オートロック", "choice", AUTOLOCK),
+    Field("entry", "入館の方法", "text"),
+    Field("manager_hours", "管理人の勤務時間", "text"),
+    Field("notes", "備考", "text"),
+)
 # Groups of repeated rows: which kinds of card have them, and their fields.
 GROUPS = {"members": MEMBER_FIELDS, "contacts": CONTACT_FIELDS}
 KIND_GROUPS = {HOUSEHOLD: ("members", "contacts"), BUSINESS: ("contacts",)}
 KIND_FIELDS = {HOUSEHOLD: HOUSEHOLD_FIELDS, BUSINESS: BUSINESS_FIELDS}
+KIND_GROUPS[APARTMENT] = ("contacts",)
+KIND_FIELDS[APARTMENT] = APARTMENT_FIELDS
 
 
 def empty_card(kind: str) -> dict[str, Any]:

@@ -139,11 +139,12 @@ def contact_text(station: str, post: str, phone: str | None, keep_years: int | N
 
 def plan(store, *, premises_ids: Iterable[int] = (), beat: str | None = None, blank: int = 0,
          blank_form: str = model.HOUSEHOLD, operator: str, now: datetime | None = None, members: int = 0,
-         keep_years: int | None = None) -> Batch:
+         keep_years: int | None = None, kind: str | None = None) -> Batch:
     """Decide what a batch holds: the cards asked for, in walking order, each with its print id.
 
     Blank cards get sheets for `members` people; `keep_years` is how long the station keeps
-    a card after the residents left ([retention] ceased_years; None: not stated in years)."""
+    a card after the residents left ([retention] ceased_years; None: not stated in years).
+    `kind`: only a beat's cards of that type (e.g. its buildings' 集合住宅用 cards)."""
     now = now or datetime.now()
     ids = list(dict.fromkeys(premises_ids))
     if blank < 0:
@@ -181,7 +182,8 @@ def plan(store, *, premises_ids: Iterable[int] = (), beat: str | None = None, bl
                 raise JunkaiError(f"各戸 {pid} は受持区 {beat} にありません ({card.premises['beat_id']})")
             cards.append(card)
     elif beat and not blank:
-        cards = [c for c in store.cards_of_beat(beat) if c.premises["status"] == model.ACTIVE]
+        cards = [c for c in store.cards_of_beat(beat) if c.premises["status"] == model.ACTIVE
+                 and (kind is None or c.premises["kind"] == kind)]
     if beat:
         beat_info(beat)
     by_id = {c.premises["id"]: c for c in cards}
@@ -212,8 +214,11 @@ def plan(store, *, premises_ids: Iterable[int] = (), beat: str | None = None, bl
         jobs.append(Job(print_id(), len(jobs) + 1, blank_form, beat, info["post"], info["officer"], sheets=sheets,
                         contact=info["contact"]))
     if not jobs:
-        raise JunkaiError(f"印刷するカードがありません (受持区 {beat} に現存の各戸がありません)")
+        which = f"{model.PREMISES_KINDS[kind]}の" if kind else ""
+        raise JunkaiError(f"印刷するカードがありません (受持区 {beat} に現存の{which}各戸がありません)")
     scope = dict(premises=ids, beat=beat, blank=blank, blank_form=blank_form if blank else None)
+    if kind and not blank:
+        scope["kind"] = kind
     if members:
         scope["members"] = members
     return Batch(new_batch_id(now), now, operator, scope, jobs,
@@ -259,7 +264,7 @@ def values(job: Job, page: F.Page) -> dict[str, str]:
 
 
 def payload(job: Job, sheet: int) -> qr.Payload:
-    return qr.Payload(job.form, F.VERSION, job.print_id, sheet, job.sheets,
+    return qr.Payload(job.form, F.latest(job.form), job.print_id, sheet, job.sheets,
                       None if job.blank else job.premises["id"], job.version, job.beat_id)
 
 
@@ -269,7 +274,8 @@ def payload(job: Job, sheet: int) -> qr.Payload:
 def cover(batch: Batch) -> dict:
     rows: list[dict] = []
     for job in batch.jobs:
-        town = "白紙カード（新しい世帯・事業所用）" if job.blank else f"{job.premises['city']}{job.premises['town']}"
+        blank_for = "集合住宅用" if job.form == model.APARTMENT else "新しい世帯・事業所用"
+        town = f"白紙カード（{blank_for}）" if job.blank else f"{job.premises['city']}{job.premises['town']}"
         block = "" if job.blank else job.premises["block"]
         if rows and rows[-1]["town"] == town:
             r = rows[-1]
@@ -283,9 +289,11 @@ def cover(batch: Batch) -> dict:
     jobs = batch.jobs
     blank = sum(j.blank for j in jobs)
     households = sum(j.form == model.HOUSEHOLD for j in jobs)
+    buildings = sum(j.form == model.APARTMENT for j in jobs)
     extra = batch.sheets - len(jobs)
     summary = (f"カード {len(jobs)} 枚（記入済み {len(jobs) - blank}・白紙 {blank}、世帯用 {households}・"
-               f"事業所用 {len(jobs) - households}）、用紙 {batch.sheets} 枚"
+               f"事業所用 {len(jobs) - households - buildings}" + (f"・集合住宅用 {buildings}" if buildings else "")
+               + f"）、用紙 {batch.sheets} 枚"
                + (f"（続きの用紙 {extra} 枚を含む）" if extra else ""))
     return dict(batch_id=batch.id, printed_at=f"{wareki_text(batch.printed_at.date())} {batch.printed_at:%H:%M}",
                 operator=batch.operator, beats=batch.beats, summary=summary,
@@ -388,7 +396,7 @@ def record(store, batch: Batch, path: Path) -> None:
         dict(id=batch.id, printed_at=batch.printed_at, operator=batch.operator, scope=batch.scope,
              cards=len(batch.jobs), sheets=batch.sheets, path=str(path)),
         [dict(print_id=j.print_id, premises_id=None if j.blank else j.premises["id"], card_version=j.version,
-              beat_id=j.beat_id, form_type=j.form, form_version=F.VERSION, sheets=j.sheets, rows=j.rows)
+              beat_id=j.beat_id, form_type=j.form, form_version=F.latest(j.form), sheets=j.sheets, rows=j.rows)
          for j in batch.jobs])
     store.audit(batch.operator, "print", "print_batch", batch.id, path=str(path), cards=len(batch.jobs),
                 sheets=batch.sheets, premises=[j.premises["id"] for j in batch.jobs if not j.blank],

@@ -11,7 +11,7 @@ version 3-4 and reads reliably from a 150 dpi scan:
     ||| |          `- sheet / sheets of this card
     ||| `- print id: 8 random characters and a check character
     ||`- form version
-    |`- form type: H household, B business
+    |`- form type: H household, B business, A apartment building
     `- junkai
 
 The key lives in the data folder (JUNKAI_HOME/print.key, mode 0600), created on
@@ -35,7 +35,7 @@ from junkai import JunkaiError, model
 
 KEY_FILE = "print.key"
 PREFIX = "JK"
-FORM_CODES = {model.HOUSEHOLD: "H", model.BUSINESS: "B"}
+FORM_CODES = {model.HOUSEHOLD: "H", model.BUSINESS: "B", model.APARTMENT: "A"}
 CODE_FORMS = {v: k for k, v in FORM_CODES.items()}
 # Crockford's base32: no I, L, O, U, so a person copying an id by hand cannot confuse them.
 ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"

@@ -73,6 +73,7 @@ def _environment() -> jinja2.Environment:
     env.filters["mm"] = lambda v: f"{v:.3f}".rstrip("0").rstrip(".")
     env.filters["place"] = lambda b: (f"left:{b.x:.3f}mm;top:{b.y:.3f}mm;width:{b.w:.3f}mm;height:{b.h:.3f}mm")
     env.globals["guides"] = _guides
+    env.globals["size"] = _size
     return env
 
 
@@ -93,6 +94,14 @@ def _guides(f: form_mod.Field, page: form_mod.Page | None = None) -> list[float]
         lines.append(y)
         y += pitch
     return lines
+
+
+def _size(page: form_mod.Page, style: str, line_mm: float | None = None) -> str:
+    """Inline print size of a layout larger than version 1 (the stylesheet holds version 1's)."""
+    pt = page.text_pt.get(style)
+    if pt is None:
+        return ""
+    return f";font-size:{pt}pt" + (f";line-height:{line_mm:.3f}mm" if line_mm else "")
 
 
 def html(forms: list[tuple[form_mod.Page, str]], cover: dict | None, title: str) -> str:

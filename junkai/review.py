@@ -23,7 +23,7 @@ ROW_SEP = " / "  # a row as text: 氏名=山田 太郎 / フリガナ=ヤマダ 
 
 def _context(item: dict) -> dict:
     context = {"field": item["field"].split(".")[-1], "label": item["label"]}
-    for kind in (model.HOUSEHOLD, model.BUSINESS):
+    for kind in (model.HOUSEHOLD, model.BUSINESS, model.APARTMENT):
         try:
             spec = model.field_spec(kind, item["field"])
         except JunkaiError:

@@ -246,7 +246,7 @@ SPECK_RATE = 0.12  # share of marks with a speck of dust or ink somewhere near t
 @functools.lru_cache(maxsize=1)
 def _labels() -> dict[F.Box, F.Box]:
     """Each tick box of every published layout and where its label is printed."""
-    return {o.box: o.label_box for v in F.published() for form in F.TYPES for n in (1, 2)
+    return {o.box: o.label_box for form in F.FORMS for v in F.published(form) for n in (1, 2)
             for f in F.page(form, n, v).fields for o in f.options}
 
 
@@ -568,6 +568,8 @@ def _fill_blank(sheets: list[Sheet], r: Resident, form: str, today: date) -> Non
         r.tick(*_at(sheets, "visit_times"), rng.sample(model.VISIT_TIMES, rng.randint(1, 2)))
         if _has(L, "support") and rng.random() < 0.5:
             r.tick(sheet, L.field("support"), rng.sample(model.SUPPORT, rng.randint(1, 2)))
+    elif form == model.APARTMENT:
+        _fill_building(sheet, r)
     else:
         r.text(sheet, L.field("business_name"), f"{r.surname[0]}商店")
         r.text(sheet, L.field("industry"), rng.choice(seed_data.INDUSTRIES))
@@ -578,6 +580,27 @@ def _fill_blank(sheets: list[Sheet], r: Resident, form: str, today: date) -> Non
         if _has(L, "business_phone") and rng.random() < 0.7:
             r.digits(sheet, L.field("business_phone"), _phone(rng, False))
     r.contact(_at(sheets, "contacts.1.name")[0], 1)
+
+
+def _fill_building(sheet: Sheet, r: Resident) -> None:
+    """What an owner or a manager writes on a building's blank card."""
+    L, rng = sheet.layout, r.rng
+    name, kana = rng.choice(APARTMENT_NAMES)
+    r.text(sheet, L.field("building_name"), f"{r.surname[0]}{name}")
+    r.text(sheet, L.field("building_kana"), f"{r.surname[1]}{kana}")
+    r.digits(sheet, L.field("units"), str(rng.randint(4, 60)))
+    lock = rng.choice(model.AUTOLOCK)
+    r.tick(sheet, L.field("autolock"), [lock])
+    r.text(sheet, L.field("entry"), "管理人室で呼出し" if lock == "あり" else "各戸を直接訪問")
+    r.text(sheet, L.field("owner"), f"{r.surname[0]}　{rng.choice(seed_data.GIVEN[1950][0])[0]}")
+    r.digits(sheet, L.field("owner_phone"), _phone(rng, False))
+    if rng.random() < 0.7:
+        r.text(sheet, L.field("manager"), f"{rng.choice(seed_data.SURNAMES)[0]}管理")
+        r.digits(sheet, L.field("manager_phone"), _phone(rng, False))
+        r.text(sheet, L.field("manager_hours"), "平日9時から17時")
+
+
+APARTMENT_NAMES = (("ハイツ", "ハイツ"), ("コーポ", "コーポ"), ("荘", "ソウ"), ("マンション", "マンション"))
 
 
 def _fill_prefilled(sheets: list[Sheet], r: Resident, form: str, today: date) -> str:
@@ -652,6 +675,15 @@ def _change_section(sheets: list[Sheet], r: Resident, section: str) -> bool:
         return True
     if section == "support":
         r.tick(*_at(sheets, "support"), rng.sample(model.SUPPORT, 1))
+        return True
+    if section == "building":
+        r.digits(first, L.field("units"), str(rng.randint(4, 60)))
+        strike(first.image, L.field("units").value_box, r.hand, rng)
+        return True
+    if section == "owner":
+        f = L.field("manager_phone")
+        r.digits(first, f, _phone(rng, False))
+        strike(first.image, f.value_box, r.hand, rng)
         return True
     if section == "business":
         r.digits(first, L.field("employees"), str(rng.randint(1, 300)))

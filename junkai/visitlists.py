@@ -46,6 +46,8 @@ def _head(card) -> str:
     data = card.data
     if card.premises["kind"] == model.BUSINESS:
         return data.get("representative") or data.get("business_name") or ""
+    if card.premises["kind"] == model.APARTMENT:
+        return data.get("manager") or data.get("owner") or ""
     members = data.get("members", {})
     heads = [m.get("name") for m in members.values() if m.get("relation") == "世帯主" and m.get("name")]
     return heads[0] if heads else ""
@@ -75,10 +77,15 @@ def _rows(store: Store, df: pd.DataFrame, premises: list[dict]) -> list[dict]:
             tags.append(dict(text=f"拒否 {r.refusals} 回 (最後 {_wareki(r.last_refusal)})", cls="refused"))
         if p["kind"] == model.HOUSEHOLD:
             days, times = ("、".join(card.data.get(k) or []) for k in ("visit_days", "visit_times"))
+        elif p["kind"] == model.APARTMENT:  # a building: when its manager is there
+            days, times = "", _text(card.data.get("manager_hours"))
         else:  # a business has no preference boxes: its closed days and hours say when to call
             closed = _text(card.data.get("closed_days"))
             days, times = (f"休業 {closed}" if closed else ""), _text(card.data.get("business_hours"))
         place = " ".join(x for x in (p.get("building"), p.get("room")) if x)
+        building = store.building_of(p)
+        if building:  # the building's own card: its manager, entry and auto-lock
+            place += f"（建物カード {building['id']}）"
         rows.append(dict(premises_id=p["id"], town=f"{p['city']}{p['town']}", block=p["block"], place=place,
                          kind=r.kind, tags=tags, campaign=pd.notna(r.campaign_id), head=_head(card),
                          support=_support(card) if p["kind"] == model.HOUSEHOLD else "",

@@ -92,7 +92,7 @@ def _page_of(f: F.Field) -> F.Page | None:
 @functools.lru_cache(maxsize=1)
 def _layouts() -> tuple[F.Page, ...]:
     # every kind of sheet: the card's own (one or two) and a continuation sheet
-    return tuple(F.page(form, n, v) for v in F.published() for form in F.TYPES
+    return tuple(F.page(form, n, v) for form in F.FORMS for v in F.published(form)
                  for n in range(1, F.page(form, 1, v).card_sheets + 2))
 
 

@@ -485,8 +485,8 @@ def _guess_layout(img: np.ndarray) -> F.Page:
     """The layout, of any published version, whose section titles (printed black in the band column)
     match the ink there. Newest first: a tie goes to the version most cards out were printed with."""
     best, best_score = None, -1.0
-    for version in reversed(F.published()):
-        for c in (F.page(form, n, version) for form in F.TYPES
+    for version in sorted({v for form in F.FORMS for v in F.published(form)}, reverse=True):
+        for c in (F.page(form, n, version) for form in F.FORMS if version in F.published(form)
                   for n in range(1, F.page(form, 1, version).card_sheets + 2)):
             band = c.sections[0].band
             column = img[:, int((band.x + 0.8) * PX): int((band.right - 0.8) * PX)]

@@ -87,8 +87,9 @@ def history(ctx: Context, premises_id: int, at: date | None = None) -> dict:
     """The premises, its card at the end of `at` (or now) and the changes up to then."""
     allow(ctx, "card.read", ("premises", premises_id))
     with ctx.store.transaction():
-        doc = dict(premises=ctx.store.premises(premises_id), card=ctx.store.card_at(premises_id, at),
-                   events=ctx.store.events(premises_id, at))
+        p = ctx.store.premises(premises_id)
+        doc = dict(premises=p, card=ctx.store.card_at(premises_id, at), events=ctx.store.events(premises_id, at),
+                   building=ctx.store.building_of(p), rooms=ctx.store.rooms_of(p))
         ctx.store.audit(ctx.operator, "history", "premises", str(premises_id), at=at.isoformat() if at else None)
     return doc
 

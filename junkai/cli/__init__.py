@@ -202,6 +202,7 @@ def show(v) -> str:
 class Kind(str, Enum):
     household = "household"
     business = "business"
+    apartment = "apartment"
 
 
 # --- progress and Prefect ---------------------------------------------------------------------

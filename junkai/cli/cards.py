@@ -23,7 +23,7 @@ def premises_add(
     postal_code: Annotated[str, typer.Option(help="郵便番号 (7桁)")],
     town: Annotated[str, typer.Option(help="町名")],
     block: Annotated[str, typer.Option(help="番地・号")],
-    kind: Annotated[Kind, typer.Option(help="household (世帯) または business (事業所)")] = Kind.household,
+    kind: Annotated[Kind, typer.Option(help="household (世帯)、business (事業所) または apartment (集合住宅)")] = Kind.household,
     building: Annotated[Optional[str], typer.Option(help="建物名")] = None,
     room: Annotated[Optional[str], typer.Option(help="部屋番号")] = None,
 ):
@@ -74,7 +74,8 @@ def history(
     p, card, events = doc["premises"], doc["card"], doc["events"]
     if as_json:
         doc = dict(premises={k: plain(v) for k, v in p.items()}, at=at, card=card,
-                   events=[{k: plain(v) for k, v in e.items()} for e in events])
+                   events=[{k: plain(v) for k, v in e.items()} for e in events],
+                   building=doc["building"] and doc["building"]["id"], rooms=[r["id"] for r in doc["rooms"]])
         out.print_json(json.dumps(doc, ensure_ascii=False))
         return
     kind = p["kind"]
@@ -83,6 +84,16 @@ def history(
               f"状態 {model.PREMISES_STATUSES[p['status']]}")
     out.print(f"{at + ' 時点の' if at else '現在の'}カード:" if card != model.empty_card(kind) else "カードなし")
     _print_card(kind, card)
+    if doc["building"]:
+        out.print(f"建物のカード: 各戸 {doc['building']['id']} (集合住宅 {doc['building']['building']})")
+    if doc["rooms"]:
+        rooms = Table(title="この建物の各戸")
+        for label in ("各戸", "部屋", "種別", "状態"):
+            rooms.add_column(label)
+        for r in doc["rooms"]:
+            rooms.add_row(str(r["id"]), r["room"] or "", model.PREMISES_KINDS[r["kind"]],
+                          model.PREMISES_STATUSES[r["status"]])
+        out.print(rooms)
     table = Table(title="変更履歴")
     for label in ("版", "日時", "項目", "変更前", "変更後", "出所", "記録者"):
         table.add_column(label)

@@ -25,7 +25,7 @@ class DescribeFormat(str, Enum):
 
 @command(form_app, "describe")
 def form_describe(
-    type_: Annotated[Kind, typer.Option("--type", help="household (世帯用) または business (事業所用)")] = Kind.household,
+    type_: Annotated[Kind, typer.Option("--type", help="household (世帯用)、business (事業所用) または apartment (集合住宅用)")] = Kind.household,
     fmt: Annotated[DescribeFormat, typer.Option("--format", help="json")] = DescribeFormat.json,
     pages: Annotated[int, typer.Option(help="何枚目の用紙まで出すか (2 枚目からは続きの用紙)")] = 2,
     form_version: Annotated[Optional[int], typer.Option(
@@ -51,7 +51,8 @@ def print_cards(
         "--premises", help="各戸 ID (--premises 12 --premises 15 または --premises 12,15)")] = None,
     beat: Annotated[Optional[str], typer.Option(help="受持区 ID: その受持区の現存の各戸すべて (--blank と使うと白紙)")] = None,
     blank: Annotated[int, typer.Option(help="白紙カードの枚数 (新しい世帯・事業所用、--beat と使う)")] = 0,
-    blank_type: Annotated[Kind, typer.Option("--type", help="白紙カードの種類")] = Kind.household,
+    blank_type: Annotated[Optional[Kind], typer.Option(
+        "--type", help="カードの種類: 白紙カードの種類 (省略時は世帯用)、--beat だけのときはその種類の各戸だけ")] = None,
     members: Annotated[int, typer.Option(help="白紙カード 1 枚に書く人数: その人数分の続きの用紙をつける")] = 0,
     out_dir: Annotated[Path, typer.Option("--out-dir", help="出力フォルダ")] = Path("output"),
 ):
@@ -63,6 +64,7 @@ def print_cards(
     例: junkai print cards --beat S01-P01-B1
         junkai print cards --premises 12,15
         junkai print cards --blank 3 --beat S01-P01-B1
+        junkai print cards --beat S01-P01-B1 --type apartment
         junkai print cards --blank 2 --members 6 --beat S01-P01-B1
     """
     from junkai.actions import printing
@@ -76,7 +78,9 @@ def print_cards(
                 ids.append(int(part))
     with context() as ctx, bar("カードの印刷") as on_card:
         printed = printing.print_cards(ctx, out_dir, premises_ids=ids, beat=beat, blank=blank,
-                                       blank_form=blank_type.value, members=members, on_card=on_card)
+                                       blank_form=blank_type.value if blank_type else "household",
+                                       kind=blank_type.value if blank_type and not blank and not ids else None,
+                                       members=members, on_card=on_card)
     out.print(f"カード {printed.cards} 枚 (用紙 {printed.sheets} 枚、表紙を含め {printed.pages} 頁) を書き出しました "
               f"(印刷番号 {printed.batch_id})", highlight=False)
     typer.echo(str(printed.path))

@@ -11,12 +11,14 @@ row printed); `model_path` turns it into a card path with the keys recorded for 
 printed card.
 
 Layouts are published like migrations: each version is a builder in its own module
-(junkai.form.v1, ...), registered below. Publish a new version when a box moves; never
-edit a published one. The version travels in every QR code and a card may stay with a
-resident for years, so a scan is read with the layout it was printed with, however old.
-New cards are printed with the newest version (VERSION). Every version keeps the markers,
-the QR code, the title and the print id where version 1 has them: they are read before
-the version is known.
+(junkai.form.v1, ...), registered below for the card types it draws: a type added later
+starts at a later version (the apartment building's card, junkai.form.apartment_v2, at 2).
+Publish a new version when a box moves; never edit a published one. The version travels
+in every QR code and a card may stay with a resident for years, so a scan is read with the
+layout it was printed with, however old. New cards are printed with the newest version of
+their type (latest(form); VERSION is the household card's). Every version keeps the
+markers, the QR code, the title and the print id where version 1 has them: they are read
+before the version is known.
 """
 
 from __future__ import annotations
@@ -25,29 +27,37 @@ from functools import lru_cache
 from typing import Callable
 
 from junkai import JunkaiError, model
-from junkai.form import v1, v2
+from junkai.form import apartment_v2, v1, v2
 from junkai.form.geometry import (BAND_W, CELL_W, CHANGED, DROPOUT, ENTRY, LABEL_PT, LEFT, MARKER,  # noqa: F401
                                   MARKER_INSET, OPTION_PT, PAGE_H, PAGE_W, PT, QR_BOX, REMOVED, RIGHT, STRIP,
                                   TICK, TINT, UNCHANGED, VALUE_PT, Box, Builder, Field, Option, Page, Section,
                                   Slot, Text, text_width)
 from junkai.wareki import ERAS, to_wareki, wareki_text  # noqa: F401  (read as form.* before junkai.wareki)
 
+# The card types of version 1, and what a version is published for unless it says otherwise.
 TYPES = (model.HOUSEHOLD, model.BUSINESS)
-TITLES = {model.HOUSEHOLD: "巡回連絡カード（世帯用）", model.BUSINESS: "巡回連絡カード（事業所用）"}
+# Every card type; a type added later starts at a later version (the apartment building's card at 2).
+FORMS = (model.HOUSEHOLD, model.BUSINESS, model.APARTMENT)
+TITLES = {model.HOUSEHOLD: "巡回連絡カード（世帯用）", model.BUSINESS: "巡回連絡カード（事業所用）",
+          model.APARTMENT: "巡回連絡カード（集合住宅用）"}
 
 Build = Callable[[str, int], Page]  # (card type, page number) -> the page, stamped with its version
 
-_PUBLISHED: dict[int, Build] = {}
+# version -> card type -> builder: each version is published for the types it draws
+_PUBLISHED: dict[int, dict[str, Build]] = {}
 
 
-def published() -> tuple[int, ...]:
-    """Every version a scan may carry, oldest first."""
-    return tuple(sorted(_PUBLISHED))
+def published(form: str = model.HOUSEHOLD) -> tuple[int, ...]:
+    """Every version a scan of a card type may carry, oldest first (by default the household card's)."""
+    return tuple(sorted(v for v, builds in _PUBLISHED.items() if form in builds))
 
 
-def latest() -> int:
-    """The version new cards are printed with."""
-    return max(_PUBLISHED)
+def latest(form: str = model.HOUSEHOLD) -> int:
+    """The version new cards of a type are printed with (by default the household card's)."""
+    versions = published(form)
+    if not versions:
+        raise JunkaiError(f"この種類のカードの様式は公開されていません: {form}")
+    return versions[-1]
 
 
 def __getattr__(name: str) -> int:
@@ -63,22 +73,35 @@ def _anchors(p: Page) -> tuple:
     return p.markers, p.qr, title, p.slot("print_id").box
 
 
-def publish(version: int, build: Build) -> None:
-    """Register a layout under a new version number; a published number is never reused."""
-    if version in _PUBLISHED:
-        raise JunkaiError(f"様式 第{version}版 は公開済みです。変えるときは新しい版として公開してください")
+def _reference(number: int) -> Page | None:
+    """The oldest published page: every type and version keeps its anchors."""
+    for version in sorted(_PUBLISHED):
+        for form, build in _PUBLISHED[version].items():
+            return _built(build, form, number)
+    return None
+
+
+def publish(version: int, build: Build, types: tuple[str, ...] = TYPES) -> None:
+    """Register a layout under a version number for some card types; a number is never reused for a type.
+    A layout printed larger than version 1 says its sizes on its pages (Page.value_pt, option_pt, ...)."""
     if version < 1:
         raise JunkaiError(f"様式の版は 1 以上です: {version}")
-    first = _PUBLISHED[min(_PUBLISHED)] if _PUBLISHED else None
-    for form in TYPES:
+    unknown = [t for t in types if t not in FORMS]
+    if unknown or not types:
+        raise JunkaiError(f"カードの種類は {' / '.join(FORMS)} です: {unknown}")
+    taken = [t for t in types if t in _PUBLISHED.get(version, {})]
+    if taken:
+        raise JunkaiError(f"様式 第{version}版 は公開済みです ({'・'.join(taken)})。変えるときは新しい版として公開してください")
+    for form in types:
         for number in (1, 2):
             p = _built(build, form, number)
             if (p.form, p.version, p.number) != (form, version, number):
                 raise JunkaiError(f"様式 第{version}版 の {form} {number}枚目が別の版・用紙として作られています")
-            if first is not None and _anchors(p) != _anchors(_built(first, form, number)):
+            first = _reference(number)
+            if first is not None and _anchors(p) != _anchors(first):
                 raise JunkaiError(f"様式 第{version}版 はマーカー・QR コード・表題・印刷ID の位置を変えています"
                                   "（版を読む前に読む場所なので、どの版でも同じ位置に置きます）")
-    _PUBLISHED[version] = build
+    _PUBLISHED[version] = {**_PUBLISHED.get(version, {}), **{t: build for t in types}}
 
 
 @lru_cache(maxsize=128)
@@ -93,14 +116,16 @@ def page(form: str, number: int = 1, version: int | None = None) -> Page:
 
     `version` is the one the card was printed with (from its QR code); None: the newest.
     """
-    if form not in TYPES:
-        raise JunkaiError(f"カードの種類は {' / '.join(TYPES)} です: {form!r}")
+    if form not in FORMS:
+        raise JunkaiError(f"カードの種類は {' / '.join(FORMS)} です: {form!r}")
     if version is None:
-        version = latest()
-    build = _PUBLISHED.get(version)
+        version = latest(form)
+    build = _PUBLISHED.get(version, {}).get(form)
     if build is None:
-        known = "・".join(f"第{v}版" for v in published())
-        raise JunkaiError(f"この版の様式は読めません: {form} 第{version}版 (公開済み: {known})")
+        known = "・".join(f"第{v}版" for v in published(form))
+        since = published(form)[:1]
+        later = f"。この種類のカードは第{since[0]}版からです" if since and version < since[0] else ""
+        raise JunkaiError(f"この版の様式は読めません: {form} 第{version}版 (公開済み: {known}){later}")
     if number < 1:
         raise JunkaiError(f"用紙の番号は 1 以上です: {number}")
     return _built(build, form, number)
@@ -173,3 +198,4 @@ def model_path(field_id: str, row_keys: dict[str, dict[str, str]], form: str = m
 
 publish(v1.VERSION, v1.build)
 publish(v2.VERSION, v2.build)
+publish(apartment_v2.VERSION, apartment_v2.build, types=(model.APARTMENT,))

@@ -158,6 +158,13 @@ class Page:
     guide_mm: ClassVar[float] = 7.0  # between the writing lines of a free-text box
     option_pt: ClassVar[float] = OPTION_PT  # tick box labels as printed (templates/card.css): the reader
     change_pt: ClassVar[float] = 7.0  # masks their glyphs; 変更なし / 変更あり
+    # style -> size (pt) printed inline, for a layout card.css does not size (its words, options, ...)
+    text_pt: ClassVar[dict[str, float]] = {}
+
+    @property
+    def sheet_class(self) -> str:
+        """The class card.css sizes this page by: its version's, unless it sizes itself (text_pt)."""
+        return f"{self.form}-v{self.version}" if self.text_pt else f"v{self.version}"
 
     @property
     def continuation(self) -> bool:

@@ -33,7 +33,7 @@ class Cards:
 
     def add_premises(self, kind: str, beat_id: str, address: dict, at: datetime, operator: str) -> int:
         if kind not in model.PREMISES_KINDS:
-            raise JunkaiError(f"種別は household か business です: {kind!r}")
+            raise JunkaiError(f"種別は household、business、apartment のどれかです: {kind!r}")
         self.beat(beat_id)
         pid = self.next_premises_id()
         self.conn.execute(premises.insert().values(
@@ -46,6 +46,34 @@ class Cards:
         if row is None:
             raise JunkaiError(f"各戸が見つかりません: {premises_id}")
         return dict(row)
+
+    # A building's card and its rooms are linked by address, not by a stored link: a room's address
+    # already names its building (postal code, town, block and building name, as on the visit list),
+    # so the link follows every correction of an address and there is no second record to keep true.
+    def _same_building(self, p: dict):
+        name = (p.get("building") or "").strip()
+        if not name:
+            return None
+        return sa.and_(premises.c.postal_code == p["postal_code"], premises.c.town == p["town"],
+                       premises.c.block == p["block"], sa.func.trim(premises.c.building) == name)
+
+    def building_of(self, p: dict) -> dict | None:
+        """The 集合住宅 premises whose card covers a room's premises (the oldest current one), or None."""
+        same = self._same_building(p)
+        if p["kind"] == model.APARTMENT or same is None:
+            return None
+        row = self.conn.execute(sa.select(premises).where(same, premises.c.kind == model.APARTMENT)
+                                .order_by((premises.c.status != model.ACTIVE), premises.c.id).limit(1)).mappings().first()
+        return dict(row) if row else None
+
+    def rooms_of(self, p: dict) -> list[dict]:
+        """The households and businesses in a building, for its 集合住宅 premises, by room."""
+        same = self._same_building(p)
+        if p["kind"] != model.APARTMENT or same is None:
+            return []
+        rows = self.conn.execute(sa.select(premises).where(same, premises.c.kind != model.APARTMENT)
+                                 .order_by(premises.c.room, premises.c.id)).mappings()
+        return [dict(r) for r in rows]
 
     def card(self, premises_id: int) -> Card:
         p = self.premises(premises_id)
