@@ -20,6 +20,7 @@ from typing import BinaryIO, Callable, Iterable
 
 from junkai import JunkaiError, files, model
 from junkai import form as F
+from junkai.form import lang as L
 from junkai import qr
 from junkai.pdf import Canvas, Font, Writer
 from junkai.wareki import wareki_text
@@ -42,6 +43,7 @@ class Job:
     created_on: date | None = None
     rows: dict[str, dict[str, str]] = field(default_factory=dict)  # group -> {form row: key}
     sheets: int = 1
+    language: str = L.DEFAULT  # of the form's printed words (junkai.form.lang); the layout is the same
 
     @property
     def blank(self) -> bool:
@@ -110,9 +112,15 @@ def _row_keys(data: dict, group: str) -> dict[str, str]:
 
 
 def plan(store, *, premises_ids: Iterable[int] = (), beat: str | None = None, blank: int = 0,
-         blank_form: str = model.HOUSEHOLD, operator: str, now: datetime | None = None) -> Batch:
-    """Decide what a batch holds: the cards asked for, in walking order, each with its print id."""
+         blank_form: str = model.HOUSEHOLD, operator: str, now: datetime | None = None,
+         lang: str | None = None) -> Batch:
+    """Decide what a batch holds: the cards asked for, in walking order, each with its print id.
+
+    `lang`: the language of every card; None: each premises' preferred one (the card's
+    `language`), else Japanese."""
     now = now or datetime.now()
+    if lang is not None:
+        L.check(lang)
     ids = list(dict.fromkeys(premises_ids))
     if blank < 0:
         raise JunkaiError(f"白紙カードの枚数は 0 以上です: {blank}")
@@ -166,13 +174,21 @@ def plan(store, *, premises_ids: Iterable[int] = (), beat: str | None = None, bl
         sheets = F.pages_needed(p["kind"], {g: len(r) for g, r in rows.items()})
         jobs.append(Job(print_id(), len(jobs) + 1, p["kind"], p["beat_id"], info["post"], info["officer"],
                         premises=p, data=card.data, version=card.version, created_on=card.created_on,
-                        rows=rows, sheets=sheets))
+                        rows=rows, sheets=sheets, language=lang or card.data.get("language") or L.DEFAULT))
     for _ in range(blank):
         info = beat_info(beat)
-        jobs.append(Job(print_id(), len(jobs) + 1, blank_form, beat, info["post"], info["officer"]))
+        jobs.append(Job(print_id(), len(jobs) + 1, blank_form, beat, info["post"], info["officer"],
+                        language=lang or L.DEFAULT))
     if not jobs:
         raise JunkaiError(f"印刷するカードがありません (受持区 {beat} に現存の各戸がありません)")
-    scope = dict(premises=ids, beat=beat, blank=blank, blank_form=blank_form if blank else None)
+    # a missing translation is found here, before anything is written
+    for form, sheets, language in {(j.form, j.sheets, j.language) for j in jobs}:
+        for sheet in range(1, sheets + 1):
+            L.translate(F.page(form, sheet), language)
+    # the language of every card not in Japanese is kept with the record, so a reprint can use it
+    languages = {j.print_id: j.language for j in jobs if j.language != L.DEFAULT}
+    scope = dict(premises=ids, beat=beat, blank=blank, blank_form=blank_form if blank else None, lang=lang,
+                 languages=languages)
     return Batch(new_batch_id(now), now, operator, scope, jobs, list(beats.values()))
 
 
@@ -257,8 +273,9 @@ def write(batch: Batch, fh: BinaryIO, key: bytes, font: Font | None = None,
     `on_card(done, total)` is told after every card (a progress bar)."""
     from junkai import render
 
-    needed = sorted({(j.form, s, j.variant) for j in batch.jobs for s in range(1, j.sheets + 1)})
-    pages = [(F.page(form, sheet), variant) for form, sheet, variant in needed]
+    needed = sorted({(j.form, s, j.variant, j.language) for j in batch.jobs for s in range(1, j.sheets + 1)})
+    pages = [(L.translate(F.page(form, sheet), language), variant, language)
+             for form, sheet, variant, language in needed]
     index = {k: i for i, k in enumerate(needed)}
     rendered = render.render(pages, cover(batch), title=f"巡回連絡カード {batch.id}")
     writer = Writer(fh, rendered.next_number)
@@ -271,7 +288,7 @@ def write(batch: Batch, fh: BinaryIO, key: bytes, font: Font | None = None,
         for sheet in range(1, job.sheets + 1):
             page = F.page(job.form, sheet)
             canvas = Canvas(font)
-            canvas.form(b"%s%d" % (FORM_NAME, index[(job.form, sheet, job.variant)]))
+            canvas.form(b"%s%d" % (FORM_NAME, index[(job.form, sheet, job.variant, job.language)]))
             stamp(canvas, job, sheet, page, key)
             contents = writer.stream(writer.reserve(), canvas.data())
             writer.page(writer.reserve(), resources, [contents])
@@ -287,7 +304,8 @@ def stamp(canvas: Canvas, job: Job, sheet: int, page: F.Page, key: bytes) -> Non
     """Everything one card sheet adds to its form: identity, header facts, values, QR code."""
     slots = {
         "post": job.post, "officer": job.officer, "print_id": qr.show_print_id(job.print_id),
-        "page": f"{job.sheets}枚中{sheet}枚目", "seq": str(job.seq),
+        "page": f"{job.sheets}枚中{sheet}枚目" if job.language == L.DEFAULT else f"{sheet} / {job.sheets}",
+        "seq": str(job.seq),
         "created_on": "" if job.blank or not job.created_on else wareki_text(job.created_on),
     }
     for s in page.slots:

@@ -53,6 +53,8 @@ def print_cards(
     blank: Annotated[int, typer.Option(help="白紙カードの枚数 (新しい世帯・事業所用、--beat と使う)")] = 0,
     blank_type: Annotated[Kind, typer.Option("--type", help="白紙カードの種類")] = Kind.household,
     out_dir: Annotated[Path, typer.Option("--out-dir", help="出力フォルダ")] = Path("output"),
+    lang: Annotated[Optional[str], typer.Option(
+        "--lang", help="カードの言語 ja / en / zh / ko (省略時: 各戸のカードの言語、なければ ja)")] = None,
 ):
     """巡回連絡カードを一つの PDF に印刷する。記入済みのカードは住所順、先頭に表紙 (第6-7)。
 
@@ -62,6 +64,9 @@ def print_cards(
     例: junkai print cards --beat S01-P01-B1
         junkai print cards --premises 12,15
         junkai print cards --blank 3 --beat S01-P01-B1
+        junkai print cards --premises 12 --lang en
+
+    言語を変えても欄の位置は同じ (印刷される文字だけが変わる)。
     """
     from junkai.actions import printing
 
@@ -74,7 +79,7 @@ def print_cards(
                 ids.append(int(part))
     with context() as ctx, bar("カードの印刷") as on_card:
         printed = printing.print_cards(ctx, out_dir, premises_ids=ids, beat=beat, blank=blank,
-                                       blank_form=blank_type.value, on_card=on_card)
+                                       blank_form=blank_type.value, on_card=on_card, lang=lang)
     out.print(f"カード {printed.cards} 枚 (用紙 {printed.sheets} 枚、表紙を含め {printed.pages} 頁) を書き出しました "
               f"(印刷番号 {printed.batch_id})", highlight=False)
     typer.echo(str(printed.path))
