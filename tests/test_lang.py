@@ -10,6 +10,7 @@ from __future__ import annotations
 import subprocess
 from collections import Counter
 from datetime import date, datetime
+from pathlib import Path
 from types import SimpleNamespace
 
 import pdfplumber
@@ -244,3 +245,42 @@ def test_the_card_keeps_its_language_and_a_print_uses_it(tmp_path):
         assert store.print_batch(batch.id)["scope"]["languages"] == {batch.jobs[0].print_id: "ko"}
         assert store.printed_card(batch.jobs[0].print_id)["form_version"] == F.VERSION
     store.close()
+
+
+# --- read back -------------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_scans_of_every_language_read_back_as_the_japanese_ones(tmp_path):
+    """The same residents fill in the same cards printed in each language; the reader gets the
+    same fields right: it reads boxes, never the form's words."""
+    import json
+
+    from bench.ocr import same
+    from tests.ocr_cards import BEAT, _junkai, printed as seeded
+
+    home, _, _ = seeded()
+    right: dict[str, dict[str, bool]] = {}
+    for lang in L.languages():
+        pdf = _junkai(home, "print", "cards", "--beat", BEAT, "--lang", lang, "--out-dir", str(tmp_path / lang))
+        out = tmp_path / f"scans-{lang}"
+        _junkai(home, "simulate", pdf.strip().splitlines()[-1], "--out", str(out), "--seed", "7", "--limit", "2")
+        truth = json.loads((out / "truth.json").read_text(encoding="utf-8"))
+        results = {(Path(r["source"]).name, r["page"]): r
+                   for r in map(json.loads, _junkai(home, "read", str(out), "--json").splitlines())}
+        marks = right[lang] = {}
+        for t in truth["pages"]:
+            if t["kind"] != "card":
+                continue
+            r = results[(t["file"], t["page"])]
+            assert r["identity"]["print_id"] == t["print_id"], lang
+            for f in r["fields"]:
+                marks[f"{t['sheet']}:{f['id']}"] = same(f["kind"], t["values"].get(f["id"]), f["value"])
+    ja = right["ja"]
+    assert len(ja) > 40
+    assert sum(ja.values()) >= len(ja) * 0.8
+    for lang in FOREIGN:
+        assert right[lang].keys() == ja.keys(), lang
+        differ = [k for k in ja if right[lang][k] != ja[k]]
+        # the same ink on the same boxes: at most a stray field of OCR noise apart
+        assert sum(right[lang].values()) >= sum(ja.values()) - 2 and len(differ) <= 3, (lang, differ)
