@@ -67,6 +67,13 @@ def test_a_translated_page_keeps_every_box():
                         for f in other.fields] == [(f.id, f.box, f.label_box, f.value_box, f.entry, f.cells,
                                                     [o.box for o in f.options]) for f in ja.fields]
                 assert [t.box for t in other.texts] == [t.box for t in ja.texts]
+                # a tick box's word may take the gap after it, never reaching the next tick box
+                for f in other.fields:
+                    for i, o in enumerate(f.options):
+                        ja_box = ja.field(f.id).options[i].label_box
+                        assert (o.label_box.x, o.label_box.y, o.label_box.h) == (ja_box.x, ja_box.y, ja_box.h)
+                        assert o.label_box.w >= ja_box.w and o.label_box.right <= f.box.right
+                        assert not any(o.label_box.overlaps(p.box) for p in f.options)
                 assert (other.markers, other.qr, other.slots, other.version) == (ja.markers, ja.qr, ja.slots,
                                                                                  ja.version)
 
@@ -116,18 +123,14 @@ def _mm(c) -> F.Box:
 
 
 def _room(page: F.Page, blank: bool) -> list[tuple[F.Box, str]]:
-    """Each printed string's box: a tick box's word may use the gap up to the next tick box."""
+    """Each printed string of a (translated) page and its box, on one variant."""
     out = []
     for f in page.fields:
         if blank and f.prefilled_only:
             continue
         if not f.id.endswith(".change"):
             out.append((f.label_box, f.label))
-        for i, o in enumerate(f.options):
-            if o.label:
-                end = f.options[i + 1].box.x if i + 1 < len(f.options) else f.box.right
-                b = o.label_box
-                out.append((F.Box(b.x, b.y, max(b.w, end - 0.3 - b.x), b.h), o.label))
+        out.extend((o.label_box, o.label) for o in f.options if o.label)
     for t in page.texts:
         if not (blank and t.prefilled_only) and not (not blank and t.blank_only):
             out.append((t.box, t.text))
@@ -205,7 +208,7 @@ def test_no_printed_word_runs_out_of_its_box_in_any_language(printed):
             box = _mm(c)
             cx, cy = box.x + box.w / 2, box.y + box.h / 2
             near = [(b, t) for b, t in rooms if b.y - 0.6 <= cy <= b.bottom + 0.6 and b.x - 3 <= cx <= b.right + 3]
-            if not any(b.x - 0.35 <= box.x and box.right <= b.right + 0.35 and b.y - 1.2 <= box.y
+            if not any(b.x - 0.2 <= box.x and box.right <= b.right + 0.2 and b.y - 1.2 <= box.y
                        and box.bottom <= b.bottom + 1.2 for b, _ in near):
                 out.add((job.language, c["text"], tuple(t for b, t in near)))
     assert not out, sorted(out)

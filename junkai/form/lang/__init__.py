@@ -36,6 +36,7 @@ STYLES = {
     "unit": (8.0, 1.0, False), "caption": (6.0, 1.0, False), "classification": (9.0, 1.0, True),
     "notice": (6.6, 1.38, False),
 }
+GAP_CLEAR = 0.15  # mm kept clear before the next tick box
 _PLAIN = re.compile(r"^[0-9\s\-/.,:()]*$")
 
 
@@ -95,6 +96,14 @@ def strings(page: Page) -> set[str]:
     return {text for text, _, _ in printed(page) if not _PLAIN.match(text)}
 
 
+def _room(f, i: int) -> Box:
+    """A tick box's word may use the gap the layout leaves after it, up to the next tick box
+    (or the field's edge): drawing only; the reader reads the tick boxes, which stay put."""
+    b = f.options[i].label_box
+    end = f.options[i + 1].box.x if i + 1 < len(f.options) else f.box.right
+    return Box(b.x, b.y, max(b.w, end - GAP_CLEAR - b.x), b.h)
+
+
 def translate(page: Page, lang: str) -> Page:
     """The page with its printed words in `lang`: every box where it is."""
     if check(lang) == DEFAULT:
@@ -102,7 +111,8 @@ def translate(page: Page, lang: str) -> Page:
     r = dataclasses.replace
 
     def field(f):
-        opts = tuple(r(o, label=word(o.label, lang) if o.label else "") for o in f.options)
+        opts = tuple(r(o, label=word(o.label, lang) if o.label else "", label_box=_room(f, i))
+                     for i, o in enumerate(f.options))
         label = f.label if f.id.endswith(".change") else word(f.label, lang)
         return r(f, label=label, options=opts)
 
