@@ -20,8 +20,8 @@ from typing import BinaryIO, Callable, Iterable
 
 from junkai import JunkaiError, files, model
 from junkai import form as F
-from junkai.form import lang as L
 from junkai import qr
+from junkai.form import lang as L
 from junkai.pdf import Canvas, Font, Writer
 from junkai.wareki import wareki_text
 
