@@ -13,6 +13,7 @@ import json
 import re
 import secrets
 import unicodedata
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -259,6 +260,9 @@ def cover(batch: Batch) -> dict:
     summary = (f"カード {len(jobs)} 枚（記入済み {len(jobs) - blank}・白紙 {blank}、世帯用 {households}・"
                f"事業所用 {len(jobs) - households}）、用紙 {batch.sheets} 枚"
                + (f"（続きの用紙 {extra} 枚を含む）" if extra else ""))
+    langs = Counter(j.language for j in jobs if j.language != L.DEFAULT)
+    if langs:  # the officer hands each resident the card in their language
+        summary += "。日本語以外: " + "・".join(f"{L.NAMES[k]} {n} 枚" for k, n in sorted(langs.items()))
     return dict(batch_id=batch.id, printed_at=f"{wareki_text(batch.printed_at.date())} {batch.printed_at:%H:%M}",
                 operator=batch.operator, beats=batch.beats, summary=summary,
                 order="住所順（町名ごとに、番地・号の数の小さい順）。各カードの右上に通番があります。", rows=rows)

@@ -223,6 +223,9 @@ def test_the_language_goes_with_the_record_and_not_the_layout(printed):
     langs = {j.print_id: j.language for j in printed.batch.jobs}
     assert set(langs.values()) == set(L.languages())
     assert scope["lang"] == printed.batch.jobs[-1].language
+    # the cover says how many cards are in which language
+    cover = "".join(printed.doc.pages[0].extract_text().split())
+    assert "日本語以外:英語4枚・韓国語4枚・中国語（簡体字）4枚" in cover
 
 
 def test_the_card_keeps_its_language_and_a_print_uses_it(tmp_path):
