@@ -74,6 +74,7 @@ def test_a_translated_page_keeps_every_box():
                         assert (o.label_box.x, o.label_box.y, o.label_box.h) == (ja_box.x, ja_box.y, ja_box.h)
                         assert o.label_box.w >= ja_box.w and o.label_box.right <= f.box.right
                         assert not any(o.label_box.overlaps(p.box) for p in f.options)
+                        assert not any(o.label_box.overlaps(c) for c in f.cells)
                 assert (other.markers, other.qr, other.slots, other.version) == (ja.markers, ja.qr, ja.slots,
                                                                                  ja.version)
 

@@ -100,7 +100,8 @@ def _room(f, i: int) -> Box:
     """A tick box's word may use the gap the layout leaves after it, up to the next tick box
     (or the field's edge): drawing only; the reader reads the tick boxes, which stay put."""
     b = f.options[i].label_box
-    end = f.options[i + 1].box.x if i + 1 < len(f.options) else f.box.right
+    after = [o.box.x for o in f.options[i + 1:i + 2]] + [c.x for c in f.cells if c.x >= b.right]
+    end = min(after, default=f.box.right)
     return Box(b.x, b.y, max(b.w, end - GAP_CLEAR - b.x), b.h)
 
 
