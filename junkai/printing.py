@@ -262,7 +262,7 @@ def cover(batch: Batch) -> dict:
                + (f"（続きの用紙 {extra} 枚を含む）" if extra else ""))
     langs = Counter(j.language for j in jobs if j.language != L.DEFAULT)
     if langs:  # the officer hands each resident the card in their language
-        summary += "。日本語以外: " + "・".join(f"{L.NAMES[k]} {n} 枚" for k, n in sorted(langs.items()))
+        summary += "。日本語以外: " + "・".join(f"{L.NAMES.get(k, k)} {n} 枚" for k, n in sorted(langs.items()))
     return dict(batch_id=batch.id, printed_at=f"{wareki_text(batch.printed_at.date())} {batch.printed_at:%H:%M}",
                 operator=batch.operator, beats=batch.beats, summary=summary,
                 order="住所順（町名ごとに、番地・号の数の小さい順）。各カードの右上に通番があります。", rows=rows)

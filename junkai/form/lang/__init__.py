@@ -25,17 +25,8 @@ from junkai.form.geometry import Box, Page
 
 HERE = Path(__file__).resolve().parent
 DEFAULT = "ja"
-# The typeface each language's form words are set in (templates/card.css by lang class):
-# IPAex has no Hangul and lacks simplified Chinese glyphs.
-FAMILIES = {"ja": "IPAexGothic", "en": "IPAexGothic", "zh": "Noto Sans CJK SC", "ko": "Noto Sans CJK KR"}
 NAMES = {"ja": "日本語", "en": "英語", "zh": "中国語（簡体字）", "ko": "韓国語"}
-# font size (pt), line height (em) and weight of each kind of printed string, as in templates/card.css
-STYLES = {
-    "label": (6.0, 1.0, False), "option": (7.5, 1.0, False), "change": (7.0, 1.0, True),
-    "title": (13.0, 1.15, True), "band": (8.0, 1.25, True), "rowno": (10.0, 1.0, True),
-    "unit": (8.0, 1.0, False), "caption": (6.0, 1.0, False), "classification": (9.0, 1.0, True),
-    "notice": (6.6, 1.38, False),
-}
+# each language's typeface is chosen in templates/card.css (IPAex has no Hangul, nor simplified Chinese)
 GAP_CLEAR = 0.15  # mm kept clear before the next tick box
 _PLAIN = re.compile(r"^[0-9\s\-/.,:()]*$")
 
