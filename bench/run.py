@@ -16,7 +16,7 @@ import platform
 from datetime import datetime
 from pathlib import Path
 
-BENCHES = ["store", "overdue", "ocr", "digits", "engines", "marks", "lexicon", "cards", "reports", "dask"]
+BENCHES = ["store", "overdue", "ocr", "digits", "engines", "marks", "lexicon", "cards", "reports", "dask", "review"]
 HERE = Path(__file__).parent
 
 

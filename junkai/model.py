@@ -27,8 +27,10 @@ CEASED = "ceased"
 PREMISES_STATUSES = {ACTIVE: "現存", CEASED: "転出・廃業"}
 
 # Closed choices are printed as tick boxes, so each list is also a form's box order.
-RELATIONS = ("世帯主", "配偶者", "子", "子の配偶者", "父母", "祖父母", "孫", "兄弟姉妹", "その他")
-SEXES = ("男", "女")
+RELATIONS = ("世帯主", "本人", "配偶者", "子", "子の配偶者", "父母", "祖父母", "孫", "兄弟姉妹", "同居人", "その他")
+SEXES = ("男", "女", "回答しない")
+# 要配慮者 (voluntary): who may need help in a disaster; counted in reports, never named
+SUPPORT = ("ひとり暮らし", "75歳以上の方のみの世帯", "介護・障がいなどで手助けが必要な方がいる", "災害時に安否確認の連絡を希望")
 DWELLINGS = ("一戸建", "集合住宅", "寮・社宅", "その他")
 VISIT_DAYS = ("平日", "土曜", "日曜・祝日")
 VISIT_TIMES = ("午前", "午後", "夕方", "夜間")
@@ -81,6 +83,7 @@ MEMBER_FIELDS = _fields(
     Field("birth_date", "生年月日", "date"),
     Field("occupation", "職業・勤務先・学校", "text"),
     Field("mobile", "携帯電話", "phone"),
+    Field("work_phone", "勤務先・学校の電話", "phone"),
 )
 CONTACT_FIELDS = _fields(
     Field("name", "氏名", "text"),
@@ -93,6 +96,7 @@ HOUSEHOLD_FIELDS = _fields(
     Field("dwelling", "住居の種類", "choice", DWELLINGS),
     Field("visit_days", "訪問希望曜日", "choices", VISIT_DAYS),
     Field("visit_times", "訪問希望時間帯", "choices", VISIT_TIMES),
+    Field("support", "災害時などの手助け（任意）", "choices", SUPPORT),
     Field("notes", "備考", "text"),
     Field("language", "カードの言語", "choice", LANGUAGES),
 )
@@ -106,6 +110,7 @@ BUSINESS_FIELDS = _fields(
     Field("employees", "従業員数", "int"),
     Field("business_hours", "営業時間", "text"),
     Field("closed_days", "休業日", "text"),
+    Field("business_phone", "事業所電話", "phone"),
     Field("security", "防犯設備", "choices", SECURITY),
     Field("notes", "備考", "text"),
     Field("language", "カードの言語", "choice", LANGUAGES),

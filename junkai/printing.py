@@ -45,6 +45,7 @@ class Job:
     rows: dict[str, dict[str, str]] = field(default_factory=dict)  # group -> {form row: key}
     sheets: int = 1
     language: str = L.DEFAULT  # of the form's printed words (junkai.form.lang); the layout is the same
+    contact: str = ""  # who keeps the card, for how long, and whom to ask (layouts with a "contact" slot)
 
     @property
     def blank(self) -> bool:
@@ -72,9 +73,28 @@ class Batch:
 # --- order and identity -----------------------------------------------------------------
 
 
+_KANJI_DIGITS = {c: i for i, c in enumerate("〇一二三四五六七八九")}
+_KANJI_UNITS = {"十": 10, "百": 100, "千": 1000}
+
+
+def _kanji_number(run: str) -> str:
+    """'十二' → '12', '二〇三' → '203': addresses written in kanji numerals walk like Arabic ones."""
+    if not any(c in _KANJI_UNITS for c in run):
+        return "".join(str(_KANJI_DIGITS[c]) for c in run)
+    total, digit = 0, 0
+    for c in run:
+        if c in _KANJI_UNITS:
+            total += (digit or 1) * _KANJI_UNITS[c]
+            digit = 0
+        else:
+            digit = _KANJI_DIGITS[c]
+    return str(total + digit)
+
+
 def _natural(text: str | None) -> tuple:
-    """'5丁目28-3' < '5丁目28-25' < '10丁目1-1': numbers compare as numbers."""
+    """'5丁目28-3' < '5丁目28-25' < '10丁目1-1' (also 五丁目 < 十丁目): numbers compare as numbers."""
     t = unicodedata.normalize("NFKC", text or "")
+    t = re.sub(r"[〇一二三四五六七八九十百千]+", lambda m: _kanji_number(m.group(0)), t)
     return tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in re.split(r"(\d+)", t) if p)
 
 
@@ -112,11 +132,30 @@ def _row_keys(data: dict, group: str) -> dict[str, str]:
 # --- planning ---------------------------------------------------------------------------
 
 
+# The notice's sentence that differs by card, as templates: a language version translates these
+# (junkai/form/lang), the station's and post's names and the phone number are filled in as they are.
+CONTACT = "カードは{station}が保管し、{keep}消去します。内容の確認・訂正・削除のご希望やお問い合わせは、{ask}へどうぞ。"
+CONTACT_KEEP_YEARS = "転出・廃業から{years}年たつと"
+CONTACT_KEEP = "転出後、定められた期間がたつと"
+CONTACT_ASK_PHONE = "{post}（電話 {phone}）"
+CONTACT_TEMPLATES = (CONTACT, CONTACT_KEEP_YEARS, CONTACT_KEEP, CONTACT_ASK_PHONE)
+
+
+def contact_text(station: str, post: str, phone: str | None, keep_years: int | None, lang: str = L.DEFAULT) -> str:
+    """The sentence of the notice that differs by card: keeper, keeping period, whom to ask."""
+    keep = (L.word(CONTACT_KEEP_YEARS, lang).format(years=keep_years) if keep_years
+            else L.word(CONTACT_KEEP, lang))
+    ask = L.word(CONTACT_ASK_PHONE, lang).format(post=post, phone=phone) if phone else post
+    return L.word(CONTACT, lang).format(station=station, keep=keep, ask=ask)
+
+
 def plan(store, *, premises_ids: Iterable[int] = (), beat: str | None = None, blank: int = 0,
-         blank_form: str = model.HOUSEHOLD, operator: str, now: datetime | None = None,
-         lang: str | None = None) -> Batch:
+         blank_form: str = model.HOUSEHOLD, operator: str, now: datetime | None = None, members: int = 0,
+         keep_years: int | None = None, lang: str | None = None) -> Batch:
     """Decide what a batch holds: the cards asked for, in walking order, each with its print id.
 
+    Blank cards get sheets for `members` people; `keep_years` is how long the station keeps
+    a card after the residents left ([retention] ceased_years; None: not stated in years).
     `lang`: the language of every card; None: each premises' preferred one (the card's
     `language`), else Japanese."""
     now = now or datetime.now()
@@ -125,6 +164,10 @@ def plan(store, *, premises_ids: Iterable[int] = (), beat: str | None = None, bl
     ids = list(dict.fromkeys(premises_ids))
     if blank < 0:
         raise JunkaiError(f"白紙カードの枚数は 0 以上です: {blank}")
+    if members < 0 or members > 60:
+        raise JunkaiError(f"白紙カードの人数は 0 から 60 までです: {members}")
+    if members and not blank:
+        raise JunkaiError("--members は白紙カード (--blank) の人数です")
     if blank and ids:
         raise JunkaiError("--blank と --premises は同時に指定できません (白紙カードは --beat と指定してください)")
     if blank and not beat:
@@ -139,7 +182,9 @@ def plan(store, *, premises_ids: Iterable[int] = (), beat: str | None = None, bl
             post = store.post(b["post_id"])
             officer_id = store.officer_at(beat_id, now.date())
             officer = store.officer(officer_id)["name"] if officer_id else "（未配置）"
-            beats[beat_id] = dict(id=beat_id, name=b["name"], post=post["name"], officer=officer)
+            station = store.station_names().get(post["station_id"], "警察署")
+            beats[beat_id] = dict(id=beat_id, name=b["name"], post=post["name"], officer=officer,
+                                  contact=(station, post["name"], post.get("phone"), keep_years))
         return beats[beat_id]
 
     cards = []
@@ -173,13 +218,18 @@ def plan(store, *, premises_ids: Iterable[int] = (), beat: str | None = None, bl
         info = beat_info(p["beat_id"])
         rows = {g: _row_keys(card.data, g) for g in model.KIND_GROUPS[p["kind"]]}
         sheets = F.pages_needed(p["kind"], {g: len(r) for g, r in rows.items()})
+        language = lang or card.data.get("language") or L.DEFAULT
         jobs.append(Job(print_id(), len(jobs) + 1, p["kind"], p["beat_id"], info["post"], info["officer"],
                         premises=p, data=card.data, version=card.version, created_on=card.created_on,
-                        rows=rows, sheets=sheets, language=lang or card.data.get("language") or L.DEFAULT))
+                        rows=rows, sheets=sheets, language=language,
+                        contact=contact_text(*info["contact"], lang=language)))
     for _ in range(blank):
         info = beat_info(beat)
-        jobs.append(Job(print_id(), len(jobs) + 1, blank_form, beat, info["post"], info["officer"],
-                        language=lang or L.DEFAULT))
+        # a blank card's people are its newcomers: the sheets for `members` of them (one row is always spare)
+        sheets = F.pages_needed(blank_form, {"members": max(members - 1, 0)} if members else {})
+        language = lang or L.DEFAULT
+        jobs.append(Job(print_id(), len(jobs) + 1, blank_form, beat, info["post"], info["officer"], sheets=sheets,
+                        language=language, contact=contact_text(*info["contact"], lang=language)))
     if not jobs:
         raise JunkaiError(f"印刷するカードがありません (受持区 {beat} に現存の各戸がありません)")
     # a missing translation is found here, before anything is written
@@ -190,7 +240,10 @@ def plan(store, *, premises_ids: Iterable[int] = (), beat: str | None = None, bl
     languages = {j.print_id: j.language for j in jobs if j.language != L.DEFAULT}
     scope = dict(premises=ids, beat=beat, blank=blank, blank_form=blank_form if blank else None, lang=lang,
                  languages=languages)
-    return Batch(new_batch_id(now), now, operator, scope, jobs, list(beats.values()))
+    if members:
+        scope["members"] = members
+    return Batch(new_batch_id(now), now, operator, scope, jobs,
+                 [{k: v for k, v in b.items() if k != "contact"} for b in beats.values()])
 
 
 # --- what goes into each box ------------------------------------------------------------
@@ -311,12 +364,18 @@ def stamp(canvas: Canvas, job: Job, sheet: int, page: F.Page, key: bytes) -> Non
         "page": f"{job.sheets}枚中{sheet}枚目" if job.language == L.DEFAULT else f"{sheet} / {job.sheets}",
         "seq": str(job.seq),
         "created_on": "" if job.blank or not job.created_on else wareki_text(job.created_on),
+        "contact": job.contact,
     }
+    resident = {"post", "officer", "created_on", "contact"}  # read by the resident: the layout's value size
     for s in page.slots:
         if slots.get(s.id):
-            canvas.text(slots[s.id], s.box, max_pt=9.0, min_pt=6.0)
+            if s.id in resident:
+                canvas.text(slots[s.id], s.box, max_pt=page.value_pt if s.id != "contact" else 10.0,
+                            min_pt=page.value_min_pt, max_lines=2 if s.id == "contact" else 3)
+            else:
+                canvas.text(slots[s.id], s.box, max_pt=9.0, min_pt=6.0)
     for fid, text in values(job, page).items():
-        canvas.text(text, page.field(fid).value_box, max_pt=F.VALUE_PT, min_pt=6.0)
+        canvas.text(text, page.field(fid).value_box, max_pt=page.value_pt, min_pt=page.value_min_pt)
     canvas.modules(qr.matrix(qr.encode(payload(job, sheet), key)), page.qr)
 
 

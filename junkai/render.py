@@ -84,12 +84,14 @@ def document(template_name: str, context: dict) -> bytes:
     return weasyprint.HTML(string=html_text, base_url=str(TEMPLATES)).write_pdf()
 
 
-def _guides(f: form_mod.Field) -> list[float]:
-    """Writing lines of a free-text box, about 7 mm apart, the last one clear of the frame."""
-    lines, y = [], f.entry.y + 7.0
+def _guides(f: form_mod.Field, page: form_mod.Page | None = None) -> list[float]:
+    """Writing lines of a free-text box, as far apart as its layout says (version 1: 7 mm),
+    the last one clear of the frame."""
+    pitch = page.guide_mm if page is not None else 7.0
+    lines, y = [], f.entry.y + pitch
     while y < f.entry.bottom - 2.0:
         lines.append(y)
-        y += 7.0
+        y += pitch
     return lines
 
 

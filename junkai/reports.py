@@ -19,6 +19,7 @@ from __future__ import annotations
 import base64
 import calendar
 import json
+import re
 from collections import Counter
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -89,6 +90,9 @@ def period(spec: str | None = None, start: date | None = None, end: date | None 
             day = date.fromisoformat(text)
             return Period(day, day)
         except ValueError:
+            # the right form but no such month or day (2026-13, 2026-11-31): say so rather than blame the form
+            if re.fullmatch(r"\d{4}-\d{2}(-\d{2})?", text):
+                raise JunkaiError(f"期間: {text} という{'日' if len(text) > 7 else '月'}はありません")
             raise JunkaiError(f"期間は 2026-11 (月)、2026-11-20 (日)、2026 (年) の形で指定してください: {spec!r}")
     if start is None or end is None:
         raise JunkaiError("期間を --period 2026-11 または --from YYYY-MM-DD --to YYYY-MM-DD で指定してください")
@@ -205,6 +209,8 @@ def previous(p: Period, as_of: date) -> Period:
     shift = relativedelta(months=1) if p.kind == "month" else relativedelta(years=1) if p.kind == "year" \
         else relativedelta(days=(p.end - p.start).days + 1)
     start = p.start - shift
+    if as_of >= p.end:  # the whole period is over: the whole period before it (all of October, not 30 days)
+        return Period(start, p.start - timedelta(days=1))
     return Period(start, min(start + (as_of - p.start), p.start - timedelta(days=1)))
 
 
@@ -230,6 +236,37 @@ def _changes(now: dict, before: dict) -> dict:
 
 
 # --- the chief's report -----------------------------------------------------------------
+
+
+SUPPORT_DEFINITION = ("要配慮 (災害時などの手助け): 基準日に現存し、その日までにカードが書かれた世帯のうち、カードの「災害時などの"
+                      "手助け（任意）」のその欄に印のある世帯の数 (一つの世帯が複数の欄に印をつけることがある)。"
+                      "回答は任意で、印のない世帯が手助けを要しないとは限らない。世帯の氏名・住所はこの報告に載せない。")
+
+
+def support_counts(store: Store, scope: tuple[str, str] | None, as_of: date) -> dict:
+    """Households per 要配慮 answer, as the cards stood at the end of `as_of`: counts only, never who.
+
+    Households: active on that day with a card written by then; answered: those with any tick."""
+    import sqlalchemy as sa
+
+    from junkai.store.schema import card_event, end_of, loads, premises
+
+    live = sa.and_(premises.c.kind == model.HOUSEHOLD,
+                   sa.or_(premises.c.status == model.ACTIVE, premises.c.status_since > as_of))
+    ticks: dict[int, list] = {}
+    with store.transaction():
+        q = (sa.select(card_event.c.premises_id, card_event.c.path, card_event.c.after)
+             .select_from(card_event.join(premises))
+             .where(live, card_event.c.at <= end_of(as_of), sa.not_(card_event.c.path.like("@%")),
+                    card_event.c.premises_id.in_(store.scope_filter(scope)))
+             .order_by(card_event.c.premises_id, card_event.c.version, card_event.c.id))
+        for pid, path, after in store.conn.execute(q):
+            ticks.setdefault(pid, [])
+            if path == "support":
+                ticks[pid] = loads(after) or []
+    counted = Counter(t for chosen in ticks.values() for t in chosen)
+    return dict(households=len(ticks), answered=sum(bool(t) for t in ticks.values()),
+                rows=[dict(answer=a, households=counted[a]) for a in model.SUPPORT], definition=SUPPORT_DEFINITION)
 
 
 def chief_figures(store: Store, station_id: str, p: Period, today: date | None = None,
@@ -336,11 +373,11 @@ def chief_figures(store: Store, station_id: str, p: Period, today: date | None =
         opinions_total=len(opinion_rows), complaints_total=sum(r["kind"] == "苦情" for r in opinion_rows),
         night=night_rows, night_total=len(night_rows), night_unapproved=sum(not r["approved"] for r in night_rows),
         trend=trend, weeks=weeks,
-        campaigns=_campaign_rows(in_campaign),
+        campaigns=_campaign_rows(in_campaign), support=support_counts(store, scope, as_of),
     )
     with store.transaction():
         figures["previous"], before = _previous_total(store, scope, p, as_of, definitions)
-    figures["change"] = _changes(total, before)
+    figures["change"], figures["before"] = _changes(total, before), before
     figures["charts"] = _uris(
         coverage=charts.coverage([r["beat"] for r in beat_rows], [r["unvisited_pct"] for r in beat_rows],
                                  [r["unconfirmed_only_pct"] for r in beat_rows], "受持区ごとの各戸の状況 (基準日)"),
@@ -453,10 +490,11 @@ def hq_figures(store: Store, p: Period, today: date | None = None,
         complaints=complaint_rows, complaints_total=len(complaint_rows),
         complaints_flagged=sum(r["flagged"] for r in complaint_rows),
         audit=audit_rows, audit_actions=audit_actions, exported_unscoped=unscoped, trend=trend,
+        support=support_counts(store, None, as_of),
     )
     with store.transaction():
         figures["previous"], before = _previous_total(store, None, p, as_of, definitions)
-    figures["change"] = _changes(total, before)
+    figures["change"], figures["before"] = _changes(total, before), before
     figures["charts"] = _uris(
         coverage=charts.coverage([r["station"] for r in station_rows], [r["unvisited_pct"] for r in station_rows],
                                  [r["unconfirmed_only_pct"] for r in station_rows], "警察署ごとの各戸の状況 (基準日)"),

@@ -247,3 +247,134 @@ def progress(store: Store, scope: tuple[str, str] | None = None) -> dict[str, in
         counts = store.review_counts(scope)
     return {"pending": counts.get(ReviewStatus.PENDING, 0),
             "done": sum(v for k, v in counts.items() if k != ReviewStatus.PENDING)}
+
+
+# --- one scanned card at a time (the review page) ---
+
+# Below this reading confidence a guess is not put into the input: a clerk pressing Enter on a pre-filled
+# value takes it unread, and below it the reader is wrong about as often as right. The guess is shown
+# beside the empty input, to be taken only by an explicit 「読み取りを採用」.
+CONFIDENCE_FLOOR = 0.6
+STATUS_WORDS = {ReviewStatus.PENDING: "確認待ち", ReviewStatus.ACCEPTED: "採用", ReviewStatus.CORRECTED: "訂正",
+                ReviewStatus.REJECTED: "却下"}
+# kinds written by hand: the reader never passes them alone (settings.DEFAULT_THRESHOLDS: 1.01)
+HANDWRITTEN = ("text", "kana", "date", "digits", "int", "phone", "free", "postal_code", "email")
+
+
+def card_key(item: dict) -> tuple:
+    """The scanned card an item was read from: its scan page (a card's items share it), with its premises
+    or blank card's print id for items made without a page of their own."""
+    return (item["page_id"], item["premises_id"], item["print_id"])
+
+
+def structural(item: dict) -> bool:
+    """Items decided by an explicit choice of their own (move/correction, removal, which premises), never
+    as one value of a card's form."""
+    return is_address(item) or item["kind"] in ("removal", "premises", "identity") or item["topic"] == "identity"
+
+
+def reasons(item: dict) -> list[str]:
+    """Why a person sees this value, from what made it doubtful: the rules it failed and the reader's
+    doubts; a low confidence with its number, only when it is below the floor (a handwritten value
+    waits for a person at any confidence, and says so rather than "low confidence")."""
+    conf = item.get("confidence")
+    out, low_rule = [], False
+    for r in item.get("rules") or []:
+        if str(r.get("code") or "").endswith("low_confidence"):
+            low_rule = True
+            continue
+        out.append(r.get("message") or str(r.get("code")))
+    hand = item["kind"] in HANDWRITTEN or item["kind"] == "row"
+    if conf is not None and (conf < CONFIDENCE_FLOOR or (low_rule and not hand)):
+        out.append(f"読み取りの確信度が低い ({conf:.2f})")
+    if out:
+        return out
+    if item["topic"] == "conflict":
+        return ["印刷後にカードが変更されており、記入と食い違います"]
+    if item["kind"] == "row":
+        return ["新しい方の登録は必ず人が確認します"]
+    if str(item["field"]).split(".")[-1] == "name":
+        return ["手書きの氏名は必ず確認します"]
+    if hand:
+        return [f"手書きの{item['label']}は必ず確認します"]
+    return ["読み取りだけでは反映しません"]
+
+
+def shown_value(item: dict, value: Any) -> str:
+    """A value as the clerk reads and types it: dates in 和暦, a new row as 項目=値 parts."""
+    from junkai.wareki import wareki_text
+
+    if value in (None, "", []):
+        return ""
+    if item["kind"] == "date":
+        try:
+            return wareki_text(str(value))
+        except (ValueError, JunkaiError):
+            return str(value)
+    if isinstance(value, list):
+        return "・".join(map(str, value))
+    if isinstance(value, dict):
+        if item["kind"] == "row":
+            return row_text({k: sub_value(item, k, v) for k, v in value.items()}, item["field"])
+        return " ".join(map(str, value.values()))
+    return str(value)
+
+
+def prefilled(item: dict) -> str:
+    """What the input starts with: the guess only at or above the floor."""
+    sure = item.get("confidence") is not None and item["confidence"] >= CONFIDENCE_FLOOR
+    return shown_value(item, item["guess"]) if sure else ""
+
+
+UNDOABLE = ("value", "conflict", "opinion")
+
+
+def undo(store: Store, item_id: int, operator: str) -> dict:
+    """Take back a decision: the item waits again, and a value it put on the card is put back by a
+    compensating change (the card's history keeps both). Refused when the card has changed since, or for
+    what cannot be put back so (a move, a new premises, a removal, a new row, an opinion recorded)."""
+    with store.transaction():
+        item = store.review_item(item_id)
+        if item["status"] == ReviewStatus.PENDING:
+            raise JunkaiError(f"項目 {item_id} はまだ判断されていません")
+        if item["status"] != ReviewStatus.REJECTED and (
+                structural(item) or item["kind"] == "row" or item["topic"] not in ("value", "conflict")):
+            raise JunkaiError("この判断は取り消せません (転居・世帯員の追加や削除・意見の記録など)。"
+                              "カードの補正で直してください")
+        restored = None
+        if item["status"] != ReviewStatus.REJECTED and item["applied_at"] and item["premises_id"] \
+                and not item["field"].startswith("@"):
+            mine = [e for e in store.events(item["premises_id"]) if e["source"] == f"review:{item_id}"]
+            now = model.get_path(store.card(item["premises_id"]).data, item["field"])
+            if mine:
+                if now != mine[-1]["after"]:
+                    raise JunkaiError("この値はその後カードで変更されています。取り消せないため、カードの補正で直してください")
+                restored = mine[-1]["before"]
+                store.change_card(item["premises_id"], [(item["field"], restored)], datetime.now(),
+                                  f"review-undo:{item_id}", operator)
+        store.reopen_review(item_id)
+        store.audit(operator, "review.undo", "review_item", str(item_id), field=item["field"],
+                    was=item["status"], decided_by=item["decided_by"], card_restored=restored is not None)
+        return store.review_item(item_id)
+
+
+def label(item: dict) -> str:
+    """The value's name as the form says it (世帯員2 氏名), never its path."""
+    path = str(item["field"])
+    if not path.startswith("@") and item["kind"] != "row":
+        for kind in (model.HOUSEHOLD, model.BUSINESS):
+            text = model.label_of(kind, path)
+            if text != path:
+                return text
+    return item["label"]
+
+
+def row_labels(item: dict) -> dict[str, str]:
+    """A new member's or contact's values by their labels on the form."""
+    return {k: spec.label for k, spec in _group_fields(item["field"]).items()}
+
+
+def sub_value(item: dict, key: str, value: Any) -> str:
+    """One value of a new member or contact as the clerk reads it (a date in 和暦)."""
+    spec = _group_fields(item["field"]).get(key)
+    return shown_value(dict(item, kind=spec.kind if spec else "text"), value)

@@ -1,4 +1,6 @@
-"""The review page: one field at a time, the crop beside the guess, driven by the keyboard.
+"""The review page: one scanned card at a time, its doubtful values as one form beside their crops,
+driven by the keyboard; items that need a choice of their own (a move, a removal, which premises) keep
+their own screen.
 
 Listens on 127.0.0.1 only (the caller binds it) and answers only requests naming 127.0.0.1,
 localhost or a host of [review] allowed_hosts (against DNS rebinding). A person logs in with their
@@ -26,6 +28,7 @@ from starlette.routing import Route
 
 from junkai import JunkaiError, access
 from junkai.actions import Context, login as L, review
+from junkai import review as R
 from junkai.review import row_text
 from junkai.settings import Settings
 from junkai.store import Store
@@ -78,6 +81,9 @@ class Session:
     csrf: str = field(default_factory=lambda: secrets.token_urlsafe(32))
     started: float = field(default_factory=time.monotonic)
     seen: float = field(default_factory=time.monotonic)
+    # the items decided by the last card's form: what 取り消す takes back, until the next card is decided
+    last: list[int] = field(default_factory=list)
+    last_words: str = ""
 
     def alive(self, now: float) -> bool:
         return now - self.started < SESSION_HOURS * 3600 and now - self.seen < IDLE_MINUTES * 60
@@ -93,11 +99,20 @@ def _shown(v) -> str:
     return str(v)
 
 
+def _row_fields(item: dict) -> list[str]:
+    """The values of a new member or contact asked for: its name first, then what was read."""
+    keys = ["name", "kana", "relation", "birth_date"] if str(item["field"]).startswith("members") else ["name"]
+    return keys + [k for k in (item["guess"] or {}) if k not in keys]
+
+
 def create_app(store: Store, home: Path, scope: tuple[str, str] | None = None,
                hosts: tuple[str, ...] = ()) -> SecurityHeaders:
     """The page for one queue: the whole store's, or a beat's, post's or station's (`scope`); without
     one, each user sees the queue of their station. `home` is the data folder, the only place crops are
     served from; `hosts` the host names answered besides 127.0.0.1 and localhost."""
+    import junkai.reconcile  # noqa: F401  imported now, not by the first decision (it holds the rules)
+    import junkai.validate  # noqa: F401
+
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True)
     env.filters["shown"] = _shown
     # a new member's or contact's values are corrected as one line: 氏名=… / フリガナ=…
@@ -137,7 +152,7 @@ def create_app(store: Store, home: Path, scope: tuple[str, str] | None = None,
 
     def page(s: Session, item: dict | None, error: str | None = None, typed: str | None = None,
              status: int = 200) -> HTMLResponse:
-        return render("review.html.j2", status, item=item, error=error, typed=typed, token=s.csrf, operator=s.name,
+        return render("review.html.j2", status, item=item, error=error, typed=typed, token=s.csrf, operator=s.name, R=R,
                       progress=review.progress(started, queue_of(s.name)), address=item["address"] if item else None)
 
     def not_found() -> HTMLResponse:
@@ -179,13 +194,108 @@ def create_app(store: Store, home: Path, scope: tuple[str, str] | None = None,
         s = session_of(request)
         if s is None:
             return to_login()
+        item_id = int(request.path_params["id"])
         try:
-            item = review.show(ctx(s), int(request.path_params["id"]))
+            review.may_review(ctx(s), item_id)
+            with store.transaction():
+                raw = store.review_item(item_id)
+            if raw["status"] == "pending" and not R.structural(raw):
+                return card_page(s, review.card(ctx(s), item_id))  # the card it was read from
+            item = review.show(ctx(s), item_id)
         except access.Refused as exc:
             return page(s, None, str(exc), status=403)
         except JunkaiError:
             return not_found()
         return page(s, item)
+
+    def card_page(s: Session, card: dict, errors: dict | None = None, typed: dict | None = None,
+                  status: int = 200) -> HTMLResponse:
+        return render("review_card.html.j2", status, card=card, errors=errors or {}, typed=typed or {},
+                      token=s.csrf, operator=s.name, progress=review.progress(started, queue_of(s.name)),
+                      undo=s.last_words if s.last else None, R=R, rows=_row_fields)
+
+    async def post_card(request: Request) -> Response:
+        """The card's form: each value taken as typed, rejected with its reason, or left (empty: never taken)."""
+        s = session_of(request)
+        if s is None:
+            return to_login()
+        form = await checked_form(request, s)
+        if form is None:
+            return forged()
+        item_id = int(request.path_params["id"])
+        try:
+            card = review.card(ctx(s), item_id)
+        except access.Refused as exc:
+            return page(s, None, str(exc), status=403)
+        except JunkaiError:
+            return not_found()
+        if form.get("action") == "skip":
+            last = max(i["id"] for i in card["values"] + card["structural"] + card["decided"])
+            nxt = review.next_pending(started, last, queue_of(s.name))
+            return RedirectResponse(f"/item/{nxt}" if nxt else "/", 303)
+        errors, typed, done, words = {}, {}, [], {"採用": 0, "訂正": 0, "却下": 0}
+        t0 = time.perf_counter()
+        for item in card["values"]:
+            key = str(item["id"])
+            why = str(form.get(f"why{key}", "")).strip()
+            if item["kind"] == "row":
+                value = {k: str(form.get(f"v{key}.{k}", "")).strip() for k in _row_fields(item)}
+                value = {k: v for k, v in value.items() if v}
+                typed[key] = value
+            else:
+                value = str(form.get(f"v{key}", "")).strip()
+                typed[key] = value
+            if not why and not value:
+                errors[key] = "未入力です (読み取りのままなら「読み取りを採用」、取り込まないなら却下の理由を入力)"
+                continue
+            try:
+                if why:
+                    decided = review.decide(ctx(s), item["id"], "reject", reason=why)
+                else:
+                    decided = review.decide(ctx(s), item["id"], "correct", value=value,
+                                            complaint=form.get(f"c{key}") == "on")
+            except access.Refused as exc:
+                return page(s, None, str(exc), status=403)
+            except JunkaiError as exc:
+                errors[key] = str(exc)
+                continue
+            done.append(item["id"])
+            words[R.STATUS_WORDS[decided["status"]]] += 1
+        per = (time.perf_counter() - t0) / max(len(done), 1)
+        timing = {"Server-Timing": f'decide;dur={per * 1000:.1f};desc="{len(done)}"'}
+        if done:
+            s.last = done
+            s.last_words = "・".join(f"{k} {n} 件" for k, n in words.items() if n)
+        if errors:
+            card = review.card(ctx(s), item_id) if done else card
+            card["values"] = [i for i in card["values"] if str(i["id"]) in errors] or card["values"]
+            response = card_page(s, card, errors, typed, 422)
+            response.headers.update(timing)
+            return response
+        response = after(s, max(done) if done else item_id)
+        response.headers.update(timing)
+        return response
+
+    async def post_undo(request: Request) -> Response:
+        """取り消す: the last card's decisions taken back, each through the checked, audited action."""
+        s = session_of(request)
+        if s is None:
+            return to_login()
+        if await checked_form(request, s) is None:
+            return forged()
+        ids, s.last = s.last, []
+        kept = []
+        for item_id in ids:  # each on its own: one that cannot be taken back leaves the others undone
+            try:
+                review.undo(ctx(s), item_id)
+            except access.Refused as exc:
+                return page(s, None, str(exc), status=403)
+            except JunkaiError as exc:
+                kept.append(str(exc))
+        if kept:
+            return render("review_error.html.j2", 422, title="取り消せない判断があります",
+                          message="ほかの判断は取り消しました。" + " / ".join(dict.fromkeys(kept)))
+        return RedirectResponse(f"/item/{min(ids)}" if ids else "/", 303)
 
     async def post(request: Request) -> Response:
         s = session_of(request)
@@ -208,6 +318,7 @@ def create_app(store: Store, home: Path, scope: tuple[str, str] | None = None,
                                 "採用します。よければもう一度 Enter を押してください", form.get("value"))
             review.decide(ctx(s), item_id, action, value=form.get("value"), reason=form.get("reason"),
                           complaint=form.get("complaint") == "on", how=form.get("as") or None)
+            s.last = []  # 取り消す is the card form's: a decision of its own screen ends it
         except access.Refused as exc:
             return page(s, None, str(exc), status=403)
         except JunkaiError as exc:
@@ -287,6 +398,7 @@ def create_app(store: Store, home: Path, scope: tuple[str, str] | None = None,
 
     app = Starlette(routes=[
         Route("/", index), Route("/item/{id:int}", show), Route("/item/{id:int}", post, methods=["POST"]),
+        Route("/card/{id:int}", post_card, methods=["POST"]), Route("/undo", post_undo, methods=["POST"]),
         Route("/crop/{id:int}", crop), Route("/login", login_form), Route("/login", login, methods=["POST"]),
         Route("/logout", logout, methods=["POST"]),
     ], middleware=[Middleware(TrustedHostMiddleware, allowed_hosts=[*LOCAL_HOSTS, *hosts])],

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import math
 import random
+import re
 import sqlite3
 from dataclasses import asdict, dataclass
 from datetime import date, datetime, time, timedelta
@@ -21,6 +22,7 @@ from junkai.store import Store, dumps
 from junkai.visits import is_night
 
 HISTORY_YEARS = 6
+NAMED_SEXES = model.SEXES[:2]  # given names are drawn by sex; 回答しない is recorded on a few cards
 
 
 @dataclass
@@ -129,6 +131,8 @@ class _StationSeeder:
     def __init__(self, store, index, towns, n, seed, until, default_frequency, night, next_ids, result):
         self.store, self.index, self.towns, self.n = store, index, towns, n
         self.rng = random.Random(f"junkai:{seed}:{index}")
+        # the later card fields draw from their own stream, so the rest of the demo stays as it was
+        self.extra = random.Random(f"junkai:{seed}:{index}:fields")
         self.until = until
         self.start = date(until.year - HISTORY_YEARS, 4, 1)
         self.default_frequency = default_frequency
@@ -155,8 +159,8 @@ class _StationSeeder:
         r = self.rng
         return f"0{r.choice('987')}0-{r.randrange(1000, 10000)}-{r.randrange(10000):04d}"
 
-    def landline(self) -> str:
-        r = self.rng
+    def landline(self, r: random.Random | None = None) -> str:
+        r = r or self.rng
         if len(self.area) == 3:
             return f"{self.area}-{r.randrange(700, 800)}-{r.randrange(10000):04d}"
         return f"{self.area}-{r.randrange(20, 100)}-{r.randrange(10000):04d}"
@@ -164,7 +168,7 @@ class _StationSeeder:
     def contact(self, surname) -> dict:
         r = self.rng
         pref, city, town = r.choice(W.FAR_CITIES)
-        sex = r.choice(model.SEXES)
+        sex = r.choice(NAMED_SEXES)
         name, _ = self.person(r.randrange(1950, 2000), sex, surname if r.random() < 0.7 else None)
         return dict(name=name, relation=r.choice(W.CONTACT_RELATIONS),
                     address=f"{pref}{city}{town}{r.randrange(1, 6)}-{r.randrange(1, 30)}-{r.randrange(1, 20)}",
@@ -175,7 +179,7 @@ class _StationSeeder:
         surname = r.choice(W.SURNAMES)
         size = r.choices([1, 2, 3, 4, 5, 6], [30, 30, 18, 14, 6, 2])[0]
         head_age = r.randrange(22, 92) if size == 1 else r.randrange(28, 85)
-        head_sex = r.choices(model.SEXES, [70, 30])[0]
+        head_sex = r.choices(NAMED_SEXES, [70, 30])[0]
         members: dict = {}
 
         def add(age, sex, relation):
@@ -195,9 +199,10 @@ class _StationSeeder:
             add(max(20, head_age + r.randrange(-5, 6)), "女" if head_sex == "男" else "男", "配偶者")
         while len(members) < size:
             if head_age < 60 and r.random() < 0.12:
-                add(min(100, head_age + r.randrange(24, 35)), r.choice(model.SEXES), "父母")
+                add(min(100, head_age + r.randrange(24, 35)), r.choice(NAMED_SEXES), "父母")
             else:
-                add(max(0, head_age - r.randrange(22, 40)), r.choice(model.SEXES), "子")
+                add(max(0, head_age - r.randrange(22, 40)), r.choice(NAMED_SEXES), "子")
+        self.household_extras(members)
         card: dict = {"members": members, "contacts": {}}
         if r.random() < 0.6:
             card["home_phone"] = self.landline()
@@ -208,9 +213,38 @@ class _StationSeeder:
             card["visit_times"] = [t for t in model.VISIT_TIMES[:3] if r.random() < 0.5] or ["午後"]
         if r.random() < 0.1:
             card["notes"] = r.choice(W.NOTES)
+        if support := self.support(members, on):
+            card["support"] = support
         for k in range(r.choices([0, 1, 2], [15, 65, 20])[0]):
             card["contacts"][str(k + 1)] = self.contact(surname)
         return card
+
+    def household_extras(self, members: dict) -> None:
+        """The later card fields of members: a work or school phone, now and then 性別 回答しない. (No member is
+        added here: the main stream picks among a card's members later, and the demo would change.)"""
+        x = self.extra
+        for m in members.values():
+            if m.get("occupation") in W.WORK_PHONE_OCCUPATIONS and x.random() < 0.3:
+                m["work_phone"] = self.landline(x)
+            if x.random() < 0.02:
+                m["sex"] = "回答しない"
+
+    def support(self, members: dict, on: date) -> list[str]:
+        """要配慮 ticks, voluntary: about half the households answer, ticking what fits them."""
+        x = self.extra
+        if x.random() < 0.5:
+            return []
+        ages = [on.year - int(m["birth_date"][:4]) for m in members.values()]
+        ticks = set()
+        if len(members) == 1 and x.random() < 0.8:
+            ticks.add("ひとり暮らし")
+        if min(ages) >= 75 and x.random() < 0.8:
+            ticks.add("75歳以上の方のみの世帯")
+        if x.random() < (0.25 if max(ages) >= 75 else 0.04):
+            ticks.add("介護・障がいなどで手助けが必要な方がいる")
+        if x.random() < (0.4 if ticks else 0.05):
+            ticks.add("災害時に安否確認の連絡を希望")
+        return [t for t in model.SUPPORT if t in ticks]
 
     def business(self, town: dict) -> dict:
         r = self.rng
@@ -219,14 +253,16 @@ class _StationSeeder:
         card: dict = {"contacts": {}}
         card["business_name"] = pattern.format(s=surname[0], t=town["town"])
         card["industry"] = r.choice(W.INDUSTRIES)
-        card["representative"] = self.person(r.randrange(1945, 1990), r.choice(model.SEXES), surname)[0]
+        card["representative"] = self.person(r.randrange(1945, 1990), r.choice(NAMED_SEXES), surname)[0]
         if r.random() < 0.6:
-            card["manager"] = self.person(r.randrange(1960, 2000), r.choice(model.SEXES))[0]
+            card["manager"] = self.person(r.randrange(1960, 2000), r.choice(NAMED_SEXES))[0]
         card["manager_phone"] = self.landline()
         card["employees"] = r.choice([1, 2, 3, 5, 8, 12, 20, 35, 60, 120])
         open_h, close_h = r.choice([(8, 17), (9, 18), (10, 19), (11, 22), (7, 23)])
         card["business_hours"] = f"{open_h}:00-{close_h}:00"
         card["closed_days"] = r.choice(["日曜・祝日", "土日祝", "水曜", "年中無休", "第2・第4日曜"])
+        if self.extra.random() < 0.7:
+            card["business_phone"] = self.landline(self.extra)
         card["security"] = [s for s in model.SECURITY[:5] if r.random() < 0.35]
         for k in range(r.choices([1, 2], [80, 20])[0]):
             card["contacts"][str(k + 1)] = self.contact(surname)
@@ -238,7 +274,7 @@ class _StationSeeder:
         if kind == model.BUSINESS:
             choice = r.randrange(4)
             if choice == 0:
-                return [("manager", self.person(r.randrange(1960, 2000), r.choice(model.SEXES))[0])]
+                return [("manager", self.person(r.randrange(1960, 2000), r.choice(NAMED_SEXES))[0])]
             if choice == 1:
                 return [("employees", max(1, card.get("employees", 1) + r.randrange(-5, 8)))]
             if choice == 2:
@@ -256,7 +292,7 @@ class _StationSeeder:
             if head:
                 s, sk = head["name"].split(" ")[0], head["kana"].split(" ")[0]
                 surname = (s, sk)
-            sex = r.choice(model.SEXES)
+            sex = r.choice(NAMED_SEXES)
             born = on - timedelta(days=r.randrange(1, 300))
             name, kana = self.person(born.year, sex, surname)
             return [(f"members.{model.next_key(members)}",
@@ -295,7 +331,7 @@ class _StationSeeder:
             nonlocal officer_no
             officer_no += 1
             oid = f"{self.code}-O{officer_no:03d}"
-            st.add_officer(oid, self.code, self.person(r.randrange(1965, 2002), r.choices(model.SEXES, [85, 15])[0])[0])
+            st.add_officer(oid, self.code, self.person(r.randrange(1965, 2002), r.choices(NAMED_SEXES, [85, 15])[0])[0])
             res.officers += 1
             return oid
 
@@ -307,8 +343,10 @@ class _StationSeeder:
             first_town = towns[lo % len(towns)]
             koban = first_town["city"].endswith("市")
             post_id = f"{self.code}-P{p + 1:02d}"
+            # a made-up number in the demo's pattern, not drawn from the generator (the demo stays as it was)
+            phone = f"03-3{int(re.sub(r'[^0-9]', '', self.code) or 0) % 1000:03d}-{110 + p:04d}"
             st.add_post(post_id, self.code, f"{first_town['town']}{'交番' if koban else '駐在所'}",
-                        "交番" if koban else "駐在所")
+                        "交番" if koban else "駐在所", phone)
             res.posts += 1
             for b in range(beats_per_post[p]):
                 beat_id = f"{post_id}-B{b + 1}"

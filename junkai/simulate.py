@@ -391,7 +391,7 @@ def strike(page: Image.Image, box: F.Box, hand: Hand, rng: random.Random) -> Non
 
 def _person(rng: random.Random, born: int) -> dict:
     decade = max(k for k in seed_data.GIVEN if k <= max(min(seed_data.GIVEN), born))
-    sex = rng.choice(model.SEXES)
+    sex = rng.choice(model.SEXES[:2])  # given names are drawn by sex
     given = rng.choice(seed_data.GIVEN[decade][0 if sex == "男" else 1])
     return dict(sex=sex, given=given)
 
@@ -474,6 +474,8 @@ class Resident:
             self.digits(sheet, L.field(f"{pre}.mobile"), _phone(self.rng, True))
         if self.rng.random() < 0.5:
             self.text(sheet, L.field(f"{pre}.occupation"), self.rng.choice(seed_data.OCCUPATIONS))
+        if _has(L, f"{pre}.work_phone") and self.rng.random() < 0.4:  # fields of later layouts only
+            self.digits(sheet, L.field(f"{pre}.work_phone"), _phone(self.rng, False))
 
     def contact(self, sheet: Sheet, row: int) -> None:
         L = sheet.layout
@@ -484,6 +486,18 @@ class Resident:
         self.digits(sheet, L.field(f"{pre}.phone"), _phone(self.rng, self.rng.random() < 0.6))
         self.text(sheet, L.field(f"{pre}.address"), "".join(self.rng.choice(seed_data.FAR_CITIES))
                   + f"{self.rng.randint(1, 9)}-{self.rng.randint(1, 30)}-{self.rng.randint(1, 20)}")
+
+
+def _has(layout: F.Page, field_id: str) -> bool:
+    return any(f.id == field_id for f in layout.fields)
+
+
+def _at(sheets: list[Sheet], field_id: str) -> tuple[Sheet, F.Field]:
+    """The sheet of a card that has a field, and the field (a card may take more than one sheet)."""
+    for s in sheets:
+        if _has(s.layout, field_id):
+            return s, s.layout.field(field_id)
+    raise KeyError(field_id)
 
 
 def _has_print(sheet: Sheet, box: F.Box | None) -> bool:
@@ -510,19 +524,18 @@ def fill_card(sheets: list[Sheet], rng: random.Random, today: date, writers: str
     if roll < 0.04:
         return "blank"  # returned as it was given
     if roll < 0.07:
-        f = first.layout.field("opinion")
-        r.text(first, f, "記入を拒否されました")
+        r.text(*_at(sheets, "opinion"), "記入を拒否されました")
         return "refused"
     L = first.layout
     if rng.random() < 0.7:
         r.date(first, L.field("filled_on"), today)
     if not prefilled:
-        _fill_blank(first, r, form, today)
+        _fill_blank(sheets, r, form, today)
         scenario = "new"
     else:
         scenario = _fill_prefilled(sheets, r, form, today)
     if rng.random() < 0.15:
-        r.text(first, L.field("opinion"), rng.choice(seed_data.OPINIONS)[:28])
+        r.text(*_at(sheets, "opinion"), rng.choice(seed_data.OPINIONS)[:28])
     return scenario
 
 
@@ -533,8 +546,9 @@ def _aomori_city_towns() -> list[dict]:
     return [t for t in aomori_towns() if t["city"] == "青森市" and not t["chome"]]
 
 
-def _fill_blank(sheet: Sheet, r: Resident, form: str, today: date) -> None:
-    L, rng = sheet.layout, r.rng
+def _fill_blank(sheets: list[Sheet], r: Resident, form: str, today: date) -> None:
+    sheet, rng = sheets[0], r.rng
+    L = sheet.layout
     town = rng.choice(_aomori_city_towns())  # a real postal code with its own town, as a resident writes them
     r.digits(sheet, L.field("postal_code"), town["postal_code"])
     r.text(sheet, L.field("address"), f"{town['city']}{town['town']}{rng.randint(1, 5)}-{rng.randint(1, 30)}-{rng.randint(1, 20)}")
@@ -543,13 +557,17 @@ def _fill_blank(sheet: Sheet, r: Resident, form: str, today: date) -> None:
         if rng.random() < 0.7:
             r.digits(sheet, L.field("home_phone"), _phone(rng, False))
         head_born = date(rng.randint(1945, 1995), rng.randint(1, 12), rng.randint(1, 28))
-        r.member(sheet, 1, head_born, "世帯主")
+        r.member(_at(sheets, "members.1.name")[0], 1, head_born, "世帯主")
         n = rng.randint(0, 3)
         for i in range(n):
             born = date(rng.randint(head_born.year, 2020), rng.randint(1, 12), rng.randint(1, 28))
-            r.member(sheet, 2 + i, born, "配偶者" if i == 0 and born.year < 1998 else "子")
-        r.tick(sheet, L.field("visit_days"), rng.sample(model.VISIT_DAYS, rng.randint(1, 2)))
-        r.tick(sheet, L.field("visit_times"), rng.sample(model.VISIT_TIMES, rng.randint(1, 2)))
+            if any(_has(s.layout, f"members.{2 + i}.name") for s in sheets):  # as many as the sheets have rows
+                r.member(_at(sheets, f"members.{2 + i}.name")[0], 2 + i, born,
+                         "配偶者" if i == 0 and born.year < 1998 else "子")
+        r.tick(*_at(sheets, "visit_days"), rng.sample(model.VISIT_DAYS, rng.randint(1, 2)))
+        r.tick(*_at(sheets, "visit_times"), rng.sample(model.VISIT_TIMES, rng.randint(1, 2)))
+        if _has(L, "support") and rng.random() < 0.5:
+            r.tick(sheet, L.field("support"), rng.sample(model.SUPPORT, rng.randint(1, 2)))
     else:
         r.text(sheet, L.field("business_name"), f"{r.surname[0]}商店")
         r.text(sheet, L.field("industry"), rng.choice(seed_data.INDUSTRIES))
@@ -557,16 +575,16 @@ def _fill_blank(sheet: Sheet, r: Resident, form: str, today: date) -> None:
         r.text(sheet, L.field("representative"), f"{r.surname[0]}　{rng.choice(seed_data.GIVEN[1950][0])[0]}")
         r.digits(sheet, L.field("manager_phone"), _phone(rng, False))
         r.tick(sheet, L.field("security"), rng.sample(model.SECURITY, rng.randint(1, 3)))
-    r.contact(sheet, 1)
+        if _has(L, "business_phone") and rng.random() < 0.7:
+            r.digits(sheet, L.field("business_phone"), _phone(rng, False))
+    r.contact(_at(sheets, "contacts.1.name")[0], 1)
 
 
 def _fill_prefilled(sheets: list[Sheet], r: Resident, form: str, today: date) -> str:
-    first, rng = sheets[0], r.rng
-    L = first.layout
+    rng = r.rng
     changed_any = []
-    for f in L.fields:
-        if not f.id.endswith(".change"):
-            continue
+    # the change boxes of every sheet of the card itself (a continuation sheet has none)
+    for first, f in [(s, f) for s in sheets for f in s.layout.fields if f.id.endswith(".change")]:
         section = f.section
         if rng.random() < 0.06:
             continue  # the resident ticked nothing in this section
@@ -603,7 +621,8 @@ def _change_section(sheets: list[Sheet], r: Resident, section: str) -> bool:
                    change=True)
         return True
     if section == "members":
-        rows = [(s, n) for s in sheets for n in range(s.layout.rows["members"][0], s.layout.rows["members"][1] + 1)]
+        rows = [(s, n) for s in sheets if "members" in s.layout.rows
+                for n in range(s.layout.rows["members"][0], s.layout.rows["members"][1] + 1)]
         filled = [(s, n) for s, n in rows if _has_print(s, s.layout.field(f"members.{n}.name").value_box)]
         empty = [(s, n) for s, n in rows if (s, n) not in filled]
         what = rng.random()
@@ -624,20 +643,22 @@ def _change_section(sheets: list[Sheet], r: Resident, section: str) -> bool:
             return False
         return True
     if section == "contacts":
-        n0 = L.rows["contacts"][0]
-        f = L.field(f"contacts.{n0}.phone")
-        r.digits(first, f, _phone(rng, True))
-        strike(first.image, f.value_box, r.hand, rng)
+        s, f = _at(sheets, "contacts.1.phone")
+        r.digits(s, f, _phone(rng, True))
+        strike(s.image, f.value_box, r.hand, rng)
         return True
     if section == "visit":
-        r.tick(first, L.field("visit_times"), rng.sample(model.VISIT_TIMES, rng.randint(1, 2)))
+        r.tick(*_at(sheets, "visit_times"), rng.sample(model.VISIT_TIMES, rng.randint(1, 2)))
+        return True
+    if section == "support":
+        r.tick(*_at(sheets, "support"), rng.sample(model.SUPPORT, 1))
         return True
     if section == "business":
         r.digits(first, L.field("employees"), str(rng.randint(1, 300)))
         strike(first.image, L.field("employees").value_box, r.hand, rng)
         return True
     if section == "notes":
-        r.text(first, L.field("notes"), rng.choice(seed_data.NOTES), change=True)
+        r.text(*_at(sheets, "notes"), rng.choice(seed_data.NOTES), change=True)
         return True
     return False
 
@@ -970,8 +991,9 @@ def _printed_sheets(pdf: Path, key: bytes, limit: int | None = None) -> list[lis
 
 def simulate(pdf: Path, out: Path, seed: int, key: bytes, today: date | None = None,
              cards_per_pdf: int = 6, limit: int | None = None, degrade: str = "ordinary",
-             writers: str | None = None) -> dict:
+             writers: str | None = None, on_card=None) -> dict:
     """Fill and scan every card of a printed PDF; returns the truth (also written to out/truth.json).
+    `on_card(done, total)` is told after every card (a progress bar; the total is not known ahead).
 
     `degrade` is one degradation class for every file, or "mix": a class drawn for each file.
     `writers` (see fill_card) defaults to today's hands for "ordinary", the set that tests and the
@@ -1030,6 +1052,8 @@ def simulate(pdf: Path, out: Path, seed: int, key: bytes, today: date | None = N
         if len(batch) >= cards_per_pdf or (cls == "photo" and group >= cards_per_pdf) or rng.random() < 0.1:
             flush()
             new_group = True
+        if on_card:
+            on_card(truth["cards"], None)
     flush()
     if not truth["cards"]:
         raise JunkaiError(f"印刷されたカードが見つかりません (QR コードを確認できません): {pdf}")

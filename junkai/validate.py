@@ -61,6 +61,7 @@ _RULE_TABLE = [
     ("household.no_head", ERROR, "世帯主がいない"),
     ("household.multiple_heads", ERROR, "世帯主が2人以上いる"),
     ("household.multiple_spouses", ERROR, "配偶者が2人以上いる"),
+    ("household.multiple_selves", ERROR, "本人 (カードを記入した方) が2人以上いる"),
     ("household.age_order", ERROR, "子・孫が世帯主より先に、又は父母・祖父母が世帯主より後に生まれている"),
     ("household.age_gap", WARNING, "世帯主・配偶者と子・孫・父母・祖父母の年齢差が小さすぎる"),
     ("household.removed_amended", ERROR, "転出・削除とした世帯員に変更も記入されている"),
@@ -427,6 +428,10 @@ def check_postal(code: Any, address_text: Any = None) -> Result:
 # --- the household as a whole -------------------------------------------------
 
 HEAD, SPOUSE = "世帯主", "配偶者"
+# 本人 is the member who filled in the card when that is not the 世帯主: never a second head, and
+# never standing in for one (one living alone ticks 世帯主). 同居人 (a lodger, a partner) is a member
+# like any other, with no age order to the head.
+SELF = "本人"
 # Generations relative to the 世帯主 of the relations whose age order is certain.
 # 子の配偶者 and 兄弟姉妹 may be older or younger, so they are not checked.
 GENERATIONS = {"子": -1, "孫": -2, "父母": 1, "祖父母": 2}
@@ -471,14 +476,20 @@ def check_household(card: dict, removed: Iterable[str] = (), amended: Iterable[s
         return issues
     heads = [k for k, m in members.items() if m.get("relation") == HEAD]
     spouses = [k for k, m in members.items() if m.get("relation") == SPOUSE]
+    selves = [k for k, m in members.items() if m.get("relation") == SELF]
     if not heads:
-        issues.append(_issue("household.no_head", "世帯主がいません", path="members"))
+        hint = " (本人は記入した方で、世帯主の代わりにはなりません。ひとり暮らしの方は世帯主です)" if selves else ""
+        issues.append(_issue("household.no_head", f"世帯主がいません{hint}", path="members"))
     elif len(heads) > 1:
         issues.append(_issue("household.multiple_heads", f"世帯主が{len(heads)}人います: {'、'.join(map(who, heads))}",
                              path="members"))
     if len(spouses) > 1:
         issues.append(_issue("household.multiple_spouses",
                              f"配偶者が{len(spouses)}人います: {'、'.join(map(who, spouses))}", path="members"))
+    if len(selves) > 1:
+        issues.append(_issue("household.multiple_selves",
+                             f"本人 (カードを記入した方) が{len(selves)}人います: {'、'.join(map(who, selves))}",
+                             path="members"))
     # age rules only when the head (and spouse) are unambiguous
     anchors = [(HEAD, heads[0])] if len(heads) == 1 else []
     anchors += [(SPOUSE, spouses[0])] if len(spouses) == 1 else []

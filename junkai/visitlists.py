@@ -31,6 +31,16 @@ def _wareki(v) -> str:
     return wareki.wareki_text(v) if _text(v) else ""
 
 
+# 要配慮 ticks as the officer reads them at a glance, in the model's order
+SUPPORT_SHORT = dict(zip(model.SUPPORT, ("ひとり暮らし", "75歳以上のみ", "手助けが必要", "安否確認希望")))
+
+
+def _support(card) -> str:
+    """The household's 要配慮 ticks in brief: 要配慮: ひとり暮らし・75歳以上のみ; empty when none."""
+    ticks = [SUPPORT_SHORT[t] for t in card.data.get("support") or [] if t in SUPPORT_SHORT]
+    return "要配慮: " + "・".join(ticks) if ticks else ""
+
+
 def _head(card) -> str:
     """The head of household (世帯主) or, for a business, its representative, as the card holds them."""
     data = card.data
@@ -71,6 +81,7 @@ def _rows(store: Store, df: pd.DataFrame, premises: list[dict]) -> list[dict]:
         place = " ".join(x for x in (p.get("building"), p.get("room")) if x)
         rows.append(dict(premises_id=p["id"], town=f"{p['city']}{p['town']}", block=p["block"], place=place,
                          kind=r.kind, tags=tags, campaign=pd.notna(r.campaign_id), head=_head(card),
+                         support=_support(card) if p["kind"] == model.HOUSEHOLD else "",
                          days=days, times=times, absences=_absences(store.visits(p["id"])),
                          last_visit=_wareki(r.last_visit) or "なし",
                          last_confirmed=_wareki(r.last_confirmed) or "カードなし", days_overdue=int(r.days_overdue)))

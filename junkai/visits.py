@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import unicodedata
 from datetime import date, datetime, time
 from pathlib import Path
@@ -36,6 +37,9 @@ def parse_datetime(text: str) -> datetime:
             return datetime.strptime(text, fmt)
         except ValueError:
             pass
+    # the right form but no such day or time (2026-11-31, 25:00): say so rather than blame the form
+    if re.fullmatch(r"\d{4}-\d{1,2}-\d{1,2} \d{1,2}:\d{2}(:\d{2})?", text):
+        raise JunkaiError(f"日時: {text} という日時はありません")
     raise JunkaiError(f"日時は YYYY-MM-DD HH:MM 形式です: {text!r}")
 
 

@@ -91,7 +91,9 @@ def _page_of(f: F.Field) -> F.Page | None:
 
 @functools.lru_cache(maxsize=1)
 def _layouts() -> tuple[F.Page, ...]:
-    return tuple(F.page(form, n, v) for v in F.published() for form in F.TYPES for n in (1, 2))
+    # every kind of sheet: the card's own (one or two) and a continuation sheet
+    return tuple(F.page(form, n, v) for v in F.published() for form in F.TYPES
+                 for n in range(1, F.page(form, 1, v).card_sheets + 2))
 
 
 @functools.lru_cache(maxsize=1)
@@ -135,12 +137,20 @@ class _Area:
         return m
 
 
-def _label_band(o: F.Option) -> F.Box | None:
-    """Where an option's label is printed: its line, as high as the glyphs."""
+def _label_band(o: F.Option, pt: float = F.OPTION_PT) -> F.Box | None:
+    """Where an option's label is printed: its line, as high as the glyphs (of `pt`)."""
     if not o.label or o.label_box.w <= 0:
         return None
     mid = o.label_box.y + o.label_box.h / 2
-    return F.Box(o.label_box.x, mid - LABEL_BAND_MM, o.label_box.w, 2 * LABEL_BAND_MM)
+    half = LABEL_BAND_MM * pt / F.OPTION_PT
+    return F.Box(o.label_box.x, mid - half, o.label_box.w, 2 * half)
+
+
+def _option_pt(f: F.Field, page: F.Page | None) -> float:
+    """The size the layout prints a field's option labels in."""
+    if page is None:
+        return 7.0 if f.id.endswith(".change") else F.OPTION_PT
+    return page.change_pt if f.id.endswith(".change") else page.option_pt
 
 
 @functools.lru_cache(maxsize=256)
@@ -180,9 +190,9 @@ def _print_map(fields: tuple[F.Field, ...], page: F.Page | None, shape: tuple[in
         out[y0:y1, x0:x1] = STRIP
     pad = int(round(SLACK_MM * PX))
     for g in fields:
-        pt = 7.0 if g.id.endswith(".change") else F.OPTION_PT  # 変更なし / 変更あり are set smaller (card.css)
+        pt = _option_pt(g, page)  # version 1 sets 変更なし / 変更あり smaller (card.css)
         for o in g.options:
-            band = _label_band(o)
+            band = _label_band(o, pt)
             if band is None:
                 continue
             glyphs = _glyphs(o.label, pt)
@@ -402,7 +412,8 @@ def read_field(f: F.Field, img: np.ndarray) -> tuple[list[Mark], float]:
     # near an option: its box or its label, 1 mm round (the label lies beside the box, as high)
     in_near = np.array([count(*area.rect(F.Box(o.box.x, o.box.y, max(o.box.right, o.label_box.right) - o.box.x,
                                                o.box.h), 1.0)) for o in f.options])
-    targets = [[area.rect(b, 0.8) for b in (o.box, _label_band(o)) if b is not None] for o in f.options]
+    targets = [[area.rect(b, 0.8) for b in (o.box, _label_band(o, _option_pt(f, page))) if b is not None]
+               for o in f.options]
     box_px = [max(1, (y1 - y0) * (x1 - x0)) for y0, y1, x0, x1 in boxes]
     around = [area.rect(o.box, 1.0) for o in f.options]
     hgt, wid = labels.shape

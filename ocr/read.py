@@ -486,7 +486,8 @@ def _guess_layout(img: np.ndarray) -> F.Page:
     match the ink there. Newest first: a tie goes to the version most cards out were printed with."""
     best, best_score = None, -1.0
     for version in reversed(F.published()):
-        for c in (F.page(form, n, version) for form in F.TYPES for n in (1, 2)):
+        for c in (F.page(form, n, version) for form in F.TYPES
+                  for n in range(1, F.page(form, 1, version).card_sheets + 2)):
             band = c.sections[0].band
             column = img[:, int((band.x + 0.8) * PX): int((band.right - 0.8) * PX)]
             inked = (column < INK).mean(axis=1) > 0.01

@@ -248,6 +248,12 @@ def test_a_day_that_does_not_exist_is_named_as_such(seeded):
     assert r.exit_code == 2 and "2026-11-31 という日はありません" in r.output and "形式" not in r.output
     r = run("amendments", "--since", "2026/11/30")
     assert r.exit_code == 2 and "YYYY-MM-DD 形式" in r.output
+    r = run("visit", "add", "--premises", seeded, "--officer", "S01-O001", "--at", "2026-11-31 14:30",
+            "--outcome", "面接")
+    assert r.exit_code == 2 and "2026-11-31 14:30 という日時はありません" in r.output and "形式" not in r.output
+    for spec, word in (("2026-11-31", "日"), ("2026-13", "月")):
+        r = run("report", "chief", "--station", "S01", "--period", spec)
+        assert r.exit_code == 2 and f"{spec} という{word}はありません" in r.output and "の形で" not in r.output
 
 
 def test_an_unknown_beat_suggests_the_closest_ids_and_the_list(seeded, tmp_path):
@@ -282,6 +288,29 @@ def test_every_commands_help_is_japanese_throughout():
         assert "使い方:" in r.output and "この説明を表示して終了" in r.output, (path, r.output)
         found = english.search(r.output) or type_hint.search(r.output)
         assert found is None, (path, found.group(0), r.output)
+
+
+@pytest.mark.parametrize("args,japanese", [
+    (["report", "chief"], "オプション '--station' を指定してください"),
+    (["history"], "引数 'premises_id' を指定してください"),
+    (["export", "--what", "nope"], "'nope' は選べません。選べるもの: 'premises'"),
+    (["overdue", "--bogus"], "--bogus というオプションはありません"),
+    (["review", "list", "extra"], "余分な引数があります: extra"),
+    (["visit", "record"], "record というコマンドはありません"),
+    (["overdue", "--station"], "--station には値を指定してください"),
+    (["history", "x"], "数を指定してください"),
+])
+def test_usage_errors_are_japanese_from_the_real_command(tmp_path, args, japanese):
+    import os
+    import re
+
+    env = dict(os.environ, COLUMNS="100", JUNKAI_HOME=str(tmp_path))
+    r = subprocess.run([JUNKAI, *args], capture_output=True, text=True, env=env)
+    out = " ".join((r.stdout + r.stderr).split())  # the panel may wrap a long line
+    assert r.returncode == 2, out
+    assert japanese in out and "エラー" in out, out
+    english = re.search(r"Missing|No such|Usage|Try |Error|Got unexpected|requires|is not one of|valid", out)
+    assert english is None, (english.group(0), out)
 
 
 def test_card_export_keeps_member_keys_and_splits_ticks_back(seeded, tmp_path):
@@ -322,3 +351,34 @@ def test_a_long_step_shows_a_bar_on_a_terminal_only(monkeypatch):
         with cli.working("訪問リストを作成中"):
             pass
         assert ("訪問リストを作成中" in stderr.getvalue()) is terminal
+
+
+def test_export_and_backup_show_a_bar_on_a_terminal(seeded, tmp_path, monkeypatch):
+    import io
+
+    from rich.console import Console
+
+    from junkai import cli
+
+    stderr = io.StringIO()
+    monkeypatch.setattr(cli, "err", Console(file=stderr, force_terminal=True, width=100))
+    r = run("export", "--what", "cards", "--out", str(tmp_path / "cards.csv"))
+    assert r.exit_code == 0, r.output
+    assert "書き出し中" in stderr.getvalue()
+    r = run("backup-key", str(tmp_path / "backup.key"))
+    assert r.exit_code == 0, r.output
+    r = run("backup", str(tmp_path / "b.age"))
+    assert r.exit_code == 0, r.output
+    assert "バックアップを作成中" in stderr.getvalue()
+
+
+def test_the_simulator_counts_the_cards_it_fills(seeded, tmp_path):
+    from junkai import qr, settings, simulate
+
+    r = run("print", "cards", "--blank", "2", "--beat", "S01-P01-B1", "--out-dir", str(tmp_path))
+    assert r.exit_code == 0, r.output
+    pdf = next(tmp_path.glob("*.pdf"))
+    heard = []
+    truth = simulate.simulate(pdf, tmp_path / "scans", 1, qr.station_key(settings.load().home),
+                              on_card=lambda done, total: heard.append(done))
+    assert truth["cards"] == 2 and heard == [1, 2]

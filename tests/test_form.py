@@ -15,8 +15,8 @@ from typer.testing import CliRunner
 from junkai import JunkaiError, form as F, model, qr, wareki as W
 from junkai.cli import app
 
-SHEETS = [(v, model.HOUSEHOLD, n) for v in F.published() for n in (1, 2, 3)] + \
-    [(v, model.BUSINESS, n) for v in F.published() for n in (1, 2)]
+SHEETS = [(v, model.HOUSEHOLD, n) for v in F.published() for n in (1, 2, 3, 4)] + \
+    [(v, model.BUSINESS, n) for v in F.published() for n in (1, 2, 3)]
 
 # Each published layout, fingerprinted: scans are read with the layout they were printed
 # with, so a published version never changes. A changed layout is published as a new
@@ -25,6 +25,10 @@ FINGERPRINTS = {
     1: {
         "household": "0ef18ca06e4e5bde0f8c655172c819a859ed4e3a748335f091e16c53e261c818",
         "business": "911382248a4c2511fc63862d2403adb13a5e0fb2c0b0d8789d3419e1d0aa39e8",
+    },
+    2: {
+        "household": "359e2243fd54316b9ccf70fff638fdfc7122ca5d3ed01697828e69edb245854a",
+        "business": "bc6a0aab199adff41a8a2e0d6304e4c22acf4ba02876c2078cbf5b6e8089856c",
     },
 }
 
@@ -76,9 +80,17 @@ def test_boxes_are_large_enough_for_a_pen(version, kind, number):
         for c in f.cells:
             assert c.w >= 6.0 and c.h >= 6.5, f.id
         for o in f.options:
-            assert o.box.w == o.box.h == 5.0, f.id
+            assert o.box.w == o.box.h >= 5.0, f.id
         if f.kind in ("text", "kana", "free"):
             assert f.entry.h >= 6.5 and f.entry.w >= 30, f.id
+        if version >= 2:  # written by elderly residents too: room for kanji, a box each tick belongs to
+            assert all(c.w >= 6.0 and c.h >= 8.0 for c in f.cells), f.id
+            if f.kind in ("text", "kana", "free", "digits", "date"):
+                assert f.entry.h >= 8.0, f.id
+            for a, b in zip(f.options, f.options[1:]):
+                if a.box.y == b.box.y:
+                    own = a.label_box.x - a.box.right
+                    assert b.box.x - a.label_box.right >= 3 * own, f.id  # clearly wider than box-to-label
 
 
 def test_markers_sit_in_the_four_corners_and_the_qr_code_is_clear_of_them():
@@ -92,7 +104,9 @@ def test_markers_sit_in_the_four_corners_and_the_qr_code_is_clear_of_them():
 
 @pytest.mark.parametrize("kind", F.TYPES)
 def test_every_card_field_of_the_model_is_on_the_form(kind):
-    page = F.page(kind)
+    sheets = [F.page(kind, n) for n in range(1, F.page(kind).card_sheets + 1)]
+    page = dataclasses.replace(sheets[0], fields=tuple(f for p in sheets for f in p.fields),
+                               sections=tuple(s for p in sheets for s in p.sections))
     ids = {f.id for f in page.fields}
     for fid in model.KIND_FIELDS[kind]:
         if fid != "language":  # the language the card is printed in: kept by the office, not written on it
@@ -102,7 +116,7 @@ def test_every_card_field_of_the_model_is_on_the_form(kind):
             assert f"{group}.1.{fid}" in ids, (group, fid)
         assert f"{group}.1.remove" in ids
     for section in page.sections:
-        if section.id != "opinion":
+        if section.id != "opinion" and "（続き）" not in section.title:
             assert page.field(f"{section.id}.change").prefilled_only
     kinds = {f.id: f.kind for f in page.fields}
     assert kinds["postal_code"] == "digits" and kinds["opinion"] == "free"
@@ -137,27 +151,47 @@ def test_field_ids_map_onto_card_paths_through_the_printed_rows():
 
 
 def test_continuation_sheets_number_their_rows_after_the_first_sheet():
-    first, more = F.rows_per_sheet(model.HOUSEHOLD)["members"]
-    assert F.rows_per_sheet(model.BUSINESS) == {"contacts": (4, 9)}
-    assert F.page(model.HOUSEHOLD, 2).rows["members"] == (first + 1, first + more)
-    assert F.page(model.HOUSEHOLD, 3).rows["members"] == (first + more + 1, first + 2 * more)
-    assert F.pages_needed(model.HOUSEHOLD, {"members": first - 1, "contacts": 2}) == 1
-    assert F.pages_needed(model.HOUSEHOLD, {"members": first, "contacts": 0}) == 2  # no empty row left
-    assert F.pages_needed(model.HOUSEHOLD, {"members": first + more + 1, "contacts": 0}) == 3
-    assert F.pages_needed(model.HOUSEHOLD, {"members": 1, "contacts": 3}) == 2
-    assert F.pages_needed(model.BUSINESS, {"contacts": 4}) == 1
-    assert F.pages_needed(model.BUSINESS, {"contacts": 5}) == 2
+    first, more = F.rows_per_sheet(model.HOUSEHOLD, 1)["members"]
+    assert F.rows_per_sheet(model.BUSINESS, 1) == {"contacts": (4, 9)}
+    assert F.page(model.HOUSEHOLD, 2, 1).rows["members"] == (first + 1, first + more)
+    assert F.page(model.HOUSEHOLD, 3, 1).rows["members"] == (first + more + 1, first + 2 * more)
+    assert F.pages_needed(model.HOUSEHOLD, {"members": first - 1, "contacts": 2}, 1) == 1
+    assert F.pages_needed(model.HOUSEHOLD, {"members": first, "contacts": 0}, 1) == 2  # no empty row left
+    assert F.pages_needed(model.HOUSEHOLD, {"members": first + more + 1, "contacts": 0}, 1) == 3
+    assert F.pages_needed(model.HOUSEHOLD, {"members": 1, "contacts": 3}, 1) == 2
+    assert F.pages_needed(model.BUSINESS, {"contacts": 4}, 1) == 1
+    assert F.pages_needed(model.BUSINESS, {"contacts": 5}, 1) == 2
     with pytest.raises(JunkaiError):
         F.page("shop")
     with pytest.raises(JunkaiError):
         F.page(model.HOUSEHOLD, 1, version=F.VERSION + 1)
 
 
+def test_version_2_is_a_card_of_two_sheets_with_continuation_sheets_after():
+    assert F.page(model.HOUSEHOLD, 1, 2).card_sheets == 2 and not F.page(model.HOUSEHOLD, 2, 2).continuation
+    assert F.page(model.HOUSEHOLD, 3, 2).continuation
+    # 2 people on the card (one on each sheet), 2 more on each continuation sheet
+    assert F.rows_per_sheet(model.HOUSEHOLD, 2) == {"members": (2, 2), "contacts": (2, 1)}
+    assert F.rows_per_sheet(model.BUSINESS, 2) == {"contacts": (4, 4)}
+    assert F.page(model.HOUSEHOLD, 3, 2).rows == {"members": (3, 4), "contacts": (3, 3)}
+    assert F.pages_needed(model.HOUSEHOLD, {"members": 1}, 2) == 2  # one row spare for a newcomer
+    assert F.pages_needed(model.HOUSEHOLD, {"members": 2}, 2) == 3
+    assert F.pages_needed(model.HOUSEHOLD, {"members": 5, "contacts": 3}, 2) == 4
+    assert F.pages_needed(model.BUSINESS, {"contacts": 5}, 2) == 3
+    # the fields of the second sheet map like those of the first
+    assert F.model_path("visit_days", {}, model.HOUSEHOLD, 2) == "visit_days"
+    assert F.model_path("members.2.work_phone", {"members": {"2": "5"}}, model.HOUSEHOLD, 2) == "members.5.work_phone"
+    assert F.model_path("support", {}, model.HOUSEHOLD, 2) == "support"
+    assert F.model_path("business_phone", {}, model.BUSINESS, 2) == "business_phone"
+    assert F.describe(model.HOUSEHOLD, version=2)["card_sheets"] == 2
+    assert "card_sheets" not in F.describe(model.HOUSEHOLD, version=1)
+
+
 def test_describe_prints_the_definition_as_json():
-    r = CliRunner().invoke(app, ["form", "describe", "--type", "business", "--format", "json"])
+    r = CliRunner().invoke(app, ["form", "describe", "--type", "business", "--format", "json", "--form-version", "1"])
     assert r.exit_code == 0, r.output
     doc = json.loads(r.output)
-    assert doc["version"] == F.VERSION and doc["form"] == "business" and doc["units"] == "mm"
+    assert doc["version"] == 1 and doc["form"] == "business" and doc["units"] == "mm"
     assert doc["page_size"] == {"w": 210.0, "h": 297.0, "name": "A4"}
     first = doc["pages"][0]
     assert len(first["markers"]) == 4 and first["qr"] == F.page(model.BUSINESS).qr.json()
@@ -180,20 +214,23 @@ def test_a_published_layout_never_changes(kind, version):
         f"the layout of published version {version} changed: publish the change as a new version instead")
 
 
-# Version 1 as it was published: every box, text and slot of pages 1-3, exact to the float,
+# Each version as it was published: every box, text and slot of its first pages (version 1:
+# 1-3, version 2: 1-4, its two card sheets and two continuation sheets), exact to the float,
 # and the head of its description. A printed card is read by these numbers for as long as it
 # is out with a resident, so a published version never changes.
 PUBLISHED = Path(__file__).parent / "published_forms"
 
 
+@pytest.mark.parametrize("version", [1, 2])
 @pytest.mark.parametrize("kind", ["household", "business"])
-def test_version_1_is_the_layout_it_was_published_with(kind):
-    frozen = json.loads((PUBLISHED / "v1.json").read_text())[kind]
+def test_a_version_is_the_layout_it_was_published_with(kind, version):
+    frozen = json.loads((PUBLISHED / f"v{version}.json").read_text())[kind]
     for n, want in enumerate(frozen["pages"], start=1):
-        got = json.loads(json.dumps(dataclasses.asdict(F.page(kind, n, 1))))
-        assert got == want, f"{kind} page {n} of version 1 changed"
-    doc = F.describe(kind, 3, version=1)
-    assert doc.pop("pages") == [F.page(kind, n, 1).json() for n in (1, 2, 3)]
+        got = json.loads(json.dumps(dataclasses.asdict(F.page(kind, n, version))))
+        assert got == want, f"{kind} page {n} of version {version} changed"
+    pages = len(frozen["pages"])
+    doc = F.describe(kind, pages, version=version)
+    assert doc.pop("pages") == [F.page(kind, n, version).json() for n in range(1, pages + 1)]
     assert doc == frozen["describe"]
 
 

@@ -76,3 +76,17 @@ def test_postal_codes_are_normalised(raw, code):
 def test_malformed_postal_codes_are_refused(raw):
     with pytest.raises(JunkaiError, match="郵便番号"):
         model.normalize_postal_code(raw)
+
+
+def test_the_later_fields_sit_beside_their_kin_with_japanese_labels():
+    assert list(model.MEMBER_FIELDS).index("work_phone") == list(model.MEMBER_FIELDS).index("mobile") + 1
+    assert list(model.HOUSEHOLD_FIELDS).index("support") == list(model.HOUSEHOLD_FIELDS).index("visit_times") + 1
+    assert list(model.BUSINESS_FIELDS).index("business_phone") == list(model.BUSINESS_FIELDS).index("closed_days") + 1
+    assert model.label_of(model.HOUSEHOLD, "members.3.work_phone") == "世帯員3 勤務先・学校の電話"
+    assert model.label_of(model.HOUSEHOLD, "support") == "災害時などの手助け（任意）"
+    assert model.label_of(model.BUSINESS, "business_phone") == "事業所電話"
+    assert {"本人", "同居人"} <= set(model.RELATIONS) and "回答しない" in model.SEXES
+    with pytest.raises(JunkaiError, match="事業所カードにない項目"):
+        model.field_spec(model.BUSINESS, "support")
+    card = model.rebuild(model.HOUSEHOLD, [("support", ["ひとり暮らし"]), ("support", [])])
+    assert "support" not in card  # untying every box clears the field, as for the other choices

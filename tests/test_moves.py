@@ -203,6 +203,7 @@ def test_the_page_offers_three_choices_refuses_enter_alone_and_moves_on_the_butt
         page.fill("#secret", secret)
         press("Enter")
         assert page.inner_text("h1") == "所在地の変更"
+        assert "@premises" not in page.content() and "pending" not in page.content()  # no internal names
         assert page.inner_text("#printed") == model.address_line(card.premises)  # not (空欄)
         assert page.input_value("#value") == f"〒030-0802 {NEW_ADDRESS}"
         choices = page.locator("#choices button")

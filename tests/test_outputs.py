@@ -137,3 +137,43 @@ def test_only_a_full_disk_is_reworded_other_write_errors_stay_as_they_are(tmp_pa
     with pytest.raises(OSError):  # not a JunkaiError about free space
         files.write_private(blocker / "sub" / "x.pdf", b"%PDF")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a-file"]
+
+
+def test_the_later_fields_go_through_amend_history_and_the_cards_export(home, tmp_path):
+    """A work phone, 要配慮 ticks and a business phone: amended, shown with their labels, exported."""
+    import csv
+    import io
+
+    from junkai import settings
+    from junkai.store import Store
+
+    run("seed", "--premises", "30", "--seed", "3", "--until", AS_OF)
+    store = Store(settings.load().db_url)
+    with store.transaction():
+        premises = store.frame("premises")
+        active = premises[premises.status == "active"]
+        hh = next(int(i) for i in active[active.kind == "household"].id if store.card(int(i)).data.get("members"))
+        biz = int(active[active.kind == "business"].id.iloc[0])
+        member = next(iter(store.card(hh).data["members"]))
+    store.close()
+    run("card", "amend", str(hh), f"members.{member}.work_phone=0177341111",
+        "support=災害時に安否確認の連絡を希望,ひとり暮らし", f"members.{member}.sex=回答しない", "--on", AS_OF)
+    # a foreign number is stored +1 ...: a spreadsheet would take it for a formula
+    run("card", "amend", str(biz), "business_phone=+1 202-555-0123", "--on", AS_OF)
+    doc = json.loads(run("history", str(hh), "--json"))
+    assert doc["card"]["members"][member]["work_phone"] == "017-734-1111"
+    assert doc["card"]["support"] == ["ひとり暮らし", "災害時に安否確認の連絡を希望"]
+    shown = run("history", str(hh))
+    assert "災害時などの手助け（任意）" in shown and f"世帯員{member} 勤務先・学校の電話" in shown
+    assert "事業所電話" in run("history", str(biz))
+    run("export", "--what", "cards", "--out", str(tmp_path / "c.csv"))
+    text = (tmp_path / "c.csv").read_text(encoding="utf-8-sig")
+    rows = {int(r["premises_id"]): r for r in csv.DictReader(io.StringIO(text.split("\n", 1)[1]))}
+    assert rows[hh]["support"] == "ひとり暮らし|災害時に安否確認の連絡を希望"
+    assert rows[hh][f"members.{member}.work_phone"] == "017-734-1111"
+    assert rows[hh][f"members.{member}.sex"] == "回答しない"
+    assert rows[biz]["business_phone"] == "'+1 202-555-0123"  # defused by export.csv_text
+    doc = json.loads(run("export", "--what", "cards", "--format", "json", "--out", str(tmp_path / "c.json")) and
+                     (tmp_path / "c.json").read_text(encoding="utf-8"))
+    by_id = {r["premises_id"]: r for r in doc["rows"]}
+    assert by_id[hh]["support"] == ["ひとり暮らし", "災害時に安否確認の連絡を希望"]  # JSON keeps the list

@@ -72,7 +72,7 @@ def read_tables(path: Path) -> dict[str, list[list[str]]]:
 
 
 HEADS = {"受持区": "beats", "受持警察官": "officers", "日時": "night", "番号": "numbered", "警察署": "stations",
-         "月末": "trend", "操作": "audit", "重点巡回連絡": "campaigns"}
+         "月末": "trend", "操作": "audit", "重点巡回連絡": "campaigns", "要配慮の欄": "support"}
 
 
 def text_of(path: Path) -> str:
@@ -373,10 +373,10 @@ def test_the_hq_report_contains_no_resident_name_phone_or_address(world):
         for group in ("members", "contacts"):
             for person in card.get(group, {}).values():
                 names.add(person.get("name"))
-                phones.update(person.get(k) for k in ("mobile", "phone"))
+                phones.update(person.get(k) for k in ("mobile", "phone", "work_phone"))
                 places.add(person.get("address"))
         names.update(card.get(k) for k in ("representative", "manager", "business_name"))
-        phones.update(card.get(k) for k in ("home_phone", "manager_phone"))
+        phones.update(card.get(k) for k in ("home_phone", "manager_phone", "business_phone"))
     for town, block in q(db, "select town, block from premises"):
         places.add(f"{town}{block}")
     # a resident may share a name with an officer, whose name HQ does see on a complaint
@@ -631,6 +631,7 @@ def test_the_chief_report_marks_partial_weeks_labels_every_share_and_compares_wi
         before_t.update(c)
     keys = ["premises", "visits", "met", "long_unvisited", "long_unconfirmed", "night"]
     assert re.findall(r"前期比 (\S+)", text) == [sign(now_t[k] - before_t[k]) for k in keys]
+    assert re.findall(r"前期比 \S+ \(前期 ([\d,]+)\)", text) == [f"{before_t[k]:,}" for k in keys]
     assert any(now_t[k] != before_t[k] for k in keys)
 
 
@@ -725,3 +726,47 @@ def test_the_demo_stations_figures_do_not_jump_when_its_cards_come_back(tmp_path
     text = re.sub(r"\s+", "", text_of(pdf))
     assert f"返送されたカード(読み取り){returned}件は面接に数えず" in text and f"スキャンの受付日{returned}件" in text
     store.close()
+
+
+def test_a_finished_month_is_compared_with_the_whole_month_before():
+    month = reports.period("2026-11")
+    assert reports.previous(month, date(2026, 11, 30)) == reports.Period(date(2026, 10, 1), date(2026, 10, 31))
+    assert reports.previous(month, date(2026, 11, 20)) == reports.Period(date(2026, 10, 1), date(2026, 10, 20))
+    year = reports.period("2025")
+    assert reports.previous(year, date(2025, 12, 31)) == reports.Period(date(2024, 1, 1), date(2024, 12, 31))
+
+
+def support_expected(db, as_of: date, station: str | None) -> tuple[Counter, int, int]:
+    """Households per 要配慮 answer from the events alone: the last 'support' event by the end of the day."""
+    beats = {b for s, _, _, _, b, _ in organisation(db) if station in (None, s)}
+    state = {pid: p for pid, p in premises_state(db, as_of).items()
+             if p["kind"] == "household" and not p["ceased"] and p["card"] and p["beat"] in beats}
+    last = {}
+    for pid, after in q(db, "select premises_id, after from card_event where path = 'support' and at <= ? "
+                            "order by version, id", ts(as_of, True)):
+        last[pid] = __import__("json").loads(after) if after else []
+    ticks = [last.get(pid) or [] for pid in state]
+    return Counter(t for chosen in ticks for t in chosen), sum(bool(t) for t in ticks), len(state)
+
+
+@pytest.mark.parametrize("report, station", [("chief", STATION), ("hq", None)])
+def test_the_reports_count_households_per_support_answer_and_name_none(world, report, station):
+    db = world["db"]
+    counted, answered, households = support_expected(db, AS_OF, station)
+    rows = read_tables(world[report])["support"]
+    shown = {r[0].replace("\n", ""): r[1] for r in rows}
+    assert {a: num(shown[a]) for a in model.SUPPORT} == {a: counted[a] for a in model.SUPPORT}
+    assert all(counted[a] > 0 for a in model.SUPPORT)
+    total = next(v for k, v in shown.items() if k.startswith("いずれかに印のある世帯"))
+    assert [num(x) for x in total.replace(" ", "").split("/")] == [answered, households]
+    # the definition is beside the counts, and nothing near them names a household
+    text = re.sub(r"\s+", "", text_of(world[report]))
+    start = text.index("要配慮(災害時などの手助け)")
+    end = text.index("氏名・住所はこの報告に載せない。", start)
+    near = text[start:end]  # the heading, the counts and their definition
+    assert "要配慮(災害時などの手助け):基準日に現存し" in near and len(near) < 700
+    members = [p for (data,) in q(db, "select data from card")
+               for p in __import__("json").loads(data).get("members", {}).values()]
+    assert [p["name"] for p in members if p.get("name") and p["name"].replace(" ", "") in near] == []
+    phones = {p.get(k) for p in members for k in ("mobile", "work_phone")} - {None}
+    assert len(phones) > 100 and [n for n in phones if n in near or n.replace("-", "") in near] == []

@@ -5,7 +5,7 @@ from datetime import date
 import pandas as pd
 import pytest
 
-from junkai import JunkaiError, model
+from junkai import JunkaiError, model, validate
 from junkai.export import write_export
 from junkai.seed import aomori_towns, seed
 from junkai.store import EXPORTS, Store
@@ -59,6 +59,7 @@ def test_seeded_store_is_consistent_and_valid(tmp_path):
         assert len(premises) == result.premises == 200
         assert set(zip(premises.postal_code, premises.town)) <= towns  # real Aomori addresses
         assert (premises.prefecture == "青森県").all()
+        seen = set()
         for pid, kind in zip(premises.id, premises.kind):
             card = store.card(int(pid))
             # the card view is exactly what the events add up to
@@ -67,6 +68,14 @@ def test_seeded_store_is_consistent_and_valid(tmp_path):
                 assert model.validate_field(kind, path, value, UNTIL) == value, (pid, path, value)
             if kind == model.HOUSEHOLD and card.version:
                 assert sum(m.get("relation") == "世帯主" for m in card.data["members"].values()) == 1
+                assert not validate.check_household(card.data)
+            seen.update(path.split(".")[-1] for path, _ in _leaves(card.data))
+            seen.update(f"support:{t}" for t in card.data.get("support") or [])
+            seen.update(f"relation:{m.get('relation')}" for m in (card.data.get("members") or {}).values())
+            seen.update(f"sex:{m.get('sex')}" for m in (card.data.get("members") or {}).values())
+        # the later fields are in the demo too, each answer of 要配慮 somewhere
+        assert {"work_phone", "business_phone", "support", "sex:回答しない"} <= seen
+        assert {f"support:{t}" for t in model.SUPPORT} <= seen
         assert set(visits.outcome) == set(model.OUTCOMES)
         assert visits.visited_at.max().date() <= UNTIL
         assert visits.visited_at.min().date() < date(UNTIL.year - 4, 1, 1)  # years of history

@@ -756,3 +756,61 @@ def test_household_breaks_names_only_the_rules_a_change_newly_breaks():
     broken = {"members": dict(card["members"], **{"3": {"name": "佐藤 一郎", "relation": "世帯主"}})}
     assert household_breaks("household", broken, [("members.2.mobile", "090-1234-5678")]) == []
     assert household_breaks("business", {"contacts": {}}, [("contacts.1.name", "x")]) == []
+
+
+# --- the later card fields: work and business phones, 要配慮, 本人, 同居人, 回答しない --------
+
+
+@pytest.mark.parametrize("kind, path", [(model.HOUSEHOLD, "members.1.work_phone"),
+                                        (model.BUSINESS, "business_phone")])
+def test_work_and_business_phones_are_checked_like_the_other_phones(kind, path):
+    # an office may give a landline or a mobile: neither is a warning in these fields
+    assert model.validate_field(kind, path, "０１７ー７３４ー１１１１", TODAY) == "017-734-1111"
+    assert model.validate_field(kind, path, "09012345678", TODAY) == "090-1234-5678"
+    spec = model.field_spec(kind, path)
+    assert v.validate_value("phone", "017-734-1111", TODAY, field=spec.id, label=spec.label).clean
+    result = v.validate_value("phone", "017-734-111", TODAY, field=spec.id, label=spec.label)
+    assert codes(result) == ["phone.too_short"] and result.issues[0].message.startswith(spec.label)
+    with pytest.raises(JunkaiError, match="電話"):
+        model.validate_field(kind, path, "017-734-ABCD", TODAY)
+
+
+def test_support_ticks_are_a_choices_field_in_the_model_order():
+    value = model.validate_field(model.HOUSEHOLD, "support", ["災害時に安否確認の連絡を希望", "ひとり暮らし"], TODAY)
+    assert value == ["ひとり暮らし", "災害時に安否確認の連絡を希望"]
+    assert model.validate_field(model.HOUSEHOLD, "support", [], TODAY) == []
+    with pytest.raises(JunkaiError, match="災害時などの手助け"):
+        model.validate_field(model.HOUSEHOLD, "support", ["寝たきり"], TODAY)
+    with pytest.raises(JunkaiError):
+        model.validate_field(model.BUSINESS, "support", ["ひとり暮らし"], TODAY)
+
+
+def test_no_answer_to_sex_is_a_valid_answer_and_never_an_issue():
+    result = v.validate_value("choice", "回答しない", TODAY, choices=model.SEXES)
+    assert result.value == "回答しない" and result.clean
+    assert v.check_household(household(dict(HEAD, sex="回答しない"))) == []
+
+
+def test_a_one_person_household_is_its_head_alone():
+    assert v.check_household(household(HEAD)) == []
+
+
+def test_the_self_who_filled_in_the_card_is_not_a_second_head():
+    me = {"name": "青森 三郎", "relation": "本人", "birth_date": "1990-01-01"}
+    assert v.check_household(household(HEAD, WIFE, me)) == []
+    # 本人 does not stand in for the head: a card must still name one
+    issues = v.check_household(household(me))
+    assert codes(issues) == ["household.no_head"] and "ひとり暮らしの方は世帯主" in issues[0].message
+    # one person filled in the card
+    issues = v.check_household(household(HEAD, me, dict(me, name="青森 四郎")))
+    assert codes(issues) == ["household.multiple_selves"]
+    assert "世帯員2 (青森 三郎)、世帯員3 (青森 四郎)" in issues[0].message
+
+
+def test_a_lodger_is_a_member_without_age_rules():
+    lodger = {"name": "八戸 一", "relation": "同居人", "birth_date": "1975-01-01"}
+    card = household(HEAD, lodger)
+    assert v.check_household(card) == []
+    # a lodger counts: with the head removed, the household is still someone's and lacks a head
+    assert codes(v.check_household(card, removed={"1"})) == ["household.no_head"]
+    assert v.household_breaks(model.HOUSEHOLD, household(HEAD), [("members.2", lodger)]) == []

@@ -12,7 +12,7 @@ from junkai.handover import write as write_handover
 from junkai.lists import Definitions, overdue, status
 from junkai.seed import seed
 from junkai.store import Store
-from junkai.visitlists import write as write_lists
+from junkai.visitlists import SUPPORT_SHORT, write as write_lists
 from junkai.wareki import wareki_text
 
 AS_OF = date(2026, 11, 20)
@@ -119,8 +119,12 @@ def test_visit_list_is_a_walk_town_by_town_with_what_the_officer_needs_at_the_do
     for pid, r in seen:
         card = cards[pid]
         heads = [m["name"] for m in card.get("members", {}).values() if m.get("relation") == "世帯主"]
+        head, mark, support = r[2].replace("\n", "").partition("要配慮: ")
         if heads:
-            assert r[2] == heads[0]
+            assert head == heads[0]
+        # the household's 要配慮 ticks in brief, under its head; none for a business or an unticked card
+        ticks = [SUPPORT_SHORT[t] for t in card.get("support", [])]
+        assert mark + support == ("要配慮: " + "・".join(ticks) if ticks else ""), (pid, r[2])
         for day in card.get("visit_days", []) + card.get("visit_times", []):
             assert day in r[5].replace("\n", "")
         met = [i for i, v in enumerate(visits[pid]) if v["outcome"] in ("面接", "カード作成", "カード補正")]
@@ -129,3 +133,13 @@ def test_visit_list_is_a_walk_town_by_town_with_what_the_officer_needs_at_the_do
         last = df.last_visit[pid]
         assert r[6] == (wareki_text(last) if pd.notna(last) else "なし")
     assert any(int(r[8]) > 0 for _, r in seen)
+    assert any("要配慮: " in r[2] for _, r in seen) and "要配慮: 世帯が任意で印をつけた" in text
+
+
+def test_the_walk_reads_kanji_numerals_as_numbers():
+    def p(i, block, room=None):
+        return dict(id=i, city="青森市", town="長島", postal_code="030-0861", block=block, building=None, room=room)
+
+    premises = [p(1, "十丁目1-1"), p(2, "二丁目3-10"), p(3, "2丁目3-4"), p(4, "五丁目二十八番地三号"),
+                p(5, "五丁目28-2"), p(6, "五丁目九番地"), p(7, "一丁目1-1", "二〇三"), p(8, "一丁目1-1", "九")]
+    assert [x["id"] for x in printing.walking_order(premises)] == [8, 7, 3, 2, 6, 5, 4, 1]

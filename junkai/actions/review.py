@@ -157,3 +157,31 @@ def progress(ctx: Context, scope: Scope = None) -> dict[str, int]:
     from junkai.review import progress as counts
 
     return counts(ctx.store, scope)
+
+
+def card(ctx: Context, item_id: int) -> dict:
+    """The scanned card an item was read from, for the review page: its values waiting as one form
+    (`values`), the items decided by an explicit choice of their own (`structural`), and those decided
+    already. Refused (audited) unless the operator may review it; the view is audited once, as a view of
+    the item asked for naming the card's items."""
+    from junkai.review import card_key, structural
+
+    may_review(ctx, item_id)
+    with ctx.store.transaction():
+        first = ctx.store.review_item(item_id)
+        found = [offered(ctx, with_address(ctx.store, i)) for i in ctx.store.card_items(*card_key(first))]
+        ctx.store.audit(ctx.operator, "review.show", "review_item", str(item_id),
+                        items=[i["id"] for i in found])
+    pending = [i for i in found if i["status"] == "pending"]
+    return dict(first=first, address=found[0]["address"] if found else None,
+                values=[i for i in pending if not structural(i)],
+                structural=[i for i in pending if structural(i)],
+                decided=[i for i in found if i["status"] != "pending"])
+
+
+def undo(ctx: Context, item_id: int) -> dict:
+    """Take back a decision (junkai.review.undo): the same access check as deciding it, audited."""
+    from junkai.review import undo as run
+
+    may_review(ctx, item_id)
+    return run(ctx.store, item_id, ctx.operator)

@@ -14,7 +14,7 @@ from rich.table import Table
 from junkai import JunkaiError, access
 from junkai import settings as settings_mod
 from junkai.actions import admin as A
-from junkai.cli import command, context, day, err, group, os_operator, out, plain
+from junkai.cli import command, context, day, err, group, os_operator, out, plain, working
 
 
 @command()
@@ -45,7 +45,8 @@ def seed(
     """
     end = day(until, "--until") or date.today()
     with context(migrate=True) as ctx:
-        seeded = A.seed(ctx, premises, stations, seed, end, users)
+        with working("デモデータを作成中"):
+            seeded = A.seed(ctx, premises, stations, seed, end, users)
         result = seeded.result
         out.print(
             f"デモデータを作成しました: 警察署 {result.stations}、交番・駐在所 {result.posts}、受持区 {result.beats}、"
@@ -182,7 +183,7 @@ def backup(out_path: Annotated[Path, typer.Argument(help="作成するバック�
 
     例: junkai backup /mnt/backup/junkai-2026-11-20.age
     """
-    with context() as ctx:
+    with context() as ctx, working("バックアップを作成中"):
         r = A.backup(ctx, out_path)
     out.print(f"バックアップを作成しました: {r.path} (暗号化済み、ファイル {r.files} 件、{r.bytes:,} バイト)",
               highlight=False)
@@ -218,7 +219,8 @@ def restore(
 
     例: JUNKAI_HOME=/srv/junkai/data junkai restore /mnt/backup/junkai-2026-11-20.age --identity /media/usb/junkai-backup.key
     """
-    r = A.restore(settings_mod.load(), os_operator(), backup_path, identity)
+    with working("バックアップを戻し中"):
+        r = A.restore(settings_mod.load(), os_operator(), backup_path, identity)
     out.print(f"バックアップを戻しました: {r.path} (ファイル {r.files} 件、各戸 {r.rows.get('premises', 0)} 戸)",
               highlight=False)
 

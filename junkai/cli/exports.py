@@ -47,7 +47,7 @@ def export(
     """
     where = scope(beat, post, station)
     files.out_file(out_path)
-    with context() as ctx:
+    with context() as ctx, working("書き出し中"):
         rows = A.export(ctx, what.value, fmt.value, out_path, where)
     out.print(f"{rows} 件を書き出しました: {out_path}")
 

@@ -13,7 +13,7 @@ from rich.table import Table
 
 from junkai import JunkaiError
 from junkai import settings as settings_mod
-from junkai.cli import Kind, bar, command, context, err, group, notice, out, working
+from junkai.cli import Kind, bar, command, context, err, group, notice, out
 
 form_app = group("form", "カードの様式 (欄の種類と位置)")
 print_app = group("print", "カードの印刷 (PDF)")
@@ -52,6 +52,7 @@ def print_cards(
     beat: Annotated[Optional[str], typer.Option(help="受持区 ID: その受持区の現存の各戸すべて (--blank と使うと白紙)")] = None,
     blank: Annotated[int, typer.Option(help="白紙カードの枚数 (新しい世帯・事業所用、--beat と使う)")] = 0,
     blank_type: Annotated[Kind, typer.Option("--type", help="白紙カードの種類")] = Kind.household,
+    members: Annotated[int, typer.Option(help="白紙カード 1 枚に書く人数: その人数分の続きの用紙をつける")] = 0,
     out_dir: Annotated[Path, typer.Option("--out-dir", help="出力フォルダ")] = Path("output"),
     lang: Annotated[Optional[str], typer.Option(
         "--lang", help="カードの言語 ja / en / zh / ko (省略時: 各戸のカードの言語、なければ ja)")] = None,
@@ -64,6 +65,7 @@ def print_cards(
     例: junkai print cards --beat S01-P01-B1
         junkai print cards --premises 12,15
         junkai print cards --blank 3 --beat S01-P01-B1
+        junkai print cards --blank 2 --members 6 --beat S01-P01-B1
         junkai print cards --premises 12 --lang en
 
     言語を変えても欄の位置は同じ (印刷される文字だけが変わる)。
@@ -79,7 +81,7 @@ def print_cards(
                 ids.append(int(part))
     with context() as ctx, bar("カードの印刷") as on_card:
         printed = printing.print_cards(ctx, out_dir, premises_ids=ids, beat=beat, blank=blank,
-                                       blank_form=blank_type.value, on_card=on_card, lang=lang)
+                                       blank_form=blank_type.value, members=members, on_card=on_card, lang=lang)
     out.print(f"カード {printed.cards} 枚 (用紙 {printed.sheets} 枚、表紙を含め {printed.pages} 頁) を書き出しました "
               f"(印刷番号 {printed.batch_id})", highlight=False)
     typer.echo(str(printed.path))
@@ -122,14 +124,17 @@ def read_scans(
     counts: dict[str, int] = {}
     results = reader.read_paths(files, workers=workers)
     if as_json:
-        for r, line in _tee(results, counts):
-            typer.echo(line)
+        with bar("読み取り中 (頁)") as on_page:
+            for r, line in _tee(results, counts, on_page):
+                typer.echo(line)
     else:
         table = Table(title="読み取り結果")
         for label in ("ファイル", "頁", "状態", "カード", "様式", "読めた欄", "要確認", "理由"):
             table.add_column(label)
         status_label = {"ok": "成功", "partial": "一部", "failed": "失敗", "skipped": "読み飛ばし"}
-        for r, _ in _tee(results, counts):
+        with bar("読み取り中 (頁)") as on_page:
+            read = list(_tee(results, counts, on_page))
+        for r, _ in read:
             filled = [f for f in r.fields if f.value not in (None, [], "")]
             unsure = [f for f in filled if f.confidence < 0.8 or f.reasons]
             ident = r.identity.print_id if r.identity else "-"
@@ -141,9 +146,11 @@ def read_scans(
     err.print(f"{sum(counts.values())} 頁を読みました ({summary})", highlight=False)
 
 
-def _tee(results, counts: dict[str, int]):
+def _tee(results, counts: dict[str, int], on_page=None):
     for r in results:
         counts[r.status] = counts.get(r.status, 0) + 1
+        if on_page:  # the number of pages is known only once every file is opened
+            on_page(sum(counts.values()), None)
         yield r, r.dumps()
 
 
@@ -180,8 +187,9 @@ def simulate(
     if out_dir.exists() and not out_dir.is_dir():
         raise JunkaiError(f"--out はフォルダを指定してください ({out_dir} はファイルです)")
     s = settings_mod.load()
-    with working("記入と走査を模擬中"):
-        truth = run_simulate(cards_pdf, out_dir, seed, qr.station_key(s.home), limit=limit, degrade=degrade)
+    with bar("記入と走査を模擬中 (カード)") as on_card:
+        truth = run_simulate(cards_pdf, out_dir, seed, qr.station_key(s.home), limit=limit, degrade=degrade,
+                             on_card=on_card)
     files = len({p["file"] for p in truth["pages"]})
     out.print(f"カード {truth['cards']} 枚を {files} ファイル ({len(truth['pages'])} 頁) に走査しました: {out_dir}",
               highlight=False)

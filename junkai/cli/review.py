@@ -1,4 +1,4 @@
-"""The review queue on the command line: review list, show, accept, correct, reject, serve."""
+"""The review queue on the command line: review list, show, accept, correct, reject, undo, serve."""
 
 from __future__ import annotations
 
@@ -187,6 +187,18 @@ def review_reject(item_id: Annotated[int, typer.Argument(help="項目の番号")
     with context() as ctx:
         A.decide(ctx, item_id, "reject", reason=reason)
     out.print(f"項目 {item_id} を却下しました")
+
+
+@command(review_app, "undo")
+def review_undo(item_id: Annotated[int, typer.Argument(help="項目の番号")]):
+    """判断を取り消して確認待ちに戻す。カードに反映済みの値は元に戻す補正を加える (履歴は消さない)。
+
+    転居・新しい各戸・世帯員の追加や転出・意見の記録は取り消せない (カードの補正で直す)。
+    例: junkai review undo 12
+    """
+    with context() as ctx:
+        A.undo(ctx, item_id)
+    out.print(f"項目 {item_id} の判断を取り消しました (確認待ちに戻しました)")
 
 
 @command(review_app, "serve")

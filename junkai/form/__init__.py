@@ -25,7 +25,7 @@ from functools import lru_cache
 from typing import Callable
 
 from junkai import JunkaiError, model
-from junkai.form import v1
+from junkai.form import v1, v2
 from junkai.form.geometry import (BAND_W, CELL_W, CHANGED, DROPOUT, ENTRY, LABEL_PT, LEFT, MARKER,  # noqa: F401
                                   MARKER_INSET, OPTION_PT, PAGE_H, PAGE_W, PT, QR_BOX, REMOVED, RIGHT, STRIP,
                                   TICK, TINT, UNCHANGED, VALUE_PT, Box, Builder, Field, Option, Page, Section,
@@ -88,7 +88,8 @@ def _built(build: Build, form: str, number: int) -> Page:
 
 
 def page(form: str, number: int = 1, version: int | None = None) -> Page:
-    """The layout of one page of a card: 1 is the card, 2 and after are continuation sheets.
+    """The layout of one page of a card: 1 is the card (with 2 where the card takes two sheets,
+    see Page.card_sheets), the sheets after it are continuation sheets.
 
     `version` is the one the card was printed with (from its QR code); None: the newest.
     """
@@ -107,23 +108,29 @@ def page(form: str, number: int = 1, version: int | None = None) -> Page:
 
 def rows_per_sheet(form: str, version: int | None = None) -> dict[str, tuple[int, int]]:
     """group -> (rows on the card, rows on each continuation sheet) in a version's layout."""
-    card, sheet = page(form, 1, version).rows, page(form, 2, version).rows
-    return {g: (last, sheet[g][1] - sheet[g][0] + 1) for g, (_, last) in card.items()}
+    n = page(form, 1, version).card_sheets
+    card: dict[str, int] = {}
+    for number in range(1, n + 1):
+        for g, (_, last) in page(form, number, version).rows.items():
+            card[g] = max(card.get(g, 0), last)
+    sheet = page(form, n + 1, version).rows
+    return {g: (card.get(g, 0), last - first + 1) for g, (first, last) in sheet.items()}
 
 
 def pages_needed(form: str, counts: dict[str, int], version: int | None = None) -> int:
     """Sheets a card needs: every row printed, and at least one empty member row for a newcomer."""
-    need = 1
+    n = need = page(form, 1, version).card_sheets
     for group, (first, more) in rows_per_sheet(form, version).items():
         rows = counts.get(group, 0) + (1 if group == "members" else 0)
         if rows > first:
-            need = max(need, 1 + -(-(rows - first) // more))
+            need = max(need, n + -(-(rows - first) // more))
     return need
 
 
 def describe(form: str, pages: int = 2, version: int | None = None) -> dict:
     """The whole definition of one version (None: the newest) as plain data: what `junkai form describe` prints."""
     first = page(form, 1, version)
+    sheets = dict(card_sheets=first.card_sheets) if first.card_sheets > 1 else {}
     return dict(
         form=form, version=first.version, title=TITLES[form], units="mm", origin="top_left",
         page_size=dict(w=PAGE_W, h=PAGE_H, name="A4"), dropout_color=DROPOUT,
@@ -132,7 +139,7 @@ def describe(form: str, pages: int = 2, version: int | None = None) -> dict:
         rows={g: dict(first_page=a, each_continuation=b) for g, (a, b) in rows_per_sheet(form, version).items()},
         qr=dict(box=first.qr.json(), payload="junkai.qr: JK<form><version>:<print id>:<page>/<pages>:"
                                               "<premises id>:<card version>:<beat>:<tag>"),
-        pages=[page(form, n, first.version).json() for n in range(1, pages + 1)],
+        pages=[page(form, n, first.version).json() for n in range(1, pages + 1)], **sheets,
     )
 
 
@@ -157,10 +164,12 @@ def model_path(field_id: str, row_keys: dict[str, dict[str, str]], form: str = m
         if len(parts) == 3 and parts[2] == "remove":
             return f"{parts[0]}.{key}"
         return ".".join([parts[0], key, *parts[2:]])
-    fields = {f.id: f for f in page(form, 1, version).fields}
+    first = page(form, 1, version)
+    fields = {f.id: f for n in range(1, first.card_sheets + 1) for f in page(form, n, version).fields}
     if field_id not in fields:
         raise JunkaiError(f"様式にない項目です: {field_id}")
     return fields[field_id].path
 
 
 publish(v1.VERSION, v1.build)
+publish(v2.VERSION, v2.build)

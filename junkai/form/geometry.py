@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import unicodedata
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 PAGE_W, PAGE_H = 210.0, 297.0
 DROPOUT = "#F2A58E"  # red channel 0xF2: a red-channel scan keeps the ink and loses the form
@@ -127,7 +127,7 @@ class Text:
 @dataclass(frozen=True)
 class Slot:
     """A box the overlay fills for each card: identity and header facts."""
-    id: str  # post | officer | created_on | print_id | page | seq
+    id: str  # post | officer | created_on | print_id | page | seq | contact (version 2: keeper, whom to ask)
     label: str
     box: Box
 
@@ -152,10 +152,16 @@ class Page:
     fields: tuple[Field, ...]
     texts: tuple[Text, ...]
     rows: dict[str, tuple[int, int]]  # group -> (first row, last row) on this page
+    card_sheets: ClassVar[int] = 1  # sheets the card itself takes; continuation sheets follow them
+    value_pt: ClassVar[float] = VALUE_PT  # printed values: largest size, and the least they may shrink to
+    value_min_pt: ClassVar[float] = 6.0
+    guide_mm: ClassVar[float] = 7.0  # between the writing lines of a free-text box
+    option_pt: ClassVar[float] = OPTION_PT  # tick box labels as printed (templates/card.css): the reader
+    change_pt: ClassVar[float] = 7.0  # masks their glyphs; 変更なし / 変更あり
 
     @property
     def continuation(self) -> bool:
-        return self.number > 1
+        return self.number > self.card_sheets
 
     def field(self, field_id: str) -> Field:
         for f in self.fields:
@@ -192,10 +198,20 @@ def text_width(text: str, pt: float) -> float:
 
 
 class Builder:
-    """Places the fields of one page; `eras` are the era boxes of its date fields, in order."""
+    """Places the fields of one page; `eras` are the era boxes of its date fields, in order.
 
-    def __init__(self, form: str, number: int, version: int, eras: tuple[str, ...]):
+    The sizes default to version 1's; a later layout passes its own (larger) ones."""
+
+    def __init__(self, form: str, number: int, version: int, eras: tuple[str, ...], *, strip: float = STRIP,
+                 entry: float = ENTRY, cell_w: float = CELL_W, tick: float = TICK, label_pt: float = LABEL_PT,
+                 option_pt: float = OPTION_PT, option_gap: float = 2.0, label_gap: float = 0.6, era_gap: float = 1.2,
+                 band_w: float = BAND_W, band_title: float = 8.0):
         self.form, self.number, self.version, self.eras = form, number, version, eras
+        self.strip, self.entry, self.cell_w, self.tick = strip, entry, cell_w, tick
+        self.label_pt, self.option_pt = label_pt, option_pt
+        # after a box-label pair; between a box and its own label (narrower, so a tick belongs to one pair)
+        self.option_gap, self.label_gap, self.era_gap = option_gap, label_gap, era_gap
+        self.band_w, self.band_title = band_w, band_title  # section band, and the room its title takes
         self.fields: list[Field] = []
         self.texts: list[Text] = []
         self.sections: list[Section] = []
@@ -204,17 +220,21 @@ class Builder:
 
     # fields ------------------------------------------------------------------
 
-    def _frame(self, x: float, y: float, w: float, h: float, label: str) -> tuple[Box, Box, Box, Box]:
+    def _frame(self, x: float, y: float, w: float, h: float, label: str,
+               strip: float | None = None) -> tuple[Box, Box, Box, Box]:
+        strip = self.strip if strip is None else strip  # a taller strip: a long value on two lines
         box = Box(x, y, w, h)
-        lw = text_width(label, LABEL_PT) + 1.2
-        label_box = Box(x + 0.6, y, lw, STRIP)
-        value_box = Box(x + 0.6 + lw + 0.4, y + 0.1, w - lw - 1.8, STRIP - 0.2)
-        entry = Box(x, y + STRIP, w, h - STRIP)
+        lw = text_width(label, self.label_pt) + 1.2
+        label_box = Box(x + 0.6, y, lw, strip)
+        value_box = Box(x + 0.6 + lw + 0.4, y + 0.1, w - lw - 1.8, strip - 0.2)
+        entry = Box(x, y + strip, w, h - strip)
         return box, label_box, value_box, entry
 
     def text(self, fid: str, label: str, x: float, y: float, w: float, section: str, kind: str = "text",
-             h: float = STRIP + ENTRY, path: str | None = None, prefilled: bool = True, **row) -> Field:
-        box, label_box, value_box, entry = self._frame(x, y, w, h, label)
+             h: float | None = None, path: str | None = None, prefilled: bool = True,
+             strip: float | None = None, **row) -> Field:
+        h = (self.strip if strip is None else strip) + self.entry if h is None else h
+        box, label_box, value_box, entry = self._frame(x, y, w, h, label, strip)
         f = Field(fid, label, kind, section, box, label_box, entry, value_box if prefilled else None,
                   path, **row)
         self.fields.append(f)
@@ -222,15 +242,15 @@ class Builder:
 
     def digits(self, fid: str, label: str, x: float, y: float, n: int, section: str, path: str | None = None,
                split: int | None = None, **row) -> Field:
-        w = 2.0 + n * CELL_W + (2.5 if split else 0.0)
-        box, label_box, value_box, entry = self._frame(x, y, w, STRIP + ENTRY, label)
+        w = 2.0 + n * self.cell_w + (2.5 if split else 0.0)
+        box, label_box, value_box, entry = self._frame(x, y, w, self.strip + self.entry, label)
         cells, cx = [], x + 1.0
         for i in range(n):
             if split and i == split:
-                self.texts.append(Text(Box(cx, y + STRIP, 2.5, ENTRY), "-", "unit"))
+                self.texts.append(Text(Box(cx, y + self.strip, 2.5, self.entry), "-", "unit"))
                 cx += 2.5
-            cells.append(Box(cx, y + STRIP, CELL_W, ENTRY))
-            cx += CELL_W
+            cells.append(Box(cx, y + self.strip, self.cell_w, self.entry))
+            cx += self.cell_w
         groups = (("first", 0, split), ("second", split, n - split)) if split else ()
         f = Field(fid, label, "digits", section, box, label_box, entry, value_box, path, cells=tuple(cells),
                   groups=groups, **row)
@@ -241,21 +261,22 @@ class Builder:
              prefilled: bool = True, **row) -> Field:
         eras, units = [], []
         ex = x + 1.0
-        ty = y + STRIP + (ENTRY - TICK) / 2
+        ty = y + self.strip + (self.entry - self.tick) / 2
         for name in self.eras:
-            lw = text_width(name[0], OPTION_PT)
-            eras.append(Option(name, name[0], Box(ex, ty, TICK, TICK), Box(ex + TICK + 0.6, ty, lw, TICK)))
-            ex += TICK + 0.6 + lw + 1.2
+            lw = text_width(name[0], self.option_pt)
+            eras.append(Option(name, name[0], Box(ex, ty, self.tick, self.tick),
+                               Box(ex + self.tick + self.label_gap, ty, lw, self.tick)))
+            ex += self.tick + self.label_gap + lw + self.era_gap
         cx = ex + 0.6
         cells = []
         for unit in "年月日":
             for _ in range(2):
-                cells.append(Box(cx, y + STRIP, CELL_W, ENTRY))
-                cx += CELL_W
-            units.append(Text(Box(cx, y + STRIP, 3.4, ENTRY), unit, "unit"))
+                cells.append(Box(cx, y + self.strip, self.cell_w, self.entry))
+                cx += self.cell_w
+            units.append(Text(Box(cx, y + self.strip, 3.4, self.entry), unit, "unit"))
             cx += 3.4
         w = cx + 0.6 - x
-        box, label_box, value_box, entry = self._frame(x, y, w, STRIP + ENTRY, label)
+        box, label_box, value_box, entry = self._frame(x, y, w, self.strip + self.entry, label)
         self.texts.extend(units)
         f = Field(fid, label, "date", section, box, label_box, entry, value_box if prefilled else None, path,
                   cells=tuple(cells), groups=(("year", 0, 2), ("month", 2, 2), ("day", 4, 2)),
@@ -265,15 +286,23 @@ class Builder:
 
     def checkbox(self, fid: str, label: str, x: float, y: float, choices, section: str, path: str | None,
                  multiple: bool = False, w: float | None = None, prefilled: bool = True,
-                 prefilled_only: bool = False, **row) -> Field:
+                 prefilled_only: bool = False, wrap: float | None = None, **row) -> Field:
+        """Tick boxes, each directly before its label; with `wrap` (a right edge) pairs run on to more lines."""
         opts, ox = [], x + 1.0
-        ty = y + STRIP + 0.5
+        ty = y + self.strip + 0.5
+        lines = 1
         for value, text in choices:
-            lw = text_width(text, OPTION_PT)
-            opts.append(Option(value, text, Box(ox, ty, TICK, TICK), Box(ox + TICK + 0.6, ty, lw, TICK)))
-            ox += TICK + 0.6 + lw + 2.0
-        width = max(w or 0.0, ox - 1.0 - x + 1.0, text_width(label, LABEL_PT) + 2.0)
-        box, label_box, value_box, entry = self._frame(x, y, width, STRIP + TICK + 1.0, label)
+            lw = text_width(text, self.option_pt)
+            if wrap is not None and opts and ox + self.tick + self.label_gap + lw > wrap:
+                ox, ty, lines = x + 1.0, ty + self.tick + 1.5, lines + 1
+            opts.append(Option(value, text, Box(ox, ty, self.tick, self.tick),
+                               Box(ox + self.tick + self.label_gap, ty, lw, self.tick)))
+            ox += self.tick + self.label_gap + lw + self.option_gap
+        width = max(w or 0.0, max(o.label_box.right for o in opts) + self.option_gap - x,
+                    text_width(label, self.label_pt) + 2.0) if wrap is not None else \
+            max(w or 0.0, ox - 1.0 - x + 1.0, text_width(label, self.label_pt) + 2.0)
+        h = self.strip + self.tick + 1.0 + (lines - 1) * (self.tick + 1.5)
+        box, label_box, value_box, entry = self._frame(x, y, width, h, label)
         f = Field(fid, label, "checkbox", section, box, label_box, entry, value_box if prefilled else None,
                   path, options=tuple(opts), multiple=multiple, prefilled_only=prefilled_only, **row)
         self.fields.append(f)
@@ -282,12 +311,13 @@ class Builder:
     def change_boxes(self, section: str, band: Box) -> None:
         """変更なし / 変更あり for a section, stacked in its band (pre-filled cards only)."""
         opts = []
-        y = band.y + 8.0  # below a title of up to two lines
+        y = band.y + self.band_title  # below a title of up to two lines
         for value, text in ((UNCHANGED, "変更なし"), (CHANGED, "変更あり")):
-            opts.append(Option(value, text, Box(band.x + 0.8, y, TICK, TICK),
-                               Box(band.x + 0.8 + TICK + 0.5, y, band.w - TICK - 1.6, TICK)))
-            y += TICK + 1.5
-        frame = Box(band.x, band.y + 7.5, band.w, y - 1.5 + 0.5 - band.y - 7.5)
+            opts.append(Option(value, text, Box(band.x + 0.8, y, self.tick, self.tick),
+                               Box(band.x + 0.8 + self.tick + 0.5, y, band.w - self.tick - 1.6, self.tick)))
+            y += self.tick + 1.5
+        top = self.band_title - 0.5
+        frame = Box(band.x, band.y + top, band.w, y - 1.5 + 0.5 - band.y - top)
         self.fields.append(Field(f"{section}.change", "変更の有無", "checkbox", section, frame,
                                  Box(frame.x, frame.y, 0, 0), frame, None, f"@change.{section}",
                                  options=tuple(opts), prefilled_only=True))
@@ -296,16 +326,16 @@ class Builder:
 
     def section(self, sid: str, title: str, y: float, h: float, change: bool = True) -> Section:
         box = Box(LEFT, y, RIGHT - LEFT, h)
-        band = Box(LEFT, y, BAND_W, h)
+        band = Box(LEFT, y, self.band_w, h)
         s = Section(sid, title, box, band)
         self.sections.append(s)
-        self.texts.append(Text(Box(band.x + 0.8, y + 0.8, band.w - 1.6, 7.0), title, "band"))
+        self.texts.append(Text(Box(band.x + 0.8, y + 0.8, band.w - 1.6, self.band_title - 1.0), title, "band"))
         if change:
             self.change_boxes(sid, band)
         return s
 
-    def build(self, markers, qr) -> Page:
-        return Page(self.form, self.version, self.number, markers, qr, tuple(self.slots), tuple(self.sections),
+    def build(self, markers, qr, kind: type[Page] = Page) -> Page:
+        return kind(self.form, self.version, self.number, markers, qr, tuple(self.slots), tuple(self.sections),
                     tuple(self.fields), tuple(self.texts), dict(self.rows))
 
 

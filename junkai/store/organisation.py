@@ -23,8 +23,8 @@ class Organisation:
     def add_station(self, id: str, name: str) -> None:
         self.conn.execute(station.insert().values(id=id, name=name))
 
-    def add_post(self, id: str, station_id: str, name: str, kind: str) -> None:
-        self.conn.execute(post.insert().values(id=id, station_id=station_id, name=name, kind=kind))
+    def add_post(self, id: str, station_id: str, name: str, kind: str, phone: str | None = None) -> None:
+        self.conn.execute(post.insert().values(id=id, station_id=station_id, name=name, kind=kind, phone=phone))
 
     def add_beat(self, id: str, post_id: str, name: str) -> None:
         self.conn.execute(beat.insert().values(id=id, post_id=post_id, name=name))

@@ -80,3 +80,15 @@ class Review:
         q = (sa.select(review_item).where(review_item.c.status.in_(DECIDED),
                                           review_item.c.applied_at.is_(None)).order_by(review_item.c.id))
         return [self._review_row(r) for r in self.conn.execute(q).mappings()]
+
+    def reopen_review(self, item_id: int) -> None:
+        """A decision taken back (junkai.review.undo, audited there): the item waits again."""
+        self.conn.execute(review_item.update().where(review_item.c.id == item_id).values(
+            status=ReviewStatus.PENDING, value=None, decided_by=None, decided_at=None, reason=None, applied_at=None))
+
+    def card_items(self, page_id: str, premises_id: int | None, print_id: str | None) -> list[dict]:
+        """The review items read from one scanned card (junkai.review.card_key), in order."""
+        same = lambda col, v: col.is_(None) if v is None else col == v  # noqa: E731
+        q = (sa.select(review_item).where(review_item.c.page_id == page_id, same(review_item.c.premises_id, premises_id),
+                                          same(review_item.c.print_id, print_id)).order_by(review_item.c.id))
+        return [self._review_row(r) for r in self.conn.execute(q).mappings()]

@@ -29,6 +29,7 @@ post = sa.Table(
     sa.Column("station_id", sa.ForeignKey("station.id"), nullable=False, index=True),
     sa.Column("name", sa.Text, nullable=False),
     sa.Column("kind", sa.String(8), nullable=False),  # 交番 | 駐在所
+    sa.Column("phone", sa.String(20), nullable=True),  # printed on the card: where residents ask
 )
 beat = sa.Table(
     "beat", metadata,
