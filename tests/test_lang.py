@@ -7,6 +7,7 @@ character, and no word runs out of its box."""
 
 from __future__ import annotations
 
+import string
 import subprocess
 from collections import Counter
 from datetime import date, datetime
@@ -47,11 +48,27 @@ def test_every_string_of_the_newest_layout_has_a_translation(lang):
     assert sum(k != v for k, v in table.items()) > len(table) * 0.6
 
 
+@pytest.mark.parametrize("lang", FOREIGN)
+def test_the_contact_line_printing_stamps_is_translated_from_its_templates(lang):
+    table = L.table(lang)
+    for template in printing.CONTACT_TEMPLATES:
+        assert template in table, (lang, template)
+        # the same names are filled in, and nothing else is left to fill
+        names = [sorted(n for _, n, _, _ in string.Formatter().parse(t) if n) for t in (template, table[template])]
+        assert names[0] == names[1], (lang, template)
+    line = printing.contact_text("中央警察署", "駅前交番", "03-1234-5678", 5, lang=lang)
+    assert "中央警察署" in line and "駅前交番" in line and "03-1234-5678" in line and "5" in line
+    assert "へどうぞ" not in line and "{" not in line
+    assert printing.contact_text("中央警察署", "駅前交番", "03-1234-5678", 5) == (
+        "カードは中央警察署が保管し、転出・廃業から5年たつと消去します。内容の確認・訂正・削除のご希望や"
+        "お問い合わせは、駅前交番（電話 03-1234-5678）へどうぞ。")
+
+
 def test_a_missing_translation_is_an_error_naming_the_string(monkeypatch):
     table = dict(L.table("en"))
-    del table["続柄"]
+    del table["続柄（世帯主から見て）"]
     monkeypatch.setattr(L, "table", lambda lang: table)
-    with pytest.raises(JunkaiError, match="続柄"):
+    with pytest.raises(JunkaiError, match="続柄（世帯主から見て）"):
         L.translate(F.page(model.HOUSEHOLD), "en")
     with pytest.raises(JunkaiError, match="カードの言語"):
         L.check("fr")
