@@ -5,10 +5,12 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-# OCR (Tesseract + Japanese), PDF rasteriser, fonts for printing (IPAex) and for the
+# OCR (Tesseract + Japanese), PDF rasteriser, fonts for printing (IPAex; Liberation Sans Narrow and
+# Noto Sans CJK SC / KR for the English, Chinese and Korean cards) and for the
 # scan simulator's handwriting (Klee, Seto, Kiloji, and Y.OzFont for its varied writers), PostgreSQL
 # for the store tests, Chromium for the review page's browser test.
-APT_PACKAGES := tesseract-ocr tesseract-ocr-jpn poppler-utils fonts-ipaexfont fonts-klee fonts-seto \
+APT_PACKAGES := tesseract-ocr tesseract-ocr-jpn poppler-utils fonts-ipaexfont fonts-liberation fonts-noto-cjk \
+	fonts-klee fonts-seto \
 	fonts-kiloji fonts-yozvox-yozfont-standard-kana postgresql python3-venv chromium
 
 # uv from PATH, else a private copy in .tools/ (Debian's Python refuses `pip install` outside a venv)

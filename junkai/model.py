@@ -39,6 +39,8 @@ DWELLINGS = ("一戸建", "集合住宅", "寮・社宅", "その他")
 VISIT_DAYS = ("平日", "土曜", "日曜・祝日")
 VISIT_TIMES = ("午前", "午後", "夕方", "夜間")
 SECURITY = ("防犯カメラ", "警報装置", "非常通報装置", "補助錠・防犯ガラス", "金庫", "その他")
+# Languages a card is printed in (junkai/form/lang): kept on the card as the residents' preference.
+LANGUAGES = ("ja", "en", "zh", "ko")
 
 # 巡回連絡簿 outcomes an officer records; a visit "met" the residents when one of MET_OUTCOMES.
 OUTCOMES = ("面接", "不在", "拒否", "カード作成", "カード補正")
@@ -100,7 +102,7 @@ HOUSEHOLD_FIELDS = _fields(
     Field("visit_times", "訪問希望時間帯", "choices", VISIT_TIMES),
     Field("support", "災害時などの手助け（任意）", "choices", SUPPORT),
     Field("notes", "備考", "text"),
-    Field("support", "災害時などの手助け（任意）", "choices", SUPPORT),
+    Field("language", "カードの言語", "choice", LANGUAGES),
 )
 BUSINESS_FIELDS = _fields(
     Field("business_name", "事業所名", "text"),
@@ -115,7 +117,7 @@ BUSINESS_FIELDS = _fields(
     Field("business_phone", "事業所電話", "phone"),
     Field("security", "防犯設備", "choices", SECURITY),
     Field("notes", "備考", "text"),
-    Field("business_phone", "事業所電話", "phone"),
+    Field("language", "カードの言語", "choice", LANGUAGES),
 )
 APARTMENT_FIELDS = _fields(
     Field("building_name", "建物名", "text"),

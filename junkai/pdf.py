@@ -10,6 +10,7 @@ needs no more memory than a batch of ten.
 from __future__ import annotations
 
 import hashlib
+import re
 import unicodedata
 import zlib
 from dataclasses import dataclass
@@ -154,6 +155,7 @@ def fit(font: Font, text: str, box, max_pt: float = 9.0, min_pt: float = 6.0, ma
 
 
 _BREAK_AFTER = set(" 、。・，,)）」")
+_LATIN = re.compile(r"[A-Za-z]")
 _NO_LINE_START = set("、。・，,)）」ー々ぁぃぅぇぉっゃゅょァィゥェォッャュョ")
 
 
@@ -166,7 +168,9 @@ def _balanced(font: Font, text: str, n: int) -> list[str] | None:
     prefix = [0.0]
     for w in widths:
         prefix.append(prefix[-1] + w)
-    candidates = [i for i in range(1, len(text)) if text[i] not in _NO_LINE_START]
+    # nor inside a word of Latin letters (a translated card's notice reads in English)
+    candidates = [i for i in range(1, len(text)) if text[i] not in _NO_LINE_START
+                  and not (_LATIN.match(text[i - 1]) and _LATIN.match(text[i]))]
 
     def cost(a: int, b: int) -> float:
         return prefix[b] - prefix[a] - (widths[b - 1] if text[b - 1] == " " else 0)

@@ -13,6 +13,7 @@ import json
 import re
 import secrets
 import unicodedata
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -21,6 +22,7 @@ from typing import BinaryIO, Callable, Iterable
 from junkai import JunkaiError, files, model
 from junkai import form as F
 from junkai import qr
+from junkai.form import lang as L
 from junkai.pdf import Canvas, Font, Writer
 from junkai.wareki import wareki_text
 
@@ -42,6 +44,7 @@ class Job:
     created_on: date | None = None
     rows: dict[str, dict[str, str]] = field(default_factory=dict)  # group -> {form row: key}
     sheets: int = 1
+    language: str = L.DEFAULT  # of the form's printed words (junkai.form.lang); the layout is the same
     contact: str = ""  # who keeps the card, for how long, and whom to ask (layouts with a "contact" slot)
 
     @property
@@ -129,23 +132,36 @@ def _row_keys(data: dict, group: str) -> dict[str, str]:
 # --- planning ---------------------------------------------------------------------------
 
 
-def contact_text(station: str, post: str, phone: str | None, keep_years: int | None) -> str:
+# The notice's sentence that differs by card, as templates: a language version translates these
+# (junkai/form/lang), the station's and post's names and the phone number are filled in as they are.
+CONTACT = "カードは{station}が保管し、{keep}消去します。内容の確認・訂正・削除のご希望やお問い合わせは、{ask}へどうぞ。"
+CONTACT_KEEP_YEARS = "転出・廃業から{years}年たつと"
+CONTACT_KEEP = "転出後、定められた期間がたつと"
+CONTACT_ASK_PHONE = "{post}（電話 {phone}）"
+CONTACT_TEMPLATES = (CONTACT, CONTACT_KEEP_YEARS, CONTACT_KEEP, CONTACT_ASK_PHONE)
+
+
+def contact_text(station: str, post: str, phone: str | None, keep_years: int | None, lang: str = L.DEFAULT) -> str:
     """The sentence of the notice that differs by card: keeper, keeping period, whom to ask."""
-    keep = f"転出・廃業から{keep_years}年たつと" if keep_years else "転出後、定められた期間がたつと"
-    ask = f"{post}（電話 {phone}）" if phone else post
-    return (f"カードは{station}が保管し、{keep}消去します。内容の確認・訂正・削除のご希望やお問い合わせは、"
-            f"{ask}へどうぞ。")
+    keep = (L.word(CONTACT_KEEP_YEARS, lang).format(years=keep_years) if keep_years
+            else L.word(CONTACT_KEEP, lang))
+    ask = L.word(CONTACT_ASK_PHONE, lang).format(post=post, phone=phone) if phone else post
+    return L.word(CONTACT, lang).format(station=station, keep=keep, ask=ask)
 
 
 def plan(store, *, premises_ids: Iterable[int] = (), beat: str | None = None, blank: int = 0,
          blank_form: str = model.HOUSEHOLD, operator: str, now: datetime | None = None, members: int = 0,
-         keep_years: int | None = None, kind: str | None = None) -> Batch:
+         keep_years: int | None = None, kind: str | None = None, lang: str | None = None) -> Batch:
     """Decide what a batch holds: the cards asked for, in walking order, each with its print id.
 
     Blank cards get sheets for `members` people; `keep_years` is how long the station keeps
     a card after the residents left ([retention] ceased_years; None: not stated in years).
-    `kind`: only a beat's cards of that type (e.g. its buildings' 集合住宅用 cards)."""
+    `kind`: only a beat's cards of that type (e.g. its buildings' 集合住宅用 cards).
+    `lang`: the language of every card; None: each premises' preferred one (the card's
+    `language`), else Japanese."""
     now = now or datetime.now()
+    if lang is not None:
+        L.check(lang)
     ids = list(dict.fromkeys(premises_ids))
     if blank < 0:
         raise JunkaiError(f"白紙カードの枚数は 0 以上です: {blank}")
@@ -169,7 +185,7 @@ def plan(store, *, premises_ids: Iterable[int] = (), beat: str | None = None, bl
             officer = store.officer(officer_id)["name"] if officer_id else "（未配置）"
             station = store.station_names().get(post["station_id"], "警察署")
             beats[beat_id] = dict(id=beat_id, name=b["name"], post=post["name"], officer=officer,
-                                  contact=contact_text(station, post["name"], post.get("phone"), keep_years))
+                                  contact=(station, post["name"], post.get("phone"), keep_years))
         return beats[beat_id]
 
     cards = []
@@ -204,19 +220,29 @@ def plan(store, *, premises_ids: Iterable[int] = (), beat: str | None = None, bl
         info = beat_info(p["beat_id"])
         rows = {g: _row_keys(card.data, g) for g in model.KIND_GROUPS[p["kind"]]}
         sheets = F.pages_needed(p["kind"], {g: len(r) for g, r in rows.items()})
+        language = lang or card.data.get("language") or L.DEFAULT
         jobs.append(Job(print_id(), len(jobs) + 1, p["kind"], p["beat_id"], info["post"], info["officer"],
                         premises=p, data=card.data, version=card.version, created_on=card.created_on,
-                        rows=rows, sheets=sheets, contact=info["contact"]))
+                        rows=rows, sheets=sheets, language=language,
+                        contact=contact_text(*info["contact"], lang=language)))
     for _ in range(blank):
         info = beat_info(beat)
         # a blank card's people are its newcomers: the sheets for `members` of them (one row is always spare)
         sheets = F.pages_needed(blank_form, {"members": max(members - 1, 0)} if members else {})
+        language = lang or L.DEFAULT
         jobs.append(Job(print_id(), len(jobs) + 1, blank_form, beat, info["post"], info["officer"], sheets=sheets,
-                        contact=info["contact"]))
+                        language=language, contact=contact_text(*info["contact"], lang=language)))
     if not jobs:
         which = f"{model.PREMISES_KINDS[kind]}の" if kind else ""
         raise JunkaiError(f"印刷するカードがありません (受持区 {beat} に現存の{which}各戸がありません)")
-    scope = dict(premises=ids, beat=beat, blank=blank, blank_form=blank_form if blank else None)
+    # a missing translation is found here, before anything is written
+    for form, sheets, language in {(j.form, j.sheets, j.language) for j in jobs}:
+        for sheet in range(1, sheets + 1):
+            L.translate(F.page(form, sheet), language)
+    # the language of every card not in Japanese is kept with the record, so a reprint can use it
+    languages = {j.print_id: j.language for j in jobs if j.language != L.DEFAULT}
+    scope = dict(premises=ids, beat=beat, blank=blank, blank_form=blank_form if blank else None, lang=lang,
+                 languages=languages)
     if kind and not blank:
         scope["kind"] = kind
     if members:
@@ -295,6 +321,9 @@ def cover(batch: Batch) -> dict:
                f"事業所用 {len(jobs) - households - buildings}" + (f"・集合住宅用 {buildings}" if buildings else "")
                + f"）、用紙 {batch.sheets} 枚"
                + (f"（続きの用紙 {extra} 枚を含む）" if extra else ""))
+    langs = Counter(j.language for j in jobs if j.language != L.DEFAULT)
+    if langs:  # the officer hands each resident the card in their language
+        summary += "。日本語以外: " + "・".join(f"{L.NAMES.get(k, k)} {n} 枚" for k, n in sorted(langs.items()))
     return dict(batch_id=batch.id, printed_at=f"{wareki_text(batch.printed_at.date())} {batch.printed_at:%H:%M}",
                 operator=batch.operator, beats=batch.beats, summary=summary,
                 order="住所順（町名ごとに、番地・号の数の小さい順）。各カードの右上に通番があります。", rows=rows)
@@ -309,8 +338,9 @@ def write(batch: Batch, fh: BinaryIO, key: bytes, font: Font | None = None,
     `on_card(done, total)` is told after every card (a progress bar)."""
     from junkai import render
 
-    needed = sorted({(j.form, s, j.variant) for j in batch.jobs for s in range(1, j.sheets + 1)})
-    pages = [(F.page(form, sheet), variant) for form, sheet, variant in needed]
+    needed = sorted({(j.form, s, j.variant, j.language) for j in batch.jobs for s in range(1, j.sheets + 1)})
+    pages = [(L.translate(F.page(form, sheet), language), variant, language)
+             for form, sheet, variant, language in needed]
     index = {k: i for i, k in enumerate(needed)}
     rendered = render.render(pages, cover(batch), title=f"巡回連絡カード {batch.id}")
     writer = Writer(fh, rendered.next_number)
@@ -323,7 +353,7 @@ def write(batch: Batch, fh: BinaryIO, key: bytes, font: Font | None = None,
         for sheet in range(1, job.sheets + 1):
             page = F.page(job.form, sheet)
             canvas = Canvas(font)
-            canvas.form(b"%s%d" % (FORM_NAME, index[(job.form, sheet, job.variant)]))
+            canvas.form(b"%s%d" % (FORM_NAME, index[(job.form, sheet, job.variant, job.language)]))
             stamp(canvas, job, sheet, page, key)
             contents = writer.stream(writer.reserve(), canvas.data())
             writer.page(writer.reserve(), resources, [contents])
@@ -339,7 +369,8 @@ def stamp(canvas: Canvas, job: Job, sheet: int, page: F.Page, key: bytes) -> Non
     """Everything one card sheet adds to its form: identity, header facts, values, QR code."""
     slots = {
         "post": job.post, "officer": job.officer, "print_id": qr.show_print_id(job.print_id),
-        "page": f"{job.sheets}枚中{sheet}枚目", "seq": str(job.seq),
+        "page": f"{job.sheets}枚中{sheet}枚目" if job.language == L.DEFAULT else f"{sheet} / {job.sheets}",
+        "seq": str(job.seq),
         "created_on": "" if job.blank or not job.created_on else wareki_text(job.created_on),
         "contact": job.contact,
     }

@@ -104,13 +104,15 @@ def _size(page: form_mod.Page, style: str, line_mm: float | None = None) -> str:
     return f";font-size:{pt}pt" + (f";line-height:{line_mm:.3f}mm" if line_mm else "")
 
 
-def html(forms: list[tuple[form_mod.Page, str]], cover: dict | None, title: str) -> str:
+def html(forms: list[tuple], cover: dict | None, title: str) -> str:
+    """`forms`: (page, variant) or (page, variant, language) for each form page."""
+    forms = [(f[0], f[1], f[2] if len(f) > 2 else "ja") for f in forms]
     return _environment().get_template("batch.html.j2").render(
         forms=forms, cover=cover, title=title, dropout=form_mod.DROPOUT, tint=form_mod.TINT, band=BAND,
         change=CHANGE, strip=form_mod.STRIP)
 
 
-def render(forms: list[tuple[form_mod.Page, str]], cover: dict | None, title: str = "巡回連絡カード") -> Rendered:
+def render(forms: list[tuple], cover: dict | None, title: str = "巡回連絡カード") -> Rendered:
     """Lay out the cover and the form pages (one sheet each); return the objects, unwritten."""
     import weasyprint
 

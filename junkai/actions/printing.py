@@ -24,7 +24,7 @@ class Printed:
 
 def print_cards(ctx: Context, out_dir: Path, premises_ids: list[int] | None = None, beat: str | None = None,
                 blank: int = 0, blank_form: str = "household", kind: str | None = None, members: int = 0,
-                on_card: Callable[[int, int], None] | None = None) -> Printed:
+                on_card: Callable[[int, int], None] | None = None, lang: str | None = None) -> Printed:
     """One PDF of a beat's cards, some premises' cards, or blank cards for a beat. The cards are read in
     one transaction, the file written outside any (a long print holds no lock), and its record and
     final name appear together (junkai.printing.print_cards)."""
@@ -35,7 +35,7 @@ def print_cards(ctx: Context, out_dir: Path, premises_ids: list[int] | None = No
     batch, final, pages = printing.print_cards(ctx.store, out_dir, qr.station_key(ctx.settings.home), on_card,
                                                premises_ids=ids, beat=beat, blank=blank, blank_form=blank_form,
                                                members=members, keep_years=ctx.settings.ceased_years,
-                                               operator=ctx.operator, kind=kind)
+                                               operator=ctx.operator, kind=kind, lang=lang)
     return Printed(final, batch.id, len(batch.jobs), batch.sheets, pages)
 
 

@@ -55,6 +55,8 @@ def print_cards(
         "--type", help="カードの種類: 白紙カードの種類 (省略時は世帯用)、--beat だけのときはその種類の各戸だけ")] = None,
     members: Annotated[int, typer.Option(help="白紙カード 1 枚に書く人数: その人数分の続きの用紙をつける")] = 0,
     out_dir: Annotated[Path, typer.Option("--out-dir", help="出力フォルダ")] = Path("output"),
+    lang: Annotated[Optional[str], typer.Option(
+        "--lang", help="カードの言語 ja / en / zh / ko (省略時: 各戸のカードの言語、なければ ja)")] = None,
 ):
     """巡回連絡カードを一つの PDF に印刷する。記入済みのカードは住所順、先頭に表紙 (第6-7)。
 
@@ -66,6 +68,9 @@ def print_cards(
         junkai print cards --blank 3 --beat S01-P01-B1
         junkai print cards --beat S01-P01-B1 --type apartment
         junkai print cards --blank 2 --members 6 --beat S01-P01-B1
+        junkai print cards --premises 12 --lang en
+
+    言語を変えても欄の位置は同じ (印刷される文字だけが変わる)。
     """
     from junkai.actions import printing
 
@@ -80,7 +85,7 @@ def print_cards(
         printed = printing.print_cards(ctx, out_dir, premises_ids=ids, beat=beat, blank=blank,
                                        blank_form=blank_type.value if blank_type else "household",
                                        kind=blank_type.value if blank_type and not blank and not ids else None,
-                                       members=members, on_card=on_card)
+                                       members=members, on_card=on_card, lang=lang)
     out.print(f"カード {printed.cards} 枚 (用紙 {printed.sheets} 枚、表紙を含め {printed.pages} 頁) を書き出しました "
               f"(印刷番号 {printed.batch_id})", highlight=False)
     typer.echo(str(printed.path))
