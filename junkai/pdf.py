@@ -9,8 +9,10 @@ needs no more memory than a batch of ten.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
+import subprocess
 import unicodedata
 import zlib
 from dataclasses import dataclass
@@ -38,6 +40,26 @@ def font_path() -> Path:
     for found in sorted(Path("/usr/share/fonts").rglob("ipaexg.ttf")):
         return found
     raise JunkaiError("IPAex ゴシックのフォントが見つかりません (apt-get install fonts-ipaexfont)")
+
+
+# the typeface of each language's printed words, as templates/card.css names it (fontconfig finds it)
+FAMILIES = {"en": "Liberation Sans Narrow", "zh": "Noto Sans CJK SC", "ko": "Noto Sans CJK KR"}
+
+
+@functools.lru_cache(maxsize=None)
+def face(lang: str = "ja") -> tuple[Path, int]:
+    """The font file (and its index in a collection) a card in `lang` prints its words in."""
+    family = FAMILIES.get(lang)
+    if family is None:
+        return font_path(), 0
+    try:
+        found = subprocess.run(["fc-match", "-f", "%{file}\n%{index}\n%{family}", family], capture_output=True,
+                               text=True, check=True, timeout=30).stdout.split("\n")
+    except (OSError, subprocess.SubprocessError) as exc:
+        raise JunkaiError(f"フォントを探せません (fc-match): {exc}") from exc
+    if len(found) < 3 or family not in found[2].split(","):
+        raise JunkaiError(f"フォント {family} がありません (make setup で導入します)")
+    return Path(found[0]), int(found[1] or 0)
 
 
 def _num(v: float) -> bytes:

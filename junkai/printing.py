@@ -291,7 +291,7 @@ def values(job: Job, page: F.Page) -> dict[str, str]:
 
 def payload(job: Job, sheet: int) -> qr.Payload:
     return qr.Payload(job.form, F.latest(job.form), job.print_id, sheet, job.sheets,
-                      None if job.blank else job.premises["id"], job.version, job.beat_id)
+                      None if job.blank else job.premises["id"], job.version, job.beat_id, job.language)
 
 
 # --- the cover --------------------------------------------------------------------------

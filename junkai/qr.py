@@ -10,7 +10,7 @@ version 3-4 and reads reliably from a 150 dpi scan:
     ||| |          |   `- premises id (empty on a blank card)
     ||| |          `- sheet / sheets of this card
     ||| `- print id: 8 random characters and a check character
-    ||`- form version
+    ||`- form version, then the card's language when not Japanese (JKH2EN: English)
     |`- form type: H household, B business, A apartment building
     `- junkai
 
@@ -27,6 +27,7 @@ import base64
 import hashlib
 import hmac
 import os
+import re
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
@@ -56,10 +57,12 @@ class Payload:
     premises_id: int | None
     card_version: int
     beat: str
+    language: str = "ja"  # the form's printed words (junkai.form.lang); the reader masks them
 
     def body(self) -> str:
         premises = "" if self.premises_id is None else str(self.premises_id)
-        return (f"{PREFIX}{FORM_CODES[self.form]}{self.form_version}:{self.print_id}:{self.page}/{self.pages}:"
+        lang = "" if self.language == "ja" else self.language.upper()
+        return (f"{PREFIX}{FORM_CODES[self.form]}{self.form_version}{lang}:{self.print_id}:{self.page}/{self.pages}:"
                 f"{premises}:{self.card_version}:{self.beat}")
 
 
@@ -170,13 +173,15 @@ def decode(text: str, key: bytes) -> Payload:
         raise IntegrityError(f"QR コードの内容を確認できません (改ざん・読み誤り・他の署の印刷): {text[:60]!r}")
     fields = head.split(":")
     try:
-        form_code, version = fields[0][len(PREFIX)], int(fields[0][len(PREFIX) + 1:])
+        form_code = fields[0][len(PREFIX)]
+        version_lang = re.fullmatch(r"(\d+)([A-Z]*)", fields[0][len(PREFIX) + 1:])
+        version, lang = int(version_lang.group(1)), version_lang.group(2).lower() or "ja"
         print_id, sheet, premises, card_version = fields[1], fields[2], fields[3], int(fields[4])
         beat = ":".join(fields[5:])
         page, pages = (int(x) for x in sheet.split("/"))
         return Payload(CODE_FORMS[form_code], version, print_id, page, pages,
-                       int(premises) if premises else None, card_version, beat)
-    except (IndexError, ValueError, KeyError):
+                       int(premises) if premises else None, card_version, beat, lang)
+    except (IndexError, ValueError, KeyError, AttributeError):
         raise IntegrityError(f"QR コードの形式が正しくありません: {text[:60]!r}")
 
 

@@ -32,6 +32,7 @@ import cv2
 import numpy as np
 
 from junkai import form as F
+from junkai.form import lang as L
 from junkai.readings import Reason
 from ocr.align import PX_PER_MM as PX
 
@@ -153,21 +154,22 @@ def _option_pt(f: F.Field, page: F.Page | None) -> float:
     return page.change_pt if f.id.endswith(".change") else page.option_pt
 
 
-@functools.lru_cache(maxsize=256)
-def _glyphs(text: str, pt: float) -> np.ndarray | None:
-    """The label as the card prints it (IPAex Gothic, templates/card.css), left edge and middle of
-    its line at (SLACK, rows/2), grown by the alignment slack; None without the typeface."""
+@functools.lru_cache(maxsize=512)
+def _glyphs(text: str, pt: float, lang: str = "ja") -> np.ndarray | None:
+    """The label as the card prints it (the language's typeface, templates/card.css), left edge and
+    middle of its line at (SLACK, rows/2), grown by the alignment slack; None without the typeface."""
     from PIL import Image, ImageDraw, ImageFont
 
     from junkai import JunkaiError
-    from junkai.pdf import font_path
+    from junkai.pdf import face
 
     try:
-        font = ImageFont.truetype(str(font_path()), max(6, int(round(pt * F.PT * PX))))
+        path, index = face(lang)
+        font = ImageFont.truetype(str(path), max(6, int(round(pt * F.PT * PX))), index=index)
     except (JunkaiError, OSError):
         return None
     pad = int(round(SLACK_MM * PX))
-    w = int(F.text_width(text, pt) * PX) + 2 * pad + 2
+    w = int(max(F.text_width(text, pt) * PX, font.getlength(text))) + 2 * pad + 2
     h = int(5.0 * PX) + 2 * pad
     im = Image.new("L", (w, h), 0)
     ImageDraw.Draw(im).text((pad, h / 2), text, font=font, fill=255, anchor="lm")
@@ -178,10 +180,15 @@ def _glyphs(text: str, pt: float) -> np.ndarray | None:
 FINE, STRIP = 1, 2  # in the print map: an option label's glyphs; other print, as its rectangle
 
 
-def _print_map(fields: tuple[F.Field, ...], page: F.Page | None, shape: tuple[int, int]) -> np.ndarray:
+def _print_map(fields: tuple[F.Field, ...], page: F.Page | None, shape: tuple[int, int],
+               lang: str = "ja") -> np.ndarray:
     """Where the form prints something dark, over the whole aligned page: the option labels to the
-    glyph (FINE); field labels, pre-filled values, titles, units as the rectangles they are printed
-    in (STRIP), their words unknown here."""
+    glyph (FINE), in the card's language (whose words may run on into the gap after a label);
+    field labels, pre-filled values, titles, units as the rectangles they are printed in (STRIP),
+    their words unknown here."""
+    if page is not None and lang != L.DEFAULT:
+        page = L.translate(page, lang)
+        fields = page.fields
     out = np.zeros(shape, np.uint8)
     whole = _Area(np.broadcast_to(np.uint8(0), shape), None)
     for b in [g.label_box for g in fields] + [g.value_box for g in fields if g.value_box is not None] + (
@@ -195,7 +202,7 @@ def _print_map(fields: tuple[F.Field, ...], page: F.Page | None, shape: tuple[in
             band = _label_band(o, pt)
             if band is None:
                 continue
-            glyphs = _glyphs(o.label, pt)
+            glyphs = _glyphs(o.label, pt, lang)
             if glyphs is None:
                 y0, y1, x0, x1 = whole.rect(band, SLACK_MM)
                 out[y0:y1, x0:x1] = FINE
@@ -206,18 +213,18 @@ def _print_map(fields: tuple[F.Field, ...], page: F.Page | None, shape: tuple[in
     return out
 
 
-def _page_print(page: F.Page, shape: tuple[int, int]) -> np.ndarray:
-    """The print map of a layout, made once (a few of them are in use at a time)."""
-    key = (id(page), shape)
+def _page_print(page: F.Page, shape: tuple[int, int], lang: str = "ja") -> np.ndarray:
+    """The print map of a layout in a language, made once (a few of them are in use at a time)."""
+    key = (id(page), shape, lang)
     hit = _print_cache.get(key)
     if hit is None or hit[0] is not page:
         if len(_print_cache) >= 6:
             _print_cache.clear()
-        hit = _print_cache[key] = (page, _print_map(page.fields, page, shape))
+        hit = _print_cache[key] = (page, _print_map(page.fields, page, shape, lang))
     return hit[1]
 
 
-_print_cache: dict[tuple[int, tuple[int, int]], tuple[F.Page, np.ndarray]] = {}
+_print_cache: dict[tuple[int, tuple[int, int], str], tuple[F.Page, np.ndarray]] = {}
 
 
 def _paste(out: np.ndarray, patch: np.ndarray, x: int, y: int, value: int) -> None:
@@ -387,8 +394,8 @@ def _stroke(marks: list[Mark], hit: list[int], inside: list[int], fill: list[flo
         marks[best].add(TICKED, 0.97 if share >= 0.5 else 0.9, "check")
 
 
-def read_field(f: F.Field, img: np.ndarray) -> tuple[list[Mark], float]:
-    """Each option's mark, and the ink threshold used."""
+def read_field(f: F.Field, img: np.ndarray, lang: str = "ja") -> tuple[list[Mark], float]:
+    """Each option's mark, and the ink threshold used; `lang`: the card's printed words (its QR code)."""
     area = _Area(img, f)
     marks = [Mark() for _ in f.options]
     if area.img.size == 0:
@@ -398,7 +405,7 @@ def read_field(f: F.Field, img: np.ndarray) -> tuple[list[Mark], float]:
     if n <= 1:
         return marks, thr
     shape = img.shape[:2]
-    whole_print = _page_print(page, shape) if page is not None else _print_map((f,), None, shape)
+    whole_print = _page_print(page, shape, lang) if page is not None else _print_map((f,), None, shape)
     printed = whole_print[area.y0: area.y1, area.x0: area.x1]
     free = printed == 0  # not where the form prints anything
 
@@ -473,10 +480,10 @@ def read_field(f: F.Field, img: np.ndarray) -> tuple[list[Mark], float]:
     return marks, thr
 
 
-def read(f: F.Field, img: np.ndarray) -> Reading:
+def read(f: F.Field, img: np.ndarray, lang: str = "ja") -> Reading:
     """A tick-box field: the chosen option(s), the confidence, reason codes, whether there is ink,
     and per option the kind of mark seen."""
-    marks, _ = read_field(f, img)
+    marks, _ = read_field(f, img, lang)
     filled = [m.state == TICKED and m.kind == "filled" for m in marks]
     plain = [m.state == TICKED and m.kind != "filled" for m in marks]
     reasons: list[Reason] = []

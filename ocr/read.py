@@ -159,7 +159,7 @@ class Reader:
             reading.note(Reason.FORM_GUESSED)
         reading.form, reading.form_version, reading.sheet = layout.form, layout.version, layout.number
         q = quality.measure(al, layout)
-        reading.fields = self._fields(layout, al.image, reading, q)
+        reading.fields = self._fields(layout, al.image, reading, q, payload.language if payload else "ja")
         evidence.weigh(reading)
         quality.count_ticks(q, reading.fields, layout)
         reading.quality = q.detail()
@@ -207,7 +207,7 @@ class Reader:
     # --- fields -----------------------------------------------------------------
 
     def _fields(self, layout: F.Page, img: np.ndarray, reading: PageReading,
-                levels: quality.PageQuality | None = None) -> list[FieldReading]:
+                levels: quality.PageQuality | None = None, lang: str = "ja") -> list[FieldReading]:
         prefilled = reading.prefilled
         out: list[FieldReading] = []
         crops_dir = self._crops_for(reading)
@@ -217,7 +217,7 @@ class Reader:
             if f.id.endswith(".change"):
                 if prefilled is False:
                     continue
-                fr = _checkbox(f, img, levels)
+                fr = _checkbox(f, img, levels, lang)
                 changes[f.section] = fr
         texts: list[tuple[FieldReading, E.Crop]] = []
         digit_jobs: list[tuple[F.Field, FieldReading]] = []
@@ -227,7 +227,7 @@ class Reader:
             if f.id.endswith(".change"):
                 fr = changes[f.section]
             elif f.kind == FieldKind.CHECKBOX:
-                fr = _checkbox(f, img, levels)
+                fr = _checkbox(f, img, levels, lang)
             elif f.kind in (FieldKind.DIGITS, FieldKind.DATE):
                 fr = FieldReading(f.id, f.kind, f.section, f.path, None, 1.0)
                 digit_jobs.append((f, fr))
@@ -236,7 +236,7 @@ class Reader:
                 if crop is not None:
                     texts.append((fr, crop))
             out.append(fr)
-        self._read_digits(digit_jobs, img)
+        self._read_digits(digit_jobs, img, lang)
         self._read_texts(texts, reading)
         for fr in out:
             ch = changes.get(fr.section)
@@ -249,7 +249,7 @@ class Reader:
                 fr.crop = _save_crop(crops_dir, layout.field(fr.id), img)
         return out
 
-    def _read_digits(self, jobs: list[tuple[F.Field, FieldReading]], img: np.ndarray) -> None:
+    def _read_digits(self, jobs: list[tuple[F.Field, FieldReading]], img: np.ndarray, lang: str = "ja") -> None:
         cells, owners = [], []
         for f, fr in jobs:
             for i, c in enumerate(f.cells):
@@ -261,7 +261,7 @@ class Reader:
             per.setdefault(id(fr), []).append(d)
         for f, fr in jobs:
             ds = per.get(id(fr), [])
-            _digits_value(f, fr, ds, img)
+            _digits_value(f, fr, ds, img, lang)
 
     def _read_texts(self, texts: list[tuple[FieldReading, E.Crop]], reading: PageReading) -> None:
         if not texts:
@@ -360,8 +360,9 @@ def _ink_share(region: np.ndarray) -> float:
 # --- tick boxes ----------------------------------------------------------------------------
 
 
-def _checkbox(f: F.Field, img: np.ndarray, levels: quality.PageQuality | None = None) -> FieldReading:
-    r = M.read(f, img)
+def _checkbox(f: F.Field, img: np.ndarray, levels: quality.PageQuality | None = None,
+              lang: str = "ja") -> FieldReading:
+    r = M.read(f, img, lang)
     fr = FieldReading(f.id, f.kind, f.section, f.path, r.value, r.confidence, None, r.reasons, r.ink, r.detail)
     pale = levels.faint_ink if levels else None
     if not fr.ink and pale is not None:
@@ -382,14 +383,15 @@ def _faint_share(region: np.ndarray, pale: float) -> float:
 # --- comb cells -----------------------------------------------------------------------------
 
 
-def _digits_value(f: F.Field, fr: FieldReading, ds: list[D.Digit], img: np.ndarray) -> None:
+def _digits_value(f: F.Field, fr: FieldReading, ds: list[D.Digit], img: np.ndarray,
+                  lang: str = "ja") -> None:
     written = [d.value is not None for d in ds]
     fr.detail = {"cells": [d.value for d in ds], "confidence": [round(d.confidence, 3) for d in ds]}
     reasons = [Reason(r) for r in sorted({d.reason for d in ds if d.reason})]
     confs = [d.confidence for d in ds if d.value is not None]
     era = None
     if f.kind == FieldKind.DATE:
-        eras = _checkbox(f, img)
+        eras = _checkbox(f, img, lang=lang)
         era = eras.value
         if eras.ink:
             confs.append(eras.confidence)

@@ -277,6 +277,12 @@ def test_payload_round_trip_is_compact():
     assert len(qr.matrix(text)) <= 29
     blank = payload(premises_id=None, card_version=0, pages=1, form=model.BUSINESS)
     assert qr.decode(qr.encode(blank, KEY), KEY) == blank
+    # a card printed in another language says so (the reader masks its words), a Japanese one as before
+    english = payload(language="en", form_version=2)
+    text = qr.encode(english, KEY)
+    assert text.startswith("JKH2EN:") and qr.decode(text, KEY) == english
+    assert len(text) <= 61 and len(qr.matrix(text)) <= 29
+    assert qr.encode(payload(form_version=2), KEY).startswith("JKH2:")
 
 
 def test_a_tampered_or_foreign_payload_fails_the_integrity_check():
