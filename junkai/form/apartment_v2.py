@@ -22,6 +22,7 @@ AUTOLOCK = ("あり", "なし")
 
 STRIP, ENTRY, CELL_W, TICK = 5.0, 9.0, 6.5, 5.5
 LABEL_PT, OPTION_PT, VALUE_PT, NOTICE_PT = 8.0, 9.0, 10.0, 10.0
+NOTICE_LINE = NOTICE_PT * 1.4 * 25.4 / 72  # a notice line at line-height 1.4
 BAND_W = 20.0
 # what the renderer prints its words at (the stylesheet's sizes are version 1's)
 PT = dict(label=LABEL_PT, option=OPTION_PT, change=8.0, notice=NOTICE_PT, caption=8.0, unit=10.0, rowno=11.0)
@@ -41,6 +42,7 @@ ROWS = {"contacts": (2, 7)}
 class Sheet(Page):
     """A page of this layout: the sizes it prints at, for the overlay, the renderer and the reader."""
     value_pt: ClassVar[float] = VALUE_PT
+    value_min_pt: ClassVar[float] = VALUE_PT  # a resident reads them: never smaller (as version 2)
     guide_mm: ClassVar[float] = ENTRY
     option_pt: ClassVar[float] = OPTION_PT
     change_pt: ClassVar[float] = PT["change"]
@@ -101,7 +103,10 @@ def _header(b: Builder) -> float:
     h = 15.5
     b.texts.append(Text(Box(LEFT, y, RIGHT - LEFT, h), purpose + how_pre, "notice", prefilled_only=True))
     b.texts.append(Text(Box(LEFT, y, RIGHT - LEFT, h), purpose + how_blank, "notice", blank_only=True))
-    y += h + 0.5
+    y += h
+    # stamped as on the household card: the keeping station and period, the post and its phone
+    b.slots.append(Slot("contact", "お問い合わせ", Box(LEFT, y, RIGHT - LEFT, 2 * NOTICE_LINE)))
+    y += 2 * NOTICE_LINE + 0.5
     b.date("filled_on", "記入日（カードを作成・補正した日）", LEFT, y, "header", "@filled_on", prefilled=False)
     return y + STRIP + ENTRY + 1.5
 
