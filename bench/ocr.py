@@ -296,6 +296,56 @@ def thresholds_report(ds: list[dict], configured: dict) -> dict:
                 advised_measured=measure(advised), configured=configured, configured_measured=measure(configured))
 
 
+# --- the review page's floor: below it a reading is not put in the clerk's input (junkai.review) ---
+
+FLOOR_GRID = [round(0.1 * i, 1) for i in range(10)]
+FLOOR_RIGHT = 2 / 3  # a pre-filled value must be right at least two times in three in every band above the floor
+FLOOR_BAND_MIN = 5  # fewer values than this in a band of 0.1 are no evidence either way
+
+
+def _to_person(ds: list[dict], thresholds: dict) -> list[dict]:
+    return [d for d in ds if not (d["clean"] and d["confidence"] >= thresholds.get(d["kind"], 1.01))]
+
+
+def review_floor(ds: list[dict]) -> dict:
+    """Per kind, the lowest confidence from which, band by band (0.1 wide), the readings a person sees are
+    right at least FLOOR_RIGHT of the time: there a pre-filled guess helps; below, it invites a wrong Enter."""
+    out = {}
+    for kind in sorted({d["kind"] for d in ds}):
+        mine = [d for d in ds if d["kind"] == kind]
+        out[kind] = 1.0
+        for t in reversed(FLOOR_GRID):
+            band = [d["right"] for d in mine if t <= d["confidence"] < t + 0.1 + (t == 0.9) * 0.01]
+            if len(band) >= FLOOR_BAND_MIN and sum(band) < FLOOR_RIGHT * len(band):
+                break
+            out[kind] = t
+    return out
+
+
+def review_floor_report(ds: list[dict], thresholds: dict, configured: dict) -> dict:
+    """Floors chosen on one half of the cards, measured on the other: of the values a person sees, how often
+    the pre-filled ones are right, and how often the held-back guesses would have been."""
+    import zlib
+
+    ds = _to_person(ds, thresholds)
+    fit = [d for d in ds if zlib.crc32(str(d["card"]).encode()) % 2 == 0]
+    held = [d for d in ds if zlib.crc32(str(d["card"]).encode()) % 2 == 1]
+
+    def measure(floors: dict) -> dict:
+        out = {}
+        for kind in sorted({d["kind"] for d in held}):
+            mine = [d for d in held if d["kind"] == kind]
+            up = [d["right"] for d in mine if d["confidence"] >= floors.get(kind, 1.0)]
+            down = [d["right"] for d in mine if d["confidence"] < floors.get(kind, 1.0)]
+            out[kind] = dict(prefilled=len(up), prefilled_right=share_with_ci(sum(up), len(up)),
+                             held_back=len(down), held_back_right=share_with_ci(sum(down), len(down)))
+        return out
+
+    advised = review_floor(fit)
+    return dict(calibrated_on_values=len(fit), measured_on_values=len(held), advised=advised,
+                advised_measured=measure(advised), configured=configured, configured_measured=measure(configured))
+
+
 # --- the report ---------------------------------------------------------------------------
 
 KINDS = ("checkbox", "date", "digits", "kana", "text", "free")
@@ -464,6 +514,10 @@ def run(args, workdir: Path) -> dict:
     figures["thresholds"] = thresholds_report(decisions(results, truth, date.today()),
                                               settings.load({"JUNKAI_HOME": str(home)}).thresholds)
     figures["printed_id"] = printed_id_report(scans, truth)
+    from junkai import review
+
+    figures["review_floor"] = review_floor_report(decisions(results, truth, date.today()),
+                                                  figures["thresholds"]["configured"], review.READING_FLOOR)
     for which in ("advised", "configured"):
         for cls, measured in figures["thresholds"][f"{which}_measured"]["by_degrade"].items():
             figures["by_degrade"][cls][f"thresholds_{which}"] = measured

@@ -58,3 +58,17 @@ def test_wilson_interval(k, n, lo, hi):
 def test_share_with_ci_says_when_nothing_passed():
     assert share_with_ci(0, 0).startswith("n/a")
     assert share_with_ci(1, 40).startswith("1/40 = 2.50% (95 % CI")
+
+
+def test_the_review_floor_is_where_every_band_above_is_right_two_times_in_three():
+    from bench.ocr import review_floor
+
+    def band(conf, right, wrong):
+        return [dict(kind="text", confidence=conf, right=True)] * right + \
+            [dict(kind="text", confidence=conf, right=False)] * wrong
+
+    ds = band(0.95, 9, 1) + band(0.85, 6, 3) + band(0.75, 2, 1) + band(0.55, 3, 4) + band(0.15, 5, 0)
+    # 0.7-0.8 holds too few values to count; 0.5-0.6 is wrong too often, so below it nothing is pre-filled
+    assert review_floor(ds) == {"text": 0.6}
+    assert review_floor(band(0.95, 1, 9)) == {"text": 1.0}  # never: the top band itself is mostly wrong
+    assert review_floor(band(0.35, 7, 0)) == {"text": 0.0}
