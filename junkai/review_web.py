@@ -22,6 +22,7 @@ import jinja2
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.trustedhost import TrustedHostMiddleware
+from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
@@ -166,9 +167,16 @@ def create_app(store: Store, home: Path, scope: tuple[str, str] | None = None,
         return render("review_error.html.j2", 403, title="不正な送信です",
                       message="この画面から送られたものではありません。画面を開き直してください。")
 
-    async def checked_form(request: Request, s: Session):
+    async def authenticated_form(request: Request) -> tuple[Session, FormData] | Response:
+        """A POST's session and form, or the answer instead: to the login page without a live session,
+        refused when the form does not carry the session's own token."""
+        s = session_of(request)
+        if s is None:
+            return to_login()
         form = await request.form()
-        return form if secrets.compare_digest(str(form.get("token", "")), s.csrf) else None
+        if not secrets.compare_digest(str(form.get("token", "")), s.csrf):
+            return forged()
+        return s, form
 
     def ctx(s: Session) -> Context:
         return replace(started, operator=s.name)
@@ -216,12 +224,10 @@ def create_app(store: Store, home: Path, scope: tuple[str, str] | None = None,
 
     async def post_card(request: Request) -> Response:
         """The card's form: each value taken as typed, rejected with its reason, or left (empty: never taken)."""
-        s = session_of(request)
-        if s is None:
-            return to_login()
-        form = await checked_form(request, s)
-        if form is None:
-            return forged()
+        got = await authenticated_form(request)
+        if isinstance(got, Response):
+            return got
+        s, form = got
         item_id = int(request.path_params["id"])
         try:
             card = review.card(ctx(s), item_id)
@@ -278,11 +284,10 @@ def create_app(store: Store, home: Path, scope: tuple[str, str] | None = None,
 
     async def post_undo(request: Request) -> Response:
         """取り消す: the last card's decisions taken back, each through the checked, audited action."""
-        s = session_of(request)
-        if s is None:
-            return to_login()
-        if await checked_form(request, s) is None:
-            return forged()
+        got = await authenticated_form(request)
+        if isinstance(got, Response):
+            return got
+        s, _ = got
         ids, s.last = s.last, []
         kept = []
         for item_id in ids:  # each on its own: one that cannot be taken back leaves the others undone
@@ -298,12 +303,10 @@ def create_app(store: Store, home: Path, scope: tuple[str, str] | None = None,
         return RedirectResponse(f"/item/{min(ids)}" if ids else "/", 303)
 
     async def post(request: Request) -> Response:
-        s = session_of(request)
-        if s is None:
-            return to_login()
-        form = await checked_form(request, s)
-        if form is None:
-            return forged()
+        got = await authenticated_form(request)
+        if isinstance(got, Response):
+            return got
+        s, form = got
         item_id = int(request.path_params["id"])
         action = form.get("action", "correct")
         try:
@@ -376,11 +379,10 @@ def create_app(store: Store, home: Path, scope: tuple[str, str] | None = None,
         return response
 
     async def logout(request: Request) -> Response:
-        s = session_of(request)
-        if s is None:
-            return to_login()
-        if await checked_form(request, s) is None:
-            return forged()
+        got = await authenticated_form(request)
+        if isinstance(got, Response):
+            return got
+        s, _ = got
         sessions.pop(request.cookies.get(SESSION_COOKIE, ""), None)
         L.logout(ctx(s))
         response = RedirectResponse("/login", 303)
