@@ -329,6 +329,13 @@ def prefilled(item: dict) -> str:
 UNDOABLE = ("value", "conflict", "opinion")
 
 
+def decided_words(store: Store, ids: list[int]) -> str:
+    """What the items were decided as, counted for the clerk: 採用 2 件・却下 1 件."""
+    with store.transaction():
+        words = [STATUS_WORDS[store.review_item(i)["status"]] for i in ids]
+    return "・".join(f"{w} {words.count(w)} 件" for w in ("採用", "訂正", "却下") if w in words)
+
+
 def undo(store: Store, item_id: int, operator: str) -> dict:
     """Take back a decision: the item waits again, and a value it put on the card is put back by a
     compensating change (the card's history keeps both). Refused when the card has changed since, or for

@@ -239,7 +239,7 @@ def create_app(store: Store, home: Path, scope: tuple[str, str] | None = None,
             last = max(i["id"] for i in card["values"] + card["structural"] + card["decided"])
             nxt = review.next_pending(started, last, queue_of(s.name))
             return RedirectResponse(f"/item/{nxt}" if nxt else "/", 303)
-        errors, typed, done, words = {}, {}, [], {"採用": 0, "訂正": 0, "却下": 0}
+        errors, typed, done = {}, {}, []
         t0 = time.perf_counter()
         for item in card["values"]:
             key = str(item["id"])
@@ -256,22 +256,21 @@ def create_app(store: Store, home: Path, scope: tuple[str, str] | None = None,
                 continue
             try:
                 if why:
-                    decided = review.decide(ctx(s), item["id"], "reject", reason=why)
+                    review.decide(ctx(s), item["id"], "reject", reason=why)
                 else:
-                    decided = review.decide(ctx(s), item["id"], "correct", value=value,
-                                            complaint=form.get(f"c{key}") == "on")
+                    review.decide(ctx(s), item["id"], "correct", value=value,
+                                  complaint=form.get(f"c{key}") == "on")
             except access.Refused as exc:
                 return page(s, None, str(exc), status=403)
             except JunkaiError as exc:
                 errors[key] = str(exc)
                 continue
             done.append(item["id"])
-            words[R.STATUS_WORDS[decided["status"]]] += 1
         per = (time.perf_counter() - t0) / max(len(done), 1)
         timing = {"Server-Timing": f'decide;dur={per * 1000:.1f};desc="{len(done)}"'}
         if done:
             s.last = done
-            s.last_words = "・".join(f"{k} {n} 件" for k, n in words.items() if n)
+            s.last_words = R.decided_words(store, done)
         if errors:
             card = review.card(ctx(s), item_id) if done else card
             card["values"] = [i for i in card["values"] if str(i["id"]) in errors] or card["values"]
@@ -288,18 +287,21 @@ def create_app(store: Store, home: Path, scope: tuple[str, str] | None = None,
         if isinstance(got, Response):
             return got
         s, _ = got
-        ids, s.last = s.last, []
-        kept = []
+        ids, why = list(s.last), []
         for item_id in ids:  # each on its own: one that cannot be taken back leaves the others undone
             try:
                 review.undo(ctx(s), item_id)
             except access.Refused as exc:
                 return page(s, None, str(exc), status=403)
             except JunkaiError as exc:
-                kept.append(str(exc))
-        if kept:
+                why.append(str(exc))
+                continue
+            s.last.remove(item_id)  # only what was undone leaves the offer; the rest may be tried again
+        if why:
+            s.last_words = R.decided_words(store, s.last)
             return render("review_error.html.j2", 422, title="取り消せない判断があります",
-                          message="ほかの判断は取り消しました。" + " / ".join(dict.fromkeys(kept)))
+                          message="ほかの判断は取り消しました。" + " / ".join(dict.fromkeys(why)) +
+                          "。取り消せなかった判断は「取り消す」に残っています")
         return RedirectResponse(f"/item/{min(ids)}" if ids else "/", 303)
 
     async def post(request: Request) -> Response:

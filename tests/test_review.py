@@ -480,3 +480,29 @@ def test_a_new_member_is_one_block_decided_together_and_is_not_undone(cards, hom
     assert r.status_code == 422 and "取り消せません" in r.text
     with store.transaction():
         assert store.review_item(row)["status"] == "corrected" and "9" in store.card(household).data["members"]
+
+
+def test_an_undo_refused_part_way_keeps_what_was_not_undone_on_offer(cards, home):
+    store, household, ids = cards
+    occupation, mobile = ids["members.3.occupation"], ids["members.3.mobile"]
+    c = _logged_in(store, home)
+    html = c.get(f"/item/{occupation}").text
+    form = {"token": _token(html), f"v{occupation}": "会社員", f"v{mobile}": "080-9999-0000"}
+    assert c.post(f"/card/{occupation}", data=form).status_code == 303
+    # the mobile is changed on the card since: its decision cannot be taken back, the occupation's can
+    with store.transaction():
+        store.change_card(household, [("members.3.mobile", "080-5555-6666")], datetime.now(), "edit", "試験")
+    r = c.post("/undo", data={"token": _token(html)})
+    assert r.status_code == 422 and "その後カードで変更" in r.text and "取り消す" in r.text
+    with store.transaction():
+        assert store.review_item(occupation)["status"] == "pending"
+        assert store.review_item(mobile)["status"] != "pending"
+    # the refused one is still offered; once the card is put back it is taken back too
+    html = c.get(f"/item/{occupation}").text
+    assert 'id="undo"' in html and "1 件" in html
+    with store.transaction():
+        store.change_card(household, [("members.3.mobile", "080-9999-0000")], datetime.now(), "edit", "試験")
+    assert c.post("/undo", data={"token": _token(html)}).status_code == 303
+    with store.transaction():
+        assert store.review_item(mobile)["status"] == "pending"
+    assert 'id="undo"' not in c.get(f"/item/{occupation}").text
