@@ -329,10 +329,25 @@ def prefilled(item: dict) -> str:
 UNDOABLE = ("value", "conflict", "opinion")
 
 
-def decided_words(store: Store, ids: list[int]) -> str:
-    """What the items were decided as, counted for the clerk: 採用 2 件・却下 1 件."""
+def last_card(store: Store, operator: str) -> list[dict]:
+    """What 取り消す takes back for an operator: the items of the card of their latest decision that they
+    decided and that are not undone yet, read from the store (so a restart of the page keeps it). None when
+    that decision was an item of its own screen (a move, a removal, which premises): it ends the offer."""
     with store.transaction():
-        words = [STATUS_WORDS[store.review_item(i)["status"]] for i in ids]
+        latest = store.last_review_decision(operator)
+        try:
+            item = store.review_item(latest) if latest else None
+        except JunkaiError:  # removed since (retention)
+            item = None
+        if item is None or structural(item):
+            return []
+        return [i for i in store.card_items(*card_key(item))
+                if i["status"] != ReviewStatus.PENDING and i["decided_by"] == operator and not structural(i)]
+
+
+def decided_words(items: list[dict]) -> str:
+    """What the items were decided as, counted for the clerk: 採用 2 件・却下 1 件."""
+    words = [STATUS_WORDS[i["status"]] for i in items]
     return "・".join(f"{w} {words.count(w)} 件" for w in ("採用", "訂正", "却下") if w in words)
 
 

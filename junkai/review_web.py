@@ -82,9 +82,6 @@ class Session:
     csrf: str = field(default_factory=lambda: secrets.token_urlsafe(32))
     started: float = field(default_factory=time.monotonic)
     seen: float = field(default_factory=time.monotonic)
-    # the items decided by the last card's form: what 取り消す takes back, until the next card is decided
-    last: list[int] = field(default_factory=list)
-    last_words: str = ""
 
     def alive(self, now: float) -> bool:
         return now - self.started < SESSION_HOURS * 3600 and now - self.seen < IDLE_MINUTES * 60
@@ -220,7 +217,8 @@ def create_app(store: Store, home: Path, scope: tuple[str, str] | None = None,
                   status: int = 200) -> HTMLResponse:
         return render("review_card.html.j2", status, card=card, errors=errors or {}, typed=typed or {},
                       token=s.csrf, operator=s.name, progress=review.progress(started, queue_of(s.name)),
-                      undo=s.last_words if s.last else None, R=R, rows=_row_fields)
+                      undo=R.decided_words(mine) if (mine := review.last_card(ctx(s))) else None, R=R,
+                      rows=_row_fields)
 
     async def post_card(request: Request) -> Response:
         """The card's form: each value taken as typed, rejected with its reason, or left (empty: never taken)."""
@@ -268,9 +266,6 @@ def create_app(store: Store, home: Path, scope: tuple[str, str] | None = None,
             done.append(item["id"])
         per = (time.perf_counter() - t0) / max(len(done), 1)
         timing = {"Server-Timing": f'decide;dur={per * 1000:.1f};desc="{len(done)}"'}
-        if done:
-            s.last = done
-            s.last_words = R.decided_words(store, done)
         if errors:
             card = review.card(ctx(s), item_id) if done else card
             card["values"] = [i for i in card["values"] if str(i["id"]) in errors] or card["values"]
@@ -282,23 +277,21 @@ def create_app(store: Store, home: Path, scope: tuple[str, str] | None = None,
         return response
 
     async def post_undo(request: Request) -> Response:
-        """取り消す: the last card's decisions taken back, each through the checked, audited action."""
+        """取り消す: the operator's decisions on the card they decided last (read from the store, so a restart
+        of the page keeps them) taken back, each through the checked, audited action."""
         got = await authenticated_form(request)
         if isinstance(got, Response):
             return got
         s, _ = got
-        ids, why = list(s.last), []
+        ids, why = [i["id"] for i in review.last_card(ctx(s))], []
         for item_id in ids:  # each on its own: one that cannot be taken back leaves the others undone
             try:
                 review.undo(ctx(s), item_id)
             except access.Refused as exc:
                 return page(s, None, str(exc), status=403)
             except JunkaiError as exc:
-                why.append(str(exc))
-                continue
-            s.last.remove(item_id)  # only what was undone leaves the offer; the rest may be tried again
+                why.append(str(exc))  # still decided: still offered, to be tried again
         if why:
-            s.last_words = R.decided_words(store, s.last)
             return render("review_error.html.j2", 422, title="取り消せない判断があります",
                           message="ほかの判断は取り消しました。" + " / ".join(dict.fromkeys(why)) +
                           "。取り消せなかった判断は「取り消す」に残っています")
@@ -323,7 +316,6 @@ def create_app(store: Store, home: Path, scope: tuple[str, str] | None = None,
                                 "採用します。よければもう一度 Enter を押してください", form.get("value"))
             review.decide(ctx(s), item_id, action, value=form.get("value"), reason=form.get("reason"),
                           complaint=form.get("complaint") == "on", how=form.get("as") or None)
-            s.last = []  # 取り消す is the card form's: a decision of its own screen ends it
         except access.Refused as exc:
             return page(s, None, str(exc), status=403)
         except JunkaiError as exc:

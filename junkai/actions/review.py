@@ -185,3 +185,11 @@ def undo(ctx: Context, item_id: int) -> dict:
 
     may_review(ctx, item_id)
     return run(ctx.store, item_id, ctx.operator)
+
+
+def last_card(ctx: Context) -> list[dict]:
+    """The operator's own decisions on the card they decided last, not yet undone (junkai.review.last_card):
+    what the review page offers to take back. Their own decisions only: not audited as a view."""
+    from junkai.review import last_card as mine
+
+    return mine(ctx.store, ctx.operator)
