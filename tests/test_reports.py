@@ -782,6 +782,14 @@ def test_the_demo_stations_figures_do_not_jump_when_its_cards_come_back(tmp_path
     assert after_officers == before_officers
     assert after_beat["long_unconfirmed"] < before_beat["long_unconfirmed"]  # the cards are confirmed
     assert after["returned"]["total"] == returned and after["returned"]["scan"] == returned
+    # nor do they in December's comparison with November: the previous period counts them apart too
+    december = reports.chief_figures(store, STATION, reports.Period(date(2026, 12, 1), date(2026, 12, 31)),
+                                     today=date(2026, 12, 31))
+    row = next(b for p in december["posts"] for b in p["beats"] if b["beat_id"] == beat)
+    for measure in ("visits", "visited", "met"):
+        assert row["was"][measure] == after_beat[measure], measure
+    assert {o["officer_id"]: (o["was"]["visits"], o["was"]["met"]) for o in december["officers"]
+            if o["officer_id"] in after_officers} == after_officers
     # the chief's report says how many came back and what dated them
     pdf = reports.chief(store, STATION, period.start, period.end, tmp_path / "out", "署長報告 試験",
                         now=datetime.combine(day, time(18)))
