@@ -16,6 +16,7 @@ import logging
 import secrets
 import time
 from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import jinja2
@@ -37,7 +38,7 @@ from junkai.store import Store
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 LOCAL_HOSTS = ("127.0.0.1", "localhost")
 SESSION_COOKIE, LOGIN_COOKIE = "junkai_session", "junkai_login"
-SESSION_HOURS = 8  # a working day at most, then log in again
+SESSION_HOURS = 8  # a working day at most, then log in again (and how long a card's decisions may be undone)
 IDLE_MINUTES = 30  # left alone this long, the session ends
 log = logging.getLogger(__name__)
 
@@ -178,6 +179,10 @@ def create_app(store: Store, home: Path, scope: tuple[str, str] | None = None,
     def ctx(s: Session) -> Context:
         return replace(started, operator=s.name)
 
+    def undoable(s: Session) -> list[dict]:
+        """What 取り消す takes back: the operator's decisions on their last card, of this working day."""
+        return review.last_card(ctx(s), datetime.now() - timedelta(hours=SESSION_HOURS))
+
     def after(s: Session, item_id: int) -> Response:
         nxt = review.next_pending(started, item_id, queue_of(s.name))
         return RedirectResponse(f"/item/{nxt}" if nxt else "/", 303)
@@ -217,7 +222,7 @@ def create_app(store: Store, home: Path, scope: tuple[str, str] | None = None,
                   status: int = 200) -> HTMLResponse:
         return render("review_card.html.j2", status, card=card, errors=errors or {}, typed=typed or {},
                       token=s.csrf, operator=s.name, progress=review.progress(started, queue_of(s.name)),
-                      undo=R.decided_words(mine) if (mine := review.last_card(ctx(s))) else None, R=R,
+                      undo=R.decided_words(mine) if (mine := undoable(s)) else None, R=R,
                       rows=_row_fields)
 
     async def post_card(request: Request) -> Response:
@@ -283,7 +288,7 @@ def create_app(store: Store, home: Path, scope: tuple[str, str] | None = None,
         if isinstance(got, Response):
             return got
         s, _ = got
-        ids, why = [i["id"] for i in review.last_card(ctx(s))], []
+        ids, why = [i["id"] for i in undoable(s)], []
         for item_id in ids:  # each on its own: one that cannot be taken back leaves the others undone
             try:
                 review.undo(ctx(s), item_id)

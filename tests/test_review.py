@@ -511,6 +511,9 @@ def test_an_undo_refused_part_way_keeps_what_was_not_undone_on_offer(cards, home
 
 def test_the_previous_cards_undo_survives_a_restart_and_is_the_clerks_own(cards, home):
     import re
+    from datetime import timedelta
+
+    from junkai.store.schema import review_item
 
     import httpx
 
@@ -552,6 +555,15 @@ def test_the_previous_cards_undo_survives_a_restart_and_is_the_clerks_own(cards,
         assert 'id="undo"' not in c.get(f"/item/{ids['members.1.name']}").text
         with store.transaction():
             assert store.review_item(ids["D"])["status"] == "accepted"
+        # a card decided more than a working day (8 hours) ago is no longer offered
+        html = c.get(f"/item/{occupation}").text
+        assert c.post(f"/card/{occupation}", data={"token": _token(html), f"v{occupation}": "会社役員",
+                                                   f"v{mobile}": "080-9999-0000"}).status_code == 303
+        assert 'id="undo"' in c.get(f"/item/{ids['members.1.name']}").text
+        with store.transaction():
+            store.conn.execute(review_item.update().where(review_item.c.id.in_([occupation, mobile])).values(
+                decided_at=datetime.now() - timedelta(hours=9)))
+        assert 'id="undo"' not in c.get(f"/item/{ids['members.1.name']}").text
     with store.transaction():
         undone = [e for e in store.audit_events() if e["action"] == "review.undo"]
     assert {e["operator"] for e in undone} == {"地域課 試験"} and len(undone) == 2
