@@ -332,7 +332,7 @@ UNDOABLE = ("value", "conflict", "opinion")
 def last_card(store: Store, operator: str, since: datetime) -> list[dict]:
     """What 取り消す takes back for an operator: the items of the card of their latest decision (made since
     `since`) that they decided and that are not undone yet, read from the store (so a restart of the page
-    keeps it). None when that decision was an item of its own screen (a move, a removal, which premises):
+    keeps it). Nothing when that decision was an item of its own screen (a move, a removal, which premises):
     it ends the offer."""
     with store.transaction():
         # a decision of theirs still standing, and recent: else nothing to offer, and the audit log (which has
