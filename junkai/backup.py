@@ -199,8 +199,11 @@ def _encrypting(recipient: str, out, produce: Callable[[io.BufferedWriter], None
         raise failure[0]
 
 
-def backup(s: Settings, store: Store, out: Path, operator: str) -> Summary:
-    """Write the encrypted backup file `out`; the `backup` audit row is written only once it is complete."""
+def backup(s: Settings, store: Store, out: Path, operator: str,
+           on_files: Callable[[int, int], None] | None = None) -> Summary:
+    """Write the encrypted backup file `out`; the `backup` audit row is written only once it is complete.
+    `on_files(done, total)` follows the files written into it."""
+    on_files = on_files or (lambda done, total: None)
     out = out.resolve()
     home = s.home.resolve()
     if out.exists() or out.is_symlink():
@@ -247,6 +250,7 @@ def backup(s: Settings, store: Store, out: Path, operator: str) -> Summary:
         def produce(pipe) -> None:
             nonlocal total
             with tarfile.open(fileobj=pipe, mode="w|", format=tarfile.PAX_FORMAT) as tar:
+                on_files(0, len(sources))
                 for name, p in sources:
                     with open(p, "rb") as fh:
                         digest = hashlib.file_digest(fh, "sha256").hexdigest()
@@ -256,6 +260,7 @@ def backup(s: Settings, store: Store, out: Path, operator: str) -> Summary:
                         info.size, info.mode, info.mtime = size, 0o600, int(p.stat().st_mtime)
                         tar.addfile(info, fh)
                     listed[name], total = digest, total + size
+                    on_files(len(listed), len(sources))
                 manifest = json.dumps(dict(format=FORMAT, created_at=datetime.now().isoformat(timespec="seconds"),
                                            database=database, rows=rows, files=listed),
                                       ensure_ascii=False, indent=1).encode()
@@ -294,7 +299,26 @@ def safe_name(name: str) -> str:
     return name
 
 
-def _decrypting(path: Path, identity: str, consume: Callable[[io.BufferedReader], None]) -> None:
+class _Counted(io.RawIOBase):
+    """The backup file as the decryptor reads it, telling `on_read(done, total)` the bytes read so far:
+    how far a restore is (the number of files is known only at the end, from the manifest)."""
+
+    def __init__(self, fh, on_read: Callable[[int, int], None]):
+        self.fh, self.on_read, self.done = fh, on_read, 0
+        self.total = os.fstat(fh.fileno()).st_size
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b) -> int:
+        n = self.fh.readinto(b)
+        self.done += n or 0
+        self.on_read(self.done, self.total)
+        return n
+
+
+def _decrypting(path: Path, identity: str, consume: Callable[[io.BufferedReader], None],
+                on_read: Callable[[int, int], None] | None = None) -> None:
     import pyrage
 
     rfd, wfd = os.pipe()
@@ -302,7 +326,8 @@ def _decrypting(path: Path, identity: str, consume: Callable[[io.BufferedReader]
 
     def decrypt():
         try:
-            with open(path, "rb") as src, os.fdopen(wfd, "wb") as dst:
+            with open(path, "rb") as raw, os.fdopen(wfd, "wb") as dst:
+                src = io.BufferedReader(_Counted(raw, on_read)) if on_read else raw
                 pyrage.decrypt_io(src, dst, [pyrage.x25519.Identity.from_str(identity)])
         except BrokenPipeError:
             pass
@@ -329,7 +354,7 @@ def _decrypting(path: Path, identity: str, consume: Callable[[io.BufferedReader]
         raise JunkaiError(f"バックアップの中身が壊れています: {broken}")
 
 
-def _unpack(path: Path, keys: Keys, work: Path) -> dict:
+def _unpack(path: Path, keys: Keys, work: Path, on_read: Callable[[int, int], None] | None = None) -> dict:
     """Decrypt and unpack into `work`; returns the manifest once its signature and every file are checked."""
     got: dict[str, str] = {}
     meta: dict[str, bytes] = {}
@@ -363,7 +388,7 @@ def _unpack(path: Path, keys: Keys, work: Path) -> dict:
                     raise JunkaiError(f"バックアップの {name} を展開できません: {exc.strerror or exc}")
                 got[name] = h.hexdigest()
 
-    _decrypting(path, keys.identity, consume)
+    _decrypting(path, keys.identity, consume, on_read)
     if MANIFEST not in meta or SIGNATURE not in meta:
         raise JunkaiError(f"バックアップに署名された {MANIFEST} がありません (戻しません)")
     if not hmac.compare_digest(meta[SIGNATURE].decode("ascii", "replace").strip(), sign(meta[MANIFEST], keys.manifest_key)):
@@ -391,7 +416,7 @@ def _unpack(path: Path, keys: Keys, work: Path) -> dict:
 
 
 def restore(path: Path, s: Settings, identity_file: Path, allow: Callable[[Store], None],
-            audit: Callable[[Store, dict], None]) -> Summary:
+            audit: Callable[[Store, dict], None], on_read: Callable[[int, int], None] | None = None) -> Summary:
     """Into an empty data folder: unpack and check everything beside it, let `allow(store)` refuse (the
     operator must hold the administrator right in the restored store, or in the database restored first),
     then move it into place, check the audit chain and `audit(store, detail)`."""
@@ -407,7 +432,7 @@ def restore(path: Path, s: Settings, identity_file: Path, allow: Callable[[Store
     _private_dir(work)
     try:
         with files.clear_disk_errors(home.parent):
-            manifest = _unpack(path, keys, work)
+            manifest = _unpack(path, keys, work, on_read)
         if manifest["database"] == "sqlite" and not sqlite_here:
             raise JunkaiError("このバックアップは SQLite のストアです。JUNKAI_DB_URL を外し、データフォルダへ戻してください")
         if manifest["database"] != "sqlite" and sqlite_here:

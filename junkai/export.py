@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from datetime import date, datetime
 from pathlib import Path
+from typing import Callable
 
 import pandas as pd
 
@@ -48,14 +49,29 @@ def frame(store: Store, what: str, scope: tuple[str, str] | None = None, joined:
     return cards_frame(store, scope, joined) if what == "cards" else store.frame(what, scope)
 
 
-def write_export(store: Store, what: str, fmt: str, path: Path, scope: tuple[str, str] | None = None) -> int:
+CHUNK_ROWS = 2000  # rows made into text at a time, so that a progress bar can count them
+
+
+def write_export(store: Store, what: str, fmt: str, path: Path, scope: tuple[str, str] | None = None,
+                 on_rows: Callable[[int, int], None] | None = None) -> int:
+    """Write the table; `on_rows(done, total)` is told the rows made into text so far."""
     df = frame(store, what, scope, joined=fmt == "csv")
+    total = len(df)
+    on_rows = on_rows or (lambda done, total: None)
+    on_rows(0, total)
+    parts: list = []
+    for start in range(0, total or 1, CHUNK_ROWS):  # an empty table still gets its heading
+        chunk = df.iloc[start:start + CHUNK_ROWS]
+        if fmt == "csv":
+            parts.append(csv_text(chunk, header=start == 0))
+        else:
+            parts.extend({k: _plain(v) for k, v in row.items()} for row in chunk.to_dict("records"))
+        on_rows(min(start + CHUNK_ROWS, total), total)
     if fmt == "csv":
-        write_text(path, marked_csv(csv_text(df), mark_notes=CARDS_NOTES if what == "cards" else []), bom=True)
+        write_text(path, marked_csv("".join(parts), mark_notes=CARDS_NOTES if what == "cards" else []), bom=True)
     else:
-        records = [{k: _plain(v) for k, v in row.items()} for row in df.to_dict("records")]
-        write_text(path, marked_json(what, records), bom=False)
-    return len(df)
+        write_text(path, marked_json(what, parts), bom=False)
+    return total
 
 
 # What makes a spreadsheet take a cell for a formula (OWASP, CSV injection): =HYPERLINK(...) in an
@@ -75,14 +91,14 @@ def defused(value):
     return value.replace("\r\n", "\n").replace("\r", "\n")
 
 
-def csv_text(df: pd.DataFrame) -> str:
+def csv_text(df: pd.DataFrame, header: bool = True) -> str:
     """The table as CSV text, every text cell and heading defused: every CSV junkai writes goes through here."""
     safe = df.copy()
     for col in safe.columns:
         if not pd.api.types.is_numeric_dtype(safe[col]) and not pd.api.types.is_datetime64_any_dtype(safe[col]):
             safe[col] = safe[col].map(defused)
     safe.columns = [defused(str(c)) for c in safe.columns]
-    return safe.to_csv(index=False)
+    return safe.to_csv(index=False, header=header)
 
 
 def marked_csv(text: str, notes: list[str] = (), mark_notes: list[str] = ()) -> str:

@@ -214,25 +214,49 @@ def previous(p: Period, as_of: date) -> Period:
     return Period(start, min(start + (as_of - p.start), p.start - timedelta(days=1)))
 
 
-def _previous_total(store: Store, scope: tuple[str, str] | None, p: Period, as_of: date,
-                    definitions: Definitions) -> tuple[Period, dict]:
-    """The totals of the previous period, counted as this period's are, for the differences beside them."""
+@dataclass(frozen=True)
+class Before:
+    """The previous period, counted as this period is: per beat (MEASURES), and the officers' own visits."""
+    period: Period
+    beats: pd.DataFrame  # indexed by beat_id
+    visits: pd.DataFrame
+
+    def row(self, beat_ids) -> dict:
+        """The previous period's figures of some beats together (a beat, a post, a station, all)."""
+        mine = self.beats[self.beats.index.isin(list(beat_ids))]
+        return _rates({m: int(mine[m].sum()) for m in MEASURES})
+
+    def total(self) -> dict:
+        return self.row(self.beats.index)
+
+
+def _before(store: Store, scope: tuple[str, str] | None, p: Period, as_of: date, definitions: Definitions) -> Before:
+    """The previous period's figures, for the differences beside this period's: the officers' own visits only
+    (returned cards apart, as now), the lists' counts on its last day."""
     before = previous(p, as_of)
-    visits = store.visits_between(before.start, before.end, scope)
+    visits, _ = _contacts(store.visits_between(before.start, before.end, scope))
     changes = store.card_changes_between(before.start, before.end, scope)
     counts = overdue_counts(store, [before.end], scope, definitions)
-    act = _activity(visits.assign(all=1), changes.assign(all=1), "all")
-    row = {m: int(counts[m].sum()) if m in counts else int(act[m].sum()) if m in act else 0 for m in MEASURES}
-    return before, _rates(row)
+    beats = (counts.drop(columns="day").groupby("beat_id").sum()
+             .join(_activity(visits, changes, "beat_id"), how="outer"))
+    for m in MEASURES:
+        beats[m] = beats[m].fillna(0).astype(int) if m in beats else 0
+    return Before(before, beats[MEASURES], visits)
+
+
+def _compared(row: dict, before: dict) -> dict:
+    """A table row with the previous period's figures (`was`) and the change (`chg`) beside its own."""
+    return dict(row, was=before, chg=_changes(row, before))
 
 
 def _changes(now: dict, before: dict) -> dict:
     """▲/▼ and the difference from the previous period for each measure, "±0" when unchanged."""
-    out = {}
-    for k in [*MEASURES, "met_within_pct", "confirmed_within_pct"]:
-        d = round(now[k] - before[k], 1)
-        out[k] = "±0" if d == 0 else f"{'▲' if d > 0 else '▼'}{abs(d):,}"
-    return out
+    return {k: _change(now[k] - before[k]) for k in [*MEASURES, "met_within_pct", "confirmed_within_pct"]}
+
+
+def _change(d: float) -> str:
+    d = round(d, 1)
+    return "±0" if d == 0 else f"{'▲' if d > 0 else '▼'}{abs(d):,}"
 
 
 # --- the chief's report -----------------------------------------------------------------
@@ -301,15 +325,17 @@ def chief_figures(store: Store, station_id: str, p: Period, today: date | None =
                        how="left"))
     per_beat[MEASURES] = per_beat[MEASURES].fillna(0).astype(int)
     per_beat["officer"] = per_beat.officer_id.map(names)
-    beat_rows = [_rates(r) for r in _records(per_beat)]
+    with store.transaction():
+        before = _before(store, scope, p, as_of, definitions)
+    beat_rows = [_compared(_rates(r), before.row([r["beat_id"]])) for r in _records(per_beat)]
     posts = []
     for post_id in sorted(per_beat.post_id.unique()):
         rows = [r for r in beat_rows if r["post_id"] == post_id]
         for r in rows:
             r["beat_short"] = r["beat"].removeprefix(r["post"]) or r["beat"]
         posts.append(dict(post_id=post_id, post=rows[0]["post"], beats=rows,
-                          subtotal=_sum(rows, post=rows[0]["post"])))
-    total = _sum(beat_rows)
+                          subtotal=_compared(_sum(rows, post=rows[0]["post"]), before.row(r["beat_id"] for r in rows))))
+    total = _compared(_sum(beat_rows), before.row(r["beat_id"] for r in beat_rows))
 
     # officers (第4-6): their own visits, and the beats they hold on the last day
     v = visits.assign(hour=pd.to_datetime(visits.visited_at).dt.hour, night=visits.night.astype(bool))
@@ -342,9 +368,15 @@ def chief_figures(store: Store, station_id: str, p: Period, today: date | None =
     off["beats"] = off.beats.fillna("")
     off = off.reset_index()
     off["officer"] = off.officer_id.map(names).fillna(off.officer_id)
+    # the same officer's own visits in the previous period (第4-6: how their work moves)
+    was = pd.DataFrame({"visits": before.visits.groupby("officer_id").size(),
+                        "met": before.visits[before.visits.outcome.isin(model.MET_OUTCOMES)].groupby("officer_id").size()
+                        }).fillna(0).astype(int)
     officer_rows = []
     for r in _records(off):
         r["bands"] = [r.pop(b) for b in HOUR_BANDS]
+        r["was"] = {k: int(was[k].get(r["officer_id"], 0)) for k in ("visits", "met")}
+        r["chg"] = {k: _change(r[k] - r["was"][k]) for k in ("visits", "met")}
         officer_rows.append(r)
 
     # opinions and requests (第6-5(2)), with complaints (第4-5) marked
@@ -375,9 +407,7 @@ def chief_figures(store: Store, station_id: str, p: Period, today: date | None =
         trend=trend, weeks=weeks,
         campaigns=_campaign_rows(in_campaign), support=support_counts(store, scope, as_of),
     )
-    with store.transaction():
-        figures["previous"], before = _previous_total(store, scope, p, as_of, definitions)
-    figures["change"], figures["before"] = _changes(total, before), before
+    figures["previous"], figures["before"], figures["change"] = before.period, total["was"], total["chg"]
     figures["charts"] = _uris(
         coverage=charts.coverage([r["beat"] for r in beat_rows], [r["unvisited_pct"] for r in beat_rows],
                                  [r["unconfirmed_only_pct"] for r in beat_rows], "受持区ごとの各戸の状況 (基準日)"),
@@ -463,8 +493,11 @@ def hq_figures(store: Store, p: Period, today: date | None = None,
     per["exported"] = per.station_id.map(exported)
     extra = ["cards", "ceased_cards", "opinions", "complaints", "printed", "blank", "batches", "purged", "exported"]
     per[MEASURES + extra] = per[MEASURES + extra].fillna(0).astype(int)
-    station_rows = [_rates(r) for r in _records(per)]
-    total = _sum(station_rows)
+    with store.transaction():
+        before = _before(store, None, p, as_of, definitions)
+    station_rows = [_compared(_rates(r), before.row(org.beat_id[org.station_id == r["station_id"]]))
+                    for r in _records(per)]
+    total = _compared(_sum(station_rows), before.total())
     for k in extra:
         total[k] = sum(r[k] for r in station_rows)
     total["exported"] += unscoped
@@ -492,9 +525,7 @@ def hq_figures(store: Store, p: Period, today: date | None = None,
         audit=audit_rows, audit_actions=audit_actions, exported_unscoped=unscoped, trend=trend,
         support=support_counts(store, None, as_of),
     )
-    with store.transaction():
-        figures["previous"], before = _previous_total(store, None, p, as_of, definitions)
-    figures["change"], figures["before"] = _changes(total, before), before
+    figures["previous"], figures["before"], figures["change"] = before.period, total["was"], total["chg"]
     figures["charts"] = _uris(
         coverage=charts.coverage([r["station"] for r in station_rows], [r["unvisited_pct"] for r in station_rows],
                                  [r["unconfirmed_only_pct"] for r in station_rows], "警察署ごとの各戸の状況 (基準日)"),

@@ -346,6 +346,34 @@ def prefilled(item: dict) -> str:
 UNDOABLE = ("value", "conflict", "opinion")
 
 
+def last_card(store: Store, operator: str, since: datetime) -> list[dict]:
+    """What 取り消す takes back for an operator: the items of the card of their latest decision (made since
+    `since`) that they decided and that are not undone yet, read from the store (so a restart of the page
+    keeps it). Nothing when that decision was an item of its own screen (a move, a removal, which premises):
+    it ends the offer."""
+    with store.transaction():
+        # a decision of theirs still standing, and recent: else nothing to offer, and the audit log (which has
+        # no index on the operator) is not searched; if there is one, its own audit row ends the search
+        if store.last_decided(operator, since) is None:
+            return []
+        latest = store.last_review_decision(operator)
+        try:
+            item = store.review_item(latest) if latest else None
+        except JunkaiError:  # removed since (retention)
+            item = None
+        if item is None or structural(item):
+            return []
+        return [i for i in store.card_items(*card_key(item))
+                if i["status"] != ReviewStatus.PENDING and i["decided_by"] == operator and not structural(i)
+                and i["decided_at"] >= since]
+
+
+def decided_words(items: list[dict]) -> str:
+    """What the items were decided as, counted for the clerk: 採用 2 件・却下 1 件."""
+    words = [STATUS_WORDS[i["status"]] for i in items]
+    return "・".join(f"{w} {words.count(w)} 件" for w in ("採用", "訂正", "却下") if w in words)
+
+
 def undo(store: Store, item_id: int, operator: str) -> dict:
     """Take back a decision: the item waits again, and a value it put on the card is put back by a
     compensating change (the card's history keeps both). Refused when the card has changed since, or for

@@ -16,10 +16,12 @@ import logging
 import secrets
 import time
 from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import jinja2
 from starlette.applications import Starlette
+from starlette.datastructures import FormData
 from starlette.middleware import Middleware
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.requests import Request
@@ -36,7 +38,7 @@ from junkai.store import Store
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 LOCAL_HOSTS = ("127.0.0.1", "localhost")
 SESSION_COOKIE, LOGIN_COOKIE = "junkai_session", "junkai_login"
-SESSION_HOURS = 8  # a working day at most, then log in again
+SESSION_HOURS = 8  # a working day at most, then log in again (and how long a card's decisions may be undone)
 IDLE_MINUTES = 30  # left alone this long, the session ends
 log = logging.getLogger(__name__)
 
@@ -81,9 +83,6 @@ class Session:
     csrf: str = field(default_factory=lambda: secrets.token_urlsafe(32))
     started: float = field(default_factory=time.monotonic)
     seen: float = field(default_factory=time.monotonic)
-    # the items decided by the last card's form: what 取り消す takes back, until the next card is decided
-    last: list[int] = field(default_factory=list)
-    last_words: str = ""
 
     def alive(self, now: float) -> bool:
         return now - self.started < SESSION_HOURS * 3600 and now - self.seen < IDLE_MINUTES * 60
@@ -166,12 +165,23 @@ def create_app(store: Store, home: Path, scope: tuple[str, str] | None = None,
         return render("review_error.html.j2", 403, title="不正な送信です",
                       message="この画面から送られたものではありません。画面を開き直してください。")
 
-    async def checked_form(request: Request, s: Session):
+    async def authenticated_form(request: Request) -> tuple[Session, FormData] | Response:
+        """A POST's session and form, or the answer instead: to the login page without a live session,
+        refused when the form does not carry the session's own token."""
+        s = session_of(request)
+        if s is None:
+            return to_login()
         form = await request.form()
-        return form if secrets.compare_digest(str(form.get("token", "")), s.csrf) else None
+        if not secrets.compare_digest(str(form.get("token", "")), s.csrf):
+            return forged()
+        return s, form
 
     def ctx(s: Session) -> Context:
         return replace(started, operator=s.name)
+
+    def undoable(s: Session) -> list[dict]:
+        """What 取り消す takes back: the operator's decisions on their last card, of this working day."""
+        return review.last_card(ctx(s), datetime.now() - timedelta(hours=SESSION_HOURS))
 
     def after(s: Session, item_id: int) -> Response:
         nxt = review.next_pending(started, item_id, queue_of(s.name))
@@ -212,16 +222,15 @@ def create_app(store: Store, home: Path, scope: tuple[str, str] | None = None,
                   status: int = 200) -> HTMLResponse:
         return render("review_card.html.j2", status, card=card, errors=errors or {}, typed=typed or {},
                       token=s.csrf, operator=s.name, progress=review.progress(started, queue_of(s.name)),
-                      undo=s.last_words if s.last else None, R=R, rows=_row_fields)
+                      undo=R.decided_words(mine) if (mine := undoable(s)) else None, R=R,
+                      rows=_row_fields)
 
     async def post_card(request: Request) -> Response:
         """The card's form: each value taken as typed, rejected with its reason, or left (empty: never taken)."""
-        s = session_of(request)
-        if s is None:
-            return to_login()
-        form = await checked_form(request, s)
-        if form is None:
-            return forged()
+        got = await authenticated_form(request)
+        if isinstance(got, Response):
+            return got
+        s, form = got
         item_id = int(request.path_params["id"])
         try:
             card = review.card(ctx(s), item_id)
@@ -233,7 +242,7 @@ def create_app(store: Store, home: Path, scope: tuple[str, str] | None = None,
             last = max(i["id"] for i in card["values"] + card["structural"] + card["decided"])
             nxt = review.next_pending(started, last, queue_of(s.name))
             return RedirectResponse(f"/item/{nxt}" if nxt else "/", 303)
-        errors, typed, done, words = {}, {}, [], {"採用": 0, "訂正": 0, "却下": 0}
+        errors, typed, done = {}, {}, []
         t0 = time.perf_counter()
         for item in card["values"]:
             key = str(item["id"])
@@ -250,22 +259,18 @@ def create_app(store: Store, home: Path, scope: tuple[str, str] | None = None,
                 continue
             try:
                 if why:
-                    decided = review.decide(ctx(s), item["id"], "reject", reason=why)
+                    review.decide(ctx(s), item["id"], "reject", reason=why)
                 else:
-                    decided = review.decide(ctx(s), item["id"], "correct", value=value,
-                                            complaint=form.get(f"c{key}") == "on")
+                    review.decide(ctx(s), item["id"], "correct", value=value,
+                                  complaint=form.get(f"c{key}") == "on")
             except access.Refused as exc:
                 return page(s, None, str(exc), status=403)
             except JunkaiError as exc:
                 errors[key] = str(exc)
                 continue
             done.append(item["id"])
-            words[R.STATUS_WORDS[decided["status"]]] += 1
         per = (time.perf_counter() - t0) / max(len(done), 1)
         timing = {"Server-Timing": f'decide;dur={per * 1000:.1f};desc="{len(done)}"'}
-        if done:
-            s.last = done
-            s.last_words = "・".join(f"{k} {n} 件" for k, n in words.items() if n)
         if errors:
             card = review.card(ctx(s), item_id) if done else card
             card["values"] = [i for i in card["values"] if str(i["id"]) in errors] or card["values"]
@@ -277,33 +282,31 @@ def create_app(store: Store, home: Path, scope: tuple[str, str] | None = None,
         return response
 
     async def post_undo(request: Request) -> Response:
-        """取り消す: the last card's decisions taken back, each through the checked, audited action."""
-        s = session_of(request)
-        if s is None:
-            return to_login()
-        if await checked_form(request, s) is None:
-            return forged()
-        ids, s.last = s.last, []
-        kept = []
+        """取り消す: the operator's decisions on the card they decided last (read from the store, so a restart
+        of the page keeps them) taken back, each through the checked, audited action."""
+        got = await authenticated_form(request)
+        if isinstance(got, Response):
+            return got
+        s, _ = got
+        ids, why = [i["id"] for i in undoable(s)], []
         for item_id in ids:  # each on its own: one that cannot be taken back leaves the others undone
             try:
                 review.undo(ctx(s), item_id)
             except access.Refused as exc:
                 return page(s, None, str(exc), status=403)
             except JunkaiError as exc:
-                kept.append(str(exc))
-        if kept:
+                why.append(str(exc))  # still decided: still offered, to be tried again
+        if why:
             return render("review_error.html.j2", 422, title="取り消せない判断があります",
-                          message="ほかの判断は取り消しました。" + " / ".join(dict.fromkeys(kept)))
+                          message="ほかの判断は取り消しました。" + " / ".join(dict.fromkeys(why)) +
+                          "。取り消せなかった判断は「取り消す」に残っています")
         return RedirectResponse(f"/item/{min(ids)}" if ids else "/", 303)
 
     async def post(request: Request) -> Response:
-        s = session_of(request)
-        if s is None:
-            return to_login()
-        form = await checked_form(request, s)
-        if form is None:
-            return forged()
+        got = await authenticated_form(request)
+        if isinstance(got, Response):
+            return got
+        s, form = got
         item_id = int(request.path_params["id"])
         action = form.get("action", "correct")
         try:
@@ -318,7 +321,6 @@ def create_app(store: Store, home: Path, scope: tuple[str, str] | None = None,
                                 "採用します。よければもう一度 Enter を押してください", form.get("value"))
             review.decide(ctx(s), item_id, action, value=form.get("value"), reason=form.get("reason"),
                           complaint=form.get("complaint") == "on", how=form.get("as") or None)
-            s.last = []  # 取り消す is the card form's: a decision of its own screen ends it
         except access.Refused as exc:
             return page(s, None, str(exc), status=403)
         except JunkaiError as exc:
@@ -376,11 +378,10 @@ def create_app(store: Store, home: Path, scope: tuple[str, str] | None = None,
         return response
 
     async def logout(request: Request) -> Response:
-        s = session_of(request)
-        if s is None:
-            return to_login()
-        if await checked_form(request, s) is None:
-            return forged()
+        got = await authenticated_form(request)
+        if isinstance(got, Response):
+            return got
+        s, _ = got
         sessions.pop(request.cookies.get(SESSION_COOKIE, ""), None)
         L.logout(ctx(s))
         response = RedirectResponse("/login", 303)

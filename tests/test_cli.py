@@ -353,23 +353,43 @@ def test_a_long_step_shows_a_bar_on_a_terminal_only(monkeypatch):
         assert ("訪問リストを作成中" in stderr.getvalue()) is terminal
 
 
-def test_export_and_backup_show_a_bar_on_a_terminal(seeded, tmp_path, monkeypatch):
+def test_export_backup_restore_and_seed_count_on_their_bars(seeded, tmp_path, monkeypatch):
+    """On a terminal each long command's bar says how far it is: rows, files, kilobytes read or premises
+    made, out of how many."""
     import io
+    import re
 
     from rich.console import Console
 
     from junkai import cli
 
     stderr = io.StringIO()
-    monkeypatch.setattr(cli, "err", Console(file=stderr, force_terminal=True, width=100))
+    monkeypatch.setattr(cli, "err", Console(file=stderr, force_terminal=True, width=120))
+
+    def bar_of(label: str) -> str:
+        # the last drawing of the bar: its label, then the count N/M
+        shown = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", stderr.getvalue())
+        return re.findall(re.escape(label) + r"[^\n\r]*?(\d+/\d+)", shown)[-1]
+
     r = run("export", "--what", "cards", "--out", str(tmp_path / "cards.csv"))
     assert r.exit_code == 0, r.output
-    assert "書き出し中" in stderr.getvalue()
+    rows = int(re.search(r"(\d+) 件を書き出しました", r.output).group(1))
+    assert rows > 0 and bar_of("書き出し中 (行)") == f"{rows}/{rows}"
     r = run("backup-key", str(tmp_path / "backup.key"))
     assert r.exit_code == 0, r.output
     r = run("backup", str(tmp_path / "b.age"))
     assert r.exit_code == 0, r.output
-    assert "バックアップを作成中" in stderr.getvalue()
+    files = int(re.search(r"ファイル (\d+) 件", r.output).group(1))
+    assert files > 0 and bar_of("バックアップを作成中 (ファイル)") == f"{files}/{files}"
+    monkeypatch.setenv("JUNKAI_HOME", str(tmp_path / "restored"))
+    r = run("restore", str(tmp_path / "b.age"), "--identity", str(tmp_path / "backup.key"))
+    assert r.exit_code == 0, r.output
+    kb = -(-(tmp_path / "b.age").stat().st_size // 1024)
+    assert bar_of("バックアップを戻し中 (KB)") == f"{kb}/{kb}"
+    monkeypatch.setenv("JUNKAI_HOME", str(tmp_path / "second"))
+    r = run("seed", "--premises", "30", "--seed", "5", "--until", "2026-11-20")
+    assert r.exit_code == 0, r.output
+    assert bar_of("デモデータを作成中 (各戸)") == "30/30"
 
 
 def test_the_simulator_counts_the_cards_it_fills(seeded, tmp_path):
@@ -382,3 +402,16 @@ def test_the_simulator_counts_the_cards_it_fills(seeded, tmp_path):
     truth = simulate.simulate(pdf, tmp_path / "scans", 1, qr.station_key(settings.load().home),
                               on_card=lambda done, total: heard.append(done))
     assert truth["cards"] == 2 and heard == [1, 2]
+
+
+def test_an_export_made_in_chunks_is_the_export_made_at_once(seeded, tmp_path, monkeypatch):
+    from junkai import export
+
+    for what, fmt in (("cards", "csv"), ("visits", "json")):
+        files = []
+        for rows in (10**9, 7):  # at once, then 7 rows at a time
+            monkeypatch.setattr(export, "CHUNK_ROWS", rows)
+            files.append(tmp_path / f"{what}-{rows}.{fmt}")
+            r = run("export", "--what", what, "--format", fmt, "--out", str(files[-1]))
+            assert r.exit_code == 0, r.output
+        assert files[0].read_bytes() == files[1].read_bytes() and files[0].stat().st_size > 1000

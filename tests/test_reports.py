@@ -81,7 +81,19 @@ def text_of(path: Path) -> str:
 
 
 def num(cell: str) -> int:
-    return int(cell.replace(",", ""))
+    """A table cell's figure (its first line: a compared figure has the previous period's under it)."""
+    return int(cell.split("\n")[0].replace(",", ""))
+
+
+def was(cell: str) -> tuple[str, int]:
+    """The change and the previous period's value under a table figure: "▼24 (78)"."""
+    m = re.fullmatch(r"[\d,]+\n(±0|[▲▼][\d,]+) \(([\d,]+)\)", cell)
+    assert m, cell
+    return m.group(1), int(m.group(2).replace(",", ""))
+
+
+def sign(d: float) -> str:
+    return "±0" if d == 0 else f"{'▲' if d > 0 else '▼'}{abs(d):,}"
 
 
 # --- the independent computation -------------------------------------------------------------
@@ -594,10 +606,6 @@ def test_the_hq_report_counts_purged_premises_and_names_each_operators_role(smal
 # --- layout: what the reader needs beside each figure ------------------------------------------
 
 
-def sign(d: int) -> str:
-    return "±0" if d == 0 else f"{'▲' if d > 0 else '▼'}{abs(d):,}"
-
-
 @pytest.mark.slow
 def test_the_chief_report_marks_partial_weeks_labels_every_share_and_compares_with_the_previous_period(world):
     store, db = world["store"], world["db"]
@@ -630,9 +638,63 @@ def test_the_chief_report_marks_partial_weeks_labels_every_share_and_compares_wi
     for c in beat_figures(db, store, before.start, before.end, STATION).values():
         before_t.update(c)
     keys = ["premises", "visits", "met", "long_unvisited", "long_unconfirmed", "night"]
-    assert re.findall(r"前期比 (\S+)", text) == [sign(now_t[k] - before_t[k]) for k in keys]
+    assert re.findall(r"前期比 ([▲▼±]\S*)", text) == [sign(now_t[k] - before_t[k]) for k in keys]
     assert re.findall(r"前期比 \S+ \(前期 ([\d,]+)\)", text) == [f"{before_t[k]:,}" for k in keys]
     assert any(now_t[k] != before_t[k] for k in keys)
+
+
+COMPARED = {4: "visits", 6: "met", 9: "long_unvisited", 10: "long_unconfirmed"}  # columns of the beat table
+
+
+@pytest.mark.slow
+def test_the_tables_put_the_previous_periods_value_under_each_compared_figure(world):
+    """Per beat, post and the whole station, per officer, and per station for HQ: the previous period's value
+    (an independent count over 2026-04-01 .. 07-23) and the change, under the figure, each row whole on one page."""
+    db, store = world["db"], world["store"]
+    before = reports.previous(reports.period(start=START, end=END), AS_OF)
+    now, was_then = beat_figures(db, store, START, AS_OF, STATION), beat_figures(db, store, before.start, before.end, STATION)
+    rows = read_tables(world["chief"])["beats"]
+    posts = defaultdict(list)
+    for _, _, post, _, beat, _ in organisation(db):
+        if beat in now:
+            posts[post].append(beat)
+    groups = {re.search(r"S\d\d-P\d\d-B\d+", r[0]).group(): [r] for r in rows if re.search(r"S\d\d-P\d\d-B\d+", r[0] or "")}
+    expected = {b: [b] for b in groups}
+    subtotals = [r for r in rows if r[0] == "小計"]
+    for post, r in zip(sorted(posts), subtotals):
+        groups[post], expected[post] = [r], posts[post]
+    groups["合計"], expected["合計"] = [r for r in rows if r[0] == "合計"], list(now)
+    assert len(subtotals) == len(posts) and len(groups["合計"]) == 1 and len(groups) == len(now) + len(posts) + 1
+    for key, (row,) in groups.items():
+        assert all(c for c in row[1:12]), row  # the row whole: none of its cells continued on another page
+        for col, k in COMPARED.items():
+            mine = sum(now[b][k] for b in expected[key])
+            then = sum(was_then[b][k] for b in expected[key])
+            assert num(row[col]) == mine and was(row[col]) == (sign(mine - then), then), (key, k)
+    assert any(was(r[0][4])[0] != "±0" for r in groups.values())
+    # per officer: their own visits and meetings of the previous period
+    then = defaultdict(Counter)
+    for officer, outcome in q(db, "select v.officer_id, v.outcome from visit v join premises p on p.id = v.premises_id "
+                                  "join beat b on b.id = p.beat_id join post s on s.id = b.post_id where s.station_id = ? "
+                                  "and v.visited_at >= ? and v.visited_at <= ?", STATION, ts(before.start),
+                              ts(before.end, True)):
+        then[officer]["visits"] += 1
+        then[officer]["met"] += outcome in MET
+    officers = read_tables(world["chief"])["officers"]
+    assert officers
+    for row in officers:
+        officer = re.search(r"S\d\d-O\d+", row[0]).group()
+        for col, k in ((2, "visits"), (3, "met")):
+            assert was(row[col]) == (sign(num(row[col]) - then[officer][k]), then[officer][k]), (officer, k)
+    # HQ: per station
+    now, was_then = beat_figures(db, store, START, AS_OF, None), beat_figures(db, store, before.start, before.end, None)
+    names = {s: name for s, name, *_ in organisation(db)}
+    stations = read_tables(world["hq"])["stations"][:len(set(names)) + 1]
+    for row in stations:
+        beats = [b for b in now if row[0] == "合計" or names[b[:3]] == row[0]]
+        for col, k in COMPARED.items():
+            mine, prev = sum(now[b][k] for b in beats), sum(was_then[b][k] for b in beats)
+            assert num(row[col]) == mine and was(row[col]) == (sign(mine - prev), prev), (row[0], k)
 
 
 def rows_by_page(path: Path) -> list[tuple[int, list[str | None]]]:
@@ -720,6 +782,14 @@ def test_the_demo_stations_figures_do_not_jump_when_its_cards_come_back(tmp_path
     assert after_officers == before_officers
     assert after_beat["long_unconfirmed"] < before_beat["long_unconfirmed"]  # the cards are confirmed
     assert after["returned"]["total"] == returned and after["returned"]["scan"] == returned
+    # nor do they in December's comparison with November: the previous period counts them apart too
+    december = reports.chief_figures(store, STATION, reports.Period(date(2026, 12, 1), date(2026, 12, 31)),
+                                     today=date(2026, 12, 31))
+    row = next(b for p in december["posts"] for b in p["beats"] if b["beat_id"] == beat)
+    for measure in ("visits", "visited", "met"):
+        assert row["was"][measure] == after_beat[measure], measure
+    assert {o["officer_id"]: (o["was"]["visits"], o["was"]["met"]) for o in december["officers"]
+            if o["officer_id"] in after_officers} == after_officers
     # the chief's report says how many came back and what dated them
     pdf = reports.chief(store, STATION, period.start, period.end, tmp_path / "out", "署長報告 試験",
                         now=datetime.combine(day, time(18)))

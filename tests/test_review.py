@@ -236,7 +236,8 @@ def test_a_clerk_works_through_cards_by_keyboard_in_a_real_browser(cards, home):
         assert page.locator("#card .v").first.input_value() == "017-777-1234"
         press("Control+Enter")
         # card B: the date in 和暦, the opinion in a textarea; a 和暦 correction typed
-        assert "採用 1 件" in page.inner_text("#undo")
+        # all of card A's decisions are on offer, those of its first submission too
+        assert "採用 2 件・訂正 1 件" in page.inner_text("#undo")
         assert page.locator("#card .v").first.input_value() == "昭和55年8月5日"
         assert page.locator("#card textarea").count() == 1
         assert "薄い記入" in page.inner_text("main")
@@ -480,3 +481,89 @@ def test_a_new_member_is_one_block_decided_together_and_is_not_undone(cards, hom
     assert r.status_code == 422 and "取り消せません" in r.text
     with store.transaction():
         assert store.review_item(row)["status"] == "corrected" and "9" in store.card(household).data["members"]
+
+
+def test_an_undo_refused_part_way_keeps_what_was_not_undone_on_offer(cards, home):
+    store, household, ids = cards
+    occupation, mobile = ids["members.3.occupation"], ids["members.3.mobile"]
+    c = _logged_in(store, home)
+    html = c.get(f"/item/{occupation}").text
+    form = {"token": _token(html), f"v{occupation}": "会社員", f"v{mobile}": "080-9999-0000"}
+    assert c.post(f"/card/{occupation}", data=form).status_code == 303
+    # the mobile is changed on the card since: its decision cannot be taken back, the occupation's can
+    with store.transaction():
+        store.change_card(household, [("members.3.mobile", "080-5555-6666")], datetime.now(), "edit", "試験")
+    r = c.post("/undo", data={"token": _token(html)})
+    assert r.status_code == 422 and "その後カードで変更" in r.text and "取り消す" in r.text
+    with store.transaction():
+        assert store.review_item(occupation)["status"] == "pending"
+        assert store.review_item(mobile)["status"] != "pending"
+    # the refused one is still offered; once the card is put back it is taken back too
+    html = c.get(f"/item/{occupation}").text
+    assert 'id="undo"' in html and "1 件" in html
+    with store.transaction():
+        store.change_card(household, [("members.3.mobile", "080-9999-0000")], datetime.now(), "edit", "試験")
+    assert c.post("/undo", data={"token": _token(html)}).status_code == 303
+    with store.transaction():
+        assert store.review_item(mobile)["status"] == "pending"
+    assert 'id="undo"' not in c.get(f"/item/{occupation}").text
+
+
+def test_the_previous_cards_undo_survives_a_restart_and_is_the_clerks_own(cards, home):
+    import re
+    from datetime import timedelta
+
+    from junkai.store.schema import review_item
+
+    import httpx
+
+    from junkai.actions import Context, login
+
+    store, household, ids = cards
+    occupation, mobile = ids["members.3.occupation"], ids["members.3.mobile"]
+    with store.transaction():
+        store.add_user("地域課 二号", "custodian", datetime(2026, 11, 1), "試験", station_id="S01")
+    login.set_passphrase(Context(settings.load(), store, "地域課 二号"), "地域課 二号", SECRET)
+
+    def logged_in(url, name):
+        c = httpx.Client(base_url=url, follow_redirects=False)
+        token = re.search(r'name="token" value="([^"]+)"', c.get("/login").text).group(1)
+        assert c.post("/login", data={"token": token, "name": name, "secret": SECRET}).status_code == 303
+        return c
+
+    with serving(store, home) as url:
+        c = logged_in(url, "地域課 試験")
+        html = c.get(f"/item/{ids['D']}").text  # card D, then card C
+        assert c.post(f"/card/{ids['D']}", data={"token": _token(html), f"v{ids['D']}": "080-1111-2222"}).status_code == 303
+        form = {"token": _token(html), f"v{occupation}": "会社役員", f"why{mobile}": "読めない"}
+        assert c.post(f"/card/{occupation}", data=form).status_code == 303
+    # the page restarted: every session is gone, the decisions are not
+    with serving(store, home) as url:
+        other = logged_in(url, "地域課 二号")
+        html = other.get(f"/item/{ids['members.1.name']}").text
+        assert 'id="undo"' not in html  # another clerk's card is never offered
+        assert other.post("/undo", data={"token": _token(html)}).status_code == 303
+        with store.transaction():
+            assert store.review_item(occupation)["status"] == "corrected"
+        c = logged_in(url, "地域課 試験")
+        html = c.get(f"/item/{ids['members.1.name']}").text
+        assert re.search(r"前のカード: <strong[^>]*>訂正 1 件・却下 1 件</strong>", html)
+        assert c.post("/undo", data={"token": _token(html)}).headers["location"] == f"/item/{occupation}"
+        with store.transaction():
+            assert {store.review_item(i)["status"] for i in (occupation, mobile)} == {"pending"}
+        # undone: nothing on offer any more, not even the card before (D stays decided)
+        assert 'id="undo"' not in c.get(f"/item/{ids['members.1.name']}").text
+        with store.transaction():
+            assert store.review_item(ids["D"])["status"] == "accepted"
+        # a card decided more than a working day (8 hours) ago is no longer offered
+        html = c.get(f"/item/{occupation}").text
+        assert c.post(f"/card/{occupation}", data={"token": _token(html), f"v{occupation}": "会社役員",
+                                                   f"v{mobile}": "080-9999-0000"}).status_code == 303
+        assert 'id="undo"' in c.get(f"/item/{ids['members.1.name']}").text
+        with store.transaction():
+            store.conn.execute(review_item.update().where(review_item.c.id.in_([occupation, mobile])).values(
+                decided_at=datetime.now() - timedelta(hours=9)))
+        assert 'id="undo"' not in c.get(f"/item/{ids['members.1.name']}").text
+    with store.transaction():
+        undone = [e for e in store.audit_events() if e["action"] == "review.undo"]
+    assert {e["operator"] for e in undone} == {"地域課 試験"} and len(undone) == 2

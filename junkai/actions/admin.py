@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
 
 from junkai import JunkaiError, access
 from junkai import settings as settings_mod
@@ -39,15 +39,17 @@ class Seeded:
     users: list[tuple[str, dict]]  # (name, grant) of the demo users made
 
 
-def seed(ctx: Context, premises: int, stations: int, seed: int, until: date, users: bool = False) -> Seeded:
-    """Fictitious stations, premises and history for a demonstration (open the context with migrate=True)."""
+def seed(ctx: Context, premises: int, stations: int, seed: int, until: date, users: bool = False,
+         on_premises: Callable[[int, int], None] | None = None) -> Seeded:
+    """Fictitious stations, premises and history for a demonstration (open the context with migrate=True).
+    `on_premises(done, total)` follows the premises made."""
     from junkai.seed import demo_users, seed as run_seed
 
     allow(ctx, "setup")
     s = ctx.settings
     with ctx.store.transaction():
         result = run_seed(ctx.store, premises, stations, seed, until, ctx.operator, s.default_frequency_months,
-                          (s.night_start, s.night_end))
+                          (s.night_start, s.night_end), on_premises)
         made = demo_users(ctx.store, ctx.operator, datetime.now().replace(microsecond=0),
                           ctx.store.os_account) if users else []
     return Seeded(result, made)
@@ -199,11 +201,11 @@ def purge_ceased(ctx: Context, years: int | None = None, dry_run: bool = False):
     return n, retention.purge_ceased(ctx.store, s.home, n, ctx.operator, dry_run=dry_run, inbox_of=s.inbox_of)
 
 
-def backup(ctx: Context, out_path: Path):
+def backup(ctx: Context, out_path: Path, on_files: Callable[[int, int], None] | None = None):
     from junkai import backup as backup_mod
 
     allow(ctx, "setup")
-    return backup_mod.backup(ctx.settings, ctx.store, out_path, ctx.operator)
+    return backup_mod.backup(ctx.settings, ctx.store, out_path, ctx.operator, on_files)
 
 
 def backup_key(ctx: Context, identity_file: Path) -> str:
@@ -218,7 +220,8 @@ def backup_key(ctx: Context, identity_file: Path) -> str:
     return keys.recipient
 
 
-def restore(settings: settings_mod.Settings, account: str, backup_path: Path, identity_file: Path):
+def restore(settings: settings_mod.Settings, account: str, backup_path: Path, identity_file: Path,
+            on_read: Callable[[int, int], None] | None = None):
     """Into an empty data folder only. There is no store there yet, so the right is asked of the store
     being restored (or of the database restored first with pg_restore): the user bound there to the OS
     account running it must be its administrator; a refusal is audited in that store, and nothing is restored."""
@@ -235,4 +238,4 @@ def restore(settings: settings_mod.Settings, account: str, backup_path: Path, id
     def audit(store, detail: dict) -> None:
         store.audit(who[0], "restore", "store", None, **detail)
 
-    return backup_mod.restore(backup_path, settings, identity_file, check, audit)
+    return backup_mod.restore(backup_path, settings, identity_file, check, audit, on_read)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
 
 from junkai import JunkaiError
 from junkai.actions import Context, allow
@@ -17,15 +17,17 @@ if TYPE_CHECKING:  # pandas costs a second at start-up; only the hints name it h
 Scope = tuple[str, str] | None
 
 
-def export(ctx: Context, what: str, fmt: str, out_path: Path, scope: Scope = None) -> int:
-    """Write a table (premises, cards, visits, opinions, events) as CSV or JSON; returns its rows."""
+def export(ctx: Context, what: str, fmt: str, out_path: Path, scope: Scope = None,
+           on_rows: Callable[[int, int], None] | None = None) -> int:
+    """Write a table (premises, cards, visits, opinions, events) as CSV or JSON; returns its rows.
+    `on_rows(done, total)` follows the rows written."""
     from junkai.export import write_export
 
     if not out_path.parent.is_dir():
         raise JunkaiError(f"出力先のフォルダがありません: {out_path.parent}")
     allow(ctx, "export", scope)
     with ctx.store.transaction():
-        rows = write_export(ctx.store, what, fmt, out_path, scope)
+        rows = write_export(ctx.store, what, fmt, out_path, scope, on_rows)
         ctx.store.audit_export(ctx.operator, what, scope, format=fmt, rows=rows, path=str(out_path))
     return rows
 

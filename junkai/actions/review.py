@@ -5,6 +5,7 @@ premises within the operator's scope, and an answer naming a premises outside it
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -185,3 +186,12 @@ def undo(ctx: Context, item_id: int) -> dict:
 
     may_review(ctx, item_id)
     return run(ctx.store, item_id, ctx.operator)
+
+
+def last_card(ctx: Context, since: datetime) -> list[dict]:
+    """The operator's own decisions on the card they decided last (since `since`), not yet undone
+    (junkai.review.last_card): what the review page offers to take back. Their own decisions only: not
+    audited as a view."""
+    from junkai.review import last_card as mine
+
+    return mine(ctx.store, ctx.operator, since)

@@ -236,6 +236,17 @@ def working(label: str):
 
 
 @contextlib.contextmanager
+def counting(label: str):
+    """A long step that knows how much it has to do (rows, files, premises): a bar with N/M and the time
+    taken, on stderr and only at a terminal; yields the callback (done, total) that moves it."""
+    if not err.is_terminal:
+        yield lambda done, total: None
+        return
+    with bar(label) as on:
+        yield on
+
+
+@contextlib.contextmanager
 def flow_progress():
     """A bar per long step of the flows run in this process."""
     from flows import common

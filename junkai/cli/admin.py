@@ -14,7 +14,7 @@ from rich.table import Table
 from junkai import JunkaiError, access
 from junkai import settings as settings_mod
 from junkai.actions import admin as A
-from junkai.cli import command, context, day, err, group, os_operator, out, plain, working
+from junkai.cli import command, context, counting, day, err, group, os_operator, out, plain
 
 
 @command()
@@ -45,8 +45,8 @@ def seed(
     """
     end = day(until, "--until") or date.today()
     with context(migrate=True) as ctx:
-        with working("デモデータを作成中"):
-            seeded = A.seed(ctx, premises, stations, seed, end, users)
+        with counting("デモデータを作成中 (各戸)") as on_premises:
+            seeded = A.seed(ctx, premises, stations, seed, end, users, on_premises)
         result = seeded.result
         out.print(
             f"デモデータを作成しました: 警察署 {result.stations}、交番・駐在所 {result.posts}、受持区 {result.beats}、"
@@ -183,8 +183,8 @@ def backup(out_path: Annotated[Path, typer.Argument(help="作成するバック�
 
     例: junkai backup /mnt/backup/junkai-2026-11-20.age
     """
-    with context() as ctx, working("バックアップを作成中"):
-        r = A.backup(ctx, out_path)
+    with context() as ctx, counting("バックアップを作成中 (ファイル)") as on_files:
+        r = A.backup(ctx, out_path, on_files)
     out.print(f"バックアップを作成しました: {r.path} (暗号化済み、ファイル {r.files} 件、{r.bytes:,} バイト)",
               highlight=False)
     if r.database != "sqlite":
@@ -219,8 +219,9 @@ def restore(
 
     例: JUNKAI_HOME=/srv/junkai/data junkai restore /mnt/backup/junkai-2026-11-20.age --identity /media/usb/junkai-backup.key
     """
-    with working("バックアップを戻し中"):
-        r = A.restore(settings_mod.load(), os_operator(), backup_path, identity)
+    with counting("バックアップを戻し中 (KB)") as on_read:
+        r = A.restore(settings_mod.load(), os_operator(), backup_path, identity,
+                      lambda done, total: on_read(-(-done // 1024), -(-total // 1024)))
     out.print(f"バックアップを戻しました: {r.path} (ファイル {r.files} 件、各戸 {r.rows.get('premises', 0)} 戸)",
               highlight=False)
 

@@ -12,7 +12,7 @@ import typer
 
 from junkai import files
 from junkai.actions import exports as A
-from junkai.cli import command, context, day, out, scope, show, working
+from junkai.cli import command, context, counting, day, out, scope, show, working
 
 
 class What(str, Enum):
@@ -47,8 +47,8 @@ def export(
     """
     where = scope(beat, post, station)
     files.out_file(out_path)
-    with context() as ctx, working("書き出し中"):
-        rows = A.export(ctx, what.value, fmt.value, out_path, where)
+    with context() as ctx, counting("書き出し中 (行)") as on_rows:
+        rows = A.export(ctx, what.value, fmt.value, out_path, where, on_rows)
     out.print(f"{rows} 件を書き出しました: {out_path}")
 
 

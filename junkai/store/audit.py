@@ -143,6 +143,15 @@ class Audit:
             q = q.where(audit.c.at >= since)
         return [dict(r) for r in self.conn.execute(q).mappings()]
 
+    def last_review_decision(self, operator: str) -> int | None:
+        """The review item of the operator's latest audited decision (accepted, corrected or rejected)."""
+        q = (sa.select(audit.c.target_id).where(
+            audit.c.operator == operator, audit.c.target_kind == "review_item",
+            audit.c.action.in_(("review.accepted", "review.corrected", "review.rejected")))
+             .order_by(audit.c.id.desc()).limit(1))
+        found = self.conn.execute(q).scalar()
+        return int(found) if found else None
+
     def verify_audit(self) -> tuple[int, str | None]:
         """Walk the chain and hold it against the head file; returns the rows checked and, if broken,
         what is wrong at the first bad row."""

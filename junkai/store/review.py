@@ -81,6 +81,13 @@ class Review:
                                           review_item.c.applied_at.is_(None)).order_by(review_item.c.id))
         return [self._review_row(r) for r in self.conn.execute(q).mappings()]
 
+    def last_decided(self, operator: str, since: datetime) -> dict | None:
+        """The item the operator decided last, if they decided it since `since` (and it is not undone)."""
+        q = (sa.select(review_item).where(review_item.c.decided_by == operator, review_item.c.decided_at >= since)
+             .order_by(review_item.c.decided_at.desc(), review_item.c.id.desc()).limit(1))
+        r = self.conn.execute(q).mappings().first()
+        return self._review_row(r) if r else None
+
     def reopen_review(self, item_id: int) -> None:
         """A decision taken back (junkai.review.undo, audited there): the item waits again."""
         self.conn.execute(review_item.update().where(review_item.c.id == item_id).values(
