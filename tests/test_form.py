@@ -27,7 +27,7 @@ FINGERPRINTS = {
         "business": "911382248a4c2511fc63862d2403adb13a5e0fb2c0b0d8789d3419e1d0aa39e8",
     },
     2: {
-        "household": "6f5d7f27488ce716d2b8c7f2215079377ed3c2dddca857f1dd254e0cf18e9ecd",
+        "household": "a38c45cfb008a63cb50e8949e6a03dfad98dc3018a14e1cf46534ccdd5d84074",
         "business": "bc6a0aab199adff41a8a2e0d6304e4c22acf4ba02876c2078cbf5b6e8089856c",
     },
 }

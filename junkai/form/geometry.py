@@ -195,9 +195,9 @@ class Page:
 # --- widths of printed words (the form's own labels are all in one gothic face) ---
 
 
-def text_width(text: str, pt: float) -> float:
-    """Approximate printed width in mm: full-width characters are one em, others half."""
-    ems = sum(1.0 if unicodedata.east_asian_width(ch) in "WFA" else 0.6 for ch in text)
+def text_width(text: str, pt: float, half: float = 0.6) -> float:
+    """Approximate printed width in mm: full-width characters are one em, others `half` of one."""
+    ems = sum(1.0 if unicodedata.east_asian_width(ch) in "WFA" else half for ch in text)
     return ems * pt * PT
 
 
@@ -212,16 +212,16 @@ class Builder:
     def __init__(self, form: str, number: int, version: int, eras: tuple[str, ...], *, strip: float = STRIP,
                  entry: float = ENTRY, cell_w: float = CELL_W, tick: float = TICK, label_pt: float = LABEL_PT,
                  option_pt: float = OPTION_PT, option_gap: float = 2.0, label_gap: float = 0.6, era_gap: float = 1.2,
-                 band_w: float = BAND_W, band_title: float = 8.0, option_pad: float = 0.0):
+                 band_w: float = BAND_W, band_title: float = 8.0, half_em: float = 0.6):
         self.form, self.number, self.version, self.eras = form, number, version, eras
         self.strip, self.entry, self.cell_w, self.tick = strip, entry, cell_w, tick
         self.label_pt, self.option_pt = label_pt, option_pt
         # after a box-label pair; between a box and its own label (narrower, so a tick belongs to one pair)
         self.option_gap, self.label_gap, self.era_gap = option_gap, label_gap, era_gap
         self.band_w, self.band_title = band_w, band_title  # section band, and the room its title takes
-        # room added to an option label's estimated width: digits and Latin letters run wider than half an em
-        # in some faces, and a label wider than its room is wrapped, its last character under the next box
-        self.option_pad = option_pad
+        # an option label's digits and Latin letters, in ems: IPAex sets digits at 0.63, and a label wider
+        # than its room is wrapped, its last character under the next box
+        self.half_em = half_em
         self.fields: list[Field] = []
         self.texts: list[Text] = []
         self.sections: list[Section] = []
@@ -305,7 +305,7 @@ class Builder:
         ty = y + strip + 0.5
         lines = 1
         for value, text in choices:
-            lw = text_width(text, self.option_pt) + self.option_pad
+            lw = text_width(text, self.option_pt, self.half_em)
             if wrap is not None and opts and ox + self.tick + self.label_gap + lw > wrap:
                 ox, ty, lines = x + 1.0, ty + self.tick + 1.5, lines + 1
             opts.append(Option(value, text, Box(ox, ty, self.tick, self.tick),

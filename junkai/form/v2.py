@@ -39,7 +39,7 @@ LABEL_PT = 8.5
 OPTION_PT = 10.5
 BAND_W = 26.0
 SIZES = dict(strip=STRIP, entry=ENTRY, cell_w=CELL_W, tick=TICK, label_pt=LABEL_PT, option_pt=OPTION_PT,
-             option_gap=6.0, label_gap=1.0, era_gap=5.5, band_w=BAND_W, band_title=11.0, option_pad=0.8)
+             option_gap=6.0, label_gap=1.0, era_gap=5.5, band_w=BAND_W, band_title=11.0, half_em=0.65)
 
 FIELD_X = LEFT + BAND_W + 1.0
 ROWNO_W = 7.0
