@@ -483,9 +483,12 @@ def _save_crop(d: Path, f: F.Field, img: np.ndarray) -> str:
 # --- a page whose QR could not be read ----------------------------------------------------
 
 
+BAND_LINE_MM = 4.5  # a line of a section title, at the largest size a layout prints them
+
+
 def _guess_layout(img: np.ndarray) -> F.Page:
-    """The layout, of any published version, whose section titles (printed black in the band column)
-    match the ink there. Newest first: a tie goes to the version most cards out were printed with."""
+    """The layout, of any published version, whose section titles and change-box words (printed black in
+    the band column) match the ink there. Newest first: a tie goes to the version most cards out were printed with."""
     best, best_score = None, -1.0
     for version in sorted({v for form in F.FORMS for v in F.published(form)}, reverse=True):
         for c in (F.page(form, n, version) for form in F.FORMS if version in F.published(form)
@@ -494,9 +497,15 @@ def _guess_layout(img: np.ndarray) -> F.Page:
             column = img[:, int((band.x + 0.8) * PX): int((band.right - 0.8) * PX)]
             inked = (column < INK).mean(axis=1) > 0.01
             want = np.zeros(len(inked), bool)
-            for t in c.texts:
+            for t in c.texts:  # the titles, a line each
                 if t.style == "band":
-                    want[int(t.box.y * PX): int((t.box.y + 4.0) * PX)] = True
+                    lines = t.text.count("\n") + 1
+                    want[int(t.box.y * PX): int((t.box.y + min(t.box.h, BAND_LINE_MM * lines)) * PX)] = True
+            for f in c.fields:  # and the words of the boxes set in the band (変更なし / 変更あり)
+                for o in f.options:
+                    if o.label and band.x <= o.label_box.x < band.right:
+                        mid = o.label_box.y + o.label_box.h / 2
+                        want[int((mid - 1.8) * PX): int((mid + 1.8) * PX)] = True
             union = (want | inked).sum()
             score = (want & inked).sum() / union if union else 0.0
             if score > best_score:

@@ -121,7 +121,9 @@ def test_every_value_that_passed_on_its_own_equals_what_the_resident_wrote(retur
                     written = validate_value(spec.kind, written, TODAY, field=spec.id, choices=spec.choices).value
                 checked += 1
                 wrong += not _same(spec.kind if spec else "", after, written)
-    assert checked >= 3  # removals and changes of the 世帯主 always wait for a person now: fewer pass alone
+    # removals and changes of the 世帯主 always wait for a person, and most handwriting does: on this set two
+    # values pass on their own (the set's cards are printed in the newest layout, of two sheets)
+    assert checked >= 2
     assert wrong == 0
 
 

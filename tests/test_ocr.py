@@ -183,7 +183,7 @@ def test_box_states_have_an_ambiguity_band_and_cancel_by_scribbling():
 
     from junkai import form as F
 
-    layout = F.page("household", 1)
+    layout = F.page("household", 1, 1)  # version 1: four members on its first sheet
     img = np.full((int(F.PAGE_H * R.PX), int(F.PAGE_W * R.PX)), 255, np.uint8)
 
     def at(fid, i, dx, dy):
