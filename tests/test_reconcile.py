@@ -323,16 +323,21 @@ def test_a_change_of_the_head_of_household_never_passes_alone(printed):
     assert [p for p, _, _ in out.applied] == [f"members.{rows[head]}.occupation"]
 
 
-def test_a_section_ticked_both_unchanged_and_changed_is_doubt_and_its_values_wait(printed):
+@pytest.mark.parametrize("layout, section, field, value", [
+    ("printed", "visit", "visit_days", ["平日"]),  # version 1: one sheet
+    ("printed_v2", "support", "support", ["ひとり暮らし"]),  # sheet 1 of version 2
+])
+def test_a_section_ticked_both_unchanged_and_changed_is_doubt_and_its_values_wait(request, layout, section, field,
+                                                                                  value):
     """The speckle case: a resident ticked 変更なし, a speck made 変更あり look ticked too."""
-    store, job = printed
+    store, job = request.getfixturevalue(layout)
     pid = job.premises["id"]
     with store.transaction():
         before = store.card(pid)
     both = FieldReading("members.change", "checkbox", "members", "@change.members", None, 0.2,
                         reasons=[Reason.MULTIPLE_TICKS], ink=True)
     result = reading(job, [("members.1.occupation", "会社員", 0.99), ("members.1.sex", "女", 0.99),
-                           ("visit.change", F.UNCHANGED, 0.99), ("visit_days", ["平日"], 0.99)])
+                           (f"{section}.change", F.UNCHANGED, 0.99), (field, value, 0.99)])
     result.fields.insert(0, both)
     out = apply(store, "b:1", result)
     with store.transaction():
@@ -340,11 +345,11 @@ def test_a_section_ticked_both_unchanged_and_changed_is_doubt_and_its_values_wai
     items = {i["field"]: i for i in pending(store, "b:1")}
     row = job.rows["members"]["1"]
     assert after.data == before.data and out.applied == []
-    assert set(items) == {f"members.{row}.occupation", f"members.{row}.sex", "visit_days"}
+    assert set(items) == {f"members.{row}.occupation", f"members.{row}.sex", field}
     assert all("section.doubt" in [r["code"] for r in items[f"members.{row}.{k}"]["rules"]]
                for k in ("occupation", "sex"))
     # the unchanged section keeps its protection: what is inked in it waits too, and it confirms the card
-    assert "ink_in_unchanged_section" in [r["code"] for r in items["visit_days"]["rules"]]
+    assert "ink_in_unchanged_section" in [r["code"] for r in items[field]["rules"]]
     assert out.confirmed and after.confirmed_on == TODAY
 
 
@@ -631,30 +636,6 @@ def test_scanned_support_ticks_reach_the_card(printed_v2):
 
 
 # --- the same protections on a card of the newest layout (two sheets) ------------------------------
-
-
-def test_v2_a_section_ticked_both_ways_or_unchanged_holds_what_is_inked_in_it(printed_v2):
-    """Sheet 1 of version 2: the speckle case in 世帯員, and ink in 要配慮 ticked 変更なし."""
-    store, job = printed_v2
-    pid = job.premises["id"]
-    with store.transaction():
-        before = store.card(pid)
-    both = FieldReading("members.change", "checkbox", "members", "@change.members", None, 0.2,
-                        reasons=[Reason.MULTIPLE_TICKS], ink=True)
-    result = reading(job, [("members.1.occupation", "会社員", 0.99), ("members.1.sex", "女", 0.99),
-                           ("support.change", F.UNCHANGED, 0.99), ("support", ["ひとり暮らし"], 0.99)])
-    result.fields.insert(0, both)
-    out = apply(store, "v2b:1", result)
-    with store.transaction():
-        after = store.card(pid)
-    items = {i["field"]: i for i in pending(store, "v2b:1")}
-    row = job.rows["members"]["1"]
-    assert after.data == before.data and out.applied == []
-    assert set(items) == {f"members.{row}.occupation", f"members.{row}.sex", "support"}
-    assert all("section.doubt" in [r["code"] for r in items[f"members.{row}.{k}"]["rules"]]
-               for k in ("occupation", "sex"))
-    assert "ink_in_unchanged_section" in [r["code"] for r in items["support"]["rules"]]
-    assert out.confirmed and after.confirmed_on == TODAY
 
 
 def test_v2_the_second_sheet_keeps_removals_heads_and_its_own_sections(printed_v2):
