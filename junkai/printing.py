@@ -9,6 +9,7 @@ so that a scan read later finds the card version each card was printed from.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import secrets
@@ -338,14 +339,15 @@ def write(batch: Batch, fh: BinaryIO, key: bytes, font: Font | None = None,
     `on_card(done, total)` is told after every card (a progress bar)."""
     from junkai import render
 
-    needed = sorted({(j.form, s, j.variant, j.language) for j in batch.jobs for s in range(1, j.sheets + 1)})
-    pages = [(L.translate(F.page(form, sheet), language), variant, language)
-             for form, sheet, variant, language in needed]
+    font = font or Font()
+    needed = sorted({(j.form, s, j.variant, j.language, _set_contact(j, font)) for j in batch.jobs
+                     for s in range(1, j.sheets + 1)})
+    pages = [(_with_contact(L.translate(F.page(form, sheet), language), contact), variant, language)
+             for form, sheet, variant, language, contact in needed]
     index = {k: i for i, k in enumerate(needed)}
     rendered = render.render(pages, cover(batch), title=f"巡回連絡カード {batch.id}")
     writer = Writer(fh, rendered.next_number)
     rendered.write_into(writer)
-    font = font or Font()
     font_number, resources = writer.reserve(), writer.reserve()
     forms = b"".join(b"/%s%d %d 0 R" % (FORM_NAME, i, n) for i, n in enumerate(rendered.forms))
     writer.object(resources, b"<</XObject <<%s>>/Font <</JV %d 0 R>>>>" % (forms, font_number))
@@ -353,8 +355,8 @@ def write(batch: Batch, fh: BinaryIO, key: bytes, font: Font | None = None,
         for sheet in range(1, job.sheets + 1):
             page = F.page(job.form, sheet)
             canvas = Canvas(font)
-            canvas.form(b"%s%d" % (FORM_NAME, index[(job.form, sheet, job.variant, job.language)]))
-            stamp(canvas, job, sheet, page, key)
+            canvas.form(b"%s%d" % (FORM_NAME, index[(job.form, sheet, job.variant, job.language, _set_contact(job, font))]))
+            stamp(canvas, job, sheet, page, key, font)
             contents = writer.stream(writer.reserve(), canvas.data())
             writer.page(writer.reserve(), resources, [contents])
         if on_card:
@@ -365,14 +367,28 @@ def write(batch: Batch, fh: BinaryIO, key: bytes, font: Font | None = None,
     return len(writer.page_numbers)
 
 
-def stamp(canvas: Canvas, job: Job, sheet: int, page: F.Page, key: bytes) -> None:
+def _set_contact(job: Job, font: Font) -> str:
+    """The contact sentence when the card's form sets it itself: a sentence the stamped face (IPAex)
+    cannot draw all of (Korean, simplified Chinese) is set with the form's words, in the language's
+    face (one form per post); otherwise it is stamped."""
+    return job.contact if any(ord(ch) not in font.gids for ch in job.contact if not ch.isspace()) else ""
+
+
+def _with_contact(page: F.Page, contact: str) -> F.Page:
+    slot = next((s for s in page.slots if s.id == "contact"), None)
+    if not contact or slot is None:
+        return page
+    return dataclasses.replace(page, texts=(*page.texts, F.Text(slot.box, contact, "notice")))
+
+
+def stamp(canvas: Canvas, job: Job, sheet: int, page: F.Page, key: bytes, font: Font | None = None) -> None:
     """Everything one card sheet adds to its form: identity, header facts, values, QR code."""
     slots = {
         "post": job.post, "officer": job.officer, "print_id": qr.show_print_id(job.print_id),
         "page": f"{job.sheets}枚中{sheet}枚目" if job.language == L.DEFAULT else f"{sheet} / {job.sheets}",
         "seq": str(job.seq),
         "created_on": "" if job.blank or not job.created_on else wareki_text(job.created_on),
-        "contact": job.contact,
+        "contact": "" if font is not None and _set_contact(job, font) else job.contact,
     }
     resident = {"post", "officer", "created_on", "contact"}  # read by the resident: the layout's value size
     for s in page.slots:

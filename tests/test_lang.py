@@ -7,6 +7,7 @@ character, and no word runs out of its box."""
 
 from __future__ import annotations
 
+import functools
 import string
 import subprocess
 from collections import Counter
@@ -21,6 +22,7 @@ from fontTools.ttLib import TTCollection, TTFont
 from junkai import JunkaiError, model, printing, qr
 from junkai import form as F
 from junkai.form import lang as L
+from junkai.pdf import MISSING
 from junkai.seed import seed
 from junkai.store import Store
 
@@ -140,6 +142,18 @@ def _mm(c) -> F.Box:
     return F.Box(c["x0"] / MM, c["top"] / MM, (c["x1"] - c["x0"]) / MM, (c["bottom"] - c["top"]) / MM)
 
 
+def _layout(job, sheet: int) -> F.Page:
+    """The page as the card's form sets it: translated, with the contact sentence in a language the
+    stamped face cannot draw."""
+    contact = printing._set_contact(job, _font())
+    return printing._with_contact(L.translate(F.page(job.form, sheet), job.language), contact)
+
+
+@functools.lru_cache(maxsize=1)
+def _font():
+    return printing.Font()
+
+
 def _room(page: F.Page, blank: bool) -> list[tuple[F.Box, str]]:
     """Each printed string of a (translated) page and its box, on one variant."""
     out = []
@@ -166,8 +180,10 @@ def _form_chars(page, job, sheet):
 def test_each_language_is_set_in_its_own_face_and_every_word_is_printed(printed):
     seen = set()
     for job, sheet, page in printed.sheets:
-        layout = L.translate(F.page(job.form, sheet), job.language)
+        layout = _layout(job, sheet)
         chars = _form_chars(page, job, sheet)
+        # nothing stamped is drawn as the mark of a missing glyph (IPAex has no Hangul)
+        assert not [c for c in page.chars if c["text"] == MISSING], (job.language, sheet)
         faces = {_face(c["fontname"]) for c in chars}
         assert faces == {FACES[job.language].lower()}, (job.language, faces)
         words = Counter(ch for _, text in _room(layout, job.blank) for ch in text if not ch.isspace())
@@ -220,7 +236,7 @@ def test_the_fonts_are_embedded(printed):
 def test_no_printed_word_runs_out_of_its_box_in_any_language(printed):
     out = set()
     for job, sheet, page in printed.sheets:
-        layout = L.translate(F.page(job.form, sheet), job.language)
+        layout = _layout(job, sheet)
         rooms = _room(layout, job.blank)
         for c in _form_chars(page, job, sheet):
             box = _mm(c)
