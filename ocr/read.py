@@ -103,6 +103,7 @@ class Reader:
 
     def read(self, page: P.Page) -> PageReading:
         """One page; never raises."""
+        _one_blas_thread()
         t0 = time.perf_counter()
         reading = PageReading(page.source, page.index + 1, OK, dpi=page.dpi)
         try:
@@ -340,6 +341,21 @@ class Reader:
             reading.quarantine = str(target)
         except OSError as exc:
             reading.messages.append(f"隔離フォルダに保存できません: {exc}")
+
+
+_blas_limited = False
+
+
+def _one_blas_thread() -> None:
+    """numpy's BLAS (the digit classifier's products) on the calling thread only, once per reading process:
+    the reader already runs a page per core, and BLAS threads of its own only take turns with them (a
+    quarter of the reader's CPU on 2 cores, for the same results)."""
+    global _blas_limited
+    if not _blas_limited:
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(1, user_api="blas")
+        _blas_limited = True
 
 
 def align(image: np.ndarray, dpi: float | None) -> A.Alignment:

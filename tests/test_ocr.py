@@ -445,6 +445,22 @@ def test_the_writing_is_read_while_the_tick_boxes_and_digits_are(monkeypatch):
     assert written and all(f.value.startswith("偽の") for f in written)
 
 
+def test_a_reading_process_keeps_numpys_blas_on_one_thread():
+    import subprocess
+    import sys
+
+    code = ("import numpy as np; from threadpoolctl import threadpool_info; from ocr import pages, read; "
+            "blas = lambda: [i['num_threads'] for i in threadpool_info() if i['user_api'] == 'blas']; before = blas(); "
+            "read.Reader(None).read(pages.Page('x.png', 0, np.full((200, 200), 255, np.uint8), 200.0)); "
+            "import json; print(json.dumps([before, blas()]))")
+    env = {k: v for k, v in __import__("os").environ.items() if not k.endswith("_NUM_THREADS")}
+    env["OPENBLAS_NUM_THREADS"] = "2"  # as on the 2-core machine, whatever this one has
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout
+    before, after = json.loads(out)
+    assert before and all(n == 2 for n in before)
+    assert after and all(n == 1 for n in after)  # the pages run side by side; BLAS threads only take turns
+
+
 def test_a_recogniser_missing_fails_the_page_from_the_thread_that_read_its_writing():
     class Missing:
         name = "missing"
