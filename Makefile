@@ -43,8 +43,11 @@ system-deps:
 	$(PYTHON) -m venv .tools
 	.tools/bin/pip install -q uv
 
+# --compile-bytecode, and the project's own modules compiled too: a command run by an operator whose OS account
+# cannot write here would otherwise compile every module it imports on each start (about 2 s of a `junkai read`)
 python-deps: $(UV)
-	$(UV) sync --frozen --quiet --python $(PYTHON)
+	$(UV) sync --frozen --quiet --compile-bytecode --python $(PYTHON)
+	$(BIN)/python -m compileall -q junkai ocr flows
 
 # the digit model is fitted once here (a minute or two) and kept in the user's cache, so no reader fits it
 setup: system-deps python-deps

@@ -197,6 +197,15 @@ def test_a_tesseract_timeout_leaves_ppocrs_readings_in_doubt():
     assert read == [[Candidate("山田", round(C.DOUBT * 0.99, 3), "ppocr")]]
 
 
+def test_tesseract_runs_on_one_thread_unless_the_operator_says_otherwise():
+    code = "import os; from ocr.engines import tesseract; print(os.environ['OMP_THREAD_LIMIT'])"
+    env = {k: v for k, v in os.environ.items() if k != "OMP_THREAD_LIMIT"}
+    run = lambda env: subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                                     check=True).stdout.strip()
+    assert run(env) == "1"  # inherited by every Tesseract process the reader starts
+    assert run(dict(env, OMP_THREAD_LIMIT="2")) == "2"
+
+
 @pytest.mark.slow
 def test_both_engines_for_real_agree_on_clear_writing_and_the_confidence_rises():
     """End to end: PP-OCR and Tesseract on the same printed-clear crops."""

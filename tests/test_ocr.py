@@ -417,6 +417,62 @@ def test_an_engine_is_one_registration_away_and_the_page_is_aligned_once(monkeyp
     assert {f.value for f in written if f.id.endswith(".name")} == {"偽のname"}
 
 
+def test_the_writing_is_read_while_the_tick_boxes_and_digits_are(monkeypatch):
+    import threading
+
+    key, sheet, page = _damaged("covered", blank=True)
+    reading, box_read, overlapped = threading.Event(), threading.Event(), []
+
+    class Watched(FakeRecogniser):
+        def read(self, crops):
+            reading.set()
+            # a tick box is read while the recogniser works, or the page waits for it (10 s, then fails)
+            overlapped.append(box_read.wait(10))
+            return super().read(crops)
+
+    real = R._checkbox
+
+    def checkbox(*args, **kwargs):
+        if reading.is_set():
+            box_read.set()
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(R, "_checkbox", checkbox)
+    r = R.Reader(key, engine=Watched(qr.show_print_id(sheet.payload.print_id))).read(page)
+    assert r.status != PageStatus.FAILED, r.messages
+    assert overlapped and overlapped[0]
+    written = [f for f in r.fields if f.kind in ("text", "kana", "free") and f.ink]
+    assert written and all(f.value.startswith("偽の") for f in written)
+
+
+def test_a_reading_process_keeps_numpys_blas_on_one_thread():
+    import subprocess
+    import sys
+
+    code = ("import numpy as np; from threadpoolctl import threadpool_info; from ocr import pages, read; "
+            "blas = lambda: [i['num_threads'] for i in threadpool_info() if i['user_api'] == 'blas']; before = blas(); "
+            "read.Reader(None).read(pages.Page('x.png', 0, np.full((200, 200), 255, np.uint8), 200.0)); "
+            "import json; print(json.dumps([before, blas()]))")
+    env = {k: v for k, v in __import__("os").environ.items() if not k.endswith("_NUM_THREADS")}
+    env["OPENBLAS_NUM_THREADS"] = "2"  # as on the 2-core machine, whatever this one has
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout
+    before, after = json.loads(out)
+    assert before and all(n == 2 for n in before)
+    assert after and all(n == 1 for n in after)  # the pages run side by side; BLAS threads only take turns
+
+
+def test_a_recogniser_missing_fails_the_page_from_the_thread_that_read_its_writing():
+    class Missing:
+        name = "missing"
+
+        def read(self, crops):
+            raise E.RecogniserUnavailable("文字認識エンジンが導入されていません")
+
+    key, _, page = _damaged("covered", blank=True)
+    r = R.Reader(key, engine=Missing()).read(page)
+    assert r.status == PageStatus.FAILED and Reason.OCR_UNAVAILABLE in r.reasons and not r.fields
+
+
 def test_thresholds_are_the_lowest_that_keep_passing_values_right():
     """The calibration of junkai.toml's thresholds on hand-made decisions: wrong values at high
     confidence push the threshold up; a kind that is never reliable never passes on its own."""

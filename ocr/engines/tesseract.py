@@ -9,6 +9,7 @@ way, one call per crop, kept for the benchmark.
 
 from __future__ import annotations
 
+import os
 import unicodedata
 from dataclasses import dataclass
 
@@ -30,6 +31,12 @@ CONFIG_LINE = "--oem 1 --psm 7 -c preserve_interword_spaces=1"
 # beyond any real card) 17 s. The margin is for a machine busy with other readers.
 TIMEOUT_BASE = 20.0
 TIMEOUT_PER_MPX = 15.0
+
+# Tesseract runs its LSTM on OpenMP threads, as many as there are cores, which spin while they wait.
+# The reader already runs a page per core beside PP-OCR, so more threads only take turns on the same
+# cores (a quarter more CPU per page on 2 cores); one thread reads the same text. Inherited by every
+# Tesseract process started from here; a value set by the operator stands.
+os.environ.setdefault("OMP_THREAD_LIMIT", "1")
 
 
 class TesseractMissing(RecogniserUnavailable):
