@@ -392,6 +392,19 @@ def _cli(home: Path, *args: str) -> str:
 DEGRADE = "mix"  # every degradation class, drawn per scanned file
 
 
+def _made_by() -> dict:
+    """What a kept set was made with: the layouts printed and the simulator's source. A set made by an
+    older simulator or printed in an older layout is made again, not measured as if it were today's."""
+    import hashlib
+
+    from junkai import form as F
+    from junkai import simulate
+
+    source = Path(simulate.__file__).read_bytes()
+    return dict(layouts={form: F.latest(form) for form in F.FORMS},
+                simulator=hashlib.sha256(source).hexdigest()[:16])
+
+
 def make_set(workdir: Path, cards: int = 200, seed: int = 7, blank: int | None = None) -> tuple[Path, Path]:
     """A station, its printed beats (pre-filled) and a few blank cards, simulated and scanned."""
     from junkai import qr
@@ -401,9 +414,11 @@ def make_set(workdir: Path, cards: int = 200, seed: int = 7, blank: int | None =
     scans = workdir / "ocr-scans"
     if blank is None:  # the same share of blank cards in a smaller set
         blank = min(BLANK, max(10, cards * BLANK // 200))
+    made_by = _made_by()
     if (scans / "truth.json").exists():
         t = json.loads((scans / "truth.json").read_text())
-        if t["cards"] >= cards and t.get("blank", 0) >= blank and t.get("degrade") == DEGRADE:
+        if t["cards"] >= cards and t.get("blank", 0) >= blank and t.get("degrade") == DEGRADE \
+                and t.get("made_by") == made_by:
             return home, scans
     import shutil
 
@@ -427,7 +442,7 @@ def make_set(workdir: Path, cards: int = 200, seed: int = 7, blank: int | None =
                           str(workdir / "ocr-print")).strip().splitlines()[-1]))
     key = qr.station_key(home)
     scans.mkdir(parents=True)
-    merged: dict[str, Any] = dict(cards=0, blank=blank, degrade=DEGRADE, pages=[])
+    merged: dict[str, Any] = dict(cards=0, blank=blank, degrade=DEGRADE, made_by=made_by, pages=[])
     for i, pdf in enumerate(pdfs):
         sub = scans / f"b{i:02d}"
         t = simulate(pdf, sub, seed + i, key, degrade=DEGRADE)
