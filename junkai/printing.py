@@ -340,7 +340,8 @@ def write(batch: Batch, fh: BinaryIO, key: bytes, font: Font | None = None,
     from junkai import render
 
     font = font or Font()
-    needed = sorted({(j.form, s, j.variant, j.language, _set_contact(j, font)) for j in batch.jobs
+    set_contact = {j.print_id: _set_contact(j, font) for j in batch.jobs}
+    needed = sorted({(j.form, s, j.variant, j.language, set_contact[j.print_id]) for j in batch.jobs
                      for s in range(1, j.sheets + 1)})
     pages = [(_with_contact(L.translate(F.page(form, sheet), language), contact), variant, language)
              for form, sheet, variant, language, contact in needed]
@@ -352,11 +353,12 @@ def write(batch: Batch, fh: BinaryIO, key: bytes, font: Font | None = None,
     forms = b"".join(b"/%s%d %d 0 R" % (FORM_NAME, i, n) for i, n in enumerate(rendered.forms))
     writer.object(resources, b"<</XObject <<%s>>/Font <</JV %d 0 R>>>>" % (forms, font_number))
     for done, job in enumerate(batch.jobs, 1):
+        contact = set_contact[job.print_id]
         for sheet in range(1, job.sheets + 1):
             page = F.page(job.form, sheet)
             canvas = Canvas(font)
-            canvas.form(b"%s%d" % (FORM_NAME, index[(job.form, sheet, job.variant, job.language, _set_contact(job, font))]))
-            stamp(canvas, job, sheet, page, key, font)
+            canvas.form(b"%s%d" % (FORM_NAME, index[(job.form, sheet, job.variant, job.language, contact)]))
+            stamp(canvas, job, sheet, page, key, stamp_contact=not contact)
             contents = writer.stream(writer.reserve(), canvas.data())
             writer.page(writer.reserve(), resources, [contents])
         if on_card:
@@ -381,14 +383,15 @@ def _with_contact(page: F.Page, contact: str) -> F.Page:
     return dataclasses.replace(page, texts=(*page.texts, F.Text(slot.box, contact, "notice")))
 
 
-def stamp(canvas: Canvas, job: Job, sheet: int, page: F.Page, key: bytes, font: Font | None = None) -> None:
-    """Everything one card sheet adds to its form: identity, header facts, values, QR code."""
+def stamp(canvas: Canvas, job: Job, sheet: int, page: F.Page, key: bytes, stamp_contact: bool = True) -> None:
+    """Everything one card sheet adds to its form: identity, header facts, values, QR code; the contact
+    sentence unless the form sets it (`_set_contact`)."""
     slots = {
         "post": job.post, "officer": job.officer, "print_id": qr.show_print_id(job.print_id),
         "page": f"{job.sheets}枚中{sheet}枚目" if job.language == L.DEFAULT else f"{sheet} / {job.sheets}",
         "seq": str(job.seq),
         "created_on": "" if job.blank or not job.created_on else wareki_text(job.created_on),
-        "contact": "" if font is not None and _set_contact(job, font) else job.contact,
+        "contact": job.contact if stamp_contact else "",
     }
     resident = {"post", "officer", "created_on", "contact"}  # read by the resident: the layout's value size
     for s in page.slots:

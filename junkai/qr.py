@@ -175,13 +175,15 @@ def decode(text: str, key: bytes) -> Payload:
     try:
         form_code = fields[0][len(PREFIX)]
         version_lang = re.fullmatch(r"(\d+)([A-Z]*)", fields[0][len(PREFIX) + 1:])
+        if version_lang is None:
+            raise ValueError(fields[0])
         version, lang = int(version_lang.group(1)), version_lang.group(2).lower() or "ja"
         print_id, sheet, premises, card_version = fields[1], fields[2], fields[3], int(fields[4])
         beat = ":".join(fields[5:])
         page, pages = (int(x) for x in sheet.split("/"))
         return Payload(CODE_FORMS[form_code], version, print_id, page, pages,
                        int(premises) if premises else None, card_version, beat, lang)
-    except (IndexError, ValueError, KeyError, AttributeError):
+    except (IndexError, ValueError, KeyError):
         raise IntegrityError(f"QR コードの形式が正しくありません: {text[:60]!r}")
 
 
