@@ -439,9 +439,11 @@ class Resident:
             return
         sheet.values[f.id] = list(values) if f.multiple else (values[0] if len(values) == 1 else values)
 
-    def digits(self, sheet: Sheet, f: F.Field, text: str) -> None:
+    def digits(self, sheet: Sheet, f: F.Field, text: str, change: bool = False) -> None:
         for ch, cell in zip(text, f.cells):
             write_digit(sheet.image, ch, cell, self.hand, self.rng)
+        if change and f.value_box is not None:  # the printed value struck through, after the new one
+            strike(sheet.image, f.value_box, self.hand, self.rng)
         sheet.values[f.id] = text[: len(f.cells)]
 
     def date(self, sheet: Sheet, f: F.Field, d: date) -> None:
@@ -634,9 +636,7 @@ def _change_section(sheets: list[Sheet], r: Resident, section: str) -> bool:
         household = first.payload.form == model.HOUSEHOLD
         what = rng.random()
         if household and what < 0.4:
-            f = L.field("home_phone")
-            r.digits(first, f, _phone(rng, False))
-            strike(first.image, f.value_box, r.hand, rng)
+            r.digits(first, L.field("home_phone"), _phone(rng, False), change=True)
         elif household and what < 0.7:
             r.tick(first, L.field("dwelling"), [rng.choice(model.DWELLINGS)])
         else:
@@ -658,8 +658,7 @@ def _change_section(sheets: list[Sheet], r: Resident, section: str) -> bool:
         elif filled:
             s, n = rng.choice(filled)
             if rng.random() < 0.5:
-                r.digits(s, s.layout.field(f"members.{n}.mobile"), _phone(rng, True))
-                strike(s.image, s.layout.field(f"members.{n}.mobile").value_box, r.hand, rng)
+                r.digits(s, s.layout.field(f"members.{n}.mobile"), _phone(rng, True), change=True)
             else:
                 r.text(s, s.layout.field(f"members.{n}.occupation"), rng.choice(seed_data.OCCUPATIONS), change=True)
         else:
@@ -667,8 +666,7 @@ def _change_section(sheets: list[Sheet], r: Resident, section: str) -> bool:
         return True
     if section == "contacts":
         s, f = _at(sheets, "contacts.1.phone")
-        r.digits(s, f, _phone(rng, True))
-        strike(s.image, f.value_box, r.hand, rng)
+        r.digits(s, f, _phone(rng, True), change=True)
         return True
     if section == "visit":
         r.tick(*_at(sheets, "visit_times"), rng.sample(model.VISIT_TIMES, rng.randint(1, 2)))
@@ -677,17 +675,13 @@ def _change_section(sheets: list[Sheet], r: Resident, section: str) -> bool:
         r.tick(*_at(sheets, "support"), rng.sample(model.SUPPORT, 1))
         return True
     if section == "building":
-        r.digits(first, L.field("units"), str(rng.randint(4, 60)))
-        strike(first.image, L.field("units").value_box, r.hand, rng)
+        r.digits(first, L.field("units"), str(rng.randint(4, 60)), change=True)
         return True
     if section == "owner":
-        f = L.field("manager_phone")
-        r.digits(first, f, _phone(rng, False))
-        strike(first.image, f.value_box, r.hand, rng)
+        r.digits(first, L.field("manager_phone"), _phone(rng, False), change=True)
         return True
     if section == "business":
-        r.digits(first, L.field("employees"), str(rng.randint(1, 300)))
-        strike(first.image, L.field("employees").value_box, r.hand, rng)
+        r.digits(first, L.field("employees"), str(rng.randint(1, 300)), change=True)
         return True
     if section == "notes":
         r.text(*_at(sheets, "notes"), rng.choice(seed_data.NOTES), change=True)
