@@ -77,31 +77,6 @@ class Reading:
     detail: dict
 
 
-# --- the form's print ----------------------------------------------------------------------------
-
-
-def _page_of(f: F.Field) -> F.Page | None:
-    """The layout the field was taken from. Fields are told apart by identity: a field equal in value
-    (address.change) stands on both forms, at boxes that differ around it."""
-    hit = _by_identity().get(id(f))
-    if hit is not None and hit[0] is f:
-        return hit[1]
-    pages = [p for p in _layouts() if f in p.fields]
-    return pages[0] if len(pages) == 1 else None
-
-
-@functools.lru_cache(maxsize=1)
-def _layouts() -> tuple[F.Page, ...]:
-    # every kind of sheet: the card's own (one or two) and a continuation sheet
-    return tuple(F.page(form, n, v) for form in F.FORMS for v in F.published(form)
-                 for n in range(1, F.page(form, 1, v).card_sheets + 2))
-
-
-@functools.lru_cache(maxsize=1)
-def _by_identity() -> dict[int, tuple[F.Field, F.Page]]:
-    return {id(g): (g, p) for p in _layouts() for g in p.fields}
-
-
 # --- the area looked at -----------------------------------------------------------------------
 
 
@@ -400,7 +375,7 @@ def read_field(f: F.Field, img: np.ndarray, lang: str = "ja") -> tuple[list[Mark
     marks = [Mark() for _ in f.options]
     if area.img.size == 0:
         return [Mark(AMBIGUOUS, 0.0, "outside") for _ in f.options], 0.0
-    page = _page_of(f)
+    page = F.page_of(f)
     n, labels, stats, thr = ink(area, _line_contrast(img, page, f))
     if n <= 1:
         return marks, thr

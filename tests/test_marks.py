@@ -216,3 +216,19 @@ def test_the_whole_reader_reads_marked_sections(version):
     for fid, (i, _) in plan.items():
         fr = reading.field(fid)
         assert fr.value == L.field(fid).options[i].value, (fid, fr.value, fr.detail)
+
+
+def test_empty_rows_of_a_second_continuation_sheet_read_as_empty():
+    """A household of many members takes more than one continuation sheet: the printed option labels
+    of each one's empty rows (男, 回答しない, 孫) are print, not rings drawn by a pen."""
+    home, cards_pdf, _ = printed()
+    sheets = [s for card in S._printed_sheets(cards_pdf, qr.station_key(home)) for s in card
+              if s.layout.number > s.layout.card_sheets + 1]
+    assert sheets, "the printed beat has no card with a second continuation sheet"
+    sheet = sheets[0]
+    arr, dpi = B.degrade(sheet.image, "grey200", random.Random(4), np.random.default_rng(4))
+    reading = R.Reader(qr.station_key(home)).read(P.Page("many.png", 0, arr, float(dpi)))
+    assert reading.identity is not None and reading.sheet == sheet.layout.number
+    ticked = [(fr.id, fr.value, fr.detail) for fr in reading.fields
+              if fr.kind == "checkbox" and (fr.value or fr.reasons) and sheet.values.get(fr.path or fr.id) is None]
+    assert not ticked

@@ -107,7 +107,21 @@ def publish(version: int, build: Build, types: tuple[str, ...] = TYPES) -> None:
 @lru_cache(maxsize=128)
 def _built(build: Build, form: str, number: int) -> Page:
     # keyed by the builder itself: a version withdrawn from the registry is not served from here
-    return build(form, number)
+    built = build(form, number)
+    for f in built.fields:
+        _owners[id(f)] = (f, built)
+    return built
+
+
+# field object id -> (field, the page built with it): fields equal in value stand on several pages
+# (address.change on both forms, a member row on every continuation sheet's copy of a layout)
+_owners: dict[int, tuple[Field, Page]] = {}
+
+
+def page_of(f: Field) -> Page | None:
+    """The page a field of a built layout stands on (None: a field made elsewhere)."""
+    hit = _owners.get(id(f))
+    return hit[1] if hit is not None and hit[0] is f else None
 
 
 def page(form: str, number: int = 1, version: int | None = None) -> Page:
