@@ -24,7 +24,8 @@ import numpy as np
 from PIL import Image
 
 SURE = 0.8  # junkai.toml [ocr.thresholds] checkbox: a reading at or above it, without reasons, needs no person
-CONDITIONS = ("grey300", "grey200", "colour200", "bw200", "bw300", "light", "dark", "speckle")
+CONDITIONS = ("grey300", "grey200", "colour200", "bw200", "bw300", "bw_dither", "bw_adaptive", "bw_dark",
+              "light", "dark", "speckle")
 SPECK_SHARE = 0.35  # of the empty boxes, those given a speck
 
 
@@ -70,11 +71,19 @@ def degrade(sheet_image: Image.Image, condition: str, rng: random.Random,
     from junkai import simulate as S
 
     dpi = 300 if condition in ("grey300", "bw300") else 200
-    mode = {"colour200": "colour", "bw200": "bw", "bw300": "bw"}.get(condition, "grey")
+    mode = "colour" if condition == "colour200" else "bw" if condition.startswith("bw") else "grey"
     if condition == "speckle":
         mode = rng.choice(["grey", "bw"])
     scan = S.Scan(dpi, mode, rng.uniform(-2.0, 2.0), 0, (rng.uniform(-3, 3), rng.uniform(-3, 3)),
                   rng.uniform(0.98, 1.02), rng.choice([0, 0.6, 1.0]), rng.choice([0, 3, 6]), None)
+    # black-and-white as scanners make it: error diffusion (the dropout outlines turn into dots), a local
+    # threshold (every outline black), a fixed threshold set dark (the outlines as black as a pen)
+    if condition == "bw_dither":
+        scan.bw_method = "dither"
+    elif condition == "bw_adaptive":
+        scan.bw_method, scan.bw_threshold = "adaptive", 150
+    elif condition == "bw_dark":
+        scan.bw_threshold = 190
     img = scan.apply(sheet_image, nrng)
     arr = np.asarray(img.convert("L") if img.mode == "1" else img).astype(np.float32)
     if condition == "light":  # a scanner set too bright: ink grey, the dropout all but gone

@@ -49,6 +49,12 @@ MIN_IN_BOX = 0.3  # mm² of pen inside a box for a piece to be a mark in it
 STRUCK_MM = 1.2  # a mark running this far past the box on both sides is struck through
 LABEL_BAND_MM = 1.6  # half the height of a printed option label's glyphs (7.5 pt in a 5 mm line)
 SLACK_MM = 0.4  # alignment error allowed around printed things
+# Half the width of the band along a tick box's printed outline (a 0.35 mm line, card.html.j2) that is
+# print, not pen: a black-and-white scan (fixed or local threshold, or dither) and a dark or light one
+# turn the dropout outlines as dark as a pen, and an empty box would read as a ✓ or a ○.
+OUTLINE_MM = 0.5
+SPECKS_IN_BOX = 3  # this many specks inside one box are doubt, not an empty box
+OWN_BINS = 0.25  # share of a ○'s angles its pen shows off the print when it hugs a box's outline
 
 
 @dataclass
@@ -152,7 +158,8 @@ def _glyphs(text: str, pt: float, lang: str = "ja") -> np.ndarray | None:
     return cv2.dilate(mask, np.ones((2 * pad + 1, 2 * pad + 1), np.uint8)) > 0
 
 
-FINE, STRIP = 1, 2  # in the print map: an option label's glyphs; other print, as its rectangle
+FINE, STRIP, OUTLINE = 1, 2, 3  # in the print map: an option label's glyphs; other print, as its
+# rectangle; the band along a box outline
 
 
 def _print_map(fields: tuple[F.Field, ...], page: F.Page | None, shape: tuple[int, int],
@@ -160,7 +167,8 @@ def _print_map(fields: tuple[F.Field, ...], page: F.Page | None, shape: tuple[in
     """Where the form prints something dark, over the whole aligned page: the option labels to the
     glyph (FINE), in the card's language (whose words may run on into the gap after a label);
     field labels, pre-filled values, titles, units as the rectangles they are printed in (STRIP),
-    their words unknown here."""
+    their words unknown here; the outlines of the tick boxes as bands (OUTLINE) where nothing else
+    is printed (not the fields' outlines: a pen line drawn along one, under a label, is to be seen)."""
     if page is not None and lang != L.DEFAULT:
         page = L.translate(page, lang)
         fields = page.fields
@@ -185,6 +193,12 @@ def _print_map(fields: tuple[F.Field, ...], page: F.Page | None, shape: tuple[in
             gx = int(round(o.label_box.x * PX)) - pad
             gy = int(round((o.label_box.y + o.label_box.h / 2) * PX)) - glyphs.shape[0] // 2
             _paste(out, glyphs, gx, gy, FINE)
+    outlines = np.zeros(shape, np.uint8)
+    band = max(1, int(round(OUTLINE_MM * PX)))
+    for b in [o.box for g in fields for o in g.options]:
+        x0, y0, x1, y1 = (int(round(v * PX)) for v in (b.x, b.y, b.right, b.bottom))
+        cv2.rectangle(outlines, (x0, y0), (x1, y1), 1, 2 * band + 1)
+    out[(outlines > 0) & (out == 0)] = OUTLINE
     return out
 
 
@@ -271,9 +285,12 @@ def ink(area: _Area, contrast: float) -> tuple[int, np.ndarray, np.ndarray, floa
 # --- pieces of ink --------------------------------------------------------------------------------
 
 
-def _ring_centre(xs: np.ndarray, ys: np.ndarray, printed: np.ndarray) -> tuple[float, float] | None:
+def _ring_centre(xs: np.ndarray, ys: np.ndarray, printed: np.ndarray,
+                 own: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[float, float] | None:
     """The centre (window px) of a ○ drawn with these pen pixels: an ellipse big enough, empty in the
-    middle, going most of the way round where the form prints nothing (what crosses print is unseen)."""
+    middle, going most of the way round where the form prints nothing (what crosses print is unseen).
+    `own`: when the pixels include a box outline's, the pixels off every print, which must go a quarter
+    of the way round by themselves (an outline with a speck on it is a square, not a ○)."""
     if len(xs) < 30:
         return None
     pts = np.column_stack([xs, ys]).astype(np.float32)
@@ -297,13 +314,23 @@ def _ring_centre(xs: np.ndarray, ys: np.ndarray, printed: np.ndarray) -> tuple[f
     theta = np.arctan2(v, u)
     seen = np.zeros(bins, bool)
     seen[np.unique(((theta + math.pi) / (2 * math.pi) * bins).astype(int) % bins)] = True
+    if own is not None:
+        ox, oy = own[0] - cx, own[1] - cy
+        ou, ov = ox * math.cos(t) + oy * math.sin(t), -ox * math.sin(t) + oy * math.cos(t)
+        shown = ((np.arctan2(ov / b, ou / a) + math.pi) / (2 * math.pi) * bins).astype(int) % bins
+        if len(np.unique(shown)) < OWN_BINS * bins:
+            return None
     known = 0
     h, w = printed.shape
+    r = int(round(SLACK_MM * PX))
     for i in range(bins):
         th = -math.pi + (i + 0.5) * 2 * math.pi / bins
         ex, ey = a * math.cos(th), b * math.sin(th)
         px, py = int(cx + ex * math.cos(t) - ey * math.sin(t)), int(cy + ex * math.sin(t) + ey * math.cos(t))
-        if seen[i] or (0 <= px < w and 0 <= py < h and not printed[py, px]):
+        # unseen where the ring would run over print or right beside it (a ring hugging a box runs
+        # along its outline, a little off the fitted ellipse)
+        if seen[i] or (0 <= px < w and 0 <= py < h and not printed[max(0, py - r): py + r + 1,
+                                                                  max(0, px - r): px + r + 1].any()):
             known += 1
     if known < bins / 2 or seen.sum() < 0.8 * known:
         return None  # too little of it to see, or less than most of the way round
@@ -356,6 +383,9 @@ def _stroke(marks: list[Mark], hit: list[int], inside: list[int], fill: list[flo
     share = inside[best] / pen
     if across and fill[best] < FILLED:
         marks[best].add(CANCELLED, 0.3, "struck")  # lines drawn through a tick (二重線): taken back, most likely
+    elif fill[best] >= FILLED and share < 0.5:
+        # blacked out, but most of the stroke runs on outside the box (to a ○ round another option, say)
+        marks[best].add(TICKED, 0.6, "filled", doubt=True)
     elif fill[best] >= FILLED:
         marks[best].add(TICKED, 0.95, "filled")
     elif size < MARK_MM or blot:
@@ -384,8 +414,11 @@ def read_field(f: F.Field, img: np.ndarray, lang: str = "ja") -> tuple[list[Mark
     printed = whole_print[area.y0: area.y1, area.x0: area.x1]
     free = printed == 0  # not where the form prints anything
 
-    def count(y0: int, y1: int, x0: int, x1: int) -> np.ndarray:  # pen pixels of each piece in a rectangle
-        return np.bincount(labels[y0:y1, x0:x1][free[y0:y1, x0:x1]], minlength=n)
+    drawn = free | (printed == OUTLINE)  # where a pen shows: off the print, or over a box's outline
+
+    def count(y0: int, y1: int, x0: int, x1: int, where: np.ndarray = free) -> np.ndarray:
+        """Pen pixels of each piece in a rectangle."""
+        return np.bincount(labels[y0:y1, x0:x1][where[y0:y1, x0:x1]], minlength=n)
 
     total = np.bincount(labels.ravel(), minlength=n)
     pen_count = count(0, labels.shape[0], 0, labels.shape[1])
@@ -397,9 +430,13 @@ def read_field(f: F.Field, img: np.ndarray, lang: str = "ja") -> tuple[list[Mark
     targets = [[area.rect(b, 0.8) for b in (o.box, _label_band(o, _option_pt(f, page))) if b is not None]
                for o in f.options]
     box_px = [max(1, (y1 - y0) * (x1 - x0)) for y0, y1, x0, x1 in boxes]
+    # how much of each box a piece blacks out, its outline included (an outline alone is never a mark:
+    # a piece with no pen off the print is not looked at)
+    in_box_drawn = np.array([count(*r, where=drawn) for r in boxes])
     around = [area.rect(o.box, 1.0) for o in f.options]
     hgt, wid = labels.shape
 
+    specks = [0] * len(f.options)  # inside each box
     for k in np.nonzero(pen_count)[0]:
         if k == 0:
             continue
@@ -411,11 +448,14 @@ def read_field(f: F.Field, img: np.ndarray, lang: str = "ja") -> tuple[list[Mark
                 for i, (y0, y1, x0, x1) in enumerate(around):
                     if y0 <= cy < y1 and x0 <= cx < x1:
                         marks[i].add(EMPTY, 0.9 if small else 0.85, "speck")
+                for i, (y0, y1, x0, x1) in enumerate(boxes):
+                    specks[i] += y0 <= cy < y1 and x0 <= cx < x1
             continue
         if not in_near[:, k].any() and pen_count[k] < 0.5 * total[k]:
             continue  # nowhere near an option, mostly print
         piece = labels[y: y + h, x: x + w] == k
-        body = piece & (printed[y: y + h, x: x + w] != FINE)  # without the option labels it touches
+        under = printed[y: y + h, x: x + w]
+        body = piece & (under != FINE) & (under != OUTLINE)  # without the option labels or outlines it touches
         by, bx = np.nonzero(body)
         size = (max(bx.max() - bx.min(), by.max() - by.min()) + 1) / PX if len(bx) else 0.0
         if size < SPECK_MM:
@@ -424,11 +464,20 @@ def read_field(f: F.Field, img: np.ndarray, lang: str = "ja") -> tuple[list[Mark
         xs, ys = xs + x, ys + y
         whole = xs.min() > 0 and ys.min() > 0 and xs.max() < wid - 1 and ys.max() < hgt - 1
         centre = _ring_centre(xs, ys, ~free) if whole else None  # a ring cut by the window is not seen
+        if centre is None and whole and len(xs) >= 30:
+            # a ○ hugging a box runs along its outline: looked at again with the pen over the outline
+            dys, dxs = np.nonzero(piece & drawn[y: y + h, x: x + w])
+            centre = _ring_centre(dxs + x, dys + y, ~drawn, own=(xs, ys))
         if centre is not None:
             cx, cy = centre
             hit = [i for i, rs in enumerate(targets) if any(r[0] <= cy < r[1] and r[2] <= cx < r[3] for r in rs)]
             if len(hit) == 1:
                 marks[hit[0]].add(TICKED, 0.96, "ring")
+                # one stroke that also blacks out another box (a choice taken back, then circled): that
+                # box is not left as empty; read() makes it the taken-back mark a person looks at
+                for i in range(len(f.options)):
+                    if i != hit[0] and in_box_drawn[i, k] >= FILLED * box_px[i]:
+                        marks[i].add(TICKED, 0.9, "filled")
                 continue
             if len(hit) > 1:
                 for i in hit:
@@ -443,15 +492,19 @@ def read_field(f: F.Field, img: np.ndarray, lang: str = "ja") -> tuple[list[Mark
             bx0, bx1 = boxes[max(hit, key=lambda i: inside[i])][2:]
             # lines through it: far past the box on both sides (print they cross included), straight across
             across = (min(bx0 - x, x + w - bx1) >= STRUCK_MM * PX
-                      and _longest_row(piece & free[y: y + h, x: x + w]) >= bx1 - bx0)
+                      and _longest_row(piece & drawn[y: y + h, x: x + w]) >= bx1 - bx0)
             blot = _blot(piece, piece & free[y: y + h, x: x + w], max(w, h) / PX)
-            _stroke(marks, hit, inside, [c / a for c, a in zip(inside, box_px)], int(pen_count[k]),
+            _stroke(marks, hit, inside, [c / a for c, a in zip(in_box_drawn[:, k], box_px)], int(pen_count[k]),
                     size, pen_size, across, blot)
             continue
         close = in_near[:, k]
         best = int(np.argmax(close))
         if close[best] >= 0.5 * pen_count[k]:
             marks[best].add(AMBIGUOUS, 0.4, "stray")  # near an option, but no mark we know
+    for i, n_specks in enumerate(specks):
+        if n_specks >= SPECKS_IN_BOX:
+            # dots in the box itself: a pale stroke a black-and-white scan broke up, or dirt; for a person
+            marks[i].add(AMBIGUOUS, 0.4, "specks")
     return marks, thr
 
 

@@ -85,6 +85,24 @@ def test_every_mark_style_reads_as_its_option(condition):
     assert not sure_wrong, wrong
 
 
+@pytest.mark.parametrize("condition", ["bw_adaptive", "bw_dither", pytest.param("bw_dark", marks=pytest.mark.slow)])
+def test_box_outlines_a_black_and_white_scan_makes_as_dark_as_a_pen_are_not_marks(condition):
+    """Black-and-white scans turn the pale printed box outlines black (a local or dark threshold) or into
+    dots (dither): an empty box is still empty, and a ○ drawn tight round a box, along its outline,
+    still reads as that option."""
+    sheets = _card(2)
+    rng = random.Random(8)
+    hand = S.Hand.random(rng)
+    sheet = _holding(sheets, "members.1.sex")
+    f = sheet.layout.field("members.1.sex")
+    o = f.options[1]
+    S.mark(sheet.image, o.box, "ring_box", hand, rng, label=o.label_box)
+    read = _read(sheet, condition, 8)
+    assert read["members.1.sex"].value == o.value, read["members.1.sex"].detail
+    ticked = {fid: fr.detail for fid, fr in read.items() if fid != "members.1.sex" and _chosen(fr)}
+    assert not ticked
+
+
 @pytest.mark.parametrize("version", VERSIONS)
 @pytest.mark.parametrize("condition", ["grey300", pytest.param("bw200", marks=pytest.mark.slow)])
 def test_specks_and_speckle_are_never_sure_ticks(condition, version):
