@@ -54,6 +54,8 @@ SLACK_MM = 0.4  # alignment error allowed around printed things
 # turn the dropout outlines as dark as a pen, and an empty box would read as a ✓ or a ○.
 OUTLINE_MM = 0.5
 SPECKS_IN_BOX = 3  # this many specks inside one box are doubt, not an empty box
+RULE_MM = 6.0  # a straight run this long is a printed rule, not a pen's ○
+OUTLINE_INKED = 0.15  # share of the outlines' length darker than ink's faint level: they came out as ink
 OWN_BINS = 0.25  # share of a ○'s angles its pen shows off the print when it hugs a box's outline
 
 
@@ -224,12 +226,13 @@ def _paste(out: np.ndarray, patch: np.ndarray, x: int, y: int, value: int) -> No
         out[y0:y1, x0:x1][patch[y0 - y: y1 - y, x0 - x: x1 - x]] = value
 
 
-def _line_contrast(img: np.ndarray, page: F.Page | None, f: F.Field) -> float:
+def _line_contrast(img: np.ndarray, page: F.Page | None, f: F.Field) -> tuple[float, bool]:
     """How much darker than the paper the outlines of this field's tick boxes are on this page,
     measured along the outlines of all the page's boxes drawn in the same colour (the 変更なし /
     変更あり boxes are darker than the rest): a pen crosses an outline here and there, it does not
     follow most of them. 0 when the scan dropped the outlines, as colour and black-and-white
-    scans do."""
+    scans do. And whether the outlines came out as ink (black-and-white scans, a dark page): then
+    the band along them is print; elsewhere a pen over it is seen."""
     change = f.id.endswith(".change")
     key = (id(img), change)
     hit = _contrast_cache.get(key)
@@ -249,16 +252,18 @@ def _line_contrast(img: np.ndarray, page: F.Page | None, f: F.Field) -> float:
             lines.append(img[y - r: y + r + 1, x0 + r: x1 - r].min(axis=0))
         for x in (x0, x1):
             lines.append(img[y0 + r: y1 - r, x - r: x + r + 1].min(axis=1))
-    contrast = 0.0
+    contrast, inked = 0.0, True
     if lines:
-        contrast = max(0.0, float(np.median(papers)) - float(np.median(np.concatenate(lines))))
+        paper, along = float(np.median(papers)), np.concatenate(lines)
+        contrast = max(0.0, paper - float(np.median(along)))
+        inked = float((along < _thresholds(paper, contrast)[1]).mean()) >= OUTLINE_INKED
     if len(_contrast_cache) > 16:
         _contrast_cache.clear()
-    _contrast_cache[key] = (img, contrast)
-    return contrast
+    _contrast_cache[key] = (img, (contrast, inked))
+    return contrast, inked
 
 
-_contrast_cache: dict[tuple[int, bool], tuple[np.ndarray, float]] = {}
+_contrast_cache: dict[tuple[int, bool], tuple[np.ndarray, tuple[float, bool]]] = {}
 
 
 def ink(area: _Area, contrast: float) -> tuple[int, np.ndarray, np.ndarray, float]:
@@ -269,8 +274,7 @@ def ink(area: _Area, contrast: float) -> tuple[int, np.ndarray, np.ndarray, floa
     light scan stays one piece."""
     img = area.img
     paper = float(np.percentile(img[::3, ::3], 90)) if img.size else 255.0
-    strong = float(np.clip(paper - max(70.0, contrast + 30.0), 60.0, 200.0))
-    weak = float(np.clip(paper - max(40.0, contrast + 12.0), strong, 215.0))
+    strong, weak = _thresholds(paper, contrast)
     # a thin or light stroke breaks into dots when thresholded: join what lies a pixel apart
     faint = cv2.morphologyEx((img < weak).astype(np.uint8), cv2.MORPH_CLOSE, np.ones((3, 3), np.uint8))
     n, labels, stats, _ = cv2.connectedComponentsWithStats(faint, connectivity=8)
@@ -280,6 +284,13 @@ def ink(area: _Area, contrast: float) -> tuple[int, np.ndarray, np.ndarray, floa
     if not keep.all():
         labels = np.where(keep[labels], labels, 0)
     return n, labels, stats, strong
+
+
+def _thresholds(paper: float, contrast: float) -> tuple[float, float]:
+    """Ink's two levels (strong, and the fainter pixels that join it) on paper this light, with the
+    printed outlines this much darker than the paper."""
+    strong = float(np.clip(paper - max(70.0, contrast + 30.0), 60.0, 200.0))
+    return strong, float(np.clip(paper - max(40.0, contrast + 12.0), strong, 215.0))
 
 
 # --- pieces of ink --------------------------------------------------------------------------------
@@ -399,6 +410,35 @@ def _stroke(marks: list[Mark], hit: list[int], inside: list[int], fill: list[flo
         marks[best].add(TICKED, 0.97 if share >= 0.5 else 0.9, "check")
 
 
+def _inside(xs: np.ndarray, ys: np.ndarray, wid: int, hgt: int) -> bool:
+    return len(xs) > 0 and xs.min() > 0 and ys.min() > 0 and xs.max() < wid - 1 and ys.max() < hgt - 1
+
+
+def _ring(piece: np.ndarray, x: int, y: int, free: np.ndarray, drawn: np.ndarray | None) -> tuple[float, float] | None:
+    """The centre of the ○ a piece (at x, y in the window) is, if it is one that the window holds whole;
+    `drawn`: where a pen may also show (over the box outlines), for a ○ that hugs a box; None: not looked."""
+    h, w = piece.shape
+    ys, xs = np.nonzero(piece & free[y: y + h, x: x + w])
+    xs, ys = xs + x, ys + y
+    if not _inside(xs, ys, *free.shape[::-1]):
+        return None  # a ring cut by the window is not seen
+    centre = _ring_centre(xs, ys, ~free)
+    if centre is None and drawn is not None and len(xs) >= 30:
+        # a ○ hugging a box runs along its outline: looked at again with the pen over the outline
+        dys, dxs = np.nonzero(piece & drawn[y: y + h, x: x + w])
+        centre = _ring_centre(dxs + x, dys + y, ~drawn, own=(xs, ys))
+    return centre
+
+
+def _without_rules(piece: np.ndarray) -> np.ndarray:
+    """The piece without its long straight runs across or down (printed rules: a pen's ○ has none)."""
+    run = int(RULE_MM * PX)
+    u8 = piece.astype(np.uint8)
+    rules = (cv2.morphologyEx(u8, cv2.MORPH_OPEN, np.ones((run, 1), np.uint8))
+             | cv2.morphologyEx(u8, cv2.MORPH_OPEN, np.ones((1, run), np.uint8)))
+    return piece & (cv2.dilate(rules, np.ones((3, 3), np.uint8)) == 0)
+
+
 def read_field(f: F.Field, img: np.ndarray, lang: str = "ja") -> tuple[list[Mark], float]:
     """Each option's mark, and the ink threshold used; `lang`: the card's printed words (its QR code)."""
     area = _Area(img, f)
@@ -406,12 +446,15 @@ def read_field(f: F.Field, img: np.ndarray, lang: str = "ja") -> tuple[list[Mark
     if area.img.size == 0:
         return [Mark(AMBIGUOUS, 0.0, "outside") for _ in f.options], 0.0
     page = F.page_of(f)
-    n, labels, stats, thr = ink(area, _line_contrast(img, page, f))
+    contrast, outlines_inked = _line_contrast(img, page, f)
+    n, labels, stats, thr = ink(area, contrast)
     if n <= 1:
         return marks, thr
     shape = img.shape[:2]
     whole_print = _page_print(page, shape, lang) if page is not None else _print_map((f,), None, shape)
     printed = whole_print[area.y0: area.y1, area.x0: area.x1]
+    if not outlines_inked:  # the outlines dropped out: a pen along them is seen
+        printed = np.where(printed == OUTLINE, np.uint8(0), printed)
     free = printed == 0  # not where the form prints anything
 
     drawn = free | (printed == OUTLINE)  # where a pen shows: off the print, or over a box's outline
@@ -462,12 +505,14 @@ def read_field(f: F.Field, img: np.ndarray, lang: str = "ja") -> tuple[list[Mark
             continue  # what is left of it off the print is a speck's worth
         ys, xs = np.nonzero(piece & free[y: y + h, x: x + w])  # ... and without any print
         xs, ys = xs + x, ys + y
-        whole = xs.min() > 0 and ys.min() > 0 and xs.max() < wid - 1 and ys.max() < hgt - 1
-        centre = _ring_centre(xs, ys, ~free) if whole else None  # a ring cut by the window is not seen
-        if centre is None and whole and len(xs) >= 30:
-            # a ○ hugging a box runs along its outline: looked at again with the pen over the outline
-            dys, dxs = np.nonzero(piece & drawn[y: y + h, x: x + w])
-            centre = _ring_centre(dxs + x, dys + y, ~drawn, own=(xs, ys))
+        centre = _ring(piece, x, y, free, drawn)
+        if centre is None:
+            # run into a printed rule (a field's or section's outline, black on a black-and-white scan):
+            # the ○ is looked for without the rule, off the print (box outlines joined to the rule, with a
+            # speck on them, would make a ○ of their own)
+            rest = _without_rules(piece)
+            if rest.sum() < piece.sum():
+                centre = _ring(rest, x, y, free, None)
         if centre is not None:
             cx, cy = centre
             hit = [i for i, rs in enumerate(targets) if any(r[0] <= cy < r[1] and r[2] <= cx < r[3] for r in rs)]

@@ -103,6 +103,35 @@ def test_box_outlines_a_black_and_white_scan_makes_as_dark_as_a_pen_are_not_mark
     assert not ticked
 
 
+def test_a_pen_line_along_a_box_outline_is_seen_where_the_scan_drops_the_outlines():
+    """Where the pale outlines drop out (grey and colour scans), a pen stroke drawn right along one is ink
+    to explain, not print: never an empty field the reader is sure of."""
+    import cv2
+    from PIL import Image
+
+    sheet = _holding(_card(2), "members.1.sex")
+    box = sheet.layout.field("members.1.sex").options[0].box
+    px = S.PRINT_DPI / 25.4
+    canvas = np.asarray(sheet.image).copy()
+    cv2.line(canvas, (int((box.x - 0.5) * px), int(box.bottom * px)), (int((box.right + 0.2) * px), int(box.bottom * px)),
+             (20, 20, 20), 5)
+    sheet.image = Image.fromarray(canvas)
+    fr = _read(sheet, "grey300", 5)["members.1.sex"]
+    assert fr.ink and not (fr.value is None and _sure(fr)), (fr.value, fr.confidence, fr.detail)
+
+
+@pytest.mark.parametrize("seed", [8, pytest.param(9, marks=pytest.mark.slow)])
+def test_a_ring_round_a_change_box_that_runs_over_the_sections_outline_is_read(seed):
+    """The 変更なし / 変更あり boxes stand close to the section's printed outline, which a black-and-white
+    scan makes black: a ○ round the box runs over that rule and out of the window with it."""
+    sheet = _holding(_card(2), "address.change")
+    rng = random.Random(seed)
+    o = sheet.layout.field("address.change").options[1]
+    S.mark(sheet.image, o.box, "ring_box", S.Hand.random(rng), rng, label=o.label_box)
+    fr = _read(sheet, "bw_adaptive", seed)["address.change"]
+    assert fr.value == o.value, fr.detail
+
+
 @pytest.mark.parametrize("version", VERSIONS)
 @pytest.mark.parametrize("condition", ["grey300", pytest.param("bw200", marks=pytest.mark.slow)])
 def test_specks_and_speckle_are_never_sure_ticks(condition, version):
