@@ -194,7 +194,7 @@ def _flow_settings(raw: dict, home: Path, path: Path | None, number) -> dict:
 
 def _ocr_settings(ocr: dict, path: Path | None) -> dict:
     """[ocr]: the engine, and thresholds per engine. The numbers of [ocr.thresholds] are those of the
-    default engine (Tesseract); [ocr.thresholds.<engine>] sets an engine's own over the defaults."""
+    default engine (both); [ocr.thresholds.<engine>] sets an engine's own over the defaults."""
     from ocr.engines import ENGINES  # the registry alone: no engine is loaded
 
     engine = ocr.get("engine", DEFAULT_ENGINE)
