@@ -53,6 +53,7 @@ STROKE_PX, STROKE_LONG = 40, 15
 # Pale ink covering this share of a box's inside (0.6 mm clear of its outline) is a mark to look at:
 # on simulated light scans it caught 58 of 62 ticks seen as nothing, and 1 of 2,085 empty boxes
 BOX_FAINT_MIN, BOX_INSET = 0.03, 0.6
+BOX_FAINT_FILL = 0.3  # of a box beside a mark, in pale ink only: a faint ■ (specks and strokes are darker)
 CELL_INSET, ENTRY_INSET = 0.45, 0.6  # mm kept clear of printed lines
 
 
@@ -398,11 +399,22 @@ def _checkbox(f: F.Field, img: np.ndarray, levels: quality.PageQuality | None = 
             fr.ink, fr.value, fr.confidence = True, None, 0.0
             fr.reasons = [*fr.reasons, Reason.FAINT_INK]
             fr.detail = {**(fr.detail or {}), "faint": faint}
+    elif pale is not None:
+        # a mark beside a box filled in pale ink the marks left unseen (a faint ■ beside a darker
+        # scribble): not the chosen option on its own, for a person to look at
+        chosen = fr.value if isinstance(fr.value, list) else [fr.value]
+        faint = [o.value for o in f.options if o.value not in chosen
+                 and _faint_share(_slice(img, o.box, BOX_INSET), pale, levels.text_ink) >= BOX_FAINT_FILL]
+        if faint:
+            fr.confidence = min(fr.confidence, 0.5)
+            fr.reasons = [*fr.reasons, Reason.FAINT_INK]
+            fr.detail = {**(fr.detail or {}), "faint": faint}
     return fr
 
 
-def _faint_share(region: np.ndarray, pale: float) -> float:
-    return float((region < pale).mean()) if region.size else 0.0
+def _faint_share(region: np.ndarray, pale: float, dark: float = 0.0) -> float:
+    """The share of the region lighter than `dark` (ink already seen) and darker than `pale`."""
+    return float(((region < pale) & (region >= dark)).mean()) if region.size else 0.0
 
 
 # --- comb cells -----------------------------------------------------------------------------

@@ -277,3 +277,16 @@ def test_ticks_counted_over_the_page_and_their_limits():
         q = Q.PageQuality(250.0, 10.0)
         Q.count_ticks(q, fields(odd, ticked), layout)
         assert ("ticks" in q.problems) == noisy, (odd, ticked, q)
+
+
+def test_a_pale_filled_box_beside_a_darker_mark_is_doubted(cards, reader):
+    """A resident blacks out one box in a pale pen and marks another darker: the darker mark alone
+    is not taken as the choice while a box beside it is filled paler than the page's ink."""
+    _, _, blank = cards
+    img = blank.image.copy()
+    security = blank.layout.field("security")
+    S.mark(img, security.options[0].box, "tick", hand(), random.Random(2))
+    S.mark(img, security.options[1].box, "fill", hand(ink=175), random.Random(3))
+    r = reader.read(scan(img, after=over_exposed))
+    tick = r.field("security")
+    assert Reason.FAINT_INK in tick.reasons and tick.confidence < 0.8, (tick, r.quality)
