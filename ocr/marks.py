@@ -44,6 +44,9 @@ BLOT_MM = 1.8  # ... nor a round, solid blot up to this size (a tick is a line, 
 BLOT_DT, CROSSING = 0.3, 2.5  # a blot: somewhere this thick (mm, half-width) and that many times its lines
 MARK_MM = 2.2  # a stroke shorter than this across is too small to be sure it is a tick
 RING_MM = 2.4  # the smallest ○ (one drawn inside a 5 mm box)
+# the longest and flattest: round the longest option label (災害時に安否確認の連絡を希望, its box 52 mm);
+# a line through or under a label fits no ellipse that goes round
+RING_LONG_MM, RING_FLAT = 64.0, 14.0
 FILLED = 0.55  # share of the box inked: blacked out
 MIN_IN_BOX = 0.3  # mm² of pen inside a box for a piece to be a mark in it
 STRUCK_MM = 1.2  # a mark running this far past the box on both sides is struck through
@@ -310,7 +313,7 @@ def _ring_centre(xs: np.ndarray, ys: np.ndarray, printed: np.ndarray,
     except cv2.error:
         return None
     a, b = d1 / 2, d2 / 2
-    if not (RING_MM * PX / 2 <= min(a, b) and max(a, b) <= 12 * PX and max(a, b) <= 5 * min(a, b)):
+    if not (RING_MM * PX / 2 <= min(a, b) and max(a, b) <= RING_LONG_MM / 2 * PX and max(a, b) <= RING_FLAT * min(a, b)):
         return None
     if not (xs.min() <= cx <= xs.max() and ys.min() <= cy <= ys.max()):
         return None
@@ -325,6 +328,11 @@ def _ring_centre(xs: np.ndarray, ys: np.ndarray, printed: np.ndarray,
     theta = np.arctan2(v, u)
     seen = np.zeros(bins, bool)
     seen[np.unique(((theta + math.pi) / (2 * math.pi) * bins).astype(int) % bins)] = True
+    if max(a, b) > 5 * min(a, b):
+        # flat, round a long label: its two ends are drawn (two lines through a label, 二重線, have none)
+        ends = ((11, 12), (23, 0)) if a >= b else ((5, 6), (17, 18))
+        if not all(seen[list(e)].any() for e in ends):
+            return None
     if own is not None:
         ox, oy = own[0] - cx, own[1] - cy
         ou, ov = ox * math.cos(t) + oy * math.sin(t), -ox * math.sin(t) + oy * math.cos(t)

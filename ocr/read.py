@@ -53,6 +53,7 @@ STROKE_PX, STROKE_LONG = 40, 15
 # Pale ink covering this share of a box's inside (0.6 mm clear of its outline) is a mark to look at:
 # on simulated light scans it caught 58 of 62 ticks seen as nothing, and 1 of 2,085 empty boxes
 BOX_FAINT_MIN, BOX_INSET = 0.03, 0.6
+BOX_BELOW_PAPER = 45  # grey levels under the page's paper that are ink inside a box (noise stays within ~20)
 BOX_FAINT_FILL = 0.3  # of a box beside a mark, in pale ink only: a faint ■ (specks and strokes are darker)
 CELL_INSET, ENTRY_INSET = 0.45, 0.6  # mm kept clear of printed lines
 
@@ -391,6 +392,10 @@ def _checkbox(f: F.Field, img: np.ndarray, levels: quality.PageQuality | None = 
     r = M.read(f, img, lang)
     fr = FieldReading(f.id, f.kind, f.section, f.path, r.value, r.confidence, None, r.reasons, r.ink, r.detail)
     pale = levels.faint_ink if levels else None
+    if pale is not None:
+        # inside a box (clear of its outline) nothing is printed: a thin pale ring as light as the outlines
+        # is still well below the paper
+        pale = max(pale, levels.paper - BOX_BELOW_PAPER)
     if not fr.ink and pale is not None:
         # no mark at the usual level, but pale ink inside a box (a pencil or pale pen on a light scan):
         # not an empty field, a doubtful one

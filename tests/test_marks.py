@@ -279,3 +279,27 @@ def test_empty_rows_of_a_second_continuation_sheet_read_as_empty():
     ticked = [(fr.id, fr.value, fr.detail) for fr in reading.fields
               if fr.kind == "checkbox" and (fr.value or fr.reasons) and sheet.values.get(fr.path or fr.id) is None]
     assert not ticked
+
+
+@pytest.mark.parametrize("seed", [3, pytest.param(4, marks=pytest.mark.slow)])
+def test_a_flat_ring_round_a_long_label_is_its_option_and_two_lines_through_one_are_not(seed):
+    """A ○ round a long option label is as flat as the label is long; two lines drawn through another
+    label (二重線) fit a flat ellipse too, but have no ends drawn round: never a tick the reader is sure of."""
+    import cv2
+    from PIL import Image
+
+    sheet = _holding(_card(2), "support")
+    f = sheet.layout.field("support")
+    rng = random.Random(seed)
+    ringed, struck = f.options[3], f.options[1]
+    S.mark(sheet.image, ringed.box, "ring_label", S.Hand.random(rng), rng, label=ringed.label_box)
+    px = S.PRINT_DPI / 25.4
+    canvas = np.asarray(sheet.image).copy()
+    lb = struck.label_box
+    for dy in (0.35, 0.65):
+        y = int((lb.y + dy * lb.h) * px)
+        cv2.line(canvas, (int((lb.x - 0.5) * px), y), (int((lb.right + 0.5) * px), y + 2), (20, 20, 20), 4)
+    sheet.image = Image.fromarray(canvas)
+    fr = _read(sheet, "grey300", seed)["support"]
+    assert ringed.value in _chosen(fr), fr.detail
+    assert struck.value not in _chosen(fr) or not _sure(fr), fr.detail

@@ -290,3 +290,16 @@ def test_a_pale_filled_box_beside_a_darker_mark_is_doubted(cards, reader):
     r = reader.read(scan(img, after=over_exposed))
     tick = r.field("security")
     assert Reason.FAINT_INK in tick.reasons and tick.confidence < 0.8, (tick, r.quality)
+
+
+def test_a_thin_pale_ring_in_a_box_as_light_as_the_outlines_is_doubted(cards, reader):
+    """A thin ○ in a pale pen, no darker than the printed outlines, inside a box: the page's faint level
+    (set by the writing around it) misses it, the paper inside the box does not."""
+    _, _, blank = cards
+    img = blank.image.copy()
+    security = blank.layout.field("security")
+    pale = hand(ink=195)
+    pale.width = 2
+    S.mark(img, security.options[1].box, "ring_in", pale, random.Random(2))
+    tick = reader.read(scan(img)).field("security")
+    assert tick.ink and Reason.FAINT_INK in tick.reasons and tick.confidence < 0.8, tick
