@@ -58,6 +58,7 @@ SLACK_MM = 0.4  # alignment error allowed around printed things
 OUTLINE_MM = 0.5
 SPECKS_IN_BOX = 3  # this many specks inside one box are doubt, not an empty box
 RULE_MM = 6.0  # a straight run this long is a printed rule, not a pen's ○
+FAINT_LINE_MM = 0.3  # half the width of an outline's own line with the alignment's error
 OUTLINE_INKED = 0.15  # share of the outlines' length darker than ink's faint level: they came out as ink
 OWN_BINS = 0.25  # share of a ○'s angles its pen shows off the print when it hugs a box's outline
 
@@ -559,6 +560,39 @@ def read_field(f: F.Field, img: np.ndarray, lang: str = "ja") -> tuple[list[Mark
             # dots in the box itself: a pale stroke a black-and-white scan broke up, or dirt; for a person
             marks[i].add(AMBIGUOUS, 0.4, "specks")
     return marks, thr
+
+
+def faint_near(f: F.Field, img: np.ndarray, level: float, dark: float, lang: str = "ja") -> list[str]:
+    """The options near which a stroke paler than `dark` (ink and print) but darker than `level` lies: off
+    the option labels and the printed words, and off the outlines' own lines (a pale ○ round a box runs
+    beside its outline, a pale tick past it); specks and lines along a rule are not strokes."""
+    area = _Area(img, f)
+    page = F.page_of(f)
+    if area.img.size == 0 or page is None:
+        return []
+    printed = _page_print(page, img.shape[:2], lang)[area.y0: area.y1, area.x0: area.x1]
+    lines = np.zeros(printed.shape, np.uint8)  # the outlines themselves, with the alignment's error
+    half = max(1, int(round(FAINT_LINE_MM * PX)))
+    rects = [b for g in page.fields for b in [o.box for o in g.options] + list(g.cells)
+             + ([g.box] if not g.id.endswith(".change") else [])] + [s.box for s in page.sections]
+    for b in rects:
+        y0, y1, x0, x1 = area.rect(b)
+        cv2.rectangle(lines, (x0, y0), (x1 - 1, y1 - 1), 1, 2 * half + 1)
+    pale = ((area.img < level) & (area.img >= dark) & ((printed == 0) | (printed == OUTLINE))
+            & (lines == 0)).astype(np.uint8)
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(pale, connectivity=8)
+    near = [area.rect(F.Box(o.box.x, o.box.y, max(o.box.right, o.label_box.right) - o.box.x, o.box.h), 1.0)
+            for o in f.options]
+    out: list[str] = []
+    for k in range(1, n):
+        x, y, w, h, px = stats[k]
+        if max(w, h) < MARK_MM * PX or min(w, h) <= 2 or px < 0.5 * MARK_MM * PX:
+            continue
+        cy, cx = y + h / 2, x + w / 2
+        for o, (y0, y1, x0, x1) in zip(f.options, near):
+            if y0 <= cy < y1 and x0 <= cx < x1 and o.value not in out:
+                out.append(o.value)
+    return out
 
 
 def read(f: F.Field, img: np.ndarray, lang: str = "ja") -> Reading:

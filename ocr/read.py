@@ -400,6 +400,7 @@ def _checkbox(f: F.Field, img: np.ndarray, levels: quality.PageQuality | None = 
         # no mark at the usual level, but pale ink inside a box (a pencil or pale pen on a light scan):
         # not an empty field, a doubtful one
         faint = [o.value for o in f.options if _faint_share(_slice(img, o.box, BOX_INSET), pale) >= BOX_FAINT_MIN]
+        faint = faint or M.faint_near(f, img, pale, levels.text_ink, lang)
         if faint:
             fr.ink, fr.value, fr.confidence = True, None, 0.0
             fr.reasons = [*fr.reasons, Reason.FAINT_INK]
