@@ -210,16 +210,43 @@ def _print_map(fields: tuple[F.Field, ...], page: F.Page | None, shape: tuple[in
 
 def _page_print(page: F.Page, shape: tuple[int, int], lang: str = "ja") -> np.ndarray:
     """The print map of a layout in a language, made once (a few of them are in use at a time)."""
+    return _page_maps(page, shape, lang)[0]
+
+
+def _page_lines(page: F.Page, shape: tuple[int, int], lang: str = "ja") -> np.ndarray:
+    """Where a layout's outlines themselves run (boxes, cells, fields, sections), with the alignment's
+    error, made once (beside the print map of the language the page is read in)."""
+    return _page_maps(page, shape, lang)[1]
+
+
+def _page_maps(page: F.Page, shape: tuple[int, int], lang: str) -> tuple[np.ndarray, np.ndarray]:
     key = (id(page), shape, lang)
     hit = _print_cache.get(key)
     if hit is None or hit[0] is not page:
         if len(_print_cache) >= 6:
             _print_cache.clear()
-        hit = _print_cache[key] = (page, _print_map(page.fields, page, shape, lang))
+        hit = _print_cache[key] = (page, (_print_map(page.fields, page, shape, lang), _outline_lines(page, shape)))
     return hit[1]
 
 
-_print_cache: dict[tuple[int, tuple[int, int], str], tuple[F.Page, np.ndarray]] = {}
+_print_cache: dict[tuple[int, tuple[int, int], str], tuple[F.Page, tuple[np.ndarray, np.ndarray]]] = {}
+
+
+def _outline_lines(page: F.Page, shape: tuple[int, int]) -> np.ndarray:
+    lines = np.zeros(shape, np.uint8)
+    whole = _Area(np.broadcast_to(np.uint8(0), shape), None)
+    half = max(1, int(round(FAINT_LINE_MM * PX)))
+    rects = [b for g in page.fields for b in [o.box for o in g.options] + list(g.cells)
+             + ([g.box] if not g.id.endswith(".change") else [])] + [s.box for s in page.sections]
+    for b in rects:
+        y0, y1, x0, x1 = whole.rect(b)
+        cv2.rectangle(lines, (x0, y0), (x1 - 1, y1 - 1), 1, 2 * half + 1)
+    return lines > 0
+
+
+def _near(o: F.Option) -> F.Box:
+    """An option's box and label: a piece of ink within a millimetre of it is near that option."""
+    return F.Box(o.box.x, o.box.y, max(o.box.right, o.label_box.right) - o.box.x, o.box.h)
 
 
 def _paste(out: np.ndarray, patch: np.ndarray, x: int, y: int, value: int) -> None:
@@ -477,8 +504,7 @@ def read_field(f: F.Field, img: np.ndarray, lang: str = "ja") -> tuple[list[Mark
     boxes = [area.rect(o.box) for o in f.options]
     in_box = np.array([count(*r) for r in boxes])
     # near an option: its box or its label, 1 mm round (the label lies beside the box, as high)
-    in_near = np.array([count(*area.rect(F.Box(o.box.x, o.box.y, max(o.box.right, o.label_box.right) - o.box.x,
-                                               o.box.h), 1.0)) for o in f.options])
+    in_near = np.array([count(*area.rect(_near(o), 1.0)) for o in f.options])
     targets = [[area.rect(b, 0.8) for b in (o.box, _label_band(o, _option_pt(f, page))) if b is not None]
                for o in f.options]
     box_px = [max(1, (y1 - y0) * (x1 - x0)) for y0, y1, x0, x1 in boxes]
@@ -570,19 +596,13 @@ def faint_near(f: F.Field, img: np.ndarray, level: float, dark: float, lang: str
     page = F.page_of(f)
     if area.img.size == 0 or page is None:
         return []
-    printed = _page_print(page, img.shape[:2], lang)[area.y0: area.y1, area.x0: area.x1]
-    lines = np.zeros(printed.shape, np.uint8)  # the outlines themselves, with the alignment's error
-    half = max(1, int(round(FAINT_LINE_MM * PX)))
-    rects = [b for g in page.fields for b in [o.box for o in g.options] + list(g.cells)
-             + ([g.box] if not g.id.endswith(".change") else [])] + [s.box for s in page.sections]
-    for b in rects:
-        y0, y1, x0, x1 = area.rect(b)
-        cv2.rectangle(lines, (x0, y0), (x1 - 1, y1 - 1), 1, 2 * half + 1)
+    window = (slice(area.y0, area.y1), slice(area.x0, area.x1))
+    printed = _page_print(page, img.shape[:2], lang)[window]
+    lines = _page_lines(page, img.shape[:2], lang)[window]
     pale = ((area.img < level) & (area.img >= dark) & ((printed == 0) | (printed == OUTLINE))
-            & (lines == 0)).astype(np.uint8)
+            & ~lines).astype(np.uint8)
     n, labels, stats, _ = cv2.connectedComponentsWithStats(pale, connectivity=8)
-    near = [area.rect(F.Box(o.box.x, o.box.y, max(o.box.right, o.label_box.right) - o.box.x, o.box.h), 1.0)
-            for o in f.options]
+    near = [area.rect(_near(o), 1.0) for o in f.options]
     out: list[str] = []
     for k in range(1, n):
         x, y, w, h, px = stats[k]

@@ -391,21 +391,19 @@ def _checkbox(f: F.Field, img: np.ndarray, levels: quality.PageQuality | None = 
               lang: str = "ja") -> FieldReading:
     r = M.read(f, img, lang)
     fr = FieldReading(f.id, f.kind, f.section, f.path, r.value, r.confidence, None, r.reasons, r.ink, r.detail)
-    pale = levels.faint_ink if levels else None
-    if pale is not None:
-        # inside a box (clear of its outline) nothing is printed: a thin pale ring as light as the outlines
-        # is still well below the paper
-        pale = max(pale, levels.paper - BOX_BELOW_PAPER)
-    if not fr.ink and pale is not None:
-        # no mark at the usual level, but pale ink inside a box (a pencil or pale pen on a light scan):
-        # not an empty field, a doubtful one
+    if levels is None or levels.faint_ink is None:
+        return fr
+    # inside a box (clear of its outline) nothing is printed: a thin pale ring as light as the outlines
+    # is still well below the paper
+    pale = max(levels.faint_ink, levels.paper - BOX_BELOW_PAPER)
+    if not fr.ink:
+        # no mark at the usual level, but pale ink inside a box or beside its outline (a pencil or pale
+        # pen on a light scan): not an empty field, a doubtful one
         faint = [o.value for o in f.options if _faint_share(_slice(img, o.box, BOX_INSET), pale) >= BOX_FAINT_MIN]
         faint = faint or M.faint_near(f, img, pale, levels.text_ink, lang)
         if faint:
             fr.ink, fr.value, fr.confidence = True, None, 0.0
-            fr.reasons = [*fr.reasons, Reason.FAINT_INK]
-            fr.detail = {**(fr.detail or {}), "faint": faint}
-    elif pale is not None:
+    else:
         # a mark beside a box filled in pale ink the marks left unseen (a faint ■ beside a darker
         # scribble): not the chosen option on its own, for a person to look at
         chosen = fr.value if isinstance(fr.value, list) else [fr.value]
@@ -413,8 +411,9 @@ def _checkbox(f: F.Field, img: np.ndarray, levels: quality.PageQuality | None = 
                  and _faint_share(_slice(img, o.box, BOX_INSET), pale, levels.text_ink) >= BOX_FAINT_FILL]
         if faint:
             fr.confidence = min(fr.confidence, 0.5)
-            fr.reasons = [*fr.reasons, Reason.FAINT_INK]
-            fr.detail = {**(fr.detail or {}), "faint": faint}
+    if faint:
+        fr.reasons = [*fr.reasons, Reason.FAINT_INK]
+        fr.detail = {**(fr.detail or {}), "faint": faint}
     return fr
 
 
